@@ -1,0 +1,292 @@
+"""Column contracts, the Chinese/English header alias table, and the data error type.
+
+Every table the package reads is described here once: which columns it has, which are
+required, which hold counts, and which Chinese headers county spreadsheets use for them.
+``io.py`` reads files against these contracts; nothing else in the package knows about headers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AGE_GROUPS",
+    "ALIASES",
+    "AUDITS",
+    "COUNTS",
+    "DataError",
+    "LEVELS",
+    "Problem",
+    "SERVICES",
+    "STOCK_COLUMNS",
+    "Service",
+    "TableSpec",
+    "TOTAL_LABELS",
+    "UNITS",
+    "canonical_header",
+    "count_columns",
+]
+
+#: Five-year age groups of women 15-49, as column suffixes.
+AGE_GROUPS: tuple[str, ...] = ("15_19", "20_24", "25_29", "30_34", "35_39", "40_44", "45_49")
+
+#: Birth orders with their own sex split: first, second, third and higher.
+BIRTH_ORDERS: tuple[str, ...] = ("o1", "o2", "o3p")
+
+#: Administrative levels, top down.
+LEVELS: tuple[str, ...] = ("county", "township", "village")
+
+#: Cell values that mark a totals row in county spreadsheets (合计/总计) rather than a unit.
+TOTAL_LABELS: frozenset[str] = frozenset(
+    {"合计", "总计", "全县", "全县合计", "小计", "total", "totals", "sum", "all"}
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A reproductive-health service indicator registered as a numerator/denominator pair.
+
+    ``kind`` is ``"coverage"`` (a proportion, numerator <= denominator, Wilson interval) or
+    ``"completion"`` (done against a plan, may exceed 100 %, Poisson interval on the numerator).
+    """
+
+    key: str
+    numerator: str
+    denominator: str
+    label_zh: str
+    label_en: str
+    numerator_zh: str
+    denominator_zh: str
+    kind: str = "coverage"
+
+
+#: The service indicators of the bundled sample scheme; users register their own in indicators.py.
+SERVICES: tuple[Service, ...] = (
+    Service("healthcare_coverage", "healthcare_covered", "healthcare_eligible",
+            "孕前孕期保健覆盖率", "Pre- and peri-pregnancy health-care coverage",
+            "孕前孕期保健覆盖人数", "应覆盖人数"),
+    Service("early_registration_rate", "pregnancies_registered_early", "pregnancies_registered",
+            "早孕建册率", "Early pregnancy registration",
+            "早孕建册数", "孕产妇建册数"),
+    Service("antenatal_followup_rate", "antenatal_followed", "antenatal_due",
+            "孕期随访率", "Antenatal follow-up",
+            "孕期随访人数", "应随访孕妇数"),
+    Service("migrant_service_coverage", "migrants_served", "migrants_due",
+            "流动人口服务覆盖率", "Migrant-population service coverage",
+            "流动人口服务人数", "应服务流动人口数"),
+    Service("postpartum_visit_rate", "postpartum_visited_timely", "postpartum_due",
+            "产后访视及时率", "Timely postpartum visits",
+            "产后及时访视数", "应访视产妇数"),
+    Service("counselling_followup_rate", "counselling_followed", "counselling_due",
+            "咨询随访率", "Counselling follow-up",
+            "咨询随访数", "应随访咨询数"),
+    Service("checkup_completion_ratio", "checkups_done", "checkups_planned",
+            "孕前优生检查完成率", "Pre-pregnancy check-up completion against plan",
+            "孕前优生检查完成数", "计划检查数", kind="completion"),
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The contract of one input table.
+
+    Attributes
+    ----------
+    name : str
+        Table name, also the stem of its file in a data directory (``counts.csv``).
+    keys : tuple of str
+        Columns that identify a row; duplicates are reported.
+    required : tuple of str
+        Columns that must be present.
+    optional : tuple of str
+        Other known columns.
+    counts : tuple of str
+        Columns holding non-negative integer counts.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    text: tuple[str, ...] = field(default=())
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(self.required + self.optional)
+        return tuple(seen)
+
+
+_BIRTH_COLS = ("births", "births_male", "births_female") + tuple(
+    f"births_{sex}_{o}" for o in BIRTH_ORDERS for sex in ("male", "female")
+)
+_WOMEN_COLS = ("women_15_49",) + tuple(f"women_{a}" for a in AGE_GROUPS)
+_AGE_BIRTH_COLS = tuple(f"births_age_{a}" for a in AGE_GROUPS)
+_SERVICE_COLS = tuple(c for s in SERVICES for c in (s.numerator, s.denominator))
+_COUNT_COLS = (
+    _BIRTH_COLS
+    + ("deaths", "deaths_infant", "population", "population_start", "population_end",
+       "births_compliant")
+    + _WOMEN_COLS
+    + _AGE_BIRTH_COLS
+    + _SERVICE_COLS
+)
+
+#: Stocks (people present) rather than flows (events): rolled up to longer periods as a
+#: day-weighted mean, never summed. Person-years are mean stock x days / days in year.
+STOCK_COLUMNS: frozenset[str] = frozenset(
+    {"population", "population_start", "population_end"} | set(_WOMEN_COLS)
+)
+
+COUNTS = TableSpec(
+    name="counts",
+    keys=("unit", "period"),
+    required=("unit", "period"),
+    optional=("name",) + _COUNT_COLS,
+    counts=_COUNT_COLS,
+    text=("name",),
+)
+
+UNITS = TableSpec(
+    name="units",
+    keys=("unit",),
+    required=("unit", "name", "parent", "level"),
+    text=("name", "parent", "level"),
+)
+
+AUDITS = TableSpec(
+    name="audits",
+    keys=("unit", "period", "item"),
+    required=("unit", "period", "item", "reported", "checked", "false_found"),
+    optional=("name",),
+    counts=("reported", "checked", "false_found"),
+    text=("item", "name"),
+)
+
+
+def count_columns(columns: Iterable[str]) -> list[str]:
+    """Return the contract count columns among ``columns``, in contract order."""
+    present = set(columns)
+    return [c for c in _COUNT_COLS if c in present]
+
+
+def _age_aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for a in AGE_GROUPS:
+        lo, hi = a.split("_")
+        for dash in ("-", "~", "—", "至"):
+            out[f"{lo}{dash}{hi}岁妇女"] = f"women_{a}"
+            out[f"{lo}{dash}{hi}岁妇女数"] = f"women_{a}"
+            out[f"{lo}{dash}{hi}岁生育数"] = f"births_age_{a}"
+            out[f"{lo}{dash}{hi}岁出生数"] = f"births_age_{a}"
+            out[f"母亲{lo}{dash}{hi}岁出生数"] = f"births_age_{a}"
+    return out
+
+
+#: Chinese (and common English variant) headers -> canonical column. One table for every loader.
+ALIASES: dict[str, str] = {
+    # keys and descriptors
+    "单位代码": "unit", "代码": "unit", "编码": "unit", "乡镇代码": "unit", "村代码": "unit",
+    "区划代码": "unit", "行政区划代码": "unit", "unit_code": "unit", "code": "unit",
+    "单位": "name", "单位名称": "name", "乡镇": "name", "乡镇名称": "name", "名称": "name",
+    "村": "name", "村名": "name", "地区": "name", "unit_name": "name",
+    "上级代码": "parent", "上级单位代码": "parent", "上级": "parent", "上级单位": "parent",
+    "级别": "level", "层级": "level",
+    "期间": "period", "时期": "period", "统计期": "period", "月份": "period",
+    "考核期": "period", "报告期": "period", "统计时期": "period",
+    # births and deaths
+    "出生数": "births", "出生人数": "births", "出生合计": "births", "出生": "births",
+    "男": "births_male", "出生男": "births_male", "男婴": "births_male", "出生数男": "births_male",
+    "女": "births_female", "出生女": "births_female", "女婴": "births_female",
+    "出生数女": "births_female",
+    "一孩男": "births_male_o1", "一孩女": "births_female_o1",
+    "二孩男": "births_male_o2", "二孩女": "births_female_o2",
+    "三孩及以上男": "births_male_o3p", "三孩及以上女": "births_female_o3p",
+    "多孩男": "births_male_o3p", "多孩女": "births_female_o3p",
+    "死亡数": "deaths", "死亡人数": "deaths", "死亡": "deaths",
+    "婴儿死亡数": "deaths_infant", "婴儿死亡": "deaths_infant",
+    "平均人口": "population", "年平均人口": "population", "平均人口数": "population",
+    "人口数": "population", "总人口": "population",
+    "年初人口": "population_start", "期初人口": "population_start",
+    "年末人口": "population_end", "期末人口": "population_end",
+    "政策内出生": "births_compliant", "符合政策出生数": "births_compliant",
+    "政策内出生数": "births_compliant", "合法生育数": "births_compliant",
+    "育龄妇女": "women_15_49", "育龄妇女数": "women_15_49", "15-49岁妇女": "women_15_49",
+    # audits
+    "项目": "item", "核查项目": "item", "上报数": "reported", "报告数": "reported",
+    "抽查数": "checked", "核查数": "checked", "复核数": "checked",
+    "不实数": "false_found", "虚报数": "false_found", "核查不实数": "false_found",
+    **_age_aliases(),
+    **{s.numerator_zh: s.numerator for s in SERVICES},
+    **{s.denominator_zh: s.denominator for s in SERVICES},
+}
+
+_KNOWN = set(COUNTS.columns) | set(UNITS.columns) | set(AUDITS.columns)
+
+
+def canonical_header(header: object) -> str | None:
+    """Map a header cell to its canonical column name, or ``None`` if it is not known.
+
+    Full-width characters are folded (NFKC), spaces, brackets and separators removed, and
+    English headers compared case-insensitively.
+
+    Examples
+    --------
+    >>> canonical_header("出生数（男）")
+    'births_male'
+    >>> canonical_header(" Births_Female ")
+    'births_female'
+    >>> canonical_header("备注") is None
+    True
+    """
+    if header is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(header)).strip()
+    if not text:
+        return None
+    lowered = text.lower().replace(" ", "_")
+    if lowered in _KNOWN:
+        return lowered
+    squeezed = re.sub(r"[\s()（）\[\]【】:：/_·.、]", "", text)
+    for candidate in (text, squeezed):
+        if candidate in ALIASES:
+            return ALIASES[candidate]
+    return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file: where it is and what rule it breaks."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class DataError(ValueError):
+    """Input data break the contract. Carries every problem found, not only the first.
+
+    Attributes
+    ----------
+    problems : list of Problem
+        Each with ``file``, ``row`` (as numbered in the file, 1-based), ``column`` and
+        ``message``.
+    """
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s) found:"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
