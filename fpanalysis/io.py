@@ -377,11 +377,12 @@ def _check_duplicates(data: pd.DataFrame, keys: Sequence[str], col: _Collector,
     if not keys:
         return
     keyframe = data[keys].astype("string")
-    dup = keyframe.duplicated(keep=False).to_numpy()
+    complete = keyframe.notna().all(axis=1).to_numpy()  # bad keys are reported elsewhere
+    dup = keyframe.duplicated(keep=False).to_numpy() & complete
     if not dup.any():
         return
     first_row = keyframe.assign(_row=rows).groupby(keys, dropna=False)["_row"].transform("min")
-    later = keyframe.duplicated(keep="first").to_numpy()
+    later = keyframe.duplicated(keep="first").to_numpy() & complete
     sub = _Collector(col.file, rows)
     sub.at(later, ", ".join(keys),
            lambda p: f"duplicate ({', '.join(map(str, keyframe.iloc[p]))}): "
@@ -552,7 +553,7 @@ def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFra
            lambda p: f"a {data['level'].iloc[p]}'s parent must be one level up, but "
                      f"{parent.iloc[p]!r} is a {LEVELS[int(parent_rank.iloc[p])]}")
     if col.problems:
-        raise DataError(col.problems)
+        raise DataError(sorted(col.problems, key=lambda p: (p.row or 0)))
     data["parent"] = data["parent"].replace("", pd.NA)
     out = data[["unit", "name", "parent", "level"]].sort_values("unit", kind="stable")
     out = out.reset_index(drop=True)
@@ -606,9 +607,9 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
       unit   period  births_male  births_female
     0  101  2024-07            5              4
     1  102  2024-07            2              3
-    >>> print(c.attrs["load_report"])  # doctest: +ELLIPSIS
-    ...c.csv: 3 rows read, 2 used, 1 set aside
-      row 5: totals row (checked against the rows above)
+    >>> rep = c.attrs["load_report"]
+    >>> rep.rows_in, rep.rows_used, rep.skipped
+    (3, 2, [(5, 'totals row (checked against the rows above)')])
     """
     if units is None and Path(path).is_dir():
         try:

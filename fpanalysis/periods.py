@@ -400,8 +400,8 @@ def rollup(
     ...                   "period": pd.period_range("2024-01", "2024-03", freq="M"),
     ...                   "births_male": [1, 2, 3], "population": [1000, 1010, 1020]})
     >>> rollup(m, "Q")
-      unit  period  births_male   population  months
-    0    A  2024Q1            6  1009.890110       3
+      unit  period  births_male  population  months
+    0    A  2024Q1            6      1010.0       3
     """
     if period not in counts.columns:
         raise ValueError(f"counts have no column {period!r}")

@@ -356,7 +356,7 @@ def write_events(path: str | Path, n_rows: int, *, n_units: int = 1000, year: in
     codes = pa.array(make_units(n_units, seed=seed)["unit"].to_numpy()[1:])
     weights = rng.lognormal(0, 0.5, n_units)
     cum = np.cumsum(weights / weights.sum())
-    ydays = 366 if pd.Timestamp(year, 12, 31).dayofyear == 366 else 365
+    ydays = 366 if pd.Timestamp(year, 12, 31).day_of_year == 366 else 365
     start = np.datetime64(f"{year}-01-01", "D").astype(np.int32)
     schema = pa.schema([("unit", pa.dictionary(pa.int32(), pa.string())), ("date", pa.date32()),
                         ("event", pa.dictionary(pa.int8(), pa.string())),
@@ -376,7 +376,7 @@ def write_events(path: str | Path, n_rows: int, *, n_units: int = 1000, year: in
             order = rng.choice(np.array([1, 2, 3], dtype=np.int8), k, p=[0.48, 0.43, 0.09])
             age = np.clip(rng.normal(29, 5, k), 15, 49).astype(np.int8)
             compliant = rng.uniform(0, 1, k) < 0.91
-            mask = pa.array(is_death)
+            mask = is_death
             batch = pa.RecordBatch.from_arrays([
                 pa.DictionaryArray.from_arrays(pa.array(unit_idx.astype(np.int32)), codes),
                 pa.array((start + rng.integers(0, ydays, k)).astype("datetime64[D]")),

@@ -1,0 +1,476 @@
+"""The indicator registry and :func:`compute`, which turns counts into tidy results.
+
+Each indicator is a small frozen :class:`Indicator`: what is counted (numerator), against
+what (a count column, or person-years of a stock such as population), the multiplier, the
+display unit, the interval method and whether higher is better. :func:`compute` sums counts
+over units and periods first (parents from children, quarters from months), then computes
+every value and interval in one vectorized pass per indicator.
+
+Register your own indicator without touching the package: build it with
+:func:`proportion`, :func:`rate` or :func:`ratio` and pass it to ``compute(indicators=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import intervals as iv
+from . import periods as pr
+from .schema import AGE_GROUPS, SERVICES, STOCK_COLUMNS, count_columns
+
+__all__ = [
+    "INDICATORS",
+    "Indicator",
+    "RESULT_COLUMNS",
+    "compute",
+    "get",
+    "keys",
+    "label",
+    "proportion",
+    "rate",
+    "ratio",
+]
+
+KINDS = ("rate", "difference", "proportion", "poisson_ratio", "sex_ratio", "tfr")
+_DEFAULT_METHOD = {"rate": "exact", "difference": "normal", "proportion": "wilson",
+                   "poisson_ratio": "exact", "sex_ratio": "clopper_pearson", "tfr": "delta"}
+_METHODS = {"rate": iv.POISSON_METHODS, "poisson_ratio": iv.POISSON_METHODS,
+            "difference": ("normal",), "proportion": iv.PROPORTION_METHODS,
+            "sex_ratio": ("clopper_pearson", "wilson"), "tfr": ("delta",)}
+
+#: Columns of every result frame, after the ``by`` keys.
+RESULT_COLUMNS = ("indicator", "numerator", "denominator", "value", "lower", "upper",
+                  "multiplier", "confidence", "method", "note")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """Specification of one indicator.
+
+    Attributes
+    ----------
+    key : str
+        English snake_case key, e.g. ``sex_ratio_at_birth``.
+    label_zh, label_en : str
+        Display labels.
+    kind : {'rate', 'difference', 'proportion', 'poisson_ratio', 'sex_ratio', 'tfr'}
+        'rate': events per person-year of ``exposure`` (a stock column); 'difference':
+        (numerator - subtract) per person-year; 'proportion': numerator / denominator with
+        numerator <= denominator; 'poisson_ratio': numerator / denominator where the
+        numerator is a Poisson count and may exceed the denominator (completion against a
+        plan, infant deaths per birth); 'sex_ratio': numerator (males) / denominator
+        (females); 'tfr': 5 x the sum of age-specific rates.
+    numerator : tuple of str
+        Count columns summed for the numerator.
+    denominator : tuple of str
+        Count columns summed for the denominator ('proportion', 'poisson_ratio',
+        'sex_ratio').
+    exposure : str
+        Stock column whose person-years are the denominator ('rate', 'difference').
+    subtract : tuple of str
+        Count columns subtracted from the numerator ('difference').
+    multiplier : float
+        1000 for per mille, 100 for per cent and for males per 100 females.
+    display_unit : str
+        '‰', '%', 'per 100 females', 'per woman'.
+    method : str
+        Default interval method.
+    higher_is_better : bool or None
+        None where neither direction is better in itself (birth rate).
+    """
+
+    key: str
+    label_zh: str
+    label_en: str
+    kind: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...] = ()
+    exposure: str = ""
+    subtract: tuple[str, ...] = ()
+    multiplier: float = 1000.0
+    display_unit: str = "‰"
+    method: str = ""
+    higher_is_better: bool | None = None
+    columns: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        method = self.method or _DEFAULT_METHOD[self.kind]
+        if method not in _METHODS[self.kind]:
+            raise ValueError(f"method for a {self.kind} must be one of "
+                             f"{', '.join(_METHODS[self.kind])}, got {method!r}")
+        object.__setattr__(self, "method", method)
+        needed = list(self.numerator) + list(self.denominator) + list(self.subtract)
+        if self.kind == "tfr":
+            needed += [f"births_age_{a}" for a in AGE_GROUPS] + [f"women_{a}"
+                                                                  for a in AGE_GROUPS]
+        if self.exposure:
+            needed.append(self.exposure)
+        object.__setattr__(self, "columns", tuple(dict.fromkeys(needed)))
+
+
+def rate(key: str, numerator: str | Sequence[str], exposure: str = "population", *,
+         label_zh: str = "", label_en: str = "", multiplier: float = 1000.0,
+         display_unit: str = "‰", method: str = "exact",
+         higher_is_better: bool | None = None) -> Indicator:
+    """Build a user indicator: events per person-year of a stock, e.g. per 1000 population.
+
+    Examples
+    --------
+    >>> rate("marriage_rate", "marriages", label_zh="结婚率").kind
+    'rate'
+    """
+    return Indicator(key, label_zh or key, label_en or key, "rate", _cols(numerator),
+                     exposure=exposure, multiplier=multiplier, display_unit=display_unit,
+                     method=method, higher_is_better=higher_is_better)
+
+
+def proportion(key: str, numerator: str | Sequence[str], denominator: str | Sequence[str], *,
+               label_zh: str = "", label_en: str = "", method: str = "wilson",
+               higher_is_better: bool | None = True) -> Indicator:
+    """Build a user indicator: a coverage-type proportion in per cent (Wilson by default).
+
+    Examples
+    --------
+    >>> proportion("screening_rate", "screened", "eligible").multiplier
+    100.0
+    """
+    return Indicator(key, label_zh or key, label_en or key, "proportion", _cols(numerator),
+                     _cols(denominator), multiplier=100.0, display_unit="%", method=method,
+                     higher_is_better=higher_is_better)
+
+
+def ratio(key: str, numerator: str | Sequence[str], denominator: str | Sequence[str], *,
+          label_zh: str = "", label_en: str = "", multiplier: float = 100.0,
+          display_unit: str = "%", method: str = "exact",
+          higher_is_better: bool | None = True) -> Indicator:
+    """Build a user indicator: a Poisson count against a denominator that it may exceed
+    (completion against a plan), with an exact Poisson interval on the numerator."""
+    return Indicator(key, label_zh or key, label_en or key, "poisson_ratio", _cols(numerator),
+                     _cols(denominator), multiplier=multiplier, display_unit=display_unit,
+                     method=method, higher_is_better=higher_is_better)
+
+
+def _cols(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _registry() -> tuple[Indicator, ...]:
+    out = [
+        Indicator("crude_birth_rate", "出生率", "Crude birth rate", "rate", ("births",),
+                  exposure="population"),
+        Indicator("crude_death_rate", "死亡率", "Crude death rate", "rate", ("deaths",),
+                  exposure="population", higher_is_better=False),
+        Indicator("natural_growth_rate", "自然增长率", "Natural growth rate", "difference",
+                  ("births",), subtract=("deaths",), exposure="population"),
+        Indicator("infant_mortality_rate", "婴儿死亡率", "Infant mortality rate",
+                  "poisson_ratio", ("deaths_infant",), ("births",), higher_is_better=False),
+        Indicator("general_fertility_rate", "一般生育率", "General fertility rate", "rate",
+                  ("births",), exposure="women_15_49"),
+    ]
+    for a in AGE_GROUPS:
+        lo, hi = a.split("_")
+        out.append(Indicator(f"asfr_{a}", f"{lo}-{hi}岁生育率",
+                             f"Age-specific fertility rate {lo}-{hi}", "rate",
+                             (f"births_age_{a}",), exposure=f"women_{a}"))
+    out += [
+        Indicator("total_fertility_rate", "总和生育率", "Total fertility rate", "tfr", (),
+                  multiplier=1.0, display_unit="per woman"),
+        Indicator("sex_ratio_at_birth", "出生人口性别比", "Sex ratio at birth", "sex_ratio",
+                  ("births_male",), ("births_female",), multiplier=100.0,
+                  display_unit="per 100 females", higher_is_better=False),
+    ]
+    for order, zh, en in (("o1", "一孩", "first births"), ("o2", "二孩", "second births"),
+                          ("o3p", "三孩及以上", "third and later births")):
+        out.append(Indicator(f"sex_ratio_at_birth_{order}", f"{zh}出生性别比",
+                             f"Sex ratio at birth, {en}", "sex_ratio", (f"births_male_{order}",),
+                             (f"births_female_{order}",), multiplier=100.0,
+                             display_unit="per 100 females", higher_is_better=False))
+    out.append(Indicator("compliance_rate", "政策符合率", "Policy compliance", "proportion",
+                         ("births_compliant",), ("births",), multiplier=100.0,
+                         display_unit="%", higher_is_better=True))
+    for s in SERVICES:
+        kind = "proportion" if s.kind == "coverage" else "poisson_ratio"
+        out.append(Indicator(s.key, s.label_zh, s.label_en, kind, (s.numerator,),
+                             (s.denominator,), multiplier=100.0, display_unit="%",
+                             higher_is_better=True))
+    return tuple(out)
+
+
+#: Every built-in indicator, in display order.
+INDICATORS: tuple[Indicator, ...] = _registry()
+_BY_KEY = {i.key: i for i in INDICATORS}
+
+
+def keys() -> list[str]:
+    """Return the keys of the built-in indicators, in display order."""
+    return [i.key for i in INDICATORS]
+
+
+def get(key: str | Indicator) -> Indicator:
+    """Return the built-in indicator ``key`` (an :class:`Indicator` is returned unchanged)."""
+    if isinstance(key, Indicator):
+        return key
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise ValueError(f"unknown indicator {key!r}; known: {', '.join(_BY_KEY)}") from None
+
+
+def label(key: str | Indicator, language: str = "zh") -> str:
+    """Return the display label of an indicator in ``'zh'`` or ``'en'``."""
+    ind = get(key)
+    return ind.label_zh if language == "zh" else ind.label_en
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def _ancestors(units: pd.DataFrame, level: str) -> pd.Series:
+    """Map every unit code to its ancestor (or itself) at ``level``."""
+    parent = pd.Series(units["parent"].to_numpy(), index=units["unit"].to_numpy())
+    lvl = pd.Series(units["level"].to_numpy(), index=units["unit"].to_numpy())
+    if level not in set(lvl):
+        raise ValueError(f"no unit of level {level!r} in units")
+    current = pd.Series(units["unit"].to_numpy(), index=units["unit"].to_numpy())
+    for _ in range(len(units)):
+        at = current.map(lvl) == level
+        nxt = current.where(at, current.map(parent))
+        if nxt.isna().any() or nxt.equals(current):
+            current = nxt
+            break
+        current = nxt
+    return current.where(current.map(lvl) == level)
+
+
+def _prepare(counts: pd.DataFrame, *, period: object, ytd: bool, freq: str | None,
+             level: str | None, units: pd.DataFrame | None) -> pd.DataFrame:
+    data = counts
+    if "births" not in data.columns and {"births_male", "births_female"} <= set(data):
+        data = data.assign(births=data["births_male"] + data["births_female"])
+    if period is not None:
+        target = pr.parse(period)
+        if ytd:
+            target = pr.year_to_date(target)
+        if data["period"].dtype == "period[M]" or _is_dekad(data["period"]):
+            data = pr.rollup(data, target, by=[c for c in ("unit",) if c in data])
+        else:
+            data = data[data["period"] == target]
+    elif freq is not None:
+        data = pr.rollup(data, freq, by=[c for c in ("unit",) if c in data])
+    if level is not None:
+        if units is None:
+            raise ValueError("level needs the units table: pass units=")
+        anc = _ancestors(units, level)
+        mapped = data["unit"].map(anc)
+        data = data.assign(unit=mapped)[mapped.notna().to_numpy()]
+    return data
+
+
+def _is_dekad(values: pd.Series) -> bool:
+    return values.dtype == object and len(values) > 0 and isinstance(values.iloc[0], pr.Dekad)
+
+
+def compute(
+    counts: pd.DataFrame,
+    indicators: Iterable[str | Indicator] | None = None,
+    *,
+    by: Sequence[str] = ("unit", "period"),
+    period: object = None,
+    freq: str | None = None,
+    level: str | None = None,
+    ytd: bool = False,
+    confidence: float = 0.95,
+    units: pd.DataFrame | None = None,
+    methods: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Compute indicators with confidence intervals for every group of ``by``.
+
+    Counts are summed first, never rates: a parent unit is computed from its children's
+    summed counts, a quarter from its months. Crude rates are annualized by person-years
+    (mean stock x days in period / days in year).
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts (as from :func:`fpanalysis.io.load_counts`).
+    indicators : iterable of str or Indicator, optional
+        Keys of built-in indicators and/or user :class:`Indicator` objects. Default: every
+        built-in indicator whose columns are present.
+    by : sequence of str, default ('unit', 'period')
+        Grouping keys of the result.
+    period : period label, optional
+        Restrict to one assessment period, rolling monthly counts up to it (e.g. '2024Q3').
+    freq : {'M', 'Q', 'H', 'Y'}, optional
+        Roll monthly counts up to every complete period of this frequency.
+    level : {'county', 'township', 'village'}, optional
+        Aggregate units to their ancestor at this level first (needs ``units``).
+    ytd : bool, default False
+        With ``period``: use the year to date ending with that period.
+    confidence : float, default 0.95
+    units : pandas.DataFrame, optional
+        Unit hierarchy, for ``level``.
+    methods : mapping of str to str, optional
+        Interval method per indicator key, overriding the registry default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by`` columns, then ``indicator``, ``numerator`` (events; births minus deaths for the
+        natural growth rate; males for sex ratios), ``denominator`` (person-years,
+        denominator count, or females), ``value``, ``lower``, ``upper`` (in display units:
+        value = numerator / denominator x multiplier), ``multiplier``, ``confidence``,
+        ``method`` and ``note`` (why a value is missing, else empty). Sorted by ``by`` and
+        the registry order of indicators; RangeIndex.
+
+    Raises
+    ------
+    ValueError
+        Unknown indicator or method, confidence outside (0, 1), ``level`` without units.
+
+    Notes
+    -----
+    Person-years ``PY = population × days / days_in_year``; crude birth rate
+    ``births / PY × 1000`` (per 1000 person-years); natural growth ``(B - D) / PY × 1000``
+    with ``var = (B + D) / PY²``; TFR ``5 Σ ASFR / 1000`` children per woman.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2024Q1"] * 2,
+    ...                   freq="Q"), "births_male": [53, 0], "births_female": [50, 0],
+    ...                   "deaths": [40, 1], "population": [40000, 500]})
+    >>> r = compute(c, ["crude_birth_rate", "sex_ratio_at_birth"])
+    >>> r[["unit", "indicator", "numerator", "value", "lower", "upper", "note"]].round(2)
+      unit           indicator  numerator   value  lower   upper       note
+    0    A    crude_birth_rate      103.0   10.36   8.45   12.56
+    1    A  sex_ratio_at_birth       53.0  106.00  70.65  159.23
+    2    B    crude_birth_rate        0.0    0.00   0.00   29.67
+    3    B  sex_ratio_at_birth        0.0     NaN    NaN     NaN  no births
+    """
+    c = iv.check_confidence(confidence)
+    by = list(by)
+    chosen = [get(i) for i in indicators] if indicators is not None else None
+    methods = dict(methods or {})
+    data = _prepare(counts, period=period, ytd=ytd, freq=freq, level=level, units=units)
+    missing_by = [b for b in by if b not in data.columns]
+    if missing_by:
+        raise ValueError(f"counts have no column(s) {', '.join(missing_by)} to group by")
+    if chosen is None:
+        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
+
+    needed = set().union(*(i.columns for i in chosen)) & set(data.columns)
+    cols = [c2 for c2 in count_columns(data.columns) if c2 in needed]
+    extra = [c2 for c2 in needed if c2 not in cols]
+    cols += sorted(extra)
+    if stocks_needed := [s for s in cols if s in STOCK_COLUMNS]:
+        if "period" not in data.columns:
+            raise ValueError("counts need a period column to turn "
+                             f"{', '.join(stocks_needed)} into person-years")
+    frame = data[by + cols].copy()
+    stocks = [s for s in cols if s in STOCK_COLUMNS or any(i.exposure == s for i in chosen)]
+    if stocks:
+        frac = pr.period_days(data["period"]) / pr.period_year_days(data["period"])
+        for s in stocks:
+            frame[s] = frame[s].astype("Float64") * frac
+    keys = [frame[b] for b in by]
+    values = frame[cols].astype("Float64")
+    sums = values.groupby(keys, sort=True, observed=True, dropna=False).sum(min_count=1)
+    gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
+    sums = sums.astype(float).mask(gaps.to_numpy())
+    index = sums.index.to_frame(index=False)
+    pieces = []
+    for order, ind in enumerate(chosen):
+        method = methods.get(ind.key, ind.method)
+        if method not in _METHODS[ind.kind]:
+            raise ValueError(f"method for {ind.key} must be one of "
+                             f"{', '.join(_METHODS[ind.kind])}, got {method!r}")
+        piece = _one(ind, sums, method, c)
+        piece.insert(0, "_order", order)
+        pieces.append(pd.concat([index, piece], axis=1))
+    if not pieces:
+        return pd.DataFrame(columns=by + list(RESULT_COLUMNS))
+    out = pd.concat(pieces, ignore_index=True)
+    out = out.sort_values(by + ["_order"], kind="stable").drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+def _col(sums: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    missing = [n for n in names if n not in sums.columns]
+    if missing:
+        return np.full(len(sums), np.nan), missing
+    return sums[list(names)].to_numpy(dtype=float).sum(axis=1), []
+
+
+def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float) -> pd.DataFrame:
+    n = len(sums)
+    note = np.full(n, "", dtype=object)
+    absent = [c for c in ind.columns if c not in sums.columns]
+    if ind.kind == "tfr":
+        b = np.stack([_col(sums, [f"births_age_{a}"])[0] for a in AGE_GROUPS])
+        w = np.stack([_col(sums, [f"women_{a}"])[0] for a in AGE_GROUPS])
+        value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
+        num, den = b.sum(axis=0), w.sum(axis=0)
+        note[np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0)] = "missing counts"
+        note[(note == "") & ~np.all(w > 0, axis=0)] = "no woman-years in an age group"
+    else:
+        num, _ = _col(sums, ind.numerator)
+        if ind.subtract:
+            sub, _ = _col(sums, ind.subtract)
+        if ind.exposure:
+            den, _ = _col(sums, [ind.exposure])
+        else:
+            den, _ = _col(sums, ind.denominator)
+        m = ind.multiplier
+        with np.errstate(all="ignore"):
+            if ind.kind == "rate":
+                value = num / den * m
+                lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
+                lower, upper = lo / den * m, hi / den * m
+            elif ind.kind == "difference":
+                value = (num - sub) / den * m
+                lo, hi = iv.poisson_difference_confint(num, sub, den, confidence=confidence)
+                lower, upper = lo * m, hi * m
+                num = num - sub
+            elif ind.kind == "poisson_ratio":
+                value = num / den * m
+                lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
+                lower, upper = lo / den * m, hi / den * m
+            elif ind.kind == "proportion":
+                value = num / den * m
+                lo, hi = iv.proportion_confint(num, den, confidence=confidence, method=method)
+                lower, upper = lo * m, hi * m
+            else:  # sex_ratio
+                value = num / den * m
+                lower, upper = iv.sex_ratio_confint(num, den, confidence=confidence,
+                                                    method=method)
+        nan_in = np.isnan(num) | np.isnan(den)
+        if ind.subtract:
+            nan_in |= np.isnan(sub)
+        note[nan_in] = "missing counts"
+        if ind.kind == "sex_ratio":
+            note[(note == "") & (num + den == 0)] = "no births"
+            note[(note == "") & (den == 0)] = "no female births"
+        elif ind.kind in ("rate", "difference"):
+            note[(note == "") & ~(den > 0)] = "no person-years"
+        else:
+            note[(note == "") & ~(den > 0)] = "denominator is 0"
+        if ind.kind == "proportion":
+            note[(note == "") & (num > den)] = "numerator exceeds denominator"
+    if absent:
+        note[:] = "missing column(s): " + ", ".join(absent)
+    bad = note != ""
+    value = np.where(bad, np.nan, value)
+    lower = np.where(bad, np.nan, lower)
+    upper = np.where(bad, np.nan, upper)
+    return pd.DataFrame({
+        "indicator": ind.key, "numerator": num, "denominator": den, "value": value,
+        "lower": lower, "upper": upper, "multiplier": float(ind.multiplier),
+        "confidence": confidence,
+        "method": f"poisson_{method}" if ind.kind in ("rate", "poisson_ratio") else method,
+        "note": note,
+    })

@@ -1,0 +1,219 @@
+"""Report tables and rendering: display frames for notebooks, Excel export, and papermill runs.
+
+Published outputs suppress small cells: counts from 1 to ``min_count - 1`` of sensitive
+events (infant deaths) are blanked in display tables, together with the rates built on them,
+so that no figure in a report can point to an individual family.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import indicators as ind
+from . import periods as pr
+
+__all__ = [
+    "SENSITIVE",
+    "counts_table",
+    "indicator_table",
+    "latest_complete_quarter",
+    "load_summary",
+    "render",
+    "suppress_small_cells",
+    "write_excel",
+]
+
+#: Count columns and indicators whose small values are suppressed in published tables.
+SENSITIVE: Mapping[str, str] = {"deaths_infant": "infant_mortality_rate"}
+
+_COUNT_LABELS = {
+    "population": ("平均人口", "Mean population"),
+    "births": ("出生", "Births"),
+    "births_male": ("男", "Male"),
+    "births_female": ("女", "Female"),
+    "deaths": ("死亡", "Deaths"),
+    "deaths_infant": ("婴儿死亡", "Infant deaths"),
+    "births_compliant": ("政策内出生", "Compliant births"),
+}
+
+
+def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
+    """Return the latest quarter in which every unit reported all three months.
+
+    Raises
+    ------
+    ValueError
+        If the counts are not monthly or no quarter is complete.
+    """
+    per = counts["period"]
+    if per.dtype != "period[M]":
+        raise ValueError("latest_complete_quarter needs monthly counts (period[M])")
+    units = counts["unit"].nunique()
+    q = per.dt.asfreq("Q")
+    months = counts.assign(_q=q).groupby("_q", observed=True)["period"].nunique()
+    rows = counts.assign(_q=q).groupby("_q", observed=True).size()
+    complete = months[(months == 3) & (rows == 3 * units)]
+    if complete.empty:
+        raise ValueError("no quarter has all three months for every unit")
+    return complete.index.max()
+
+
+def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
+    """One row per loaded file: rows read, used and set aside (rows in = used + set aside)."""
+    rows = []
+    for f in frames:
+        rep = f.attrs.get("load_report")
+        if rep is None:
+            continue
+        rows.append({"file": Path(rep.file).name, "rows_in": rep.rows_in,
+                     "rows_used": rep.rows_used, "set_aside": len(rep.skipped),
+                     "reasons": "; ".join(sorted({why.split(":")[0] for _, why in rep.skipped}))})
+    return pd.DataFrame(rows, columns=["file", "rows_in", "rows_used", "set_aside", "reasons"])
+
+
+def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, min_count: int = 3
+                         ) -> pd.DataFrame:
+    """Blank counts from 1 to ``min_count - 1`` in ``columns`` (a copy; zeros stay)."""
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            v = out[c].astype("Float64")
+            out[c] = v.mask((v > 0) & (v < min_count))
+    return out
+
+
+def _name_map(units: pd.DataFrame) -> pd.Series:
+    return units.set_index("unit")["name"]
+
+
+def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
+                 columns: Sequence[str] = ("population", "births", "births_male",
+                                           "births_female", "deaths", "births_compliant"),
+                 language: str = "zh", min_count: int = 3) -> pd.DataFrame:
+    """Counts of ``period`` per unit with the county total as the last row, for display.
+
+    Monthly counts are rolled up to the period (flows summed, population day-weighted).
+    Population is rounded to whole people for display.
+    """
+    period = pr.parse(period)
+    rolled = pr.rollup(counts, period, by=["unit"])
+    cols = [c for c in columns if c in rolled.columns]
+    body = rolled[["unit"] + cols].copy()
+    total = body[cols].sum(min_count=1).to_frame().T
+    top = units.loc[units["parent"].isna(), "unit"]
+    total.insert(0, "unit", top.iloc[0] if len(top) == 1 else "total")
+    table = pd.concat([body, total], ignore_index=True)
+    flows = [c for c in cols if c != "population"]
+    table[flows] = table[flows].astype("Int64")
+    if "population" in table.columns:
+        table["population"] = table["population"].astype(float).round().astype("Int64")
+    table = suppress_small_cells(table, [c for c in SENSITIVE if c in cols], min_count=min_count)
+    names = table["unit"].map(_name_map(units)).fillna("合计" if language == "zh" else "Total")
+    table.insert(1, "name", names)
+    i = 0 if language == "zh" else 1
+    labels = {"unit": ("代码", "Code")[i], "name": ("单位", "Unit")[i]}
+    labels.update({c: _COUNT_LABELS.get(c, (c, c))[i] for c in cols})
+    return table.rename(columns=labels)
+
+
+def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                    indicators: Sequence[str] | None = None, language: str = "zh",
+                    intervals: bool = True, min_count: int = 3) -> pd.DataFrame:
+    """Long results -> a display table: one row per unit, value and limits per indicator.
+
+    Values whose numerator is a sensitive count between 1 and ``min_count - 1`` are blanked.
+    """
+    data = results.copy()
+    if indicators is not None:
+        data = data[data["indicator"].isin(list(indicators))]
+    sensitive = data["indicator"].isin(list(SENSITIVE.values()))
+    small = sensitive & (data["numerator"] > 0) & (data["numerator"] < min_count)
+    data.loc[small, ["value", "lower", "upper"]] = np.nan
+    order = list(dict.fromkeys(data["indicator"]))
+    fields = ["value", "lower", "upper"] if intervals else ["value"]
+    wide = data.pivot_table(index="unit", columns="indicator", values=fields, sort=False,
+                            dropna=False)
+    i = 0 if language == "zh" else 1
+    names = {"value": ("值", "value"), "lower": ("下限", "lower"), "upper": ("上限", "upper")}
+    cols = [(k, f) for k in order for f in fields]
+    wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_tuples(cols))
+    wide.columns = pd.MultiIndex.from_tuples(
+        [(ind.label(k, language), names[f][i]) for k, f in cols])
+    if units is not None:
+        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
+    wide.index.name = "单位" if language == "zh" else "unit"
+    return wide
+
+
+def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write several tables to one workbook, a sheet each (names cut to 31 characters)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            frame = table.copy()
+            for c in frame.columns:
+                if isinstance(frame[c].dtype, pd.PeriodDtype):
+                    frame[c] = frame[c].astype(str)
+            frame.to_excel(writer, sheet_name=name[:31], index=not isinstance(
+                frame.index, pd.RangeIndex))
+    return path
+
+
+def render(
+    notebook: str | Path = "notebooks/quarterly_report.ipynb",
+    *,
+    period: str,
+    data_dir: str | Path = "data/sample",
+    output_dir: str | Path = "reports",
+    language: str = "zh",
+    parameters: Mapping[str, object] | None = None,
+) -> Path:
+    """Run a report notebook for one period with papermill and export HTML without code.
+
+    The executed notebook goes to ``<output_dir>/<period>/<name>.ipynb`` and the HTML beside
+    it. The kernel starts in the notebook's folder (as under nbval), and paths passed as
+    parameters are made relative to that folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML file.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is not declared in the notebook's ``parameters`` cell.
+    """
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    nb_path = Path(notebook).resolve()
+    nb_dir = nb_path.parent
+    label = str(pr.parse(period))
+    out_dir = Path(output_dir) / label
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
+              "period": label,
+              "output_dir": os.path.relpath(out_dir.resolve(), nb_dir),
+              "language": language, **(parameters or {})}
+    declared = pm.inspect_notebook(str(nb_path))
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ValueError(f"{nb_path.name} has no parameter(s) {', '.join(unknown)}; "
+                         f"it declares {', '.join(declared)}")
+    executed = out_dir / nb_path.name
+    pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
+                        progress_bar=False, kernel_name="python3")
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    html = executed.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html

@@ -1,0 +1,283 @@
+"""Loading and validation. Every rule gets a bad file and the exact file/row/column asserted;
+row numbers are as a spreadsheet program shows them (header and title lines counted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from fpanalysis import io
+from fpanalysis.schema import DataError, canonical_header
+
+HEADER = "unit,period,births,births_male,births_female,deaths,population\n"
+UNITS = "unit,name,parent,level\n100,青禾县,,county\n101,东林镇,100,township\n102,双凰乡,100,township\n"
+
+
+def problems(exc: pytest.ExceptionInfo) -> list[tuple[str, int | None, str | None, str]]:
+    return [(Path(p.file).name, p.row, p.column, p.message) for p in exc.value.problems]
+
+
+def where(exc: pytest.ExceptionInfo) -> list[tuple[str, int | None, str | None]]:
+    return [t[:3] for t in problems(exc)]
+
+
+def test_sample_loads_with_every_row_accounted_for(sample_dir):
+    counts = io.load_counts(sample_dir)
+    rep = counts.attrs["load_report"]
+    assert rep.rows_in == rep.rows_used + len(rep.skipped) == len(counts) == 648
+    assert counts["period"].dtype == "period[M]"
+    assert counts["births"].dtype == "Int64"
+    assert counts.index.equals(pd.RangeIndex(len(counts)))
+
+
+def test_missing_required_column(write):
+    f = write("c.csv", "unit,births_male,births_female\n101,1,2\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", 1, "period")]
+    assert "required column is missing" in str(e.value)
+
+
+def test_non_numeric_negative_and_fractional_counts(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,abc,1,0,1000\n"
+                                "101,2024-02,1,1,0,-2,1000\n"
+                                "101,2024-03,2,1.5,0.5,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    got = problems(e)
+    assert ("c.csv", 2, "births_male", "not a number: 'abc'") in got
+    assert ("c.csv", 3, "deaths", "negative count: -2") in got
+    assert ("c.csv", 4, "births_male", "count is not a whole number: 1.5") in got
+    assert ("c.csv", 4, "births_female", "count is not a whole number: 0.5") in got
+
+
+def test_male_plus_female_must_equal_births(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 2, "births",
+                            "male + female births = 2 but total births = 3")]
+
+
+def test_duplicate_unit_period(write):
+    f = write("c.csv", HEADER + "101,2024-01,2,1,1,0,1000\n102,2024-01,2,1,1,0,900\n"
+                                "101,2024年1月,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", 4, "unit, period")]
+    assert "same key as row 2" in problems(e)[0][3]
+
+
+def test_unknown_unit_code(write, tmp_path):
+    write("units.csv", UNITS)
+    f = write("c.csv", HEADER + "101,2024-01,2,1,1,0,1000\n999,2024-01,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f, units=tmp_path / "units.csv")
+    assert problems(e) == [("c.csv", 3, "unit", "unknown unit code '999' (not in units)")]
+
+
+def test_unparseable_period(write):
+    f = write("c.csv", HEADER + "101,2024-13,2,1,1,0,1000\n101,,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", 2, "period"), ("c.csv", 3, "period")]
+    assert "cannot read period '2024-13'" in problems(e)[0][3]
+    assert problems(e)[1][3] == "period is empty"
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "  \r\n"])
+def test_empty_file(write, text):
+    f = write("c.csv", text)
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", None, None, "the file is empty")]
+
+
+def test_population_zero_with_births(write):
+    f = write("c.csv", HEADER + "101,2024-01,2,1,1,0,0\n101,2024-02,0,0,0,0,0\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 2, "population", "population is 0 but there are 2 births")]
+
+
+def test_parent_cycle_in_hierarchy(write):
+    f = write("units.csv", "unit,name,parent,level\n100,青禾县,,county\n101,甲镇,103,township\n"
+                           "102,乙镇,100,township\n103,丙村,101,village\n")
+    with pytest.raises(DataError) as e:
+        io.load_units(f)
+    got = problems(e)
+    assert ("units.csv", 3, "parent", "parent cycle: 101 -> 103 -> 101") in got
+    assert ("units.csv", 5, "parent", "parent cycle: 103 -> 101 -> 103") in got
+
+
+def test_unit_rules_unknown_parent_level_and_duplicate(write):
+    f = write("units.csv", "unit,name,parent,level\n100,青禾县,,county\n101,甲镇,100,township\n"
+                           "101,乙镇,100,township\n104,丁村,999,village\n105,戊,100,city\n"
+                           "106,己村,100,village\n")
+    with pytest.raises(DataError) as e:
+        io.load_units(f)
+    assert where(e) == [("units.csv", 4, "unit"), ("units.csv", 5, "parent"),
+                        ("units.csv", 6, "level"), ("units.csv", 7, "parent")]
+    assert problems(e)[3][3] == "a village's parent must be one level up, but '100' is a county"
+
+
+def test_several_problems_are_all_listed(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,1,1,0,1000\n"
+                                "101,2024-99,2,1,1,0,1000\n"
+                                "101,2024-01,2,x,1,0,1000\n"
+                                "102,2024-02,2,1,1,-1,0\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", 2, "births"), ("c.csv", 3, "period"),
+                        ("c.csv", 4, "births_male"), ("c.csv", 4, "unit, period"),
+                        ("c.csv", 5, "deaths"), ("c.csv", 5, "population")]
+    text = str(e.value)
+    assert text.startswith("6 problem(s) found:")
+    assert text.count("c.csv, row") == 6
+
+
+def test_chinese_headers_title_lines_totals_and_notes_in_gbk(write):
+    text = ("青禾县2024年1月人口出生统计表\n填报单位：青禾县统计局,,,,,\n"
+            "乡镇代码,期间,出生数,男,女,死亡数,平均人口,备注\n"
+            "101,2024年1月,3,2,1,1,1000,\n102,2024年1月,2,1,1,0,900,新建\n"
+            "合计,,5,3,2,1,1900,\n\n注：本表数据截至2月5日。,,,,,\n")
+    f = write("c.csv", text, encoding="gbk")
+    counts = io.load_counts(f)
+    english = io.load_counts(write("e.csv", HEADER + "101,2024-01,3,2,1,1,1000\n"
+                                                     "102,2024-01,2,1,1,0,900\n"))
+    pd.testing.assert_frame_equal(counts.drop(columns="备注"), english)
+    rep = counts.attrs["load_report"]
+    assert rep.header_row == 3
+    assert rep.encoding == "gb18030"
+    assert rep.rows_in == rep.rows_used + len(rep.skipped) == 5
+    assert [r for r, _ in rep.skipped] == [6, 7, 8]
+    assert "totals row" in rep.skipped[0][1] and "note" in rep.skipped[2][1]
+
+
+def test_totals_row_mismatch_is_a_problem(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
+                                "合计,,6,3,3,1,1900\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [
+        ("c.csv", 4, "births", "totals row says 6 but the rows above it sum to 5"),
+        ("c.csv", 4, "births_female", "totals row says 3 but the rows above it sum to 2"),
+    ]
+
+
+def test_utf8_with_bom_and_explicit_header_row(write):
+    f = write("c.csv", "\ufeff标题\n" + HEADER + "101,2024-01,3,2,1,1,1000\n")
+    c = io.load_counts(f, header_row=2)
+    assert c["births"].tolist() == [3]
+    assert c.attrs["load_report"].encoding == "utf-8-sig"
+
+
+def test_csv_xlsx_and_parquet_give_identical_frames(tmp_path, sample_dir):
+    csv = io.load_counts(sample_dir / "counts.csv")
+    raw = pd.read_csv(sample_dir / "counts.csv", dtype={"unit": str})
+    xlsx = tmp_path / "counts.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["青禾县分月人口统计"])
+    ws.merge_cells("A1:F1")
+    ws.append(list(raw.columns))
+    for row in raw.head(60).itertuples(index=False):
+        ws.append(list(row))
+    ws.append(["注：示例数据"])
+    wb.save(xlsx)
+    from_xlsx = io.load_counts(xlsx)
+    pd.testing.assert_frame_equal(from_xlsx, csv.iloc[:60].reset_index(drop=True))
+    assert from_xlsx.attrs["load_report"].skipped == [(63, "note below or beside the table: "
+                                                            "'注：示例数据'")]
+    parquet = tmp_path / "counts.parquet"
+    raw.to_parquet(parquet)
+    pd.testing.assert_frame_equal(io.load_counts(parquet), csv)
+
+
+def test_shuffled_rows_give_the_same_frame(tmp_path, sample_dir):
+    raw = pd.read_csv(sample_dir / "counts.csv", dtype={"unit": str})
+    shuffled = tmp_path / "counts.csv"
+    raw.sample(frac=1, random_state=3).to_csv(shuffled, index=False)
+    pd.testing.assert_frame_equal(io.load_counts(shuffled), io.load_counts(sample_dir))
+
+
+def test_unit_names_instead_of_codes(write, tmp_path):
+    write("units.csv", UNITS)
+    f = write("c.csv", "乡镇,期间,男,女\n东林镇,2024-01,2,1\n双凰乡,2024-01,0,1\n无名乡,2024-01,1,1\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f, units=tmp_path / "units.csv")
+    assert problems(e) == [("c.csv", 4, "unit", "unknown unit code '无名乡' (not in units)")]
+
+
+def test_consistency_rules_between_columns(write):
+    f = write("c.csv", "unit,period,births,births_compliant,deaths,deaths_infant,"
+                       "antenatal_followed,antenatal_due\n"
+                       "101,2024-01,3,4,1,2,5,4\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", 2, "births_compliant"), ("c.csv", 2, "deaths_infant"),
+                        ("c.csv", 2, "antenatal_followed")]
+
+
+def test_pair_column_missing(write):
+    f = write("c.csv", "unit,period,births_male\n101,2024-01,3\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert where(e) == [("c.csv", None, "births_female")]
+
+
+def test_empty_cells_stay_missing_not_zero(write):
+    c = io.load_counts(write("c.csv", HEADER + "101,2024-01,,,,1,1000\n"))
+    assert c["births"].isna().all() and c["deaths"].tolist() == [1]
+
+
+def test_audits(sample_dir, write):
+    a = io.load_audits(sample_dir)
+    assert list(a.columns) == ["unit", "period", "item", "reported", "checked", "false_found"]
+    assert (a["checked"] <= a["reported"]).all() and (a["false_found"] <= a["checked"]).all()
+    f = write("a.csv", "单位代码,期间,项目,上报数,抽查数,不实数\n101,2024Q1,births,20,27,5\n"
+                       "101,2024Q2,births,30,27,28\n")
+    with pytest.raises(DataError) as e:
+        io.load_audits(f)
+    assert problems(e) == [("a.csv", 2, "checked", "checked (27) exceeds reported (20)"),
+                           ("a.csv", 3, "false_found", "false_found (28) exceeds checked (27)")]
+
+
+def test_targets(sample_dir, write):
+    t = io.load_targets(sample_dir)
+    assert t.loc[t.indicator == "sex_ratio_at_birth", "threshold"].item() == 130
+    assert t.loc[t.indicator == "compliance_rate", "op"].item() == ">="
+    f = write("t.toml", '[[target]]\nindicator = "nope"\nop = "<"\nthreshold = "8.5"\n'
+                        'points = 10\nscoring = "linear"\n')
+    with pytest.raises(DataError) as e:
+        io.load_targets(f, indicators=["crude_birth_rate"])
+    got = [(p.column, p.message) for p in e.value.problems]
+    assert ("threshold", "target 1 (nope): must be a int or float, got '8.5'") in got
+    assert ("op", "target 1 (nope): must be '<=' or '>=', got '<'") in got
+    assert ("floor", "target 1 (nope): linear scoring needs a floor") in got
+    assert ("indicator", "target 1 (nope): unknown indicator 'nope'") in got
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no counts.csv"):
+        io.load_counts(tmp_path)
+
+
+@pytest.mark.parametrize(("header", "canonical"), [
+    ("出生数", "births"), ("男", "births_male"), ("年末人口", "population_end"),
+    ("25-29岁妇女", "women_25_29"), ("30～34岁生育数", "births_age_30_34"), ("30-34岁生育数", "births_age_30_34"),
+    ("乡镇", "name"), ("BIRTHS_MALE", "births_male"), ("早孕建册数", "pregnancies_registered_early"),
+])
+def test_alias_table(header, canonical):
+    assert canonical_header(header) == canonical
+
+
+def test_population_start_end_averaged(write):
+    c = io.load_counts(write("c.csv", "unit,period,births_male,births_female,年初人口,年末人口\n"
+                                      "101,2024,3,2,1000,1011\n"))
+    assert c["population"].tolist() == [1005.5]
+    assert np.isclose(c["population"].iloc[0], 1005.5)

@@ -1,0 +1,162 @@
+"""Assessment periods. Expected day counts are calendar facts (Gregorian leap years)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fpanalysis import periods as pr
+from fpanalysis.periods import Dekad, Span
+
+LABELS = [
+    ("2024", pd.Period("2024", "Y")),
+    ("2024年", pd.Period("2024", "Y")),
+    ("2024Q3", pd.Period("2024Q3", "Q")),
+    ("2024-Q3", pd.Period("2024Q3", "Q")),
+    ("2024年第3季度", pd.Period("2024Q3", "Q")),
+    ("2024年第三季度", pd.Period("2024Q3", "Q")),
+    ("2024-07", pd.Period("2024-07", "M")),
+    ("2024/7", pd.Period("2024-07", "M")),
+    ("202407", pd.Period("2024-07", "M")),
+    ("2024年7月", pd.Period("2024-07", "M")),
+    ("2024年07月份", pd.Period("2024-07", "M")),
+    ("2024-07-D2", Dekad(2024, 7, 2)),
+    ("2024年7月上旬", Dekad(2024, 7, 1)),
+    ("2024年7月中旬", Dekad(2024, 7, 2)),
+    ("2024年7月下旬", Dekad(2024, 7, 3)),
+    ("2024H1", Span(pd.Period("2024-01", "M"), pd.Period("2024-06", "M"))),
+    ("2024年下半年", Span(pd.Period("2024-07", "M"), pd.Period("2024-12", "M"))),
+    ("2024-01/2024-09", Span(pd.Period("2024-01", "M"), pd.Period("2024-09", "M"))),
+    ("2024年1-9月", Span(pd.Period("2024-01", "M"), pd.Period("2024-09", "M"))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LABELS)
+def test_parse_every_label_form(text, expected):
+    assert pr.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2024Q5", "2024-13", "2024-07-D4", "24Q1", "", "第3季度",
+                                  "2024年13月", "2024-09/2024-01"])
+def test_parse_rejects_bad_labels(text):
+    with pytest.raises(ValueError):
+        pr.parse(text)
+
+
+@pytest.mark.parametrize(("label", "days"), [
+    ("2024-02-D3", 9),   # leap February: 21..29
+    ("2023-02-D3", 8),   # common February: 21..28
+    ("2024-01-D3", 11),  # 31-day month: 21..31
+    ("2024-04-D3", 10),  # 30-day month
+    ("2024-04-D1", 10), ("2024-04-D2", 10),
+    ("2024-02", 29), ("2023-02", 28),
+    ("2024Q1", 91), ("2023Q1", 90), ("2024Q3", 92),
+    ("2024H1", 182), ("2023H1", 181), ("2024H2", 184),
+    ("2024", 366), ("2023", 365), ("2000", 366), ("1900", 365),
+    ("2024-01/2024-09", 274),
+])
+def test_days(label, days):
+    assert pr.days(label) == days
+
+
+def test_dekads_tile_every_month():
+    for month in pd.period_range("2023-01", "2024-12", freq="M"):
+        parts = [Dekad(month.year, month.month, k) for k in (1, 2, 3)]
+        assert sum(d.days for d in parts) == month.days_in_month
+        assert parts[0].start_time == month.start_time
+        assert parts[2].end_time == month.end_time.normalize()
+        assert parts[0].end_time + pd.Timedelta(days=1) == parts[1].start_time
+
+
+def test_year_fraction_and_ytd():
+    assert pr.year_fraction("2024Q1") == 91 / 366
+    assert pr.year_fraction("2023-02-D3") == 8 / 365
+    assert str(pr.year_to_date("2024-07-D2")) == "2024-01/2024-07"
+    assert str(pr.year_to_date("2024H1")) == "2024H1"
+    assert list(pr.months("2024Q2").astype(str)) == ["2024-04", "2024-05", "2024-06"]
+
+
+def test_labels_in_chinese():
+    assert pr.label("2024H1") == "2024年上半年"
+    assert pr.label("2024-07") == "2024年7月"
+    assert pr.label("2024") == "2024年"
+    assert pr.label("2024Q3", "en") == "2024Q3"
+
+
+periods_strategy = st.one_of(
+    st.builds(lambda y, m: pd.Period(year=y, month=m, freq="M"),
+              st.integers(1950, 2100), st.integers(1, 12)),
+    st.builds(lambda y, q: pd.Period(year=y, quarter=q, freq="Q"),
+              st.integers(1950, 2100), st.integers(1, 4)),
+    st.builds(lambda y: pd.Period(year=y, freq="Y"), st.integers(1950, 2100)),
+    st.builds(Dekad, st.integers(1950, 2100), st.integers(1, 12), st.integers(1, 3)),
+    st.builds(lambda y, a, b: Span(pd.Period(year=y, month=min(a, b), freq="M"),
+                                   pd.Period(year=y, month=max(a, b), freq="M")),
+              st.integers(1950, 2100), st.integers(1, 12), st.integers(1, 12)),
+)
+
+
+@given(periods_strategy)
+def test_parse_roundtrips_str_and_chinese_label(p):
+    assert pr.parse(str(p)) == p
+    assert pr.parse(pr.label(p, "zh")) == p
+
+
+def _monthly(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    months = pd.period_range("2024-01", "2024-12", freq="M")
+    return pd.DataFrame({
+        "unit": np.repeat(["A", "B"], 12),
+        "period": pd.PeriodIndex(np.tile(months, 2), freq="M"),
+        "births_male": rng.integers(0, 50, 24),
+        "population": rng.integers(900, 1100, 24),
+    })
+
+
+def test_rollup_sums_flows_and_day_weights_stocks():
+    m = _monthly()
+    q = pr.rollup(m, "Q")
+    a1 = m[(m.unit == "A") & (m.period.dt.quarter == 1)]
+    row = q[(q.unit == "A") & (q.period == pd.Period("2024Q1", "Q"))].iloc[0]
+    assert row.births_male == a1.births_male.sum()
+    days = a1.period.dt.days_in_month.to_numpy()
+    assert row.population == pytest.approx((a1.population * days).sum() / days.sum(), rel=1e-15)
+    # person-years add up: mean population x days of the quarter = sum over months
+    assert row.population * 91 == pytest.approx((a1.population * days).sum(), rel=1e-15)
+    assert set(q.columns) == {"unit", "period", "births_male", "population", "months"}
+
+
+def test_rollup_year_to_date_equals_sum_of_its_months():
+    m = _monthly(1)
+    ytd = pr.rollup(m, pr.year_to_date("2024Q3"))
+    assert str(ytd.period.iloc[0]) == "2024-01/2024-09"
+    for unit, g in m[m.period.dt.month <= 9].groupby("unit"):
+        assert ytd.loc[ytd.unit == unit, "births_male"].iloc[0] == g.births_male.sum()
+
+
+def test_rollup_incomplete_and_gaps_are_never_silently_zero():
+    m = _monthly(2)
+    m = m[~((m.unit == "B") & (m.period == pd.Period("2024-05", "M")))].copy()
+    q = pr.rollup(m, "Q")
+    assert len(q[(q.unit == "B") & (q.period == pd.Period("2024Q2", "Q"))]) == 0
+    partial = pr.rollup(m, "Q", complete=False)
+    row = partial[(partial.unit == "B") & (partial.period == pd.Period("2024Q2", "Q"))].iloc[0]
+    assert row.months == 2
+    m["births_male"] = m["births_male"].astype("Int64")
+    m.loc[m.index[0], "births_male"] = pd.NA
+    q = pr.rollup(m, "Q")
+    assert q.loc[(q.unit == "A") & (q.period == pd.Period("2024Q1", "Q")),
+                 "births_male"].isna().all()
+
+
+def test_rollup_dekads_to_months_and_half_years():
+    dek = [Dekad(2024, mth, k) for mth in range(1, 13) for k in (1, 2, 3)]
+    d = pd.DataFrame({"unit": "A", "period": pd.Series(dek, dtype=object),
+                      "births_male": np.arange(36), "population": 1000})
+    h = pr.rollup(d, "H")
+    assert list(h.period.astype(str)) == ["2024H1", "2024H2"]
+    assert list(h.births_male) == [sum(range(18)), sum(range(18, 36))]
+    assert h.population.tolist() == [1000, 1000]

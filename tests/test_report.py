@@ -1,0 +1,52 @@
+"""Report tables and the papermill render (one real render of the quarterly report)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from fpanalysis import report
+from tests.conftest import ROOT
+
+
+def test_latest_complete_quarter(sample_counts):
+    assert report.latest_complete_quarter(sample_counts) == pd.Period("2024Q4", "Q")
+    cut = sample_counts[~((sample_counts.unit == "990101105")
+                          & (sample_counts.period == pd.Period("2024-12", "M")))]
+    assert report.latest_complete_quarter(cut) == pd.Period("2024Q3", "Q")
+
+
+def test_counts_table_has_county_total(sample_counts, sample_units):
+    t = report.counts_table(sample_counts, sample_units, "2024Q3", language="en")
+    assert t.iloc[-1]["Unit"] == "青禾县"
+    assert t.iloc[-1]["Births"] == t.iloc[:-1]["Births"].sum()
+    q3 = sample_counts[sample_counts.period.dt.quarter.eq(3) & sample_counts.period.dt.year.eq(2024)]
+    assert t.iloc[-1]["Births"] == q3["births"].sum()
+
+
+def test_small_cells_are_suppressed():
+    t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3]})
+    out = report.suppress_small_cells(t, ["deaths_infant"], min_count=3)
+    assert out["deaths_infant"].isna().tolist() == [False, True, True, False]
+    assert t["deaths_infant"].tolist() == [0, 1, 2, 3]  # input untouched
+
+
+def test_render_rejects_unknown_parameters(tmp_path):
+    with pytest.raises(ValueError, match="has no parameter"):
+        report.render(ROOT / "notebooks" / "quarterly_report.ipynb", period="2024Q3",
+                      output_dir=tmp_path, parameters={"colour": "red"})
+
+
+def test_render_writes_html_without_code(tmp_path):
+    html = report.render(ROOT / "notebooks" / "quarterly_report.ipynb", period="2024年第3季度",
+                         data_dir=ROOT / "data" / "sample", output_dir=tmp_path)
+    assert html == tmp_path / "2024Q3" / "quarterly_report.html"
+    text = html.read_text(encoding="utf-8")
+    assert "东林镇" in text and "2024年第3季度" in text
+    assert "import fpanalysis" not in text
+    assert 'class="highlight' not in text  # no code cell is shown
+    assert (tmp_path / "2024Q3" / "quarterly_tables.xlsx").is_file()
+    assert "Traceback" not in text
+    assert not re.search(r'data-mime-type="application/vnd.jupyter.stderr"', text)
