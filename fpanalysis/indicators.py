@@ -467,10 +467,13 @@ def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float) -> 
     value = np.where(bad, np.nan, value)
     lower = np.where(bad, np.nan, lower)
     upper = np.where(bad, np.nan, upper)
+    label = f"poisson_{method}" if ind.kind in ("rate", "poisson_ratio") else method
+    if label == "poisson_phe":  # say which rule each row used
+        label = np.where(num < 10, "poisson_exact", "poisson_byar")
     return pd.DataFrame({
         "indicator": ind.key, "numerator": num, "denominator": den, "value": value,
         "lower": lower, "upper": upper, "multiplier": float(ind.multiplier),
         "confidence": confidence,
-        "method": f"poisson_{method}" if ind.kind in ("rate", "poisson_ratio") else method,
+        "method": label,
         "note": note,
     })

@@ -22,9 +22,9 @@ from scipy import special, stats
 __all__ = [
     "byar_confint",
     "check_confidence",
+    "funnel_axis",
+    "funnel_limits_poisson",
     "funnel_limits_proportion",
-    "funnel_limits_rate",
-    "funnel_limits_ratio",
     "funnel_significance_proportion",
     "funnel_significance_rate",
     "funnel_significance_ratio",
@@ -424,3 +424,256 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     pval = np.where(x == nn * p, 1.0, pval)
     out[ok] = np.minimum(1.0, pval)
     return out
+
+
+# --------------------------------------------------------------------------- funnel plots
+
+FUNNEL_METHODS = ("exact", "phe")
+
+
+def _funnel_p(confidence: float) -> float:
+    return (1 - check_confidence(confidence)) / 2
+
+
+def _interpolated_quantile(cdf_at, q: np.ndarray, ppf: np.ndarray) -> np.ndarray:
+    """Spiegelhalter's interpolation of a discrete quantile r: r - (F(r) - q)/(F(r) - F(r-1))."""
+    f_r, f_r1 = cdf_at(ppf), cdf_at(ppf - 1)
+    with np.errstate(all="ignore"):
+        frac = np.where(f_r > f_r1, (f_r - q) / (f_r - f_r1), 0.0)
+    return ppf - frac
+
+
+def funnel_limits_proportion(
+    n: object,
+    target: float,
+    *,
+    confidence: float = 0.95,
+    method: Literal["exact", "phe"] = "exact",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel-plot control limits for a proportion with target ``target`` at denominators n.
+
+    Parameters
+    ----------
+    n : array_like
+        Denominators (the funnel's x axis).
+    target : float
+        The proportion units are compared with (0-1): a target, or the overall value.
+    confidence : float, default 0.95
+        0.95 and 0.998 give the usual 2- and 3-sigma funnels.
+    method : {'exact', 'phe'}, default 'exact'
+        'exact': binomial quantiles of Bin(n, target), interpolated for discreteness
+        (Spiegelhalter 2005); 'phe': PHEindicatormethods' ``sigma_adjustment``
+        approximation, clipped to [0, 1].
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+        Limits as proportions.
+
+    References
+    ----------
+    Spiegelhalter DJ (2005) Funnel plots for comparing institutional performance. Stat Med
+    24:1185-1202.
+
+    Examples
+    --------
+    >>> lo, hi = funnel_limits_proportion([100, 10000], 0.5)
+    >>> np.round(lo, 4), np.round(hi, 4)
+    (array([0.4027, 0.4902]), array([0.5973, 0.5098]))
+    """
+    _check_method(method, FUNNEL_METHODS)
+    p = _funnel_p(confidence)
+    (n,) = _arrays(n)
+    if method == "phe":
+        lower = _sigma_adjustment(1 - p, n, target, "low")
+        upper = _sigma_adjustment(1 - p, n, target, "high")
+        return np.maximum(lower, 0.0), np.minimum(upper, 1.0)
+    with np.errstate(all="ignore"):
+        out = []
+        for q in (p, 1 - p):
+            r = stats.binom.ppf(q, n, target)
+            out.append(_interpolated_quantile(lambda k: stats.binom.cdf(k, n, target), q, r) / n)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
+
+
+def funnel_limits_poisson(
+    exposure: object,
+    target: float,
+    *,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact funnel limits for a rate (events per unit of exposure) with target ``target``.
+
+    Quantiles of Poisson(target x exposure), interpolated for discreteness, divided by the
+    exposure. Multiply by the multiplier for per-1000 rates; for a ratio of observed to
+    expected events, pass the expected counts as ``exposure`` and ``target=1``.
+
+    Examples
+    --------
+    >>> lo, hi = funnel_limits_poisson([1000, 100000], 0.01)
+    >>> np.round(lo * 1000, 3), np.round(hi * 1000, 3)
+    (array([ 4.213, 9.383]), array([16.619, 10.631]))
+    """
+    p = _funnel_p(confidence)
+    (e,) = _arrays(exposure)
+    lam = e * target
+    with np.errstate(all="ignore"):
+        out = []
+        for q in (p, 1 - p):
+            r = stats.poisson.ppf(q, lam)
+            out.append(_interpolated_quantile(lambda k: stats.poisson.cdf(k, lam), q, r) / e)
+    bad = ~(e > 0)
+    return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
+
+
+def _sigma_adjustment(p: float, n: np.ndarray, average: float, side: str) -> np.ndarray:
+    """PHEindicatormethods ``sigma_adjustment`` (multiplier 1), a closed-form binomial limit."""
+    q = special.ndtri(p) ** 2
+    with np.errstate(all="ignore"):
+        first = average * (n / q + 1)
+        adj = np.sqrt((-8 * average * (n / q + 1)) ** 2
+                      - 64 * (1 / q + 1 / n) * average
+                      * (n * (average * (n / q + 2) - 1) + q * (average - 1)))
+        last = 1 / q + 1 / n
+        sign = -1 if side == "low" else 1
+        return ((first + sign * adj / 8) / last) / n
+
+
+def poisson_funnel_bisection(obs: object, p: float, side: Literal["low", "high"]
+                             ) -> np.ndarray:
+    """Expected count m at which an observed count sits on a Poisson funnel, by PHE's bisection.
+
+    This reproduces PHEindicatormethods ``poisson_funnel``: v runs in (0, 1) with
+    m = (1 + obs) v / (1 - v), starting at v = 0.5 and halving the step while it exceeds
+    1e-7. For side 'low' v moves down while P(X >= obs | m) > p; for 'high' while
+    P(X <= obs | m) < p. The closed forms it approximates are ``gammaincinv(obs + 1, 1 - p)``
+    ('high') and ``gammaincinv(obs, p)`` ('low'); they differ by up to ~5e-5 relative.
+    """
+    (obs,) = _arrays(obs)
+    v = np.full(obs.shape, 0.5)
+    dv = 0.5
+    while dv > 1e-7:
+        dv *= 0.5
+        m = (1 + obs) * v / (1 - v)
+        if side == "low":
+            move_down = stats.poisson.sf(obs - 1, m) > p
+        else:
+            move_down = stats.poisson.cdf(obs, m) < p
+        v = np.where(move_down, v - dv, v + dv)
+    return (1 + obs) * v / (1 - v)
+
+
+def _r_nchar(value: float) -> int:
+    """R's ``nchar`` of a whole number: its shorter fixed or scientific form (1e+05 is 5)."""
+    digits = str(int(value))
+    significant = digits.rstrip("0") or "0"
+    scientific = len(significant) + (1 if len(significant) > 1 else 0) + 4
+    return scientific if len(digits) > scientific else len(digits)
+
+
+def _signif_floor(x: float) -> float:
+    n = _r_nchar(np.floor(0.95 * x)) - 1
+    return float(np.floor(0.95 * x / 10**n) * 10**n)
+
+
+def _signif_ceiling(x: float) -> float:
+    n = _r_nchar(np.ceil(1.05 * x)) - 2
+    return float(np.ceil(1.05 * x / 10**n) * 10**n)
+
+
+def funnel_axis(values: object, *, kind: Literal["proportion", "ratio", "rate"],
+                years: float = 1.0, average: float | None = None,
+                points: int = 100) -> np.ndarray:
+    """The x-axis points at which PHEindicatormethods evaluates funnel limits.
+
+    ``values`` are denominators (proportion), expected counts (ratio; the axis is then
+    read as observed counts) or derived denominators (rate, then mapped to event counts
+    with ``average``). The axis runs from
+    0 (or a rounded-down minimum when the values span less than a factor of two) to a
+    rounded-up maximum, in ``points`` geometrically growing whole numbers.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    lo, hi = v.min(), v.max()
+    if kind == "rate":
+        axis_min = 0.0 if hi > 2 * lo else _signif_floor(lo / years) * years
+        axis_max = _signif_ceiling(hi / years) * years
+        if average is None:
+            raise ValueError("a rate funnel axis needs the average rate")
+        axis_min, axis_max = np.floor(axis_min * average), np.ceil(axis_max * average)
+    else:
+        axis_min = 0.0 if hi > 2 * lo else _signif_floor(lo)
+        axis_max = _signif_ceiling(hi)
+    shift = 1 if kind == "ratio" else 0
+    x = np.empty(points)
+    x[0] = max(1.0, axis_min)
+    for j in range(2, points + 1):  # a sequence over the 100 axis points, not over units
+        k = j - shift
+        step = (axis_max / x[j - 2]) ** (1 / (points + 1 - k)) * x[j - 2]
+        x[j - 1] = max(np.round(step), x[j - 2] + 1)
+    return x
+
+
+_LABELS = ("Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)", "Not significant")
+
+
+def _label(low3: np.ndarray, low2: np.ndarray, high3: np.ndarray, high2: np.ndarray
+           ) -> np.ndarray:
+    return np.select([low3, low2, high3, high2], list(_LABELS[:4]), _LABELS[4]).astype(object)
+
+
+def funnel_significance_proportion(x: object, n: object, *, average: float | None = None
+                                   ) -> np.ndarray:
+    """PHE funnel significance label of each proportion x/n against the funnel around
+    ``average`` (default Σx/Σn): 'Low (0.001)', 'Low (0.025)', 'High (0.001)',
+    'High (0.025)' or 'Not significant' (99.8 % and 95 % limits, ``sigma_adjustment``)."""
+    x, n = _arrays(x, n)
+    av = np.nansum(x) / np.nansum(n) if average is None else average
+    value = x / n
+    return _label(value < _sigma_adjustment(0.999, n, av, "low"),
+                  value < _sigma_adjustment(0.975, n, av, "low"),
+                  value > _sigma_adjustment(0.999, n, av, "high"),
+                  value > _sigma_adjustment(0.975, n, av, "high"))
+
+
+def _ratio_bounds(obs: np.ndarray, expected: np.ndarray, level: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """PHE ``funnel_ratio_significance``: exact below 10 events, Byar's from 10."""
+    q = 0.5 + level / 2
+    with np.errstate(all="ignore"):
+        exact_low = np.where(obs > 0, special.gammainccinv(np.maximum(obs, 1e-300), q), 0.0)
+        exact_high = special.gammaincinv(obs + 1, q)
+        z = special.ndtri(q)
+        byar_low = obs * (1 - 1 / (9 * obs) - z / (3 * np.sqrt(obs))) ** 3
+        byar_high = (obs + 1) * (1 - 1 / (9 * (obs + 1)) + z / (3 * np.sqrt(obs + 1))) ** 3
+        low = np.where(obs < 10, exact_low, byar_low) / expected
+        high = np.where(obs < 10, exact_high, byar_high) / expected
+    return np.where(obs == 0, 0.0, low), high
+
+
+def funnel_significance_ratio(obs: object, expected: object, *, reference: float = 1.0
+                              ) -> np.ndarray:
+    """PHE funnel significance label of observed/expected against ``reference`` (default 1):
+    High when the reference lies below the ratio's lower bound, Low when above the upper."""
+    obs, expected = _arrays(obs, expected)
+    low3, high3 = _ratio_bounds(obs, expected, 0.998)
+    low2, high2 = _ratio_bounds(obs, expected, 0.95)
+    high_3, high_2 = reference < low3, reference < low2
+    low_3, low_2 = reference > high3, reference > high2
+    return np.select([high_3, high_2, low_3, low_2], ["High (0.001)", "High (0.025)",
+                     "Low (0.001)", "Low (0.025)"], "Not significant").astype(object)
+
+
+def funnel_significance_rate(count: object, denominator: object, *, dsr: bool = False
+                             ) -> np.ndarray:
+    """PHE funnel significance label of each rate count/denominator against the overall
+    rate Σcount/Σdenominator; for directly standardised rates counts below 10 are not
+    assessed. ``denominator`` may hold NaN (left out of the overall rate)."""
+    count, den = _arrays(count, denominator)
+    av = np.nansum(np.where(np.isnan(den), np.nan, count)) / np.nansum(den)
+    labels = funnel_significance_ratio(count, den, reference=av)
+    if dsr:
+        labels = np.where(count < 10, "Not applicable for events less than 10 for dsrs",
+                          labels).astype(object)
+    return labels
