@@ -23,10 +23,13 @@ from . import periods as pr
 from .schema import AGE_GROUPS, SERVICES, STOCK_COLUMNS, count_columns
 
 __all__ = [
+    "FUNNEL_LABELS",
+    "add_sex_ratio_test",
     "INDICATORS",
     "Indicator",
     "RESULT_COLUMNS",
     "compute",
+    "funnel_data",
     "get",
     "keys",
     "label",
@@ -477,3 +480,125 @@ def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float) -> 
         "method": label,
         "note": note,
     })
+
+
+# --------------------------------------------------------------------------- derived views
+
+
+def add_sex_ratio_test(results: pd.DataFrame, *, reference: float = 105.0) -> pd.DataFrame:
+    """Add the exact binomial test of each sex ratio against ``reference`` (default 105).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`compute`; rows of sex-ratio indicators are tested (numerator =
+        males, denominator = females), other rows get NaN.
+    reference : float, default 105
+        Males per 100 females under the null hypothesis (the biological norm is about 105).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``reference`` and ``p_value`` (two-sided, exact) columns.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"unit": ["A"], "indicator": ["sex_ratio_at_birth"],
+    ...                   "numerator": [150.0], "denominator": [100.0]})
+    >>> round(float(add_sex_ratio_test(r)["p_value"].iloc[0]), 6)
+    0.006406
+    """
+    out = results.copy()
+    kinds = out["indicator"].map(lambda k: get(k).kind if k in _BY_KEY else "")
+    is_sr = (kinds == "sex_ratio").to_numpy()
+    p = np.full(len(out), np.nan)
+    p[is_sr] = iv.sex_ratio_test(out.loc[is_sr, "numerator"], out.loc[is_sr, "denominator"],
+                                 reference=reference)
+    out["reference"] = np.where(is_sr, reference, np.nan)
+    out["p_value"] = p
+    return out
+
+
+FUNNEL_LABELS = ("Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)",
+                 "Not significant")
+
+
+def funnel_data(
+    results: pd.DataFrame,
+    indicator: str | Indicator,
+    *,
+    target: float,
+    confidence: tuple[float, float] = (0.95, 0.998),
+    points: int = 200,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exact funnel-plot control limits around ``target`` and each unit's position.
+
+    The x axis is the number the value rests on: births (males + females) for sex ratios,
+    the denominator for proportions and ratios, person-years for rates. Limits are exact
+    (binomial for sex ratios and proportions, Poisson for rates), interpolated for
+    discreteness (Spiegelhalter 2005), and given in display units.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`compute` for one period.
+    indicator : str or Indicator
+    target : float
+        In display units: 105 or 130 males per 100 females, 86 %, 8.5 per mille ...
+    confidence : (float, float), default (0.95, 0.998)
+        Inner and outer funnels.
+    points : int, default 200
+        Points along the x axis.
+
+    Returns
+    -------
+    units : pandas.DataFrame
+        The indicator's result rows with ``x`` and ``funnel`` (``'High (0.001)'``,
+        ``'High (0.025)'``, ``'Low (0.001)'``, ``'Low (0.025)'`` or ``'Not significant'``,
+        as PHEindicatormethods labels them; empty where the value is missing).
+    curves : pandas.DataFrame
+        ``x``, then ``lower_<c>`` and ``upper_<c>`` for each confidence c (e.g.
+        ``lower_0.95``), and ``target``.
+    """
+    spec = get(indicator)
+    data = results[results["indicator"] == spec.key].reset_index(drop=True).copy()
+    m = spec.multiplier
+    if spec.kind == "sex_ratio":
+        data["x"] = data["numerator"] + data["denominator"]
+        p0 = target / (100 + target)
+
+        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = iv.funnel_limits_proportion(x, p0, confidence=c)
+            with np.errstate(divide="ignore"):
+                return 100 * lo / (1 - lo), 100 * hi / (1 - hi)
+    elif spec.kind == "proportion":
+        data["x"] = data["denominator"]
+
+        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = iv.funnel_limits_proportion(x, target / m, confidence=c)
+            return lo * m, hi * m
+    elif spec.kind in ("rate", "poisson_ratio"):
+        data["x"] = data["denominator"]
+
+        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = iv.funnel_limits_poisson(x, target / m, confidence=c)
+            return lo * m, hi * m
+    else:
+        raise ValueError(f"no funnel for a {spec.kind} indicator ({spec.key})")
+    inner, outer = sorted(confidence)
+    x = data["x"].to_numpy(dtype=float)
+    value = data["value"].to_numpy(dtype=float)
+    lo_i, hi_i = limits(x, inner)
+    lo_o, hi_o = limits(x, outer)
+    label = np.select([value < lo_o, value < lo_i, value > hi_o, value > hi_i],
+                      list(FUNNEL_LABELS[:4]), FUNNEL_LABELS[4]).astype(object)
+    data["funnel"] = np.where(np.isnan(value), "", label)
+    xs = x[np.isfinite(x) & (x > 0)]
+    top = xs.max() * 1.15 if len(xs) else 10.0
+    grid = np.unique(np.round(np.geomspace(max(1.0, xs.min() / 2 if len(xs) else 1.0), top,
+                                           points)))
+    curves = pd.DataFrame({"x": grid})
+    for c in (inner, outer):
+        curves[f"lower_{c:g}"], curves[f"upper_{c:g}"] = limits(grid, c)
+    curves["target"] = float(target)
+    return data, curves

@@ -440,7 +440,7 @@ def _interpolated_quantile(cdf_at, q: np.ndarray, ppf: np.ndarray) -> np.ndarray
     f_r, f_r1 = cdf_at(ppf), cdf_at(ppf - 1)
     with np.errstate(all="ignore"):
         frac = np.where(f_r > f_r1, (f_r - q) / (f_r - f_r1), 0.0)
-    return ppf - frac
+    return np.maximum(ppf - frac, 0.0)
 
 
 def funnel_limits_proportion(
@@ -479,7 +479,7 @@ def funnel_limits_proportion(
     --------
     >>> lo, hi = funnel_limits_proportion([100, 10000], 0.5)
     >>> np.round(lo, 4), np.round(hi, 4)
-    (array([0.4027, 0.4902]), array([0.5973, 0.5098]))
+    (array([0.3968, 0.4901]), array([0.5932, 0.5098]))
     """
     _check_method(method, FUNNEL_METHODS)
     p = _funnel_p(confidence)
@@ -513,7 +513,7 @@ def funnel_limits_poisson(
     --------
     >>> lo, hi = funnel_limits_poisson([1000, 100000], 0.01)
     >>> np.round(lo * 1000, 3), np.round(hi * 1000, 3)
-    (array([ 4.213, 9.383]), array([16.619, 10.631]))
+    (array([3.775, 9.38 ]), array([16.16 , 10.619]))
     """
     p = _funnel_p(confidence)
     (e,) = _arrays(exposure)

@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 
 from . import indicators as ind
 
-__all__ = ["cjk_font_path", "forest", "save", "use_cjk_font"]
+__all__ = ["age_schedule", "by_order", "cjk_font_path", "forest", "funnel", "save", "trend",
+           "use_cjk_font"]
 
 _SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
                "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
@@ -151,3 +152,164 @@ def save(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     fig.savefig(path, dpi=dpi)
     return path
 
+
+
+_COLORS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6")
+
+
+def _unit_label(spec: ind.Indicator, language: str) -> str:
+    if language == "en":
+        return spec.display_unit
+    return {"per 100 females": "男/100女", "per woman": "个/妇女"}.get(spec.display_unit,
+                                                                  spec.display_unit)
+
+
+def _axis_label(indicator: str, language: str) -> str:
+    spec = ind.get(indicator)
+    return f"{ind.label(spec, language)} ({_unit_label(spec, language)})"
+
+
+def funnel(
+    points: pd.DataFrame,
+    curves: pd.DataFrame,
+    indicator: str,
+    *,
+    units: pd.DataFrame | None = None,
+    language: str = "zh",
+    title: str = "",
+) -> Figure:
+    """Draw a funnel plot from :func:`fpanalysis.indicators.funnel_data` output.
+
+    Units outside the outer (99.8 %) funnel are labelled by name; the y axis shows the
+    funnel around the target and the units, not the funnel's extremes at tiny x.
+    """
+    fig = Figure(figsize=(8, 5.2), layout="constrained")
+    ax = fig.subplots()
+    levels = sorted({c.split("_", 1)[1] for c in curves.columns if c.startswith("lower_")},
+                    key=float)
+    styles = {levels[0]: ("--", "#7f7f7f"), levels[-1]: ("-", "#404040")}
+    for lev in levels:
+        ls, color = styles[lev]
+        pct = f"{float(lev) * 100:g}%"
+        ax.plot(curves["x"], curves[f"upper_{lev}"], ls, color=color, linewidth=1, label=pct)
+        ax.plot(curves["x"], curves[f"lower_{lev}"], ls, color=color, linewidth=1)
+    target = float(curves["target"].iloc[0])
+    ax.axhline(target, color="#c00000", linewidth=1,
+               label=("目标 " if language == "zh" else "target ") + f"{target:g}")
+    outer = points["funnel"].str.contains(r"0\.001", regex=True).to_numpy()
+    inner_only = points["funnel"].str.contains(r"0\.025", regex=True).to_numpy()
+    colors = np.where(outer, "#c00000", np.where(inner_only, "#ed7d31", "#1f4e79"))
+    ax.scatter(points["x"], points["value"], s=28, color=colors, zorder=3)
+    names = _names(points, units)
+    for x, y, name, f in zip(points["x"], points["value"], names, outer | inner_only,
+                             strict=True):
+        if f:
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
+    vals = points["value"].dropna().to_numpy()
+    # the y range follows the units and the funnel from the smaller units on; the funnel's
+    # mouth at the very smallest units runs off the top rather than squash everything
+    inner = curves[[f"lower_{levels[-1]}", f"upper_{levels[-1]}"]]
+    x_from = np.nanpercentile(points["x"].to_numpy(dtype=float), 25) * 0.9
+    near = inner[curves["x"] >= x_from].to_numpy()
+    lo = np.nanmin(np.concatenate([vals, near[np.isfinite(near)], [target]]))
+    hi = np.nanmax(np.concatenate([vals, near[np.isfinite(near)], [target]]))
+    pad = 0.08 * (hi - lo)
+    ax.set_ylim(max(0.0, lo - pad), hi + pad)
+    ax.set_xscale("log")
+    spec = ind.get(indicator)
+    xlab = {"sex_ratio": ("出生数", "births"), "rate": ("人年数", "person-years"),
+            "difference": ("人年数", "person-years")}.get(spec.kind, ("分母", "denominator"))
+    ax.set_xlabel(xlab[0] if language == "zh" else xlab[1])
+    ax.set_ylabel(_axis_label(indicator, language))
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=9, frameon=False)
+    ax.grid(color="#eeeeee")
+    return fig
+
+
+def trend(
+    results: pd.DataFrame,
+    indicators: str | list[str],
+    *,
+    units: pd.DataFrame | None = None,
+    target: float | None = None,
+    language: str = "zh",
+) -> Figure:
+    """Lines over periods with shaded intervals: one line per indicator (for one unit) or
+    per unit (for one indicator)."""
+    keys = [indicators] if isinstance(indicators, str) else list(indicators)
+    data = results[results["indicator"].isin(keys)].copy()
+    data["label"] = _names(data, units)
+    series = ("indicator" if len(keys) > 1 else "label")
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.subplots()
+    periods = list(dict.fromkeys(data.sort_values("period")["period"].astype(str)))
+    pos = {p: i for i, p in enumerate(periods)}
+    for k, (name, g) in enumerate(data.groupby(series, sort=False)):
+        g = g.sort_values("period")
+        x = g["period"].astype(str).map(pos).to_numpy()
+        color = _COLORS[k % len(_COLORS)]
+        shown = ind.label(name, language) if series == "indicator" else name
+        ax.plot(x, g["value"], "-o", color=color, markersize=3.5, linewidth=1.5, label=shown)
+        ax.fill_between(x, g["lower"], g["upper"], color=color, alpha=0.15, linewidth=0)
+    if target is not None:
+        ax.axhline(target, color="#c00000", linestyle="--", linewidth=1,
+                   label=("目标 " if language == "zh" else "target ") + f"{target:g}")
+    step = max(1, len(periods) // 12)
+    ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, ha="right")
+    unit = _unit_label(ind.get(keys[0]), language)
+    ax.set_ylabel(_axis_label(keys[0], language) if len(keys) == 1 else unit)
+    ax.legend(fontsize=9, frameon=False, ncol=min(4, len(keys)))
+    ax.grid(color="#eeeeee")
+    return fig
+
+
+def by_order(
+    results: pd.DataFrame,
+    *,
+    units: pd.DataFrame | None = None,
+    reference: float = 105.0,
+    target: float | None = 130.0,
+    language: str = "zh",
+) -> Figure:
+    """Sex ratio at birth per unit for first, second and third-and-later births (dots), with
+    the overall ratio as a bar; units sorted by the second-birth ratio."""
+    keys = ["sex_ratio_at_birth_o1", "sex_ratio_at_birth_o2", "sex_ratio_at_birth_o3p"]
+    data = results[results["indicator"].isin(keys + ["sex_ratio_at_birth"])].copy()
+    data["label"] = _names(data, units)
+    wide = data.pivot_table(index="label", columns="indicator", values="value", sort=False)
+    wide = wide.sort_values("sex_ratio_at_birth_o2", na_position="first")
+    fig = Figure(figsize=(8, 0.3 * len(wide) + 1.8), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(wide))
+    ax.barh(y, wide["sex_ratio_at_birth"], color="#dde6f2", height=0.7,
+            label=ind.label("sex_ratio_at_birth", language))
+    for k, key in enumerate(keys):
+        ax.plot(wide[key], y, "o", color=_COLORS[k], markersize=5,
+                label=ind.label(key, language))
+    ax.axvline(reference, color="#555555", linewidth=1)
+    if target is not None:
+        ax.axvline(target, color="#c00000", linestyle="--", linewidth=1)
+    finite = wide.to_numpy()[np.isfinite(wide.to_numpy())]
+    ax.set_xlim(0, min(np.nanmax(finite) * 1.05, 300) if len(finite) else 200)
+    ax.set_yticks(y, wide.index)
+    ax.set_xlabel(_axis_label("sex_ratio_at_birth", language))
+    fig.legend(fontsize=8, frameon=False, loc="outside upper center", ncol=4)
+    ax.grid(axis="x", color="#eeeeee")
+    return fig
+
+
+def age_schedule(results: pd.DataFrame, *, language: str = "zh") -> Figure:
+    """Age-specific fertility rates with intervals for one unit and period."""
+    data = results[results["indicator"].str.startswith("asfr_")]
+    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(data))
+    err = np.vstack([data["value"] - data["lower"], data["upper"] - data["value"]])
+    ax.bar(x, data["value"], color="#8faadc", yerr=err, capsize=3, ecolor="#404040")
+    ax.set_xticks(x, [k.removeprefix("asfr_").replace("_", "-") for k in data["indicator"]])
+    ax.set_xlabel("母亲年龄 (岁)" if language == "zh" else "mother's age")
+    ax.set_ylabel("‰" if language == "en" else "年龄别生育率 (‰)")
+    ax.grid(axis="y", color="#eeeeee")
+    return fig

@@ -25,6 +25,7 @@ __all__ = [
     "load_summary",
     "render",
     "suppress_small_cells",
+    "test_table",
     "write_excel",
 ]
 
@@ -143,11 +144,41 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     cols = [(k, f) for k in order for f in fields]
     wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_tuples(cols))
     wide.columns = pd.MultiIndex.from_tuples(
-        [(ind.label(k, language), names[f][i]) for k, f in cols])
+        [(_display_label(k, language), names[f][i]) for k, f in cols])
     if units is not None:
         wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
     wide.index.name = "单位" if language == "zh" else "unit"
     return wide
+
+
+def _display_label(key: str, language: str) -> str:
+    spec = ind.get(key)
+    unit = spec.display_unit
+    if language == "zh":
+        unit = {"per 100 females": "男/100女", "per woman": "个/妇女"}.get(unit, unit)
+    return f"{ind.label(spec, language)} ({unit})"
+
+
+def test_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
+               indicator: str = "sex_ratio_at_birth", language: str = "zh") -> pd.DataFrame:
+    """Display the exact test of a sex ratio against its reference, one row per unit.
+
+    ``results`` come from :func:`fpanalysis.indicators.add_sex_ratio_test`.
+    """
+    data = results[results["indicator"] == indicator]
+    i = 0 if language == "zh" else 1
+    table = pd.DataFrame({
+        ("单位", "unit")[i]: data["unit"].map(_name_map(units)).fillna(data["unit"])
+        if units is not None else data["unit"],
+        ("男", "males")[i]: data["numerator"].astype("Int64"),
+        ("女", "females")[i]: data["denominator"].astype("Int64"),
+        ("性别比", "ratio")[i]: data["value"],
+        ("下限", "lower")[i]: data["lower"],
+        ("上限", "upper")[i]: data["upper"],
+        ("参照值", "reference")[i]: data["reference"],
+        ("P值", "p-value")[i]: data["p_value"],
+    })
+    return table.reset_index(drop=True)
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
