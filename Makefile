@@ -39,7 +39,7 @@ sample: $(STAMP)
 	$(PY) -m fpanalysis.synth --out data/sample
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_indicators.py
 
 clean:
 	rm -rf $(VENV) reports

@@ -385,21 +385,68 @@ def compute(
     sums = values.groupby(keys, sort=True, observed=True, dropna=False).sum(min_count=1)
     gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
     sums = sums.astype(float).mask(gaps.to_numpy())
-    index = sums.index.to_frame(index=False)
-    pieces = []
-    for order, ind in enumerate(chosen):
-        method = methods.get(ind.key, ind.method)
-        if method not in _METHODS[ind.kind]:
-            raise ValueError(f"method for {ind.key} must be one of "
-                             f"{', '.join(_METHODS[ind.kind])}, got {method!r}")
-        piece = _one(ind, sums, method, c)
-        piece.insert(0, "_order", order)
-        pieces.append(pd.concat([index, piece], axis=1))
-    if not pieces:
+    n_groups, n_ind = len(sums), len(chosen)
+    if n_ind == 0:
         return pd.DataFrame(columns=by + list(RESULT_COLUMNS))
-    out = pd.concat(pieces, ignore_index=True)
-    out = out.sort_values(by + ["_order"], kind="stable").drop(columns="_order")
-    return out.reset_index(drop=True)
+    # numbers are written contiguously per indicator, then transposed once so that rows run
+    # (group, indicator): the result is born sorted by the keys and the registry order, with
+    # no concat and no sort. Text columns are categorical (codes, not 12 M strings).
+    numeric = ("numerator", "denominator", "value", "lower", "upper")
+    block = np.empty((len(numeric), n_ind, n_groups))
+    labels: dict[str, int] = {"": 0}
+    method_code = np.empty((n_ind, n_groups), dtype=np.int32)
+    note_code = np.empty((n_ind, n_groups), dtype=np.int32)
+    for j, spec in enumerate(chosen):
+        chosen_method = methods.get(spec.key, spec.method)
+        if chosen_method not in _METHODS[spec.kind]:
+            raise ValueError(f"method for {spec.key} must be one of "
+                             f"{', '.join(_METHODS[spec.kind])}, got {chosen_method!r}")
+        one = _one(spec, sums, chosen_method, c)
+        for f, field_name in enumerate(numeric):
+            block[f, j] = one[field_name]
+        method_code[j] = _codes(one["method"], labels)
+        table = np.array([labels.setdefault(r, len(labels)) for r in one["note"].reasons],
+                         dtype=np.int32)
+        note_code[j] = table[one["note"].code]
+    out = pd.DataFrame({f: np.ascontiguousarray(block[i].T).reshape(-1)
+                        for i, f in enumerate(numeric)}, copy=False)
+    out["multiplier"] = np.tile(np.array([float(sp.multiplier) for sp in chosen]), n_groups)
+    out["confidence"] = c
+    rows = np.repeat(np.arange(n_groups), n_ind)
+    index = sums.index
+    for level, name in enumerate(by):
+        values = index.get_level_values(level) if index.nlevels > 1 else index
+        out.insert(level, name, pd.Series(values).take(rows).array)
+    out.insert(len(by), "indicator", pd.Categorical.from_codes(
+        np.tile(np.arange(n_ind, dtype=np.int32), n_groups), [sp.key for sp in chosen]))
+    text = list(labels)
+    out["method"] = pd.Categorical.from_codes(method_code.T.reshape(-1), text)
+    out["note"] = pd.Categorical.from_codes(note_code.T.reshape(-1), text)
+    return out
+
+
+class _Notes:
+    """Why each value is missing, as small codes into ``reasons`` (0 = no reason); the first
+    reason flagged for a row wins."""
+
+    def __init__(self, n: int):
+        self.code = np.zeros(n, dtype=np.int32)
+        self.reasons = [""]
+
+    def flag(self, mask: np.ndarray, reason: str) -> None:
+        hit = (self.code == 0) & np.asarray(mask, dtype=bool)
+        if hit.any():
+            self.reasons.append(reason)
+            self.code[hit] = len(self.reasons) - 1
+
+
+def _codes(values: object, labels: dict[str, int]) -> np.ndarray:
+    """Small-integer codes of strings (a scalar or an array with few distinct values)."""
+    if isinstance(values, str):
+        return np.full(1, labels.setdefault(values, len(labels)), dtype=np.int32)
+    inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
+    table = np.array([labels.setdefault(str(u), len(labels)) for u in uniq], dtype=np.int32)
+    return table[inverse]
 
 
 def _col(sums: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -409,17 +456,20 @@ def _col(sums: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str
     return sums[list(names)].to_numpy(dtype=float).sum(axis=1), []
 
 
-def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float) -> pd.DataFrame:
+def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float
+         ) -> dict[str, np.ndarray | str]:
     n = len(sums)
-    note = np.full(n, "", dtype=object)
+    note = _Notes(n)
     absent = [c for c in ind.columns if c not in sums.columns]
+    if absent:
+        note.flag(np.ones(n, dtype=bool), "missing column(s): " + ", ".join(absent))
     if ind.kind == "tfr":
         b = np.stack([_col(sums, [f"births_age_{a}"])[0] for a in AGE_GROUPS])
         w = np.stack([_col(sums, [f"women_{a}"])[0] for a in AGE_GROUPS])
         value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
         num, den = b.sum(axis=0), w.sum(axis=0)
-        note[np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0)] = "missing counts"
-        note[(note == "") & ~np.all(w > 0, axis=0)] = "no woman-years in an age group"
+        note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), "missing counts")
+        note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
     else:
         num, _ = _col(sums, ind.numerator)
         if ind.subtract:
@@ -454,32 +504,25 @@ def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float) -> 
         nan_in = np.isnan(num) | np.isnan(den)
         if ind.subtract:
             nan_in |= np.isnan(sub)
-        note[nan_in] = "missing counts"
+        note.flag(nan_in, "missing counts")
         if ind.kind == "sex_ratio":
-            note[(note == "") & (num + den == 0)] = "no births"
-            note[(note == "") & (den == 0)] = "no female births"
+            note.flag(num + den == 0, "no births")
+            note.flag(den == 0, "no female births")
         elif ind.kind in ("rate", "difference"):
-            note[(note == "") & ~(den > 0)] = "no person-years"
+            note.flag(~(den > 0), "no person-years")
         else:
-            note[(note == "") & ~(den > 0)] = "denominator is 0"
+            note.flag(~(den > 0), "denominator is 0")
         if ind.kind == "proportion":
-            note[(note == "") & (num > den)] = "numerator exceeds denominator"
-    if absent:
-        note[:] = "missing column(s): " + ", ".join(absent)
-    bad = note != ""
+            note.flag(num > den, "numerator exceeds denominator")
+    bad = note.code != 0
     value = np.where(bad, np.nan, value)
     lower = np.where(bad, np.nan, lower)
     upper = np.where(bad, np.nan, upper)
     label = f"poisson_{method}" if ind.kind in ("rate", "poisson_ratio") else method
     if label == "poisson_phe":  # say which rule each row used
         label = np.where(num < 10, "poisson_exact", "poisson_byar")
-    return pd.DataFrame({
-        "indicator": ind.key, "numerator": num, "denominator": den, "value": value,
-        "lower": lower, "upper": upper, "multiplier": float(ind.multiplier),
-        "confidence": confidence,
-        "method": label,
-        "note": note,
-    })
+    return {"numerator": num, "denominator": den, "value": value, "lower": lower,
+            "upper": upper, "method": label, "note": note}
 
 
 # --------------------------------------------------------------------------- derived views

@@ -88,9 +88,7 @@ def _beta_quantile(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
     ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
     if not ok.any():
         return out
-    pairs = np.stack([a[ok], b[ok]], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    ua, ub = uniq[:, 0], uniq[:, 1]
+    ua, ub, inverse = _distinct_pairs(a[ok], b[ok])
     with np.errstate(all="ignore"):
         p = special.betaincinv(ua, ub, q)
         f = special.betainc(ua, ub, p) - q
@@ -107,8 +105,22 @@ def _beta_quantile(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
             resid = np.where(np.isfinite(resid), resid, np.inf)
             best = np.take_along_axis(np.stack(cands), np.argmin(resid, axis=0)[None], 0)[0]
             p[idx] = _newton_beta(sa, sb, q, np.clip(best, 0, 1))
-    out[ok] = p[inverse.reshape(-1)]
+    out[ok] = p[inverse]
     return out
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs and the inverse map. Counts (whole or half numbers below 2^26,
+    the usual case) are packed into one int64 key, which sorts far faster than rows."""
+    twice_a, twice_b = 2 * a, 2 * b
+    if len(a) and (twice_a.max() < 2**26 and twice_b.max() < 2**26
+                   and np.all(twice_a == np.round(twice_a))
+                   and np.all(twice_b == np.round(twice_b))):
+        key = twice_a.astype(np.int64) * 2**26 + twice_b.astype(np.int64)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        return (uniq // 2**26) / 2, (uniq % 2**26) / 2, inverse
+    uniq, inverse = np.unique(np.stack([a, b], axis=1), axis=0, return_inverse=True)
+    return uniq[:, 0], uniq[:, 1], inverse.reshape(-1)
 
 
 def _beta_pdf(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -271,9 +283,10 @@ def poisson_confint(
         return byar_confint(x, confidence=c)
     alpha = 1 - c
     with np.errstate(all="ignore"):
-        xs = np.where(bad, 1.0, x)
-        lower = np.where(xs > 0, special.gammaincinv(np.maximum(xs, 1e-300), alpha / 2), 0.0)
-        upper = special.gammaincinv(xs + 1, 1 - alpha / 2)
+        xs, inverse = np.unique(np.where(bad, 1.0, x), return_inverse=True)  # solve once each
+        lower = np.where(xs > 0, special.gammaincinv(np.maximum(xs, 1e-300), alpha / 2),
+                         0.0)[inverse].reshape(x.shape)
+        upper = special.gammaincinv(xs + 1, 1 - alpha / 2)[inverse].reshape(x.shape)
     if method == "phe":
         blo, bhi = byar_confint(x, confidence=c)
         big = x >= 10
