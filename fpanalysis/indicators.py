@@ -31,6 +31,7 @@ __all__ = [
     "compute",
     "funnel_data",
     "get",
+    "group_sums",
     "keys",
     "label",
     "proportion",
@@ -357,34 +358,9 @@ def compute(
     """
     c = iv.check_confidence(confidence)
     by = list(by)
-    chosen = [get(i) for i in indicators] if indicators is not None else None
     methods = dict(methods or {})
-    data = _prepare(counts, period=period, ytd=ytd, freq=freq, level=level, units=units)
-    missing_by = [b for b in by if b not in data.columns]
-    if missing_by:
-        raise ValueError(f"counts have no column(s) {', '.join(missing_by)} to group by")
-    if chosen is None:
-        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
-
-    needed = set().union(*(i.columns for i in chosen)) & set(data.columns)
-    cols = [c2 for c2 in count_columns(data.columns) if c2 in needed]
-    extra = [c2 for c2 in needed if c2 not in cols]
-    cols += sorted(extra)
-    if stocks_needed := [s for s in cols if s in STOCK_COLUMNS]:
-        if "period" not in data.columns:
-            raise ValueError("counts need a period column to turn "
-                             f"{', '.join(stocks_needed)} into person-years")
-    frame = data[by + cols].copy()
-    stocks = [s for s in cols if s in STOCK_COLUMNS or any(i.exposure == s for i in chosen)]
-    if stocks:
-        frac = pr.period_days(data["period"]) / pr.period_year_days(data["period"])
-        for s in stocks:
-            frame[s] = frame[s].astype("Float64") * frac
-    keys = [frame[b] for b in by]
-    values = frame[cols].astype("Float64")
-    sums = values.groupby(keys, sort=True, observed=True, dropna=False).sum(min_count=1)
-    gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
-    sums = sums.astype(float).mask(gaps.to_numpy())
+    sums, chosen = group_sums(counts, indicators, by=by, period=period, freq=freq,
+                              level=level, ytd=ytd, units=units)
     n_groups, n_ind = len(sums), len(chosen)
     if n_ind == 0:
         return pd.DataFrame(columns=by + list(RESULT_COLUMNS))
@@ -447,6 +423,51 @@ def _codes(values: object, labels: dict[str, int]) -> np.ndarray:
     inverse, uniq = pd.factorize(np.asarray(values, dtype=object))
     table = np.array([labels.setdefault(str(u), len(labels)) for u in uniq], dtype=np.int32)
     return table[inverse]
+
+
+def group_sums(
+    counts: pd.DataFrame,
+    indicators: Iterable[str | Indicator] | None = None,
+    *,
+    by: Sequence[str] = ("unit", "period"),
+    period: object = None,
+    freq: str | None = None,
+    level: str | None = None,
+    ytd: bool = False,
+    units: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[Indicator]]:
+    """The summed counts behind :func:`compute`: one row per group of ``by`` (the index),
+    one column per count the indicators need, stocks already turned into person-years.
+
+    Returns the sums (float, NaN where any summed cell was missing) and the indicators.
+    Other steps that redraw counts (rank uncertainty) start from these sums.
+    """
+    by = list(by)
+    chosen = [get(i) for i in indicators] if indicators is not None else None
+    data = _prepare(counts, period=period, ytd=ytd, freq=freq, level=level, units=units)
+    missing_by = [b for b in by if b not in data.columns]
+    if missing_by:
+        raise ValueError(f"counts have no column(s) {', '.join(missing_by)} to group by")
+    if chosen is None:
+        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
+    needed = set().union(*(i.columns for i in chosen)) & set(data.columns)
+    cols = [c2 for c2 in count_columns(data.columns) if c2 in needed]
+    cols += sorted(c2 for c2 in needed if c2 not in cols)
+    if stocks_needed := [s for s in cols if s in STOCK_COLUMNS]:
+        if "period" not in data.columns:
+            raise ValueError("counts need a period column to turn "
+                             f"{', '.join(stocks_needed)} into person-years")
+    frame = data[by + cols].copy()
+    stocks = [s for s in cols if s in STOCK_COLUMNS or any(i.exposure == s for i in chosen)]
+    if stocks:
+        frac = pr.period_days(data["period"]) / pr.period_year_days(data["period"])
+        for s in stocks:
+            frame[s] = frame[s].astype("Float64") * frac
+    keys = [frame[b] for b in by]
+    values = frame[cols].astype("Float64")
+    sums = values.groupby(keys, sort=True, observed=True, dropna=False).sum(min_count=1)
+    gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
+    return sums.astype(float).mask(gaps.to_numpy()), chosen
 
 
 def _col(sums: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
