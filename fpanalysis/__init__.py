@@ -4,22 +4,35 @@ Modules (imports point downward only): ``periods``, ``schema``, ``io``, ``synth`
 bottom; ``intervals`` and ``indicators`` above them; ``plots`` and ``report`` on top.
 """
 
-from . import io, periods, schema
-from .io import LoadReport, load_audits, load_counts, load_targets, load_units
+from . import indicators, intervals, io, periods, schema, targets
+from .io import (
+    LoadReport,
+    load_audits,
+    load_counts,
+    load_scores,
+    load_targets,
+    load_units,
+    load_values,
+)
 from .periods import parse as parse_period
 from .schema import DataError
 
 __all__ = [
     "DataError",
     "LoadReport",
+    "indicators",
+    "intervals",
     "io",
     "load_audits",
     "load_counts",
+    "load_scores",
     "load_targets",
     "load_units",
+    "load_values",
     "parse_period",
     "periods",
     "schema",
+    "targets",
 ]
 
 __version__ = "0.1.0"

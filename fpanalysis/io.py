@@ -44,6 +44,7 @@ __all__ = [
     "find_file",
     "load_audits",
     "load_counts",
+    "load_scores",
     "load_targets",
     "load_units",
     "load_values",
@@ -893,5 +894,46 @@ def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
                         "value": nums["value"], "lower": nums["lower"],
                         "upper": nums["upper"]})
     out = out.sort_values(["unit", "indicator"], kind="stable").reset_index(drop=True)
+    out.attrs["load_report"] = LoadReport(str(file), 1, None, len(out), len(out))
+    return out
+
+
+def load_scores(path: str | Path, *, name: str = "city_scores",
+                units: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
+    """Load external assessment scores (e.g. the city's score of each unit per year).
+
+    The file (``<name>.csv`` in a data directory) has ``unit``, ``period`` and ``score``;
+    combined with the county's own scores by :func:`fpanalysis.targets.combine`.
+
+    Raises
+    ------
+    DataError
+        Missing column, non-numeric or empty score, duplicate (unit, period), unknown unit,
+        unreadable period.
+    """
+    file = find_file(path, name)
+    if units is not None and not isinstance(units, pd.DataFrame):
+        units = load_units(units)
+    raw = pd.read_csv(file, dtype=str, keep_default_na=False) if file.suffix == ".csv" \
+        else pd.read_excel(file, dtype=str)
+    col = _Collector(str(file), np.arange(2, len(raw) + 2))
+    for c in ("unit", "period", "score"):
+        if c not in raw.columns:
+            col.add(1, c, "required column is missing")
+    if col.problems:
+        raise DataError(col.problems)
+    data = raw.copy()
+    num, empty, bad = _numeric(data["score"])
+    col.at(bad, "score", lambda p: f"not a number: {data['score'].iloc[p]!r}")
+    col.at(empty, "score", "score is empty")
+    periods_text = data["period"].copy()
+    _check_periods(data, col, col.rows)
+    _check_duplicates(data, ["unit", "period"], col, col.rows)
+    _check_units_known(data, units, col, col.rows)
+    if col.problems:
+        raise DataError(sorted(col.problems, key=lambda q: (q.row or 0)))
+    out = pd.DataFrame({"unit": data["unit"].str.strip(), "period": periods_text.str.strip(),
+                        "score": num})
+    out = out.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
     out.attrs["load_report"] = LoadReport(str(file), 1, None, len(out), len(out))
     return out

@@ -35,6 +35,7 @@ __all__ = [
     "months",
     "parse",
     "parse_series",
+    "quarters_to_date",
     "rollup",
     "start",
     "year_fraction",
@@ -316,6 +317,18 @@ def year_to_date(period: PeriodLike) -> Span:
     """
     last = months(period)[-1]
     return Span(pd.Period(year=last.year, month=1, freq="M"), last)
+
+
+def quarters_to_date(period: PeriodLike) -> list[pd.Period]:
+    """The quarters of the year from Q1 to the one holding the end of ``period``.
+
+    Examples
+    --------
+    >>> [str(q) for q in quarters_to_date("2024-08")]
+    ['2024Q1', '2024Q2', '2024Q3']
+    """
+    last = months(period)[-1].asfreq("Q")
+    return list(pd.period_range(pd.Period(year=last.year, quarter=1, freq="Q"), last, freq="Q"))
 
 
 def label(period: PeriodLike, language: str = "zh") -> str:

@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 
 from . import indicators as ind
 
-__all__ = ["age_schedule", "by_order", "cjk_font_path", "forest", "funnel", "save", "trend",
+__all__ = ["age_schedule", "attainment_heatmap", "by_order", "caterpillar", "cjk_font_path",
+           "forest", "funnel", "save", "trend",
            "use_cjk_font"]
 
 _SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -312,4 +313,85 @@ def age_schedule(results: pd.DataFrame, *, language: str = "zh") -> Figure:
     ax.set_xlabel("母亲年龄 (岁)" if language == "zh" else "mother's age")
     ax.set_ylabel("‰" if language == "en" else "年龄别生育率 (‰)")
     ax.grid(axis="y", color="#eeeeee")
+    return fig
+
+
+def attainment_heatmap(
+    evaluated: pd.DataFrame,
+    *,
+    units: pd.DataFrame | None = None,
+    language: str = "zh",
+) -> Figure:
+    """Units x targets: green met, red not met, grey no data; hatched where the interval
+    leaves it open (verdict ``indeterminate``). Each cell shows the value."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch, Rectangle
+
+    data = evaluated.copy()
+    data["name"] = _names(data, units)
+    data["column"] = data["label"].where(data["label"] != "", data["indicator"])
+    if language == "en":
+        data["column"] = data["indicator"]
+    order_cols = list(dict.fromkeys(data.sort_values("target")["column"]))
+    order_rows = list(dict.fromkeys(data.sort_values("unit")["name"]))
+    state = np.select([data["met"].isna(), data["met"].fillna(False).astype(bool)], [2, 0], 1)
+    data["state"] = state
+    grid = data.pivot_table(index="name", columns="column", values="state", aggfunc="first")
+    grid = grid.reindex(index=order_rows, columns=order_cols)
+    vals = data.pivot_table(index="name", columns="column", values="value", aggfunc="first")
+    vals = vals.reindex(index=order_rows, columns=order_cols)
+    open_ = data.assign(o=data["verdict"] == "indeterminate").pivot_table(
+        index="name", columns="column", values="o", aggfunc="first").reindex(
+        index=order_rows, columns=order_cols)
+    fig = Figure(figsize=(1.0 * len(order_cols) + 2.5, 0.34 * len(order_rows) + 2.2),
+                 layout="constrained")
+    ax = fig.subplots()
+    cmap = ListedColormap(["#a9d18e", "#f4b183", "#d9d9d9"])
+    ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=2, aspect="auto")
+    for i in range(len(order_rows)):
+        for j in range(len(order_cols)):
+            v = vals.iat[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
+            if open_.iat[i, j] is True or open_.iat[i, j] == 1:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                                       edgecolor="#7f7f7f", linewidth=0))
+    ax.set_xticks(range(len(order_cols)), order_cols, rotation=35, ha="right")
+    ax.set_yticks(range(len(order_rows)), order_rows)
+    zh = language == "zh"
+    handles = [Patch(color="#a9d18e", label="达标" if zh else "met"),
+               Patch(color="#f4b183", label="未达标" if zh else "not met"),
+               Patch(color="#d9d9d9", label="无数据" if zh else "no data"),
+               Patch(facecolor="white", edgecolor="#7f7f7f", hatch="///",
+                     label="区间跨越目标" if zh else "interval spans target")]
+    fig.legend(handles=handles, loc="outside upper center", ncol=4, fontsize=8, frameon=False)
+    return fig
+
+
+def caterpillar(
+    uncertainty: pd.DataFrame,
+    *,
+    units: pd.DataFrame | None = None,
+    language: str = "zh",
+) -> Figure:
+    """League table with rank uncertainty: each unit's 95 % rank interval (bar), median
+    simulated rank (dot) and observed rank (diamond), best first."""
+    data = uncertainty.sort_values(["rank", "unit"]).reset_index(drop=True)
+    names = _names(data, units)
+    n = len(data)
+    fig = Figure(figsize=(7.5, 0.3 * n + 1.6), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)[::-1]
+    ax.hlines(y, data["rank_lower"], data["rank_upper"], color="#8faadc", linewidth=4)
+    ax.plot(data["median_rank"], y, "o", color="#1f4e79", markersize=5,
+            label="模拟中位名次" if language == "zh" else "median simulated rank")
+    ax.plot(data["rank"], y, "D", color="#c00000", markersize=4, fillstyle="none",
+            label="实际名次" if language == "zh" else "observed rank")
+    ax.set_yticks(y, [f"{nm} ({s:g})" for nm, s in zip(names, data["score"], strict=True)])
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xticks(range(1, n + 1))
+    ax.set_xlabel("名次 (1 = 最好)，条为 95% 区间" if language == "zh"
+                  else "rank (1 = best); bars: 95 % interval")
+    fig.legend(loc="outside upper center", ncol=2, fontsize=8, frameon=False)
+    ax.grid(axis="x", color="#eeeeee")
     return fig

@@ -19,13 +19,17 @@ from . import periods as pr
 
 __all__ = [
     "SENSITIVE",
+    "attainment_table",
     "counts_table",
     "indicator_table",
     "latest_complete_quarter",
+    "league_table",
     "load_summary",
     "render",
+    "standing_table",
     "suppress_small_cells",
     "test_table",
+    "tier_table",
     "write_excel",
 ]
 
@@ -178,6 +182,95 @@ def test_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("参照值", "reference")[i]: data["reference"],
         ("P值", "p-value")[i]: data["p_value"],
     })
+    return table.reset_index(drop=True)
+
+
+def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                     language: str = "zh") -> pd.DataFrame:
+    """Units x targets for one period: the value with a mark, ✓ met, ✗ not met, ? where the
+    interval spans the target (either side), — without data."""
+    data = evaluated.copy()
+    mark = np.select([data["met"].isna(), data["verdict"] == "indeterminate",
+                      data["met"].fillna(False).astype(bool)], ["—", "?", "✓"], "✗")
+    text = data["value"].map(lambda v: "" if np.isnan(v) else f"{v:.1f}")
+    data["cell"] = np.where(data["met"].isna(), "—", text + " " + mark)
+    data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
+                                         data["indicator"])
+    wide = data.pivot_table(index="unit", columns="column", values="cell", aggfunc="first",
+                            sort=False)
+    order = list(dict.fromkeys(data.sort_values("target")["column"]))
+    wide = wide.reindex(columns=order)
+    if units is not None:
+        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
+    wide.index.name = "单位" if language == "zh" else "unit"
+    wide.columns.name = None
+    return wide
+
+
+def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
+                 units: pd.DataFrame | None = None, *, language: str = "zh") -> pd.DataFrame:
+    """The league table: score, rank, the 95 % rank interval and tier probabilities, with
+    the tier and bottom-tier streak where ``scores`` (from :func:`targets.assess`) are given.
+    """
+    data = uncertainty.copy()
+    if scores is not None:
+        extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
+            period=scores["period"].astype(str))
+        data = data.merge(extra, on=["unit", "period"], how="left")
+    names = data["unit"].map(_name_map(units)).fillna(data["unit"]) if units is not None \
+        else data["unit"]
+    i = 0 if language == "zh" else 1
+    table = pd.DataFrame({
+        ("名次", "rank")[i]: data["rank"],
+        ("单位", "unit")[i]: names,
+        ("得分", "score")[i]: data["score"],
+        ("名次区间", "95% rank interval")[i]: data["rank_lower"].astype(int).astype(str)
+        + "–" + data["rank_upper"].astype(int).astype(str),
+        ("前三概率", "P(top k)")[i]: data["p_top"],
+        ("后三概率", "P(bottom k)")[i]: data["p_bottom"],
+    })
+    if scores is not None:
+        table[("达标项", "targets met")[i]] = data["met"].astype("Int64").astype(str) + "/" \
+            + data["targets"].astype("Int64").astype(str)
+        tier_names = {"top": ("前列", "top")[i], "bottom": ("后列", "bottom")[i], "": ""}
+        table[("梯队", "tier")[i]] = data["tier"].map(tier_names)
+        table[("连续后列期数", "bottom streak")[i]] = data["streak"]
+    return table
+
+
+def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
+               language: str = "zh") -> pd.DataFrame:
+    """Units x periods: score and rank, marked ▲ in the top tier and ▼ in the bottom tier
+    with the run of consecutive bottom-tier periods (▼3 = third period running)."""
+    data = scores.copy()
+    mark = np.where(data["tier"] == "top", " ▲",
+                    np.where(data["tier"] == "bottom", " ▼" + data["streak"].astype(str), ""))
+    data["cell"] = data["score"].map(lambda v: f"{v:g}") + " (" + data["rank"].astype(str) \
+        + ")" + mark
+    wide = data.pivot_table(index="unit", columns="period", values="cell", aggfunc="first")
+    if units is not None:
+        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
+    wide.index.name = "单位" if language == "zh" else "unit"
+    wide.columns.name = None
+    return wide
+
+
+def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                   language: str = "zh") -> pd.DataFrame:
+    """Year-end standing for display (from :func:`targets.combine`, optionally banded)."""
+    i = 0 if language == "zh" else 1
+    names = standing["unit"].map(_name_map(units)).fillna(standing["unit"]) \
+        if units is not None else standing["unit"]
+    table = pd.DataFrame({
+        ("名次", "rank")[i]: standing["rank"],
+        ("单位", "unit")[i]: names,
+        ("县考核季度均分", "county mean")[i]: standing["county_score"],
+        ("季度数", "quarters")[i]: standing["quarters"].astype("Int64"),
+        ("市考核得分", "city score")[i]: standing["external_score"],
+        ("综合得分", "standing")[i]: standing["score"],
+    })
+    if "band" in standing.columns:
+        table[("等级", "band")[i]] = standing["band"]
     return table.reset_index(drop=True)
 
 

@@ -28,6 +28,7 @@ from . import periods as pr
 
 __all__ = [
     "VERDICTS",
+    "assess",
     "bands",
     "combine",
     "evaluate",
@@ -164,6 +165,25 @@ def evaluate(results: pd.DataFrame, targets: pd.DataFrame, *,
         }))
     out = pd.concat(pieces, ignore_index=True)
     return out.sort_values(["period", "unit", "target"], kind="stable").reset_index(drop=True)
+
+
+def assess(counts: pd.DataFrame, targets: pd.DataFrame, *, periods: Sequence[object],
+           values: pd.DataFrame | None = None, units: pd.DataFrame | None = None,
+           level: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluate and score several periods at once (e.g. every quarter of the year so far).
+
+    Returns
+    -------
+    evaluated, scores : pandas.DataFrame
+        :func:`evaluate` and :func:`score` output over all ``periods``, scores with tiers
+        (``tier_size`` of the scheme, default 3) and bottom-tier ``streak``.
+    """
+    keys = [k for k in dict.fromkeys(targets["indicator"]) if k in set(ind.keys())]
+    results = pd.concat([ind.compute(counts, keys, period=p, level=level, units=units)
+                         for p in periods], ignore_index=True)  # a handful of periods
+    evaluated = evaluate(results, targets, values=values)
+    k = int(targets.attrs.get("scheme", {}).get("tier_size", 3))
+    return evaluated, streaks(tiers(score(evaluated), k=k))
 
 
 def score(evaluated: pd.DataFrame) -> pd.DataFrame:
