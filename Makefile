@@ -40,6 +40,7 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_indicators.py
+	$(PY) benchmarks/bench_ranks.py
 
 clean:
 	rm -rf $(VENV) reports
