@@ -29,6 +29,7 @@ __all__ = [
     "Indicator",
     "RESULT_COLUMNS",
     "compute",
+    "display_unit",
     "funnel_data",
     "get",
     "group_sums",
@@ -230,6 +231,21 @@ def label(key: str | Indicator, language: str = "zh") -> str:
     """Return the display label of an indicator in ``'zh'`` or ``'en'``."""
     ind = get(key)
     return ind.label_zh if language == "zh" else ind.label_en
+
+
+_UNIT_ZH = {"per 100 females": "男/100女", "per woman": "个/妇女"}
+
+
+def display_unit(key: str | Indicator, language: str = "zh") -> str:
+    """Return the unit an indicator is shown in: ‰, %, males per 100 females, per woman.
+
+    Examples
+    --------
+    >>> display_unit("sex_ratio_at_birth"), display_unit("sex_ratio_at_birth", "en")
+    ('男/100女', 'per 100 females')
+    """
+    unit = get(key).display_unit
+    return _UNIT_ZH.get(unit, unit) if language == "zh" else unit
 
 
 # --------------------------------------------------------------------------- compute

@@ -30,7 +30,6 @@ from .schema import (
     COUNTS,
     LEVELS,
     SERVICES,
-    STOCK_COLUMNS,
     TOTAL_LABELS,
     UNITS,
     DataError,
@@ -51,8 +50,8 @@ __all__ = [
 ]
 
 _SUFFIXES = (".csv", ".xlsx", ".parquet")
-_NOTE_START = re.compile(r"^\s*(注|说明|备注|填报|制表|审核|负责人|单位负责人|数据来源|note|source)",
-                         re.I)
+_NOTE_START = re.compile(
+    r"^\s*(注|说明|备注|填报|制表|审核|负责人|单位负责人|数据来源|note|source)", re.I)
 _LEVEL_ALIASES = {"县": "county", "县级": "county", "区": "county", "乡": "township",
                   "镇": "township", "乡镇": "township", "街道": "township", "村": "village",
                   "社区": "village", "村居": "village"}

@@ -136,10 +136,7 @@ def forest(
         ax.axvline(target, color="#c00000", linestyle="--", linewidth=1)
         ax.text(target, -0.9, (" 目标 " if language == "zh" else " target ") + f"{target:g}",
                 color="#c00000", fontsize=9, va="top")
-    unit = spec.display_unit if language == "en" else {
-        "per 100 females": "男/100女", "per woman": "个/妇女"}.get(spec.display_unit,
-                                                               spec.display_unit)
-    ax.set_xlabel(f"{ind.label(indicator, language)} ({unit})")
+    ax.set_xlabel(_axis_label(spec.key, language))
     ax.set_ylim(-1.2, len(data) - 0.2)
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
@@ -158,16 +155,8 @@ def save(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
 _COLORS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6")
 
 
-def _unit_label(spec: ind.Indicator, language: str) -> str:
-    if language == "en":
-        return spec.display_unit
-    return {"per 100 females": "男/100女", "per woman": "个/妇女"}.get(spec.display_unit,
-                                                                  spec.display_unit)
-
-
 def _axis_label(indicator: str, language: str) -> str:
-    spec = ind.get(indicator)
-    return f"{ind.label(spec, language)} ({_unit_label(spec, language)})"
+    return f"{ind.label(indicator, language)} ({ind.display_unit(indicator, language)})"
 
 
 def funnel(
@@ -259,7 +248,7 @@ def trend(
                    label=("目标 " if language == "zh" else "target ") + f"{target:g}")
     step = max(1, len(periods) // 12)
     ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, ha="right")
-    unit = _unit_label(ind.get(keys[0]), language)
+    unit = ind.display_unit(keys[0], language)
     ax.set_ylabel(_axis_label(keys[0], language) if len(keys) == 1 else unit)
     ax.legend(fontsize=9, frameon=False, ncol=min(4, len(keys)))
     ax.grid(color="#eeeeee")

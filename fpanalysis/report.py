@@ -156,11 +156,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
 
 
 def _display_label(key: str, language: str) -> str:
-    spec = ind.get(key)
-    unit = spec.display_unit
-    if language == "zh":
-        unit = {"per 100 females": "男/100女", "per woman": "个/妇女"}.get(unit, unit)
-    return f"{ind.label(spec, language)} ({unit})"
+    return f"{ind.label(key, language)} ({ind.display_unit(key, language)})"
 
 
 def test_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,

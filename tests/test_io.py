@@ -14,7 +14,8 @@ from fpanalysis import io
 from fpanalysis.schema import DataError, canonical_header
 
 HEADER = "unit,period,births,births_male,births_female,deaths,population\n"
-UNITS = "unit,name,parent,level\n100,青禾县,,county\n101,东林镇,100,township\n102,双凰乡,100,township\n"
+UNITS = ("unit,name,parent,level\n100,青禾县,,county\n101,东林镇,100,township\n"
+         "102,双凰乡,100,township\n")
 
 
 def problems(exc: pytest.ExceptionInfo) -> list[tuple[str, int | None, str | None, str]]:
@@ -207,7 +208,8 @@ def test_shuffled_rows_give_the_same_frame(tmp_path, sample_dir):
 
 def test_unit_names_instead_of_codes(write, tmp_path):
     write("units.csv", UNITS)
-    f = write("c.csv", "乡镇,期间,男,女\n东林镇,2024-01,2,1\n双凰乡,2024-01,0,1\n无名乡,2024-01,1,1\n")
+    f = write("c.csv", "乡镇,期间,男,女\n东林镇,2024-01,2,1\n双凰乡,2024-01,0,1\n"
+                       "无名乡,2024-01,1,1\n")
     with pytest.raises(DataError) as e:
         io.load_counts(f, units=tmp_path / "units.csv")
     assert problems(e) == [("c.csv", 4, "unit", "unknown unit code '无名乡' (not in units)")]
@@ -269,8 +271,9 @@ def test_missing_file_and_directory(tmp_path):
 
 @pytest.mark.parametrize(("header", "canonical"), [
     ("出生数", "births"), ("男", "births_male"), ("年末人口", "population_end"),
-    ("25-29岁妇女", "women_25_29"), ("30～34岁生育数", "births_age_30_34"), ("30-34岁生育数", "births_age_30_34"),
-    ("乡镇", "name"), ("BIRTHS_MALE", "births_male"), ("早孕建册数", "pregnancies_registered_early"),
+    ("25-29岁妇女", "women_25_29"), ("30～34岁生育数", "births_age_30_34"),
+    ("30-34岁生育数", "births_age_30_34"), ("乡镇", "name"), ("BIRTHS_MALE", "births_male"),
+    ("早孕建册数", "pregnancies_registered_early"),
 ])
 def test_alias_table(header, canonical):
     assert canonical_header(header) == canonical
