@@ -183,11 +183,13 @@ def test_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
 
 def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
                      language: str = "zh") -> pd.DataFrame:
-    """Units x targets for one period: the value with a mark, ✓ met, ✗ not met, ? where the
-    interval spans the target (either side), — without data."""
+    """Units x targets for one period: the value with a mark: ✓ met and (✓) met where the
+    interval also reaches the other side of the target; ✗ not met and (✗) not met where
+    the interval reaches the target; — without data."""
     data = evaluated.copy()
-    mark = np.select([data["met"].isna(), data["verdict"] == "indeterminate",
-                      data["met"].fillna(False).astype(bool)], ["—", "?", "✓"], "✗")
+    met = data["met"].fillna(False).astype(bool).to_numpy()
+    unsure = (data["verdict"] == "indeterminate").to_numpy()
+    mark = np.where(met, np.where(unsure, "(✓)", "✓"), np.where(unsure, "(✗)", "✗"))
     text = data["value"].map(lambda v: "" if np.isnan(v) else f"{v:.1f}")
     data["cell"] = np.where(data["met"].isna(), "—", text + " " + mark)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
@@ -222,8 +224,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         ("得分", "score")[i]: data["score"],
         ("名次区间", "95% rank interval")[i]: data["rank_lower"].astype(int).astype(str)
         + "–" + data["rank_upper"].astype(int).astype(str),
-        ("前三概率", "P(top k)")[i]: data["p_top"],
-        ("后三概率", "P(bottom k)")[i]: data["p_bottom"],
+        ("前列概率%", "P(top k) %")[i]: (100 * data["p_top"]).round(1),
+        ("后列概率%", "P(bottom k) %")[i]: (100 * data["p_bottom"]).round(1),
     })
     if scores is not None:
         table[("达标项", "targets met")[i]] = data["met"].astype("Int64").astype(str) + "/" \
