@@ -25,6 +25,7 @@ __all__ = [
     "latest_complete_quarter",
     "league_table",
     "load_summary",
+    "publishable",
     "render",
     "standing_table",
     "suppress_small_cells",
@@ -92,6 +93,19 @@ def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, min_cou
     return out
 
 
+def publishable(results: pd.DataFrame, *, min_count: int = 3) -> pd.DataFrame:
+    """A copy of indicator results fit to publish: for sensitive indicators (infant
+    mortality) built on 1 to ``min_count - 1`` events, the numerator, value and limits are
+    blanked and the note says why."""
+    out = results.copy()
+    sensitive = out["indicator"].astype(str).isin(list(SENSITIVE.values()))
+    small = (sensitive & (out["numerator"] > 0) & (out["numerator"] < min_count)).to_numpy()
+    out.loc[small, ["numerator", "value", "lower", "upper"]] = np.nan
+    out["note"] = out["note"].astype(str).where(
+        ~small, f"suppressed: fewer than {min_count} events")
+    return out
+
+
 def _name_map(units: pd.DataFrame) -> pd.Series:
     return units.set_index("unit")["name"]
 
@@ -133,12 +147,9 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
 
     Values whose numerator is a sensitive count between 1 and ``min_count - 1`` are blanked.
     """
-    data = results.copy()
+    data = publishable(results, min_count=min_count)
     if indicators is not None:
         data = data[data["indicator"].isin(list(indicators))]
-    sensitive = data["indicator"].isin(list(SENSITIVE.values()))
-    small = sensitive & (data["numerator"] > 0) & (data["numerator"] < min_count)
-    data.loc[small, ["value", "lower", "upper"]] = np.nan
     order = list(dict.fromkeys(data["indicator"]))
     fields = ["value", "lower", "upper"] if intervals else ["value"]
     wide = data.pivot_table(index="unit", columns="indicator", values=fields, sort=False,
@@ -282,8 +293,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
             for c in frame.columns:
                 if isinstance(frame[c].dtype, pd.PeriodDtype):
                     frame[c] = frame[c].astype(str)
-            frame.to_excel(writer, sheet_name=name[:31], index=not isinstance(
-                frame.index, pd.RangeIndex))
+            keep_index = isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None
+            frame.to_excel(writer, sheet_name=name[:31], index=keep_index)
     return path
 
 

@@ -51,3 +51,33 @@ def test_render_writes_html_without_code(tmp_path):
     assert (tmp_path / "2024Q3" / "quarterly_tables.xlsx").is_file()
     assert "Traceback" not in text
     assert not re.search(r'data-mime-type="application/vnd.jupyter.stderr"', text)
+
+
+def test_publishable_blanks_small_infant_death_counts(sample_counts):
+    from fpanalysis import indicators
+
+    r = indicators.compute(sample_counts, ["infant_mortality_rate", "crude_birth_rate"],
+                           period="2024Q4")
+    pub = report.publishable(r)
+    imr = pub[pub["indicator"] == "infant_mortality_rate"]
+    raw = r[r["indicator"] == "infant_mortality_rate"]
+    small = ((raw["numerator"] > 0) & (raw["numerator"] < 3)).to_numpy()
+    assert small.any() and (~small).any()
+    assert imr.loc[small, ["numerator", "value", "lower", "upper"]].isna().all().all()
+    assert (imr.loc[small, "note"] == "suppressed: fewer than 3 events").all()
+    assert imr.loc[~small, "value"].notna().all()
+    cbr = pub[pub["indicator"] == "crude_birth_rate"]
+    assert cbr["value"].notna().all()  # births are not sensitive
+    assert r["value"].notna().sum() > pub["value"].notna().sum()  # input untouched
+
+
+def test_excel_export_round_trips(tmp_path, sample_counts, sample_units):
+    from fpanalysis import indicators
+
+    r = indicators.compute(sample_counts, ["crude_birth_rate"], period="2024Q4")
+    path = report.write_excel({"indicators": pd.concat([r, r]),
+                               "wide": report.indicator_table(r, sample_units)},
+                              tmp_path / "t.xlsx")
+    back = pd.read_excel(path, sheet_name="indicators", dtype={"unit": str})
+    assert list(back.columns[:3]) == ["unit", "period", "indicator"]  # no stray index
+    assert back["period"].iloc[0] == "2024Q4" and len(back) == 2 * len(r)
