@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .periods import parse_series
+from .periods import Dekad, parse_series
 from .schema import (
     AGE_GROUPS,
     AUDITS,
@@ -359,7 +359,18 @@ def _load_table(path: str | Path, spec: TableSpec, *, header_row: int | None,
     return data, report, col, numbers
 
 
-def _check_periods(data: pd.DataFrame, col: _Collector, rows: np.ndarray) -> None:
+def _period_kind(p: object) -> str:
+    if isinstance(p, pd.Period):
+        return {"M": "month", "Q": "quarter", "Y": "year"}[p.freqstr[0]]
+    if isinstance(p, Dekad):
+        return "dekad"
+    return "half-year" if "H" in str(p) else "span of months"
+
+
+def _check_periods(data: pd.DataFrame, col: _Collector, rows: np.ndarray,
+                   one_kind: bool = True) -> None:
+    """Parse the period column; with ``one_kind`` every period must be of the file's main
+    kind (months, quarters ...), since counts of different lengths cannot sit in one table."""
     if "period" not in data.columns:
         return
     parsed, bad = parse_series(data["period"])
@@ -368,6 +379,14 @@ def _check_periods(data: pd.DataFrame, col: _Collector, rows: np.ndarray) -> Non
     sub.at(bad.to_numpy(), "period",
            lambda p: f"cannot read period {text.iloc[p]!r} (expected e.g. 2024-07, 2024Q3, "
                      "2024-07-D2, 2024年7月)" if text.iloc[p].strip() else "period is empty")
+    if one_kind and not bad.all():
+        kinds = parsed[~bad].map({p: _period_kind(p) for p in pd.unique(parsed[~bad])})
+        main = kinds.value_counts().index[0]
+        other = np.zeros(len(parsed), dtype=bool)
+        other[np.flatnonzero(~bad.to_numpy())] = (kinds != main).to_numpy()
+        sub.at(other, "period",
+               lambda p: f"period {text.iloc[p]!r} is a {_period_kind(parsed.iloc[p])}, but this "
+                         f"file holds {main} periods (one kind of period per file)")
     col.problems += sub.problems
     data["period"] = parsed
 
@@ -883,7 +902,7 @@ def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     lo, v, hi = (nums[c].to_numpy() for c in ("lower", "value", "upper"))
     col.at(lo > v, "lower", lambda p: f"lower ({lo[p]:g}) exceeds value ({v[p]:g})")
     col.at(v > hi, "upper", lambda p: f"value ({v[p]:g}) exceeds upper ({hi[p]:g})")
-    _check_periods(data, col, col.rows)
+    _check_periods(data, col, col.rows, one_kind=False)  # years and quarters mix
     _check_duplicates(data, ["unit", "period", "indicator"], col, col.rows)
     _check_units_known(data, units, col, col.rows)
     if col.problems:

@@ -90,6 +90,22 @@ def test_unparseable_period(write):
     assert problems(e)[1][3] == "period is empty"
 
 
+def test_one_kind_of_period_per_file(write):
+    f = write("c.csv", HEADER + "101,2024-01,2,1,1,0,1000\n102,2024-01,2,1,1,0,900\n"
+                                "101,2024Q1,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 4, "period", "period '2024Q1' is a quarter, but this "
+                                                  "file holds month periods (one kind of "
+                                                  "period per file)")]
+
+
+def test_dekad_counts_load(write):
+    c = io.load_counts(write("c.csv", HEADER + "101,2024年7月上旬,2,1,1,0,1000\n"
+                                               "101,2024-07-D2,2,1,1,0,1000\n"))
+    assert [str(p) for p in c["period"]] == ["2024-07-D1", "2024-07-D2"]
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "  \r\n"])
 def test_empty_file(write, text):
     f = write("c.csv", text)

@@ -269,3 +269,10 @@ def test_supplied_values_validation(write):
         io.load_values(f)
     got = [(p.row, p.column) for p in e.value.problems]
     assert got == [(2, "lower"), (3, "unit, period, indicator"), (4, "value"), (4, "period")]
+
+
+def test_supplied_values_may_mix_period_kinds(write):
+    f = write("values.csv", "unit,period,indicator,value\n101,2024,income,52000\n"
+                            "101,2024Q4,substantiated_complaints,1\n")
+    v = io.load_values(f)
+    assert sorted(v["period"].astype(str)) == ["2024", "2024Q4"]
