@@ -81,3 +81,32 @@ def test_excel_export_round_trips(tmp_path, sample_counts, sample_units):
     back = pd.read_excel(path, sheet_name="indicators", dtype={"unit": str})
     assert list(back.columns[:3]) == ["unit", "period", "indicator"]  # no stray index
     assert back["period"].iloc[0] == "2024Q4" and len(back) == 2 * len(r)
+
+
+@pytest.fixture(scope="module")
+def other_county(tmp_path_factory):
+    """A county of another kind: other seed, 25 townships, the years 2020-2021."""
+    from fpanalysis import synth
+
+    out = tmp_path_factory.mktemp("county")
+    synth.write_sample(out, seed=7, units=25, years=(2020, 2021))
+    return out
+
+
+@pytest.mark.parametrize("name", ["quarterly_report", "birth_rates", "sex_ratio",
+                                  "target_attainment"])
+def test_every_notebook_runs_unchanged_on_another_county(name, other_county, tmp_path):
+    import papermill as pm
+
+    nb = ROOT / "notebooks" / f"{name}.ipynb"
+    params = {"data_dir": str(other_county), "period": "2021Q4"}
+    declared = pm.inspect_notebook(str(nb))
+    if "output_dir" in declared:
+        params["output_dir"] = str(tmp_path)
+    if "targets" in declared:
+        params["targets"] = str(other_county / "targets.toml")
+    out = pm.execute_notebook(str(nb), str(tmp_path / f"{name}.ipynb"), parameters=params,
+                              cwd=str(nb.parent), progress_bar=False, kernel_name="python3")
+    errors = [o for c in out.cells for o in c.get("outputs", [])
+              if o.get("output_type") == "error" or o.get("name") == "stderr"]
+    assert errors == []

@@ -237,6 +237,10 @@ def test_sample_scheme_loads_and_scores(sample_counts, sample_dir):
      'threshold = 86\npoints = 20\n[[target]]\nindicator = "sex_ratio_at_birth"\nop = "<="\n'
      'threshold = 130\npoints = 15\n',
      "points", "scheme: the targets' points sum to 35, but total_points = 100"),
+    ('[scheme]\ntotal_weight = 1.0\n[[target]]\nindicator = "compliance_rate"\nop = ">="\n'
+     'threshold = 86\npoints = 20\nweight = 0.6\n[[target]]\nindicator = "sex_ratio_at_birth"\n'
+     'op = "<="\nthreshold = 130\npoints = 15\nweight = 0.3\n',
+     "weight", "scheme: the targets' weight sum to 0.9, but total_weight = 1"),
     ('[[target]]\nindicator = "natural_growth_rate"\nop = "<="\nthreshold = 8.5\n'
      'points = 15\nscoring = "linear"\nfloor = 6\n',
      "floor", "target 1 (natural_growth_rate): the floor must lie above the threshold "
