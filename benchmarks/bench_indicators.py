@@ -4,7 +4,8 @@
 
 The panel comes from fpanalysis.synth (realistic counts, not uniform noise), is written to
 Parquet, and is then:
-  1. loaded and validated with fpanalysis.io.load_counts,
+  1. loaded and validated with fpanalysis.io.load_counts, from Parquet and from CSV (the
+     CSV against DuckDB's read_csv into pandas, which checks nothing),
   2. turned into every indicator with 95 % intervals for every unit and month
      (fpanalysis.indicators.compute) and for every unit and quarter (freq="Q"),
   3. summed and turned into point rates by DuckDB from the same Parquet file, as the peer:
@@ -75,12 +76,22 @@ def main() -> None:
     print(f"panel: {args.units:,} units x {args.months} months = {rows:,} rows, "
           f"{len(counts.columns) - 2} count columns ({path.stat().st_size / 1e6:.1f} MB Parquet)")
 
+    csv = tmp / "counts.csv"
+    counts.assign(period=counts["period"].astype(str)).to_csv(csv, index=False)
     t_load, loaded = best_of(lambda: io.load_counts(path), args.repeat)
+    t_csv, _ = best_of(lambda: io.load_counts(csv), args.repeat)
+    import duckdb
+
+    t_csv_peer, _ = best_of(lambda: duckdb.sql(f"SELECT * FROM read_csv('{csv}')").df(),
+                            args.repeat)
     t_all, res = best_of(lambda: indicators.compute(loaded), args.repeat)
     t_q, _ = best_of(lambda: indicators.compute(loaded, freq="Q"), args.repeat)
     t_peer, _ = best_of(lambda: duckdb_peer(path), args.repeat)
     n_ind = res["indicator"].nunique()
-    print(f"load_counts (validate {rows:,} rows):       {t_load:7.2f} s")
+    print(f"load_counts Parquet (validate {rows:,} rows): {t_load:7.2f} s")
+    print(f"load_counts CSV (validate {rows:,} rows):     {t_csv:7.2f} s  "
+          f"(DuckDB read_csv to pandas, no checks: {t_csv_peer:.2f} s, "
+          f"ratio {t_csv / t_csv_peer:.1f} x)")
     print(f"compute, {n_ind} indicators x unit x month:  {t_all:7.2f} s  "
           f"({len(res):,} result rows, {rows / t_all:,.0f} input rows/s)")
     print(f"compute, rolled up to quarters:          {t_q:7.2f} s")

@@ -178,12 +178,17 @@ def _read(path: Path, spec: TableSpec, header_row: int | None
     else:
         h = header_row - 1
     if suffix in (".csv", ".txt"):
+        # count columns are read as numbers where every cell is one (the fast, common case);
+        # a column with any other text stays text and is checked cell by cell. Codes, names,
+        # periods and unknown columns are always text ("0101" keeps its zero).
+        header = rows[h] if h < len(rows) else []
+        text_cols = {c: str for c in header if canonical_header(c) not in spec.counts}
         try:
-            frame = pd.read_csv(_io.StringIO(text), skiprows=h, header=0, dtype=str,
-                                keep_default_na=False, skip_blank_lines=False)
+            frame = pd.read_csv(_io.StringIO(text), skiprows=h, header=0, dtype=text_cols,
+                                keep_default_na=False, na_values=[""],
+                                skip_blank_lines=False)
         except pd.errors.ParserError as exc:
             raise DataError([Problem(name, None, None, f"CSV cannot be parsed: {exc}")]) from exc
-        frame = frame.fillna("")
     else:
         body = raw.iloc[h + 1:].reset_index(drop=True)
         body.columns = [_cell_text(c) or f"column {i + 1}" for i, c in enumerate(raw.iloc[h])]
@@ -244,19 +249,28 @@ def _numeric(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return num, empty, bad
 
 
+def _filled(column: pd.Series) -> np.ndarray:
+    """Cells that hold something: not missing, and for text not just white space."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.notna().to_numpy()
+    text = column.astype("string").str.strip()
+    return (text.notna() & (text != "")).to_numpy()
+
+
 def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, np.ndarray]:
-    text = frame.astype("string").fillna("")
-    filled = (text.apply(lambda s: s.str.strip()) != "").to_numpy()
-    blank = ~filled.any(axis=1)
-    first = text.iloc[:, 0].str.strip() if frame.shape[1] else pd.Series([], dtype="string")
+    n = len(frame)
+    filled = {c: _filled(frame[c]) for c in frame.columns}
+    blank = ~np.any([filled[c] for c in frame.columns], axis=0) if filled \
+        else np.ones(n, dtype=bool)
     counts = [c for c in spec.counts if c in frame.columns]
     keys = [c for c in spec.keys if c in frame.columns]
-    no_counts = ~(text[counts].apply(lambda s: s.str.strip()) != "").to_numpy().any(axis=1) \
-        if counts else np.ones(len(frame), dtype=bool)
-    noted = first.str.match(_NOTE_START).fillna(False).to_numpy()
+    no_counts = ~np.any([filled[c] for c in counts], axis=0) if counts \
+        else np.ones(n, dtype=bool)
+    first = frame.iloc[:, 0].astype("string").str.strip() if frame.shape[1] \
+        else pd.Series([], dtype="string")
+    noted = first.str.match(_NOTE_START).fillna(False).to_numpy(dtype=bool)
     # a note: starts like a note, or fills only the first cell(s) and neither counts nor keys
-    key_empty = ~(text[keys].apply(lambda s: s.str.strip()) != "").to_numpy().all(axis=1) \
-        if keys else np.ones(len(frame), dtype=bool)
+    key_empty = ~np.all([filled[c] for c in keys], axis=0) if keys else np.ones(n, dtype=bool)
     note = ~blank & no_counts & (noted | key_empty)
     return blank, note
 
