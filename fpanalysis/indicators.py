@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import intervals as iv
 from . import periods as pr
-from .schema import AGE_GROUPS, SERVICES, STOCK_COLUMNS, count_columns
+from .schema import AGE_GROUPS, LEVELS, SERVICES, STOCK_COLUMNS, count_columns
 
 __all__ = [
     "FUNNEL_LABELS",
@@ -258,11 +258,9 @@ def _ancestors(units: pd.DataFrame, level: str) -> pd.Series:
     if level not in set(lvl):
         raise ValueError(f"no unit of level {level!r} in units")
     current = pd.Series(units["unit"].to_numpy(), index=units["unit"].to_numpy())
-    for _ in range(len(units)):
-        at = current.map(lvl) == level
-        nxt = current.where(at, current.map(parent))
-        if nxt.isna().any() or nxt.equals(current):
-            current = nxt
+    for _ in range(len(LEVELS)):  # one step up the hierarchy for every unit at once
+        nxt = current.where(current.map(lvl) == level, current.map(parent))
+        if nxt.equals(current):
             break
         current = nxt
     return current.where(current.map(lvl) == level)
@@ -589,8 +587,8 @@ def add_sex_ratio_test(results: pd.DataFrame, *, reference: float = 105.0) -> pd
     0.006406
     """
     out = results.copy()
-    kinds = out["indicator"].map(lambda k: get(k).kind if k in _BY_KEY else "")
-    is_sr = (kinds == "sex_ratio").to_numpy()
+    sex_ratios = [k for k, spec in _BY_KEY.items() if spec.kind == "sex_ratio"]
+    is_sr = out["indicator"].astype(str).isin(sex_ratios).to_numpy()
     p = np.full(len(out), np.nan)
     p[is_sr] = iv.sex_ratio_test(out.loc[is_sr, "numerator"], out.loc[is_sr, "denominator"],
                                  reference=reference)

@@ -548,7 +548,7 @@ def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFra
         raise DataError(col.problems)
     for c in ("unit", "name", "parent", "level"):
         data[c] = data[c].astype("string").fillna("").str.strip()
-    data["level"] = data["level"].map(lambda x: _LEVEL_ALIASES.get(x, x.lower()))
+    data["level"] = data["level"].str.lower().replace(_LEVEL_ALIASES)
     col.at(~data["level"].isin(LEVELS).to_numpy(), "level",
            lambda p: f"unknown level {data['level'].iloc[p]!r} (expected one of "
                      f"{', '.join(LEVELS)})")

@@ -347,19 +347,23 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, *, county_weight: floa
     if not np.isclose(county_weight + external_weight, 1.0):
         raise ValueError(f"county_weight + external_weight must be 1, got "
                          f"{county_weight + external_weight:g}")
-    q = county.assign(_year=county["period"].astype(str).map(
-        lambda p: str(pr.parse(p).start_time.year)))
+    q = county.assign(_year=_year_of(county["period"]))
     g = q.groupby(["unit", "_year"], sort=True)["score"]
     avg = pd.DataFrame({"county_score": g.mean(), "quarters": g.size()}).reset_index()
     avg = avg.rename(columns={"_year": "period"})
-    ext = external.assign(period=external["period"].astype(str).map(
-        lambda p: str(pr.parse(p).start_time.year)))[["unit", "period", "score"]]
+    ext = external.assign(period=_year_of(external["period"]))[["unit", "period", "score"]]
     ext = ext.rename(columns={"score": "external_score"})
     out = avg.merge(ext, on=["unit", "period"], how="outer")
     if year is not None:
         out = out[out["period"] == str(pr.parse(year).start_time.year)]
     out["score"] = county_weight * out["county_score"] + external_weight * out["external_score"]
     return rank_units(out)
+
+
+def _year_of(periods: pd.Series) -> pd.Series:
+    """The calendar year (as text) of each period, parsing each distinct label once."""
+    labels = periods.astype(str)
+    return labels.map({p: str(pr.start(p).year) for p in labels.unique()})
 
 
 # --------------------------------------------------------------------------- uncertainty

@@ -192,3 +192,18 @@ def test_dekad_counts_roll_to_months_and_quarters():
                       "births_male": 1, "births_female": 1, "population": 3660})
     r = ind.compute(c, ["crude_birth_rate"], period="2024Q1")
     assert r["value"].item() == pytest.approx(18 / (3660 * 91 / 366) * 1000, rel=1e-12)
+
+
+def test_three_level_hierarchy_rolls_up_to_each_level():
+    units = pd.DataFrame({"unit": ["C", "T1", "T2", "V1", "V2", "V3"],
+                          "name": list("CTTVVV"), "parent": [pd.NA, "C", "C", "T1", "T1", "T2"],
+                          "level": ["county", "township", "township", "village", "village",
+                                    "village"]})
+    counts = pd.DataFrame({"unit": ["V1", "V2", "V3"], "period": pd.PeriodIndex(["2024"] * 3,
+                                                                           freq="Y"),
+                           "births_male": [1, 2, 4], "births_female": [1, 1, 1]})
+    t = ind.compute(counts, ["sex_ratio_at_birth"], level="township", units=units)
+    assert t[["unit", "numerator", "denominator"]].values.tolist() == [["T1", 3.0, 2.0],
+                                                                       ["T2", 4.0, 1.0]]
+    c = ind.compute(counts, ["sex_ratio_at_birth"], level="county", units=units)
+    assert c[["unit", "numerator", "denominator"]].values.tolist() == [["C", 7.0, 3.0]]
