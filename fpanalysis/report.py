@@ -21,6 +21,7 @@ __all__ = [
     "SENSITIVE",
     "attainment_table",
     "counts_table",
+    "heading",
     "indicator_table",
     "latest_complete_quarter",
     "league_table",
@@ -46,6 +47,25 @@ _COUNT_LABELS = {
     "deaths_infant": ("婴儿死亡", "Infant deaths"),
     "births_compliant": ("政策内出生", "Compliant births"),
 }
+
+
+def heading(period: object, language: str = "zh"):
+    """A Markdown line naming the assessment period and its dates, for the top of a report.
+
+    Examples
+    --------
+    >>> heading("2024Q3").data
+    '**报告期：2024年第3季度**（2024-07-01 至 2024-09-30，92 天）'
+    """
+    from IPython.display import Markdown
+
+    p = pr.parse(period)
+    first, last = pr.start(p).date(), pr.end(p).date()
+    if language == "zh":
+        text = f"**报告期：{pr.label(p, 'zh')}**（{first} 至 {last}，{pr.days(p)} 天）"
+    else:
+        text = f"**Assessment period: {pr.label(p, 'en')}** ({first} to {last}, {pr.days(p)} days)"
+    return Markdown(text)
 
 
 def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
