@@ -422,7 +422,9 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     ok = np.isfinite(n) & (n > 0)
     if not ok.any():
         return out
-    x, nn = m[ok], n[ok]
+    # each distinct (male, female) pair is tested once
+    x, f_u, inverse = _distinct_pairs(m[ok], f[ok])
+    nn = x + f_u
     rerr = 1 + 1e-7
     d = stats.binom.pmf(x, nn, p)
     below = x < nn * p
@@ -435,7 +437,7 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
                     stats.binom.cdf(x, nn, p) + stats.binom.sf(nn - y_right, nn, p),
                     stats.binom.cdf(left, nn, p) + stats.binom.sf(x - 1, nn, p))
     pval = np.where(x == nn * p, 1.0, pval)
-    out[ok] = np.minimum(1.0, pval)
+    out[ok] = np.minimum(1.0, pval)[inverse]
     return out
 
 
