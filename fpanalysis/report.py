@@ -350,7 +350,7 @@ def render(
     nb_path = Path(notebook).resolve()
     nb_dir = nb_path.parent
     label = str(pr.parse(period))
-    out_dir = Path(output_dir) / label
+    out_dir = Path(output_dir) / label.replace("/", "_")  # 2024-01/2024-09 -> one folder
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
               "period": label,

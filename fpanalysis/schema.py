@@ -275,6 +275,10 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
+#: Problems spelled out in a DataError's message; all of them stay in ``.problems``.
+MAX_LISTED = 200
+
+
 class DataError(ValueError):
     """Input data break the contract. Carries every problem found, not only the first.
 
@@ -288,5 +292,8 @@ class DataError(ValueError):
     def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
         lines = [f"{len(self.problems)} problem(s) found:"]
-        lines += [f"  - {p}" for p in self.problems]
+        lines += [f"  - {p}" for p in self.problems[:MAX_LISTED]]
+        if len(self.problems) > MAX_LISTED:
+            lines.append(f"  … and {len(self.problems) - MAX_LISTED} more (all are in "
+                         ".problems)")
         super().__init__("\n".join(lines))

@@ -300,3 +300,13 @@ def test_population_start_end_averaged(write):
                                       "101,2024,3,2,1000,1011\n"))
     assert c["population"].tolist() == [1005.5]
     assert np.isclose(c["population"].iloc[0], 1005.5)
+
+
+def test_every_problem_is_kept_and_the_message_stays_readable(write):
+    rows = "".join(f"{100 + i},2024-01,x,1,1,0,1000\n" for i in range(250))
+    with pytest.raises(DataError) as e:
+        io.load_counts(write("c.csv", HEADER + rows))
+    assert len(e.value.problems) == 250
+    text = str(e.value)
+    assert text.startswith("250 problem(s) found:")
+    assert text.count("\n  - ") == 200 and text.endswith("… and 50 more (all are in .problems)")

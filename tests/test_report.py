@@ -110,3 +110,13 @@ def test_every_notebook_runs_unchanged_on_another_county(name, other_county, tmp
     errors = [o for c in out.cells for o in c.get("outputs", [])
               if o.get("output_type") == "error" or o.get("name") == "stderr"]
     assert errors == []
+
+
+def test_cli_renders_the_latest_complete_quarter(tmp_path, capsys, monkeypatch):
+    from fpanalysis import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["report", "--output-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == str(tmp_path / "2024Q4" / "quarterly_report.html")
+    assert (tmp_path / "2024Q4" / "quarterly_report.html").is_file()
