@@ -279,6 +279,9 @@ def _prepare(counts: pd.DataFrame, *, period: object, ytd: bool, freq: str | Non
             data = pr.rollup(data, target, by=[c for c in ("unit",) if c in data])
         else:
             data = data[data["period"] == target]
+            if data.empty:
+                raise ValueError(f"no counts for period {target}: the counts are not monthly, "
+                                 "so only periods present in them can be computed")
     elif freq is not None:
         data = pr.rollup(data, freq, by=[c for c in ("unit",) if c in data])
     if level is not None:

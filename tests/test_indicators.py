@@ -207,3 +207,12 @@ def test_three_level_hierarchy_rolls_up_to_each_level():
                                                                        ["T2", 4.0, 1.0]]
     c = ind.compute(counts, ["sex_ratio_at_birth"], level="county", units=units)
     assert c[["unit", "numerator", "denominator"]].values.tolist() == [["C", 7.0, 3.0]]
+
+
+def test_period_missing_from_non_monthly_counts_is_an_error():
+    c = pd.DataFrame({"unit": ["A"], "period": pd.PeriodIndex(["2024Q1"], freq="Q"),
+                      "births_male": [5], "births_female": [4]})
+    assert len(ind.compute(c, ["sex_ratio_at_birth"], period="2024Q1")) == 1
+    with pytest.raises(ValueError, match="no counts for period 2024: the counts are not "
+                                         "monthly"):
+        ind.compute(c, ["sex_ratio_at_birth"], period="2024")
