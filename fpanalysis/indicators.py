@@ -275,7 +275,7 @@ def _prepare(counts: pd.DataFrame, *, period: object, ytd: bool, freq: str | Non
         target = pr.parse(period)
         if ytd:
             target = pr.year_to_date(target)
-        if data["period"].dtype == "period[M]" or _is_dekad(data["period"]):
+        if data["period"].dtype == "period[M]" or pr.is_dekad(data["period"]):
             data = pr.rollup(data, target, by=[c for c in ("unit",) if c in data])
         else:
             data = data[data["period"] == target]
@@ -291,10 +291,6 @@ def _prepare(counts: pd.DataFrame, *, period: object, ytd: bool, freq: str | Non
         mapped = data["unit"].map(anc)
         data = data.assign(unit=mapped)[mapped.notna().to_numpy()]
     return data
-
-
-def _is_dekad(values: pd.Series) -> bool:
-    return values.dtype == object and len(values) > 0 and isinstance(values.iloc[0], pr.Dekad)
 
 
 def compute(

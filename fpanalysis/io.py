@@ -17,7 +17,7 @@ import io as _io
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +29,11 @@ from .schema import (
     AUDITS,
     COUNTS,
     LEVELS,
+    SCORES,
     SERVICES,
     TOTAL_LABELS,
     UNITS,
+    VALUES,
     DataError,
     Problem,
     TableSpec,
@@ -182,7 +184,8 @@ def _read(path: Path, spec: TableSpec, header_row: int | None
         # a column with any other text stays text and is checked cell by cell. Codes, names,
         # periods and unknown columns are always text ("0101" keeps its zero).
         header = rows[h] if h < len(rows) else []
-        text_cols = {c: str for c in header if canonical_header(c) not in spec.counts}
+        numeric = set(spec.counts) | set(spec.numbers)
+        text_cols = {c: str for c in header if canonical_header(c) not in numeric}
         try:
             frame = pd.read_csv(_io.StringIO(text), skiprows=h, header=0, dtype=text_cols,
                                 keep_default_na=False, na_values=[""],
@@ -262,7 +265,7 @@ def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, 
     filled = {c: _filled(frame[c]) for c in frame.columns}
     blank = ~np.any([filled[c] for c in frame.columns], axis=0) if filled \
         else np.ones(n, dtype=bool)
-    counts = [c for c in spec.counts if c in frame.columns]
+    counts = [c for c in spec.counts + spec.numbers if c in frame.columns]
     keys = [c for c in spec.keys if c in frame.columns]
     no_counts = ~np.any([filled[c] for c in counts], axis=0) if counts \
         else np.ones(n, dtype=bool)
@@ -349,7 +352,14 @@ def _load_table(path: str | Path, spec: TableSpec, *, header_row: int | None,
         col.at(frac & data_rows, c, lambda p, num=num: f"count is not a whole number: "
                                                       f"{num.iloc[p]:g}")
         numbers[c] = num
-    _check_totals(frame, numbers, totals, data_rows, col)
+    for c in spec.numbers:  # real numbers: only their form is checked here
+        if c in frame.columns:
+            num, empty, bad = _numeric(frame[c])
+            raw = frame[c]
+            col.at(bad & data_rows, c, lambda p, raw=raw: f"not a number: {str(raw.iloc[p])!r}")
+            numbers[c] = num
+    _check_totals(frame, {c: numbers[c] for c in spec.counts if c in numbers}, totals,
+                  data_rows, col)
 
     for k in spec.keys:
         if k in frame.columns and k != "period":
@@ -520,6 +530,28 @@ def _consistency(data: pd.DataFrame, n: dict[str, pd.Series], col: _Collector,
 # --------------------------------------------------------------------------- public loaders
 
 
+def _flagged(col: _Collector, column: str) -> np.ndarray:
+    """Data rows that already have a problem in ``column`` (so a cell is reported once)."""
+    rows = [p.row for p in col.problems if p.column == column]
+    return np.isin(col.rows, rows)
+
+
+def _units_table(path: str | Path, units: pd.DataFrame | str | Path | None
+                 ) -> pd.DataFrame | None:
+    """The unit table to check codes against: as given, loaded from where it is given, or
+    ``units.*`` beside the data when ``path`` is a directory that has one."""
+    if isinstance(units, pd.DataFrame):
+        return units
+    if units is not None:
+        return load_units(units)
+    if Path(path).is_dir():
+        try:
+            return load_units(path)
+        except FileNotFoundError:
+            return None
+    return None
+
+
 def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFrame:
     """Load the unit hierarchy (county -> township -> village).
 
@@ -645,13 +677,7 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     >>> rep.rows_in, rep.rows_used, rep.skipped
     (3, 2, [(5, 'totals row (checked against the rows above)')])
     """
-    if units is None and Path(path).is_dir():
-        try:
-            units = load_units(path)
-        except FileNotFoundError:
-            units = None
-    elif units is not None and not isinstance(units, pd.DataFrame):
-        units = load_units(units)
+    units = _units_table(path, units)
     data, report, col, numbers = _load_table(path, COUNTS, header_row=header_row, units=units)
     rows = col.rows
     _check_periods(data, col, rows)
@@ -681,13 +707,7 @@ def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
         Missing column, bad count, checked > reported, false_found > checked, duplicate
         (unit, period, item), unknown unit, unreadable period.
     """
-    if units is None and Path(path).is_dir():
-        try:
-            units = load_units(path)
-        except FileNotFoundError:
-            units = None
-    elif units is not None and not isinstance(units, pd.DataFrame):
-        units = load_units(units)
+    units = _units_table(path, units)
     data, report, col, n = _load_table(path, AUDITS, header_row=header_row, units=units)
     rows = col.rows
     _check_periods(data, col, rows)
@@ -874,67 +894,56 @@ def load_targets(path: str | Path, *, indicators: Iterable[str] | None = None) -
     return out
 
 
-def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = None
-                ) -> pd.DataFrame:
+def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
+                header_row: int | None = None) -> pd.DataFrame:
     """Load supplied indicator values (figures computed elsewhere: infant mortality from the
     health system, income, life expectancy, an inspection score, counted complaints).
 
-    The file (``values.csv`` in a data directory) has ``unit``, ``period``, ``indicator``,
-    ``value`` and optionally ``lower``, ``upper`` (an interval, used for verdicts and rank
-    uncertainty). Returns the same columns (``lower``/``upper`` NaN where absent), in the
-    shape of :func:`fpanalysis.indicators.compute` results.
+    The file (``values.*`` in a data directory; English or Chinese headers, title lines and
+    notes as for counts) has ``unit``, ``period``, ``indicator``, ``value`` and optionally
+    ``lower``, ``upper`` (an interval, used for verdicts and rank uncertainty). Periods of
+    different kinds may mix (yearly income, quarterly complaints).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period``, ``indicator``, ``value``, ``lower``, ``upper`` (NaN where
+        absent), in the shape of :func:`fpanalysis.indicators.compute` results.
 
     Raises
     ------
     DataError
-        Missing column, non-numeric value, lower > value or value > upper, duplicate
-        (unit, period, indicator), unknown unit, unreadable period.
+        Missing column, non-numeric or empty value, lower > value or value > upper,
+        duplicate (unit, period, indicator), unknown unit, unreadable period.
     """
-    p = Path(path)
-    file = find_file(p, "values")
-    if units is not None and not isinstance(units, pd.DataFrame):
-        units = load_units(units)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False) if file.suffix == ".csv" \
-        else pd.read_excel(file, dtype=str)
-    col = _Collector(str(file), np.arange(2, len(raw) + 2))
-    for c in ("unit", "period", "indicator", "value"):
-        if c not in raw.columns:
-            col.add(1, c, "required column is missing")
-    if col.problems:
-        raise DataError(col.problems)
-    data = raw.copy()
-    nums = {}
-    for c in ("value", "lower", "upper"):
-        if c in data.columns:
-            num, empty, bad = _numeric(data[c])
-            col.at(bad, c, lambda p, c=c: f"not a number: {data[c].iloc[p]!r}")
-            if c == "value":
-                col.at(empty, c, "value is empty")
-            nums[c] = num
-        else:
-            nums[c] = pd.Series(np.nan, index=data.index)
-    lo, v, hi = (nums[c].to_numpy() for c in ("lower", "value", "upper"))
+    units = _units_table(path, units)
+    data, report, col, n = _load_table(path, VALUES, header_row=header_row, units=units)
+    rows = col.rows
+    nan = pd.Series(np.nan, index=data.index)
+    lo, v, hi = (n.get(c, nan).to_numpy() for c in ("lower", "value", "upper"))
+    col.at(np.isnan(v) & ~_flagged(col, "value"), "value", "value is empty")
     col.at(lo > v, "lower", lambda p: f"lower ({lo[p]:g}) exceeds value ({v[p]:g})")
     col.at(v > hi, "upper", lambda p: f"value ({v[p]:g}) exceeds upper ({hi[p]:g})")
-    _check_periods(data, col, col.rows, one_kind=False)  # years and quarters mix
-    _check_duplicates(data, ["unit", "period", "indicator"], col, col.rows)
-    _check_units_known(data, units, col, col.rows)
+    _check_periods(data, col, rows, one_kind=False)  # yearly and quarterly figures mix
+    _check_duplicates(data, VALUES.keys, col, rows)
+    _check_units_known(data, units, col, rows)
     if col.problems:
         raise DataError(sorted(col.problems, key=lambda q: (q.row or 0)))
-    out = pd.DataFrame({"unit": data["unit"].str.strip(), "period": data["period"],
-                        "indicator": data["indicator"].str.strip(),
-                        "value": nums["value"], "lower": nums["lower"],
-                        "upper": nums["upper"]})
+    out = pd.DataFrame({"unit": data["unit"].astype("string").str.strip(),
+                        "period": data["period"],
+                        "indicator": data["indicator"].astype("string").str.strip(),
+                        "value": v, "lower": lo, "upper": hi})
     out = out.sort_values(["unit", "indicator"], kind="stable").reset_index(drop=True)
-    out.attrs["load_report"] = LoadReport(str(file), 1, None, len(out), len(out))
+    out.attrs["load_report"] = report
     return out
 
 
 def load_scores(path: str | Path, *, name: str = "city_scores",
-                units: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
+                units: pd.DataFrame | str | Path | None = None,
+                header_row: int | None = None) -> pd.DataFrame:
     """Load external assessment scores (e.g. the city's score of each unit per year).
 
-    The file (``<name>.csv`` in a data directory) has ``unit``, ``period`` and ``score``;
+    The file (``<name>.*`` in a data directory) has ``unit``, ``period`` and ``score``;
     combined with the county's own scores by :func:`fpanalysis.targets.combine`.
 
     Raises
@@ -943,29 +952,18 @@ def load_scores(path: str | Path, *, name: str = "city_scores",
         Missing column, non-numeric or empty score, duplicate (unit, period), unknown unit,
         unreadable period.
     """
-    file = find_file(path, name)
-    if units is not None and not isinstance(units, pd.DataFrame):
-        units = load_units(units)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False) if file.suffix == ".csv" \
-        else pd.read_excel(file, dtype=str)
-    col = _Collector(str(file), np.arange(2, len(raw) + 2))
-    for c in ("unit", "period", "score"):
-        if c not in raw.columns:
-            col.add(1, c, "required column is missing")
-    if col.problems:
-        raise DataError(col.problems)
-    data = raw.copy()
-    num, empty, bad = _numeric(data["score"])
-    col.at(bad, "score", lambda p: f"not a number: {data['score'].iloc[p]!r}")
-    col.at(empty, "score", "score is empty")
-    periods_text = data["period"].copy()
+    units = _units_table(path, units)
+    spec = replace(SCORES, name=name)
+    data, report, col, n = _load_table(path, spec, header_row=header_row, units=units)
+    score = n["score"].to_numpy()
+    col.at(np.isnan(score) & ~_flagged(col, "score"), "score", "score is empty")
     _check_periods(data, col, col.rows)
-    _check_duplicates(data, ["unit", "period"], col, col.rows)
+    _check_duplicates(data, spec.keys, col, col.rows)
     _check_units_known(data, units, col, col.rows)
     if col.problems:
         raise DataError(sorted(col.problems, key=lambda q: (q.row or 0)))
-    out = pd.DataFrame({"unit": data["unit"].str.strip(), "period": periods_text.str.strip(),
-                        "score": num})
+    out = pd.DataFrame({"unit": data["unit"].astype("string").str.strip(),
+                        "period": data["period"], "score": score})
     out = out.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
-    out.attrs["load_report"] = LoadReport(str(file), 1, None, len(out), len(out))
+    out.attrs["load_report"] = report
     return out

@@ -31,10 +31,13 @@ __all__ = [
     "days",
     "days_in_year",
     "end",
+    "is_dekad",
     "label",
     "months",
     "parse",
     "parse_series",
+    "period_days",
+    "period_year_days",
     "quarters_to_date",
     "rollup",
     "start",
@@ -421,7 +424,7 @@ def rollup(
     by = list(by)
     data = counts.copy()
     per = data[period]
-    if per.dtype == object and len(per) and isinstance(per.iloc[0], Dekad):
+    if is_dekad(per):
         # dekads -> months first: a month needs all three dekads to be complete
         data = _dekads_to_months(data, by=by, period=period, complete=complete)
         per = data[period]
@@ -480,6 +483,11 @@ def _dekads_to_months(
     if complete:
         out = out[(n == 3).to_numpy()]
     return out.reset_index(drop=True)
+
+
+def is_dekad(values: pd.Series) -> bool:
+    """Whether a period column holds dekads (ten-day periods)."""
+    return values.dtype == object and len(values) > 0 and isinstance(values.iloc[0], Dekad)
 
 
 def period_days(values: pd.Series) -> np.ndarray:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from . import indicators as ind
 
 __all__ = ["age_schedule", "attainment_heatmap", "by_order", "caterpillar", "cjk_font_path",
-           "forest", "funnel", "save", "trend",
+           "forest", "funnel", "trend",
            "use_cjk_font"]
 
 _SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -141,14 +141,6 @@ def forest(
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
     return fig
-
-
-def save(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
-    """Save a figure as PNG (creating the folder) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    return path
 
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = [
     "AGE_GROUPS",
@@ -25,7 +25,9 @@ __all__ = [
     "Service",
     "TableSpec",
     "TOTAL_LABELS",
+    "SCORES",
     "UNITS",
+    "VALUES",
     "canonical_header",
     "count_columns",
 ]
@@ -105,6 +107,8 @@ class TableSpec:
         Other known columns.
     counts : tuple of str
         Columns holding non-negative integer counts.
+    numbers : tuple of str
+        Columns holding real numbers (any sign, fractions allowed): supplied values, scores.
     """
 
     name: str
@@ -112,7 +116,7 @@ class TableSpec:
     required: tuple[str, ...]
     optional: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
-    text: tuple[str, ...] = field(default=())
+    numbers: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -147,14 +151,12 @@ COUNTS = TableSpec(
     required=("unit", "period"),
     optional=("name",) + _COUNT_COLS,
     counts=_COUNT_COLS,
-    text=("name",),
 )
 
 UNITS = TableSpec(
     name="units",
     keys=("unit",),
     required=("unit", "name", "parent", "level"),
-    text=("name", "parent", "level"),
 )
 
 AUDITS = TableSpec(
@@ -163,7 +165,22 @@ AUDITS = TableSpec(
     required=("unit", "period", "item", "reported", "checked", "false_found"),
     optional=("name",),
     counts=("reported", "checked", "false_found"),
-    text=("item", "name"),
+)
+
+VALUES = TableSpec(
+    name="values",
+    keys=("unit", "period", "indicator"),
+    required=("unit", "period", "indicator", "value"),
+    optional=("name", "lower", "upper"),
+    numbers=("value", "lower", "upper"),
+)
+
+SCORES = TableSpec(
+    name="city_scores",
+    keys=("unit", "period"),
+    required=("unit", "period", "score"),
+    optional=("name",),
+    numbers=("score",),
 )
 
 
@@ -219,12 +236,16 @@ ALIASES: dict[str, str] = {
     "项目": "item", "核查项目": "item", "上报数": "reported", "报告数": "reported",
     "抽查数": "checked", "核查数": "checked", "复核数": "checked",
     "不实数": "false_found", "虚报数": "false_found", "核查不实数": "false_found",
+    # supplied values and external scores
+    "指标": "indicator", "指标名称": "indicator", "值": "value", "数值": "value",
+    "指标值": "value", "下限": "lower", "上限": "upper",
+    "得分": "score", "考核得分": "score", "市考核得分": "score",
     **_age_aliases(),
     **{s.numerator_zh: s.numerator for s in SERVICES},
     **{s.denominator_zh: s.denominator for s in SERVICES},
 }
 
-_KNOWN = set(COUNTS.columns) | set(UNITS.columns) | set(AUDITS.columns)
+_KNOWN = {c for spec in (COUNTS, UNITS, AUDITS, VALUES, SCORES) for c in spec.columns}
 
 
 def canonical_header(header: object) -> str | None:
