@@ -26,12 +26,14 @@ import pandas as pd
 from .schema import STOCK_COLUMNS, count_columns
 
 __all__ = [
+    "KINDS",
     "Dekad",
     "Span",
     "days",
     "days_in_year",
     "end",
     "is_dekad",
+    "kind",
     "label",
     "months",
     "parse",
@@ -136,9 +138,7 @@ class Span:
         return self.first.year
 
     def __str__(self) -> str:
-        if self.first.year == self.last.year and (self.first.month, self.last.month) in (
-            (1, 6), (7, 12)
-        ):
+        if kind(self) == "half_year":
             return f"{self.first.year}H{1 if self.first.month == 1 else 2}"
         return f"{self.first}/{self.last}"
 
@@ -259,6 +259,35 @@ def parse_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, bad
 
 
+#: Period kinds, finest first, as :func:`kind` names them.
+KINDS: tuple[str, ...] = ("dekad", "month", "quarter", "half_year", "ytd", "span", "year")
+
+
+def kind(period: PeriodLike) -> str:
+    """Return the kind of a period: dekad, month, quarter, half_year, ytd, span or year.
+
+    A span of months is a ``half_year`` when it is January-June or July-December of one
+    year, ``ytd`` when it otherwise starts in January and ends in the same year, else
+    ``span``. This is the one place that tells period kinds apart.
+
+    Examples
+    --------
+    >>> [kind(x) for x in ("2024-07-D1", "2024-07", "2024Q3", "2024H1", "2024-01/2024-09",
+    ...                    "2024-03/2024-05", "2024")]
+    ['dekad', 'month', 'quarter', 'half_year', 'ytd', 'span', 'year']
+    """
+    p = parse(period)
+    if isinstance(p, Dekad):
+        return "dekad"
+    if isinstance(p, Span):
+        if p.first.year == p.last.year and (p.first.month, p.last.month) in ((1, 6), (7, 12)):
+            return "half_year"
+        if p.first.month == 1 and p.first.year == p.last.year:
+            return "ytd"
+        return "span"
+    return {"M": "month", "Q": "quarter", "Y": "year"}[p.freqstr[0]]
+
+
 def start(period: PeriodLike) -> pd.Timestamp:
     """Return the first day of ``period``."""
     p = parse(period)
@@ -350,9 +379,8 @@ def label(period: PeriodLike, language: str = "zh") -> str:
     if isinstance(p, Dekad):
         return f"{p.year}年{p.month_number}月{'上中下'[p.part - 1]}旬"
     if isinstance(p, Span):
-        text = str(p)
-        if "H" in text:
-            return f"{p.year}年{'上下'[int(text[-1]) - 1]}半年"
+        if kind(p) == "half_year":
+            return f"{p.year}年{'上下'[p.first.month // 7]}半年"
         if p.first.year == p.last.year:
             return f"{p.year}年{p.first.month}-{p.last.month}月"
         return f"{p.first.year}年{p.first.month}月至{p.last.year}年{p.last.month}月"
