@@ -17,8 +17,6 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import total_ordering
 
 import numpy as np
 import pandas as pd
@@ -43,6 +41,7 @@ __all__ = [
     "quarters_to_date",
     "rollup",
     "start",
+    "subperiods",
     "year_fraction",
     "year_to_date",
 ]
@@ -50,27 +49,73 @@ __all__ = [
 _DEKAD_ZH = {"上旬": 1, "中旬": 2, "下旬": 3}
 
 
-@total_ordering
-@dataclass(frozen=True)
-class Dekad:
+class Dekad(str):
     """A ten-day period: part 1 is days 1-10, part 2 days 11-20, part 3 day 21 to month end.
+
+    A ``Dekad`` is a ``str`` whose text is its label (``2024-07-D2``), so result frames that
+    hold dekads are written to Parquet, JSON and CSV as plain labels and read back with
+    :func:`parse_series`. It compares equal to its label and orders chronologically.
 
     Examples
     --------
     >>> d = Dekad(2024, 2, 3)
-    >>> str(d), d.days, d.month
-    ('2024-02-D3', 9, Period('2024-02', 'M'))
+    >>> str(d), d.days, d.month, d == "2024-02-D3"
+    ('2024-02-D3', 9, Period('2024-02', 'M'), True)
     """
 
     year: int
     month_number: int
     part: int
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.month_number <= 12:
-            raise ValueError(f"dekad month must be 1..12, got {self.month_number}")
-        if self.part not in (1, 2, 3):
-            raise ValueError(f"dekad part must be 1, 2 or 3, got {self.part}")
+    def __new__(cls, year: int, month_number: int, part: int) -> Dekad:
+        year, month_number, part = int(year), int(month_number), int(part)
+        if not 1 <= month_number <= 12:
+            raise ValueError(f"dekad month must be 1..12, got {month_number}")
+        if part not in (1, 2, 3):
+            raise ValueError(f"dekad part must be 1, 2 or 3, got {part}")
+        self = super().__new__(cls, f"{year:04d}-{month_number:02d}-D{part}")
+        object.__setattr__(self, "year", year)
+        object.__setattr__(self, "month_number", month_number)
+        object.__setattr__(self, "part", part)
+        return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Dekad is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[int, int, int]]:
+        return (Dekad, (self.year, self.month_number, self.part))
+
+    def __repr__(self) -> str:
+        return f"Dekad({self.year}, {self.month_number}, {self.part})"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __hash__ = str.__hash__
+    __eq__ = str.__eq__
+    __ne__ = str.__ne__
+
+    def _key(self, other: object) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
+        if isinstance(other, Dekad):
+            return ((self.year, self.month_number, self.part),
+                    (other.year, other.month_number, other.part))
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] < k[1] if k else str.__lt__(self, other)
+
+    def __le__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] <= k[1] if k else str.__le__(self, other)
+
+    def __gt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] > k[1] if k else str.__gt__(self, other)
+
+    def __ge__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] >= k[1] if k else str.__ge__(self, other)
 
     @property
     def month(self) -> pd.Period:
@@ -90,36 +135,76 @@ class Dekad:
     def days(self) -> int:
         return (self.end_time - self.start_time).days + 1
 
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month_number:02d}-D{self.part}"
 
-    def __lt__(self, other: Dekad) -> bool:
-        return (self.year, self.month_number, self.part) < (
-            other.year, other.month_number, other.part)
-
-
-@total_ordering
-@dataclass(frozen=True)
-class Span:
+class Span(str):
     """A run of whole months from ``first`` to ``last`` (both ``Period[M]``, inclusive).
 
-    Half-years print as ``2024H1``/``2024H2``; any other span as ``2024-01/2024-09``.
+    Half-years print as ``2024H1``/``2024H2``; any other span as ``2024-01/2024-09``. Like
+    :class:`Dekad`, a ``Span`` is a ``str`` whose text is its label (so it survives Parquet
+    and JSON as text), and orders by ``(first, last)``, not by its text.
 
     Examples
     --------
     >>> s = Span(pd.Period("2024-01", "M"), pd.Period("2024-06", "M"))
-    >>> str(s), s.days
-    ('2024H1', 182)
+    >>> str(s), s.days, s == "2024H1"
+    ('2024H1', 182, True)
+    >>> sorted([parse("2024-01/2024-09"), parse("2024H2"), parse("2024H1")])
+    [Span('2024H1'), Span('2024-01/2024-09'), Span('2024H2')]
     """
 
     first: pd.Period
     last: pd.Period
 
-    def __post_init__(self) -> None:
-        if self.first.freqstr != "M" or self.last.freqstr != "M":
+    def __new__(cls, first: pd.Period, last: pd.Period) -> Span:
+        if not (isinstance(first, pd.Period) and isinstance(last, pd.Period)
+                and first.freqstr == "M" and last.freqstr == "M"):
             raise ValueError("a Span runs between monthly periods")
-        if self.last < self.first:
-            raise ValueError(f"span ends before it starts: {self.first}/{self.last}")
+        if last < first:
+            raise ValueError(f"span ends before it starts: {first}/{last}")
+        half = (first.year == last.year and (first.month, last.month) in ((1, 6), (7, 12)))
+        text = f"{first.year}H{1 if first.month == 1 else 2}" if half else f"{first}/{last}"
+        self = super().__new__(cls, text)
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "last", last)
+        return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Span is immutable")
+
+    def __reduce__(self) -> tuple[type, tuple[pd.Period, pd.Period]]:
+        return (Span, (self.first, self.last))
+
+    def __repr__(self) -> str:
+        return f"Span({str.__str__(self)!r})"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __hash__ = str.__hash__
+    __eq__ = str.__eq__
+    __ne__ = str.__ne__
+
+    def _key(self, other: object) -> tuple[tuple, tuple] | None:
+        if isinstance(other, Span):
+            return ((self.first.ordinal, self.last.ordinal),
+                    (other.first.ordinal, other.last.ordinal))
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] < k[1] if k else str.__lt__(self, other)
+
+    def __le__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] <= k[1] if k else str.__le__(self, other)
+
+    def __gt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] > k[1] if k else str.__gt__(self, other)
+
+    def __ge__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] >= k[1] if k else str.__ge__(self, other)
 
     @property
     def start_time(self) -> pd.Timestamp:
@@ -136,14 +221,6 @@ class Span:
     @property
     def year(self) -> int:
         return self.first.year
-
-    def __str__(self) -> str:
-        if kind(self) == "half_year":
-            return f"{self.first.year}H{1 if self.first.month == 1 else 2}"
-        return f"{self.first}/{self.last}"
-
-    def __lt__(self, other: Span) -> bool:
-        return (self.first, self.last) < (other.first, other.last)
 
 
 PeriodLike = pd.Period | Dekad | Span
@@ -247,7 +324,11 @@ def parse_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             table[u] = parse(u)
         except ValueError:
             table[u] = None
-    parsed = text.map(table)
+    codes, uniq_text = pd.factorize(text)
+    objs = np.empty(len(uniq_text) + 1, dtype=object)
+    objs[:-1] = [table[u] for u in uniq_text]
+    objs[-1] = None
+    parsed = pd.Series(objs[codes], index=values.index, dtype=object)  # -1 -> None
     bad = parsed.isna()
     good = parsed[~bad]
     if len(good) and all(isinstance(v, pd.Period) for v in table.values() if v is not None):
@@ -391,13 +472,41 @@ def label(period: PeriodLike, language: str = "zh") -> str:
     return f"{p.year}年"
 
 
-def _target_of(month: pd.Period, to: str | PeriodLike) -> PeriodLike | None:
-    if isinstance(to, str) and to in ("M", "Q", "Y"):
+_FREQS = ("M", "Q", "H", "Y")
+
+
+def _target_of(sub: pd.Period | Dekad, to: str | PeriodLike) -> PeriodLike | None:
+    """The target period a month or dekad falls in (None when outside a single target)."""
+    month = sub.month if isinstance(sub, Dekad) else sub
+    if isinstance(to, str) and not isinstance(to, Dekad | Span) and to in _FREQS:
+        if to == "H":
+            return parse(f"{month.year}H{1 if month.month <= 6 else 2}")
         return month.asfreq(to)
-    if isinstance(to, str) and to == "H":
-        return parse(f"{month.year}H{1 if month.month <= 6 else 2}")
     target = parse(to)
+    if isinstance(target, Dekad):
+        return target if sub == target else None
     return target if month in set(months(target)) else None
+
+
+def subperiods(period: PeriodLike, *, dekads: bool = False) -> list[pd.Period | Dekad]:
+    """The months of ``period`` (its dekads with ``dekads=True``), in order.
+
+    Examples
+    --------
+    >>> [str(s) for s in subperiods("2024-07", dekads=True)]
+    ['2024-07-D1', '2024-07-D2', '2024-07-D3']
+    >>> [str(s) for s in subperiods("2024Q3")]
+    ['2024-07', '2024-08', '2024-09']
+    """
+    p = parse(period)
+    if isinstance(p, Dekad):
+        if not dekads:
+            raise ValueError(f"period {p} is a dekad: it has no months")
+        return [p]
+    ms = list(months(p))
+    if not dekads:
+        return ms
+    return [Dekad(m.year, m.month, k) for m in ms for k in (1, 2, 3)]
 
 
 def rollup(
@@ -407,6 +516,8 @@ def rollup(
     by: Sequence[str] = ("unit",),
     period: str = "period",
     complete: bool = True,
+    columns: Sequence[str] = (),
+    stocks: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Roll monthly (or dekad) counts up to a coarser period by summing counts.
 
@@ -414,103 +525,167 @@ def rollup(
     averaged over the months weighted by their days, so that person-years = mean stock x
     days / days in year add up exactly over the months.
 
+    A target period that lacks some of its months (dekads, for dekad counts) for a key is
+    never dropped: its row stays, with ``complete`` False and ``missing`` naming the absent
+    sub-periods, so that callers can say what is missing.
+
     Parameters
     ----------
     counts : pandas.DataFrame
         Tidy counts with ``by`` columns, a ``period`` column of months or dekads, and count
-        columns.
+        columns. One row per key and period (duplicates are refused).
     to : {'M', 'Q', 'H', 'Y'} or period label
-        Target frequency, or one target period (e.g. a year-to-date ``Span``); months outside
-        a single target period are left out.
+        Target frequency, or one target period (e.g. a year-to-date ``Span``, or a dekad of
+        dekad counts); months outside a single target period are left out.
     by : sequence of str, default ('unit',)
         Key columns kept apart.
     period : str, default 'period'
         Name of the period column.
     complete : bool, default True
-        Keep only target periods for which every month (every dekad for dekad input) is
-        present for that key. With ``False`` partial periods are summed as they are and the
-        ``months`` column says how many months went in.
+        With True the count columns of an incomplete period are missing (``<NA>``), never
+        a partial sum, and with a target frequency, periods that no key has complete (a
+        trailing quarter still running) are left out. With False incomplete periods hold
+        the sums of what is present (``reported`` says how many sub-periods went in).
+        (Before issue 7, True dropped incomplete rows; they are now kept and marked.)
+    columns : sequence of str, default ()
+        Further count columns to roll up besides the schema's (e.g. the columns of a user
+        indicator); flows unless also listed in ``stocks``.
+    stocks : sequence of str, default ()
+        Further columns that are stocks (day-weighted means), e.g. a user rate's exposure.
 
     Returns
     -------
     pandas.DataFrame
-        ``by`` columns, ``period`` (the target periods), the summed count columns and
-        ``months`` (number of months summed). Missing values stay missing: a month with a
-        gap in a column makes that column missing for the whole period.
+        ``by`` columns, ``period`` (the target periods), the rolled-up count columns, then
+        ``reported`` (sub-periods present), ``expected`` (sub-periods the period has),
+        ``days_reported`` (days of the sub-periods present), ``complete`` (bool) and
+        ``missing`` (the absent sub-periods, e.g. ``'2024-08'``, comma-separated; empty
+        when complete). Missing values stay missing: a month with a gap in a column makes
+        that column missing for the whole period.
+
+    Raises
+    ------
+    ValueError
+        If the period column is neither monthly nor dekads, a dekad is asked of monthly
+        counts, a row has no period, or a key has two rows for one period.
 
     Examples
     --------
-    >>> m = pd.DataFrame({"unit": ["A"] * 3,
-    ...                   "period": pd.period_range("2024-01", "2024-03", freq="M"),
-    ...                   "births_male": [1, 2, 3], "population": [1000, 1010, 1020]})
-    >>> rollup(m, "Q")
-      unit  period  births_male  population  months
-    0    A  2024Q1            6      1010.0       3
+    >>> m = pd.DataFrame({"unit": ["A"] * 3 + ["B"] * 2,
+    ...                   "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03",
+    ...                                             "2024-01", "2024-03"], freq="M"),
+    ...                   "births_male": [1, 2, 3, 4, 5],
+    ...                   "population": [1000, 1010, 1020, 500, 500]})
+    >>> rollup(m, "Q")[["unit", "period", "births_male", "population", "complete", "missing"]]
+      unit  period  births_male  population  complete  missing
+    0    A  2024Q1            6      1010.0      True
+    1    B  2024Q1         <NA>         NaN     False  2024-02
     """
     if period not in counts.columns:
         raise ValueError(f"counts have no column {period!r}")
     by = list(by)
-    data = counts.copy()
-    per = data[period]
-    if is_dekad(per):
-        # dekads -> months first: a month needs all three dekads to be complete
-        data = _dekads_to_months(data, by=by, period=period, complete=complete)
-        per = data[period]
-    if per.dtype != "period[M]":
+    per = counts[period]
+    dekads = is_dekad(per)
+    if not dekads and per.dtype != "period[M]":
         raise ValueError("rollup needs a monthly period column (period[M]) or dekads")
-    uniq = pd.unique(per)
-    mapping = {m: _target_of(m, to) for m in uniq}
-    data["_target"] = per.map(mapping)
-    data = data[data["_target"].notna()].copy()
-    data["_days"] = per.loc[data.index].dt.days_in_month.to_numpy()
-    cols = count_columns(data.columns)
-    stocks = [c for c in cols if c in STOCK_COLUMNS]
-    for c in stocks:
-        data[c] = data[c] * data["_days"]
-    keys = by + ["_target"]
+    is_freq = isinstance(to, str) and not isinstance(to, Dekad | Span) and to in _FREQS
+    if not is_freq:
+        target = parse(to)
+        if isinstance(target, Dekad) and not dekads:
+            raise ValueError(f"period {target} is a dekad but the counts are monthly: dekad "
+                             "figures need dekad counts")
+    if per.isna().any():
+        raise ValueError("counts have rows without a period")
+    dup = counts.duplicated(by + [period])
+    if dup.any():
+        first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
+        raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
+                         f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
+    sub_code, sub_uniq = pd.factorize(per)
+    sub_uniq = list(sub_uniq)
+    sub_days = np.array([s.days if dekads else s.days_in_month for s in sub_uniq], dtype=float)
+    tgt = [_target_of(s, to) for s in sub_uniq]
+    targets = sorted({t for t in tgt if t is not None})
+    t_index = {t: i for i, t in enumerate(targets)}
+    t_of_sub = np.array([t_index[t] if t is not None else -1 for t in tgt], dtype=np.int64)
+    row_t = t_of_sub[sub_code] if len(sub_code) else np.empty(0, dtype=np.int64)
+    keep = row_t >= 0
+    cols = count_columns(counts.columns)
+    cols += [c for c in dict.fromkeys(list(columns) + list(stocks))
+             if c in counts.columns and c not in cols and c not in by + [period]]
+    stock_cols = [c for c in cols if c in STOCK_COLUMNS or c in set(stocks)]
+    data = counts.loc[keep, by + cols].copy()
+    data["_t"] = row_t[keep]
+    days_row = sub_days[sub_code[keep]]
+    data["_days"] = days_row
+    for c in stock_cols:
+        data[c] = data[c].astype("Float64") * days_row
+    keys = by + ["_t"]
     grouped = data.groupby(keys, sort=True, observed=True, dropna=False)
     out = grouped[cols].sum(min_count=1)
     # a gap in any month keeps the period's value missing (never silently zero)
     if cols:
-        gaps = data[cols].isna().groupby(
-            [data[k] for k in keys], sort=True, observed=True, dropna=False).any()
+        gaps = data[cols].isna().groupby([data[k] for k in keys], sort=True, observed=True,
+                                         dropna=False).any()
         out = out.mask(gaps.to_numpy())
-    out["months"] = grouped.size()
     total_days = grouped["_days"].sum()
-    for c in stocks:
-        out[c] = out[c] / total_days
-    out = out.reset_index().rename(columns={"_target": period})
-    expected = out[period].map({t: len(months(t)) for t in pd.unique(out[period])})
+    for c in stock_cols:
+        out[c] = out[c].astype(float) / total_days.to_numpy()
+    out["reported"] = grouped.size().to_numpy()
+    out["days_reported"] = total_days.to_numpy()
+    out = out.reset_index()
+    t_codes = out["_t"].to_numpy()
+    n_expected = np.array([len(subperiods(t, dekads=dekads)) for t in targets], dtype=np.int64)
+    out["expected"] = n_expected[t_codes] if len(out) else np.empty(0, dtype=np.int64)
+    out["complete"] = out["reported"].to_numpy() == out["expected"].to_numpy()
+    out["missing"] = ""
+    incomplete = ~out["complete"].to_numpy()
+    if incomplete.any():
+        out.loc[incomplete, "missing"] = _missing_text(
+            out.loc[incomplete, keys], data[keys], sub_code[keep], sub_uniq, targets,
+            by=by, dekads=dekads).to_numpy()
     if complete:
-        out = out[out["months"].to_numpy() == expected.to_numpy()]
-    flows = [c for c in cols if c not in STOCK_COLUMNS]
+        if is_freq:  # a period is listed when some key has it complete
+            done = np.zeros(len(targets), dtype=bool)
+            done[t_codes[out["complete"].to_numpy()]] = True
+            out = out[done[t_codes]]
+        out.loc[~out["complete"], cols] = pd.NA
+    flows = [c for c in cols if c not in stock_cols
+             and pd.api.types.is_integer_dtype(counts[c].dtype)]
     out[flows] = out[flows].astype("Int64")
-    out = out[by + [period] + cols + ["months"]]
-    return out.sort_values(by + [period], kind="stable").reset_index(drop=True)
-
-
-def _dekads_to_months(
-    data: pd.DataFrame, *, by: list[str], period: str, complete: bool
-) -> pd.DataFrame:
-    data = data.copy()
-    dek = data[period]
-    data["_month"] = dek.map({d: d.month for d in pd.unique(dek)})
-    data["_ddays"] = dek.map({d: d.days for d in pd.unique(dek)}).astype(float)
-    cols = count_columns(data.columns)
-    stocks = [c for c in cols if c in STOCK_COLUMNS]
-    for c in stocks:
-        data[c] = data[c] * data["_ddays"]
-    grouped = data.groupby(by + ["_month"], sort=True, observed=True)
-    out = grouped[cols].sum(min_count=1)
-    n = grouped.size()
-    ddays = grouped["_ddays"].sum()
-    for c in stocks:
-        out[c] = out[c] / ddays
-    out = out.reset_index().rename(columns={"_month": period})
-    out[period] = pd.PeriodIndex(out[period], freq="M")
-    if complete:
-        out = out[(n == 3).to_numpy()]
+    out[stock_cols] = out[stock_cols].astype(float)
+    out.insert(len(by), period, _period_array([targets[i] for i in out["_t"]], targets))
+    out = out[by + [period] + cols + ["reported", "expected", "days_reported", "complete",
+                                      "missing"]]
     return out.reset_index(drop=True)
+
+
+def _period_array(values: list, kinds: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Periods as a ``period[...]`` array when they are pandas Periods, else objects."""
+    if kinds and all(isinstance(t, pd.Period) for t in kinds):
+        return pd.PeriodIndex(values, freq=kinds[0].freq).array if values else \
+            pd.array([], dtype=f"period[{kinds[0].freqstr}]")
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _missing_text(incomplete: pd.DataFrame, rows: pd.DataFrame, sub_code: np.ndarray,
+                  sub_uniq: list, targets: list, *, by: list[str], dekads: bool) -> pd.Series:
+    """For each incomplete (key, target) row, the absent sub-periods as text."""
+    keys = by + ["_t"]
+    expected = pd.DataFrame(
+        [(i, str(s)) for i, t in enumerate(targets) for s in subperiods(t, dekads=dekads)],
+        columns=["_t", "_sub"])
+    grid = incomplete.reset_index(drop=True).reset_index(names="_row").merge(
+        expected, on="_t", how="left")
+    labels = np.array([str(s) for s in sub_uniq], dtype=object)
+    have = rows.assign(_sub=labels[sub_code]).merge(incomplete, on=keys, how="inner")
+    have["_have"] = True
+    grid = grid.merge(have, on=keys + ["_sub"], how="left")
+    absent = grid[grid["_have"].isna()]
+    text = absent.groupby("_row", sort=True)["_sub"].agg(", ".join)  # incomplete rows only
+    return text.reindex(range(len(incomplete)), fill_value="")
 
 
 def is_dekad(values: pd.Series) -> bool:

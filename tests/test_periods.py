@@ -126,7 +126,9 @@ def test_rollup_sums_flows_and_day_weights_stocks():
     assert row.population == pytest.approx((a1.population * days).sum() / days.sum(), rel=1e-15)
     # person-years add up: mean population x days of the quarter = sum over months
     assert row.population * 91 == pytest.approx((a1.population * days).sum(), rel=1e-15)
-    assert set(q.columns) == {"unit", "period", "births_male", "population", "months"}
+    assert list(q.columns) == ["unit", "period", "births_male", "population", "reported",
+                               "expected", "days_reported", "complete", "missing"]
+    assert q["complete"].all() and (q["reported"] == 3).all() and (q["missing"] == "").all()
 
 
 def test_rollup_year_to_date_equals_sum_of_its_months():
@@ -137,19 +139,61 @@ def test_rollup_year_to_date_equals_sum_of_its_months():
         assert ytd.loc[ytd.unit == unit, "births_male"].iloc[0] == g.births_male.sum()
 
 
-def test_rollup_incomplete_and_gaps_are_never_silently_zero():
+def test_rollup_incomplete_periods_stay_visible_and_gaps_are_never_silently_zero():
     m = _monthly(2)
     m = m[~((m.unit == "B") & (m.period == pd.Period("2024-05", "M")))].copy()
     q = pr.rollup(m, "Q")
-    assert len(q[(q.unit == "B") & (q.period == pd.Period("2024Q2", "Q"))]) == 0
+    row = q[(q.unit == "B") & (q.period == pd.Period("2024Q2", "Q"))].iloc[0]
+    # the row is kept, its counts are missing (not a two-month sum), and it says why
+    assert pd.isna(row.births_male) and np.isnan(row.population)
+    assert (row.complete, row.reported, row.expected, row.missing) == (False, 2, 3, "2024-05")
     partial = pr.rollup(m, "Q", complete=False)
     row = partial[(partial.unit == "B") & (partial.period == pd.Period("2024Q2", "Q"))].iloc[0]
-    assert row.months == 2
+    b = m[(m.unit == "B") & m.period.isin(pd.PeriodIndex(["2024-04", "2024-06"], freq="M"))]
+    assert row.births_male == b.births_male.sum()  # April + June only
+    assert row.days_reported == 30 + 30
+    assert row.reported == 2 and row.missing == "2024-05" and not row.complete
     m["births_male"] = m["births_male"].astype("Int64")
     m.loc[m.index[0], "births_male"] = pd.NA
     q = pr.rollup(m, "Q")
     assert q.loc[(q.unit == "A") & (q.period == pd.Period("2024Q1", "Q")),
                  "births_male"].isna().all()
+
+
+def test_rollup_lists_a_period_only_when_some_key_has_it_complete():
+    m = _monthly(3)
+    m = m[m.period <= pd.Period("2024-11", "M")]  # 2024Q4 still running for everyone
+    q = pr.rollup(m, "Q")
+    assert [str(p) for p in pd.unique(q.period)] == ["2024Q1", "2024Q2", "2024Q3"]
+    m = m[~((m.unit == "A") & (m.period == pd.Period("2024-08", "M")))]
+    q = pr.rollup(m, "Q")  # B has 2024Q3 complete, so A's incomplete 2024Q3 row is listed
+    row = q[(q.unit == "A") & (q.period == pd.Period("2024Q3", "Q"))].iloc[0]
+    assert (row.complete, row.missing) == (False, "2024-08")
+
+
+def test_rollup_refuses_duplicates_and_dekads_of_monthly_counts():
+    m = _monthly()
+    with pytest.raises(ValueError, match=r"counts have 1 duplicate row\(s\) for \(unit, "
+                                         r"period\), e.g. \(A, 2024-01\)"):
+        pr.rollup(pd.concat([m, m.iloc[:1]]), "Q")
+    with pytest.raises(ValueError, match="period 2024-07-D1 is a dekad but the counts are "
+                                         "monthly: dekad figures need dekad counts"):
+        pr.rollup(m, "2024-07-D1")
+
+
+def test_rollup_dekads_missing_dekad_named():
+    dek = [Dekad(2024, 7, k) for k in (1, 3)] + [Dekad(2024, 8, k) for k in (1, 2, 3)]
+    d = pd.DataFrame({"unit": "A", "period": pd.Series(dek, dtype=object),
+                      "births_male": [1, 2, 3, 4, 5], "population": 1000})
+    mo = pr.rollup(d, "M", complete=False)
+    assert mo["missing"].tolist() == ["2024-07-D2", ""]
+    assert mo["births_male"].tolist() == [1 + 2, 3 + 4 + 5]
+    july = pr.rollup(d, "2024-07")  # a single target period is listed even if incomplete
+    assert july["births_male"].isna().all() and july["missing"].tolist() == ["2024-07-D2"]
+    assert july["reported"].tolist() == [2] and july["expected"].tolist() == [3]
+    one = pr.rollup(d, "2024-07-D3")
+    assert one["births_male"].tolist() == [2] and one["expected"].tolist() == [1]
+    assert one["period"].tolist() == [Dekad(2024, 7, 3)]
 
 
 def test_rollup_dekads_to_months_and_half_years():
