@@ -27,6 +27,10 @@ __all__ = [
     "add_sex_ratio_test",
     "INDICATORS",
     "Indicator",
+    "KINDS",
+    "KIND_BEHAVIOUR",
+    "NOT_REPORTED",
+    "PARTIAL",
     "RESULT_COLUMNS",
     "compute",
     "display_unit",
@@ -39,13 +43,6 @@ __all__ = [
     "rate",
     "ratio",
 ]
-
-KINDS = ("rate", "difference", "proportion", "poisson_ratio", "sex_ratio", "tfr")
-_DEFAULT_METHOD = {"rate": "exact", "difference": "normal", "proportion": "wilson",
-                   "poisson_ratio": "exact", "sex_ratio": "clopper_pearson", "tfr": "delta"}
-_METHODS = {"rate": iv.POISSON_METHODS, "poisson_ratio": iv.POISSON_METHODS,
-            "difference": ("normal",), "proportion": iv.PROPORTION_METHODS,
-            "sex_ratio": ("clopper_pearson", "wilson"), "tfr": ("delta",)}
 
 #: Columns of every result frame, after the ``by`` keys.
 RESULT_COLUMNS = ("indicator", "numerator", "denominator", "value", "lower", "upper",
@@ -105,10 +102,11 @@ class Indicator:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        method = self.method or _DEFAULT_METHOD[self.kind]
-        if method not in _METHODS[self.kind]:
+        behaviour = KIND_BEHAVIOUR[self.kind]
+        method = self.method or behaviour.default_method
+        if method not in behaviour.methods:
             raise ValueError(f"method for a {self.kind} must be one of "
-                             f"{', '.join(_METHODS[self.kind])}, got {method!r}")
+                             f"{', '.join(behaviour.methods)}, got {method!r}")
         object.__setattr__(self, "method", method)
         needed = list(self.numerator) + list(self.denominator) + list(self.subtract)
         if self.kind == "tfr":
@@ -117,6 +115,239 @@ class Indicator:
         if self.exposure:
             needed.append(self.exposure)
         object.__setattr__(self, "columns", tuple(dict.fromkeys(needed)))
+
+    @property
+    def behaviour(self) -> _Kind:
+        """The object that knows this kind's value, interval, draws and funnel."""
+        return KIND_BEHAVIOUR[self.kind]
+
+    def draw(self, sums: pd.DataFrame, rng: np.random.Generator, draws: int) -> np.ndarray:
+        """Values for every row of ``sums`` in every draw, shape (draws, rows).
+
+        Numerators are redrawn from their sampling distributions with Jeffreys priors: a
+        proportion or a sex ratio's male share p ~ Beta(x + 1/2, n - x + 1/2); a Poisson
+        mean ~ Gamma(x + 1/2) (both terms of a difference; each age group of a TFR).
+        ``sums`` are as from :func:`group_sums`; a row with a missing count draws NaN.
+
+        Examples
+        --------
+        >>> s = pd.DataFrame({"births_male": [53.0], "births_female": [50.0]})
+        >>> d = get("sex_ratio_at_birth").draw(s, np.random.default_rng(1), 4000)
+        >>> d.shape, bool(95 < np.median(d) < 118)
+        ((4000, 1), True)
+        """
+        return self.behaviour.draw(self, sums, rng, draws)
+
+    def funnel_axis(self, language: str = "zh") -> str:
+        """The x-axis label of this indicator's funnel plot (births, person-years ...)."""
+        zh, en = self.behaviour.funnel_axis
+        return zh if language == "zh" else en
+
+
+# --------------------------------------------------------------------------- kinds
+#
+# Each indicator kind is one object that knows how to estimate its value and interval, how
+# to redraw it for rank uncertainty, its funnel limits and the funnel's x-axis label. These
+# were four separate switches on ``kind`` (compute, funnel data, rank draws, plot labels).
+
+
+def _col(sums: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Sum of the named columns of ``sums`` (NaN when one is absent)."""
+    if any(n not in sums.columns for n in names):
+        return np.full(len(sums), np.nan)
+    return sums[list(names)].to_numpy(dtype=float).sum(axis=1)
+
+
+def _shape(x: np.ndarray) -> np.ndarray:
+    """Jeffreys shape x + 1/2 of a count; NaN where the count is missing (the draw then
+    gives NaN rather than failing)."""
+    return np.where(np.isnan(x), np.nan, np.maximum(np.nan_to_num(x), 0) + 0.5)
+
+
+class _Kind:
+    """Behaviour of one indicator kind (see :class:`Indicator`)."""
+
+    name = ""
+    methods: tuple[str, ...] = ()
+    default_method = ""
+    funnel_axis = ("分母", "denominator")  # x axis of a funnel plot (zh, en)
+    funnel = True  # whether funnel limits exist
+
+    def estimate(self, ind: Indicator, sums: pd.DataFrame, method: str, confidence: float,
+                 note: _Notes) -> tuple[np.ndarray, ...]:
+        """Numerator, denominator, value, lower, upper for every row of ``sums``."""
+        raise NotImplementedError
+
+    def draw(self, ind: Indicator, sums: pd.DataFrame, rng: np.random.Generator,
+             draws: int) -> np.ndarray:
+        """Values redrawn from the counts' sampling distributions, shape (draws, rows)."""
+        raise NotImplementedError
+
+    def funnel_x(self, rows: pd.DataFrame) -> np.ndarray:
+        """The funnel plot's x (what the value rests on) from result rows."""
+        return rows["denominator"].to_numpy(dtype=float)
+
+    def funnel_limits(self, x: np.ndarray, target: float, multiplier: float,
+                      confidence: float) -> tuple[np.ndarray, np.ndarray]:
+        raise ValueError(f"no funnel for a {self.name} indicator")
+
+    def method_label(self, method: str, numerator: np.ndarray) -> str | np.ndarray:
+        return method
+
+
+class _PoissonKind(_Kind):
+    """A Poisson count over a denominator: 'rate' (person-years) and 'poisson_ratio'."""
+
+    methods = iv.POISSON_METHODS
+    default_method = "exact"
+
+    def _den(self, ind: Indicator, sums: pd.DataFrame) -> np.ndarray:
+        return _col(sums, [ind.exposure] if ind.exposure else ind.denominator)
+
+    def estimate(self, ind, sums, method, confidence, note):
+        num, den, m = _col(sums, ind.numerator), self._den(ind, sums), ind.multiplier
+        with np.errstate(all="ignore"):
+            lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
+            value, lower, upper = num / den * m, lo / den * m, hi / den * m
+        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(~(den > 0), "no person-years" if self.name == "rate" else "denominator is 0")
+        return num, den, value, lower, upper
+
+    def draw(self, ind, sums, rng, draws):
+        x, den = _col(sums, ind.numerator), self._den(ind, sums)
+        with np.errstate(all="ignore"):
+            return rng.gamma(_shape(x), 1.0, (draws, len(sums))) / den * ind.multiplier
+
+    def funnel_limits(self, x, target, multiplier, confidence):
+        lo, hi = iv.funnel_limits_poisson(x, target / multiplier, confidence=confidence)
+        return lo * multiplier, hi * multiplier
+
+    def method_label(self, method, numerator):
+        if method == "phe":  # say which rule each row used
+            return np.where(numerator < 10, "poisson_exact", "poisson_byar")
+        return f"poisson_{method}"
+
+
+class _RateKind(_PoissonKind):
+    name = "rate"
+    funnel_axis = ("人年数", "person-years")
+
+
+class _PoissonRatioKind(_PoissonKind):
+    name = "poisson_ratio"
+
+
+class _DifferenceKind(_Kind):
+    name = "difference"
+    funnel = False
+    methods = ("normal",)
+    default_method = "normal"
+    funnel_axis = ("人年数", "person-years")
+
+    def estimate(self, ind, sums, method, confidence, note):
+        b, d = _col(sums, ind.numerator), _col(sums, ind.subtract)
+        py, m = _col(sums, [ind.exposure]), ind.multiplier
+        with np.errstate(all="ignore"):
+            lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence)
+            value = (b - d) / py * m
+        note.flag(np.isnan(b) | np.isnan(d) | np.isnan(py), "missing counts")
+        note.flag(~(py > 0), "no person-years")
+        return b - d, py, value, lo * m, hi * m
+
+    def draw(self, ind, sums, rng, draws):
+        b, d = _col(sums, ind.numerator), _col(sums, ind.subtract)
+        py, size = _col(sums, [ind.exposure]), (draws, len(sums))
+        with np.errstate(all="ignore"):
+            return (rng.gamma(_shape(b), 1.0, size) - rng.gamma(_shape(d), 1.0, size)) \
+                / py * ind.multiplier
+
+
+class _ProportionKind(_Kind):
+    name = "proportion"
+    methods = iv.PROPORTION_METHODS
+    default_method = "wilson"
+
+    def estimate(self, ind, sums, method, confidence, note):
+        num, den, m = _col(sums, ind.numerator), _col(sums, ind.denominator), ind.multiplier
+        with np.errstate(all="ignore"):
+            lo, hi = iv.proportion_confint(num, den, confidence=confidence, method=method)
+            value = num / den * m
+        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(~(den > 0), "denominator is 0")
+        note.flag(num > den, "numerator exceeds denominator")
+        return num, den, value, lo * m, hi * m
+
+    def draw(self, ind, sums, rng, draws):
+        x, n = _col(sums, ind.numerator), _col(sums, ind.denominator)
+        with np.errstate(all="ignore"):
+            p = rng.beta(_shape(x), _shape(n - x), (draws, len(sums)))
+        return p * ind.multiplier
+
+    def funnel_limits(self, x, target, multiplier, confidence):
+        lo, hi = iv.funnel_limits_proportion(x, target / multiplier, confidence=confidence)
+        return lo * multiplier, hi * multiplier
+
+
+class _SexRatioKind(_Kind):
+    name = "sex_ratio"
+    methods = ("clopper_pearson", "wilson")
+    default_method = "clopper_pearson"
+    funnel_axis = ("出生数", "births")
+
+    def estimate(self, ind, sums, method, confidence, note):
+        num, den, m = _col(sums, ind.numerator), _col(sums, ind.denominator), ind.multiplier
+        with np.errstate(all="ignore"):
+            lower, upper = iv.sex_ratio_confint(num, den, confidence=confidence, method=method)
+            value = num / den * m
+        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(num + den == 0, "no births")
+        note.flag(den == 0, "no female births")
+        return num, den, value, lower, upper
+
+    def draw(self, ind, sums, rng, draws):
+        x, f = _col(sums, ind.numerator), _col(sums, ind.denominator)
+        with np.errstate(all="ignore"):
+            p = rng.beta(_shape(x), _shape(f), (draws, len(sums)))
+            return 100 * p / (1 - p)
+
+    def funnel_x(self, rows):
+        return (rows["numerator"] + rows["denominator"]).to_numpy(dtype=float)
+
+    def funnel_limits(self, x, target, multiplier, confidence):
+        lo, hi = iv.funnel_limits_proportion(x, target / (100 + target), confidence=confidence)
+        with np.errstate(divide="ignore"):
+            return 100 * lo / (1 - lo), 100 * hi / (1 - hi)
+
+
+class _TfrKind(_Kind):
+    name = "tfr"
+    funnel = False
+    methods = ("delta",)
+    default_method = "delta"
+
+    def estimate(self, ind, sums, method, confidence, note):
+        b = np.stack([_col(sums, [f"births_age_{a}"]) for a in AGE_GROUPS])
+        w = np.stack([_col(sums, [f"women_{a}"]) for a in AGE_GROUPS])
+        with np.errstate(all="ignore"):
+            value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
+        note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), "missing counts")
+        note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
+        return b.sum(axis=0), w.sum(axis=0), value, lower, upper
+
+    def draw(self, ind, sums, rng, draws):
+        total = np.zeros((draws, len(sums)))
+        with np.errstate(all="ignore"):
+            for a in AGE_GROUPS:  # seven age groups
+                b, w = _col(sums, [f"births_age_{a}"]), _col(sums, [f"women_{a}"])
+                total += rng.gamma(_shape(b), 1.0, total.shape) / w
+        return 5 * total
+
+
+#: The behaviour of each indicator kind, by name.
+KIND_BEHAVIOUR: dict[str, _Kind] = {k.name: k for k in (
+    _RateKind(), _DifferenceKind(), _ProportionKind(), _PoissonRatioKind(), _SexRatioKind(),
+    _TfrKind())}
+KINDS = tuple(KIND_BEHAVIOUR)
 
 
 def rate(key: str, numerator: str | Sequence[str], exposure: str = "population", *,
@@ -250,6 +481,11 @@ def display_unit(key: str | Indicator, language: str = "zh") -> str:
 
 # --------------------------------------------------------------------------- compute
 
+#: Notes of rows whose value is missing because counts were not reported start with this.
+NOT_REPORTED = "not reported"
+#: Notes of rows computed, with ``partial=True``, from part of their sub-periods or children.
+PARTIAL = "partial"
+
 
 def _ancestors(units: pd.DataFrame, level: str) -> pd.Series:
     """Map every unit code to its ancestor (or itself) at ``level``."""
@@ -266,31 +502,207 @@ def _ancestors(units: pd.DataFrame, level: str) -> pd.Series:
     return current.where(current.map(lvl) == level)
 
 
-def _prepare(counts: pd.DataFrame, *, period: object, ytd: bool, freq: str | None,
-             level: str | None, units: pd.DataFrame | None) -> pd.DataFrame:
+def _object_array(values: Sequence[object]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _period_values(periods: Sequence[object], n_repeat: int) -> object:
+    """``periods`` tiled ``n_repeat`` times, as a period array when they are pandas Periods."""
+    if periods and all(isinstance(p, pd.Period) for p in periods):
+        return pd.PeriodIndex(list(periods) * n_repeat, freq=periods[0].freq)
+    return _object_array(list(periods) * n_repeat)
+
+
+def _check_numeric(data: pd.DataFrame, columns: Iterable[str]) -> None:
+    for c in columns:
+        dtype = data[c].dtype
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            raise ValueError(f"count column {c!r} is not numeric (dtype {dtype}): pass the "
+                             "indicator to load_counts(indicators=[...]) so that it is "
+                             "loaded and checked as a count column")
+
+
+def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[str],
+             period: object, ytd: bool, freq: str | None, level: str | None,
+             units: pd.DataFrame | None, partial: bool
+             ) -> tuple[pd.DataFrame, list[Indicator], list[str]]:
+    """Roll counts to the requested periods and units, one row per unit of the universe.
+
+    Returns the rows (stocks already turned into person-years, ``_note`` saying why a row is
+    not reported or partial), the indicators and the count columns they use.
+    """
     data = counts
     if "births" not in data.columns and {"births_male", "births_female"} <= set(data):
         data = data.assign(births=data["births_male"] + data["births_female"])
+    if chosen is None:
+        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
+    needed = set().union(*(i.columns for i in chosen)) if chosen else set()
+    cols = [c for c in count_columns(data.columns) if c in needed]
+    cols += sorted(c for c in needed if c in data.columns and c not in cols)
+    _check_numeric(data, cols)
+    stocks = [c for c in cols if c in STOCK_COLUMNS or any(i.exposure == c for i in chosen)]
+    has_unit, has_period = "unit" in data.columns, "period" in data.columns
+    if stocks and not has_period:
+        raise ValueError("counts need a period column to turn "
+                         f"{', '.join(stocks)} into person-years")
+    universe = _universe(data, units) if has_unit else None
+    rolled = False
+    sub_word = "dekads" if has_period and pr.is_dekad(data["period"]) else "months"
+    monthly = has_period and (data["period"].dtype == "period[M]" or pr.is_dekad(data["period"]))
     if period is not None:
         target = pr.parse(period)
         if ytd:
             target = pr.year_to_date(target)
-        if data["period"].dtype == "period[M]" or pr.is_dekad(data["period"]):
-            data = pr.rollup(data, target, by=[c for c in ("unit",) if c in data])
+        if monthly:
+            data = pr.rollup(data, target, by=["unit"] if has_unit else [], complete=False,
+                             columns=cols, stocks=stocks)
+            rolled = True
         else:
             data = data[data["period"] == target]
             if data.empty:
                 raise ValueError(f"no counts for period {target}: the counts are not monthly, "
                                  "so only periods present in them can be computed")
+        targets: list[object] = [target]
     elif freq is not None:
-        data = pr.rollup(data, freq, by=[c for c in ("unit",) if c in data])
+        if not monthly:
+            raise ValueError("freq needs monthly or dekad counts")
+        data = pr.rollup(data, freq, by=["unit"] if has_unit else [], complete=False,
+                         columns=cols, stocks=stocks)
+        done = pd.unique(data.loc[data["complete"].to_numpy(), "period"])
+        data = data[data["period"].isin(done)]  # a period some unit has complete
+        targets = sorted(done)
+        rolled = True
+    else:
+        targets = sorted(pd.unique(data["period"])) if has_period else []
+    data = data.copy()
+    if rolled:
+        word = np.where(data["expected"].to_numpy() == 1, sub_word[:-1], sub_word)
+        incomplete = ~data["complete"].to_numpy(dtype=bool)
+        text = pd.Series(data["reported"].astype(str) + " of " + data["expected"].astype(str)
+                         + " " + word + ", " + data["missing"] + " missing",
+                         index=data.index)
+        prefix = f"{PARTIAL}: " if partial else f"{NOT_REPORTED}: "
+        data["_note"] = np.where(incomplete, prefix + text, "")
+        if not partial:
+            data.loc[incomplete, cols] = np.nan
+        year_days = pr.period_year_days(data["period"]) if len(data) else np.empty(0)
+        frac = data["days_reported"].to_numpy(dtype=float) / year_days
+    else:
+        data["_note"] = ""
+        frac = (pr.period_days(data["period"]) / pr.period_year_days(data["period"])
+                if has_period and len(data) else np.ones(len(data)))
+    values = data[cols].astype("Float64")
+    for s in stocks:
+        values[s] = values[s] * frac
+    data = pd.concat([data[[c for c in data.columns if c not in cols]], values.astype(float)],
+                     axis=1)
+    if universe is not None and "unit" in by:
+        data = _fill_universe(data, universe, targets if "period" in by else None, cols)
     if level is not None:
         if units is None:
             raise ValueError("level needs the units table: pass units=")
-        anc = _ancestors(units, level)
-        mapped = data["unit"].map(anc)
-        data = data.assign(unit=mapped)[mapped.notna().to_numpy()]
-    return data
+        data = _to_level(data, units, level, cols=cols, by=by,
+                         targets=targets if "period" in by else None, partial=partial)
+    return data, chosen, cols
+
+
+def _universe(data: pd.DataFrame, units: pd.DataFrame | None) -> list[str]:
+    """Units that get a row: every unit of the counts, and with ``units`` every unit of the
+    table at the levels of the counts' units."""
+    codes = pd.unique(data["unit"].dropna())
+    if units is None:
+        return sorted(codes)
+    known = pd.Series(units["level"].to_numpy(), index=units["unit"].to_numpy())
+    unknown = sorted(str(c) for c in codes if c not in known.index)
+    if unknown:
+        raise ValueError(f"counts have unit codes that are not in the units table: "
+                         f"{', '.join(unknown)}")
+    levels = set(known.loc[list(codes)])
+    return sorted(set(codes) | set(known.index[known.isin(levels)]))
+
+
+def _fill_universe(data: pd.DataFrame, universe: list[str], targets: list[object] | None,
+                   cols: list[str]) -> pd.DataFrame:
+    """Add a not-reported row for every unit (and period) of the universe without one."""
+    keys = ["unit", "period"] if targets is not None else ["unit"]
+    if targets is not None:
+        n_t = len(targets)
+        if data.duplicated(keys).any():
+            return data  # several rows per key (non-monthly input): nothing to fill
+        if len(data) == len(universe) * n_t and set(data["unit"]) == set(universe):
+            return data
+        grid = pd.DataFrame({"unit": np.repeat(np.array(universe, dtype=object), n_t),
+                             "period": _period_values(targets, len(universe))})
+    else:
+        have = set(data["unit"])
+        if have >= set(universe):
+            return data
+        grid = pd.DataFrame({"unit": _object_array(universe)})
+    grid["_present"] = True
+    key_frame = data[keys].assign(_row=np.arange(len(data)))
+    merged = grid.merge(key_frame, on=keys, how="left")
+    absent = merged.loc[merged["_row"].isna(), keys]
+    if absent.empty:
+        return data
+    extra = absent.reset_index(drop=True)
+    if targets is not None:
+        extra["_note"] = f"{NOT_REPORTED}: no counts for " + extra["period"].astype(str)
+    else:
+        extra["_note"] = f"{NOT_REPORTED}: no counts"
+    for c in cols:
+        extra[c] = np.nan
+    out = pd.concat([data, extra], ignore_index=True)
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _to_level(data: pd.DataFrame, units: pd.DataFrame, level: str, *, cols: list[str],
+              by: list[str], targets: list[object] | None, partial: bool) -> pd.DataFrame:
+    """Sum children's rows into their ancestors at ``level``, noting missing children."""
+    anc = _ancestors(units, level)
+    mapped = data["unit"].map(anc)
+    unplaced = sorted(str(u) for u in pd.unique(data.loc[mapped.isna(), "unit"]))
+    if unplaced:
+        raise ValueError(f"units cannot be placed under a unit of level {level!r}: "
+                         f"{', '.join(unplaced)}")
+    keys = [k for k in by if k in data.columns and k != "unit"]
+    note = data["_note"].to_numpy(dtype=object)
+    absent = np.char.startswith(note.astype(str), NOT_REPORTED) if len(note) else \
+        np.zeros(0, dtype=bool)
+    flagged = note != ""
+    child = data.assign(unit=mapped.to_numpy())
+    used = child[~absent]
+    group = [used["unit"]] + [used[k] for k in keys]
+    sums = used[cols].groupby(group, sort=True, observed=True, dropna=False).sum(min_count=1)
+    gaps = used[cols].isna().groupby(group, sort=True, observed=True, dropna=False).any()
+    sums = sums.mask(gaps.to_numpy()).reset_index()
+    sums.columns = ["unit"] + keys + cols
+    parents = sorted(units.loc[units["level"] == level, "unit"])
+    sums["_note"] = ""
+    sums = _fill_universe(sums, parents, targets, cols)
+    if flagged.any():  # few rows: list the missing children of each parent
+        bad = child.loc[flagged, ["unit"] + keys].copy()
+        no_counts = np.char.startswith(note[flagged].astype(str), f"{NOT_REPORTED}: no counts")
+        bad["_child"] = np.where(
+            no_counts, data.loc[flagged, "unit"].astype(str),
+            data.loc[flagged, "unit"].astype(str) + " ("
+            + data.loc[flagged, "_note"].str.split(", ", n=1).str[1].fillna("") + ")")
+        listed = bad.groupby(["unit"] + keys, sort=True, observed=True)["_child"].agg(", ".join)
+        listed = listed.rename("_children").reset_index().astype(object)
+        merged = sums[["unit"] + keys].astype(object).merge(listed, on=["unit"] + keys,
+                                                             how="left")
+        children = merged["_children"].to_numpy(dtype=object)
+        hit = pd.notna(children)
+        none_used = sums[cols].isna().all(axis=1).to_numpy() if cols else hit
+        if partial:
+            prefix = np.where(none_used, f"{NOT_REPORTED}: ", f"{PARTIAL}: ")
+        else:
+            prefix = np.full(len(sums), f"{NOT_REPORTED}: ", dtype=object)
+            sums.loc[hit, cols] = np.nan
+        text = prefix + "children missing: " + np.where(hit, children, "").astype(object)
+        sums["_note"] = np.where(hit, text, sums["_note"].to_numpy(dtype=object))
+    return sums
 
 
 def compute(
@@ -305,6 +717,7 @@ def compute(
     confidence: float = 0.95,
     units: pd.DataFrame | None = None,
     methods: Mapping[str, str] | None = None,
+    partial: bool = False,
 ) -> pd.DataFrame:
     """Compute indicators with confidence intervals for every group of ``by``.
 
@@ -312,28 +725,51 @@ def compute(
     summed counts, a quarter from its months. Crude rates are annualized by person-years
     (mean stock x days in period / days in year).
 
+    Every unit keeps its rows. A unit that lacks some sub-periods of a requested period (a
+    month of a quarter, a dekad of a month), or has no counts at all for it, still gets a
+    row for every indicator, with ``value``, ``lower`` and ``upper`` missing and a note that
+    starts with ``"not reported"`` and names what is missing (``"not reported: 2 of 3
+    months, 2024-08 missing"``, ``"not reported: no counts for 2024Q3"``). With
+    ``partial=True`` incomplete rows are computed from what is present (person-years over
+    the days present) and the note starts with ``"partial:"``.
+
+    A parent unit (``level=``) whose children are not all complete is **missing**, with a
+    note naming the missing children (``"not reported: children missing: 101, 105"``;
+    an incomplete child is listed with its gap, e.g. ``103 (2024-08 missing)``): a county
+    total that silently lacks a township is worse than none. With ``partial=True`` the
+    parent is computed from the children present and noted ``"partial: children missing:
+    ..."``.
+
     Parameters
     ----------
     counts : pandas.DataFrame
-        Tidy counts (as from :func:`fpanalysis.io.load_counts`).
+        Tidy counts (as from :func:`fpanalysis.io.load_counts`). One row per unit and
+        period. Columns that a user indicator uses but the schema does not know roll up
+        with the others (flows summed; a user rate's exposure is a stock).
     indicators : iterable of str or Indicator, optional
         Keys of built-in indicators and/or user :class:`Indicator` objects. Default: every
         built-in indicator whose columns are present.
     by : sequence of str, default ('unit', 'period')
         Grouping keys of the result.
     period : period label, optional
-        Restrict to one assessment period, rolling monthly counts up to it (e.g. '2024Q3').
+        Restrict to one assessment period, rolling monthly (or dekad) counts up to it
+        (e.g. '2024Q3'). A dekad (``'2024-07-D1'``) selects exactly that dekad of dekad
+        counts.
     freq : {'M', 'Q', 'H', 'Y'}, optional
-        Roll monthly counts up to every complete period of this frequency.
+        Roll monthly counts up to this frequency. A period is listed when at least one
+        unit has it complete; every unit then gets a row in it.
     level : {'county', 'township', 'village'}, optional
         Aggregate units to their ancestor at this level first (needs ``units``).
     ytd : bool, default False
         With ``period``: use the year to date ending with that period.
     confidence : float, default 0.95
     units : pandas.DataFrame, optional
-        Unit hierarchy, for ``level``.
+        Unit hierarchy. Needed for ``level``; when given, every unit of the table at the
+        level of the counts' units (and at ``level``) gets rows, reported or not.
     methods : mapping of str to str, optional
         Interval method per indicator key, overriding the registry default.
+    partial : bool, default False
+        Compute incomplete periods and parents from what is present, marked in the note.
 
     Returns
     -------
@@ -342,13 +778,15 @@ def compute(
         natural growth rate; males for sex ratios), ``denominator`` (person-years,
         denominator count, or females), ``value``, ``lower``, ``upper`` (in display units:
         value = numerator / denominator x multiplier), ``multiplier``, ``confidence``,
-        ``method`` and ``note`` (why a value is missing, else empty). Sorted by ``by`` and
-        the registry order of indicators; RangeIndex.
+        ``method`` and ``note`` (why a value is missing, or that it is partial; else
+        empty). Sorted by ``by`` and the registry order of indicators; RangeIndex.
 
     Raises
     ------
     ValueError
-        Unknown indicator or method, confidence outside (0, 1), ``level`` without units.
+        Unknown indicator or method, confidence outside (0, 1), ``level`` without units, a
+        unit code not in ``units``, a unit that cannot be placed under ``level``, a dekad
+        asked of monthly counts, a count column that is not numeric.
 
     Notes
     -----
@@ -368,12 +806,22 @@ def compute(
     1    A  sex_ratio_at_birth       53.0  106.00  70.65  159.23
     2    B    crude_birth_rate        0.0    0.00   0.00   29.67
     3    B  sex_ratio_at_birth        0.0     NaN    NaN     NaN  no births
+
+    A unit that sent two of three monthly reports keeps its row:
+
+    >>> m = pd.DataFrame({"unit": ["A"] * 3 + ["B"] * 2, "period": pd.PeriodIndex(
+    ...     ["2024-07", "2024-08", "2024-09", "2024-07", "2024-09"], freq="M"),
+    ...     "births_male": [5, 6, 7, 1, 2], "births_female": [5, 5, 6, 1, 2]})
+    >>> compute(m, ["sex_ratio_at_birth"], period="2024Q3")[["unit", "value", "note"]]
+      unit       value                                           note
+    0    A  112.5
+    1    B         NaN  not reported: 2 of 3 months, 2024-08 missing
     """
     c = iv.check_confidence(confidence)
     by = list(by)
     methods = dict(methods or {})
-    sums, chosen = group_sums(counts, indicators, by=by, period=period, freq=freq,
-                              level=level, ytd=ytd, units=units)
+    sums, chosen, status = _group_sums(counts, indicators, by=by, period=period, freq=freq,
+                                       level=level, ytd=ytd, units=units, partial=partial)
     n_groups, n_ind = len(sums), len(chosen)
     if n_ind == 0:
         return pd.DataFrame(columns=by + list(RESULT_COLUMNS))
@@ -387,25 +835,30 @@ def compute(
     note_code = np.empty((n_ind, n_groups), dtype=np.int32)
     for j, spec in enumerate(chosen):
         chosen_method = methods.get(spec.key, spec.method)
-        if chosen_method not in _METHODS[spec.kind]:
+        if chosen_method not in spec.behaviour.methods:
             raise ValueError(f"method for {spec.key} must be one of "
-                             f"{', '.join(_METHODS[spec.kind])}, got {chosen_method!r}")
-        one = _one(spec, sums, chosen_method, c)
+                             f"{', '.join(spec.behaviour.methods)}, got {chosen_method!r}")
+        one = _one(spec, sums, chosen_method, c, status)
         for f, field_name in enumerate(numeric):
             block[f, j] = one[field_name]
         method_code[j] = _codes(one["method"], labels)
-        table = np.array([labels.setdefault(r, len(labels)) for r in one["note"].reasons],
-                         dtype=np.int32)
-        note_code[j] = table[one["note"].code]
+        codes, reasons = one["note"].labels()
+        table = np.array([labels.setdefault(r, len(labels)) for r in reasons], dtype=np.int32)
+        note_code[j] = table[codes]
     out = pd.DataFrame({f: np.ascontiguousarray(block[i].T).reshape(-1)
                         for i, f in enumerate(numeric)}, copy=False)
     out["multiplier"] = np.tile(np.array([float(sp.multiplier) for sp in chosen]), n_groups)
     out["confidence"] = c
     rows = np.repeat(np.arange(n_groups), n_ind)
     index = sums.index
-    for level, name in enumerate(by):
-        values = index.get_level_values(level) if index.nlevels > 1 else index
-        out.insert(level, name, pd.Series(values).take(rows).array)
+    for position, name in enumerate(by):
+        values = index.get_level_values(position) if index.nlevels > 1 else index
+        if name == "period":
+            values = _as_periods(values)
+        keep = object if isinstance(values, np.ndarray) and values.dtype == object else None
+        column = pd.Series(values, dtype=keep).take(rows)
+        out.insert(position, name, column.array if keep is None else
+                   pd.Series(column.to_numpy(), index=out.index, dtype=object))
     out.insert(len(by), "indicator", pd.Categorical.from_codes(
         np.tile(np.arange(n_ind, dtype=np.int32), n_groups), [sp.key for sp in chosen]))
     text = list(labels)
@@ -414,19 +867,57 @@ def compute(
     return out
 
 
+def _as_periods(values: pd.Index) -> object:
+    """Period keys as period objects again (grouping turns dekads and spans into text)."""
+    if isinstance(values, pd.PeriodIndex) or len(values) == 0:
+        return values
+    codes, uniq = pd.factorize(values)
+    parsed = [pr.parse(u) for u in uniq]
+    if all(isinstance(p, pd.Period) for p in parsed) and len({p.freqstr for p in parsed}) == 1:
+        return pd.PeriodIndex(parsed, freq=parsed[0].freq).take(codes)
+    return _object_array(parsed)[codes]
+
+
 class _Notes:
     """Why each value is missing, as small codes into ``reasons`` (0 = no reason); the first
-    reason flagged for a row wins."""
+    reason flagged for a row wins. ``status`` (not reported / partial) comes first: a
+    not-reported row is masked, a partial row keeps its value and its note is prefixed to
+    any later reason."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, status: np.ndarray | None = None):
         self.code = np.zeros(n, dtype=np.int32)
         self.reasons = [""]
+        self.prefix = np.zeros(n, dtype=np.int32)
+        self.prefixes = [""]
+        if status is not None and n:
+            codes, uniq = pd.factorize(status)
+            uniq = [str(u) for u in uniq]
+            blocking = np.array([u.startswith(NOT_REPORTED) for u in uniq], dtype=bool)
+            partial = np.array([u != "" and not b for u, b in zip(uniq, blocking,
+                                                                   strict=True)], dtype=bool)
+            base_r, base_p = len(self.reasons), len(self.prefixes)
+            self.reasons += uniq
+            self.prefixes += uniq
+            self.code = np.where(blocking[codes], base_r + codes, 0).astype(np.int32)
+            self.prefix = np.where(partial[codes], base_p + codes, 0).astype(np.int32)
 
     def flag(self, mask: np.ndarray, reason: str) -> None:
         hit = (self.code == 0) & np.asarray(mask, dtype=bool)
         if hit.any():
             self.reasons.append(reason)
             self.code[hit] = len(self.reasons) - 1
+
+    def labels(self) -> tuple[np.ndarray, list[str]]:
+        """Codes and texts of the final notes (partial prefix + reason)."""
+        if not self.prefix.any():
+            return self.code, self.reasons
+        pair = self.prefix.astype(np.int64) * len(self.reasons) + self.code
+        uniq, inverse = np.unique(pair, return_inverse=True)
+        texts = []
+        for u in uniq:
+            p, r = self.prefixes[u // len(self.reasons)], self.reasons[u % len(self.reasons)]
+            texts.append("; ".join(t for t in (p, r) if t))
+        return inverse.astype(np.int32), texts
 
 
 def _codes(values: object, labels: dict[str, int]) -> np.ndarray:
@@ -448,115 +939,61 @@ def group_sums(
     level: str | None = None,
     ytd: bool = False,
     units: pd.DataFrame | None = None,
+    partial: bool = False,
 ) -> tuple[pd.DataFrame, list[Indicator]]:
     """The summed counts behind :func:`compute`: one row per group of ``by`` (the index),
     one column per count the indicators need, stocks already turned into person-years.
 
-    Returns the sums (float, NaN where any summed cell was missing) and the indicators.
-    Other steps that redraw counts (rank uncertainty) start from these sums.
+    Returns the sums (float, NaN where any summed cell was missing, and for every count of
+    a unit that did not report, which keeps its row) and the indicators. Other steps that
+    redraw counts (rank uncertainty, :meth:`Indicator.draw`) start from these sums.
     """
-    by = list(by)
+    sums, chosen, _ = _group_sums(counts, indicators, by=list(by), period=period, freq=freq,
+                                  level=level, ytd=ytd, units=units, partial=partial)
+    return sums, chosen
+
+
+def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | None, *,
+                by: list[str], period: object, freq: str | None, level: str | None,
+                ytd: bool, units: pd.DataFrame | None, partial: bool
+                ) -> tuple[pd.DataFrame, list[Indicator], np.ndarray]:
     chosen = [get(i) for i in indicators] if indicators is not None else None
-    data = _prepare(counts, period=period, ytd=ytd, freq=freq, level=level, units=units)
+    data, chosen, cols = _prepare(counts, chosen, by=by, period=period, ytd=ytd, freq=freq,
+                                  level=level, units=units, partial=partial)
     missing_by = [b for b in by if b not in data.columns]
     if missing_by:
         raise ValueError(f"counts have no column(s) {', '.join(missing_by)} to group by")
-    if chosen is None:
-        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
-    needed = set().union(*(i.columns for i in chosen)) & set(data.columns)
-    cols = [c2 for c2 in count_columns(data.columns) if c2 in needed]
-    cols += sorted(c2 for c2 in needed if c2 not in cols)
-    if stocks_needed := [s for s in cols if s in STOCK_COLUMNS]:
-        if "period" not in data.columns:
-            raise ValueError("counts need a period column to turn "
-                             f"{', '.join(stocks_needed)} into person-years")
-    frame = data[by + cols].copy()
-    stocks = [s for s in cols if s in STOCK_COLUMNS or any(i.exposure == s for i in chosen)]
-    if stocks:
-        frac = pr.period_days(data["period"]) / pr.period_year_days(data["period"])
-        for s in stocks:
-            frame[s] = frame[s].astype("Float64") * frac
-    keys = [frame[b] for b in by]
-    values = frame[cols].astype("Float64")
-    sums = values.groupby(keys, sort=True, observed=True, dropna=False).sum(min_count=1)
-    gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
-    return sums.astype(float).mask(gaps.to_numpy()), chosen
+    keys = [data[b] for b in by]
+    values = data[cols].astype(float)
+    grouped = values.groupby(keys, sort=True, observed=True, dropna=False)
+    sums = grouped.sum(min_count=1)
+    if cols:
+        gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
+        sums = sums.mask(gaps.to_numpy())
+    else:
+        sums = pd.DataFrame(index=grouped.size().index)
+    status = np.full(len(sums), "", dtype=object)
+    noted = data["_note"].to_numpy(dtype=object) != ""
+    if noted.any():
+        first = data.loc[noted].groupby(by, sort=True, observed=True)["_note"].first()
+        status = first.reindex(sums.index, fill_value="").to_numpy(dtype=object)
+    return sums, chosen, status
 
 
-def _col(sums: pd.DataFrame, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    missing = [n for n in names if n not in sums.columns]
-    if missing:
-        return np.full(len(sums), np.nan), missing
-    return sums[list(names)].to_numpy(dtype=float).sum(axis=1), []
-
-
-def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float
-         ) -> dict[str, np.ndarray | str]:
-    n = len(sums)
-    note = _Notes(n)
+def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float,
+         status: np.ndarray | None = None) -> dict[str, np.ndarray | str]:
+    note = _Notes(len(sums), status)
     absent = [c for c in ind.columns if c not in sums.columns]
     if absent:
-        note.flag(np.ones(n, dtype=bool), "missing column(s): " + ", ".join(absent))
-    if ind.kind == "tfr":
-        b = np.stack([_col(sums, [f"births_age_{a}"])[0] for a in AGE_GROUPS])
-        w = np.stack([_col(sums, [f"women_{a}"])[0] for a in AGE_GROUPS])
-        value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
-        num, den = b.sum(axis=0), w.sum(axis=0)
-        note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), "missing counts")
-        note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
-    else:
-        num, _ = _col(sums, ind.numerator)
-        if ind.subtract:
-            sub, _ = _col(sums, ind.subtract)
-        if ind.exposure:
-            den, _ = _col(sums, [ind.exposure])
-        else:
-            den, _ = _col(sums, ind.denominator)
-        m = ind.multiplier
-        with np.errstate(all="ignore"):
-            if ind.kind == "rate":
-                value = num / den * m
-                lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
-                lower, upper = lo / den * m, hi / den * m
-            elif ind.kind == "difference":
-                value = (num - sub) / den * m
-                lo, hi = iv.poisson_difference_confint(num, sub, den, confidence=confidence)
-                lower, upper = lo * m, hi * m
-                num = num - sub
-            elif ind.kind == "poisson_ratio":
-                value = num / den * m
-                lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
-                lower, upper = lo / den * m, hi / den * m
-            elif ind.kind == "proportion":
-                value = num / den * m
-                lo, hi = iv.proportion_confint(num, den, confidence=confidence, method=method)
-                lower, upper = lo * m, hi * m
-            else:  # sex_ratio
-                value = num / den * m
-                lower, upper = iv.sex_ratio_confint(num, den, confidence=confidence,
-                                                    method=method)
-        nan_in = np.isnan(num) | np.isnan(den)
-        if ind.subtract:
-            nan_in |= np.isnan(sub)
-        note.flag(nan_in, "missing counts")
-        if ind.kind == "sex_ratio":
-            note.flag(num + den == 0, "no births")
-            note.flag(den == 0, "no female births")
-        elif ind.kind in ("rate", "difference"):
-            note.flag(~(den > 0), "no person-years")
-        else:
-            note.flag(~(den > 0), "denominator is 0")
-        if ind.kind == "proportion":
-            note.flag(num > den, "numerator exceeds denominator")
+        note.flag(np.ones(len(sums), dtype=bool), "missing column(s): " + ", ".join(absent))
+    kind = ind.behaviour
+    num, den, value, lower, upper = kind.estimate(ind, sums, method, confidence, note)
     bad = note.code != 0
     value = np.where(bad, np.nan, value)
     lower = np.where(bad, np.nan, lower)
     upper = np.where(bad, np.nan, upper)
-    label = f"poisson_{method}" if ind.kind in ("rate", "poisson_ratio") else method
-    if label == "poisson_phe":  # say which rule each row used
-        label = np.where(num < 10, "poisson_exact", "poisson_byar")
     return {"numerator": num, "denominator": den, "value": value, "lower": lower,
-            "upper": upper, "method": label, "note": note}
+            "upper": upper, "method": kind.method_label(method, num), "note": note}
 
 
 # --------------------------------------------------------------------------- derived views
@@ -639,29 +1076,14 @@ def funnel_data(
     """
     spec = get(indicator)
     data = results[results["indicator"] == spec.key].reset_index(drop=True).copy()
-    m = spec.multiplier
-    if spec.kind == "sex_ratio":
-        data["x"] = data["numerator"] + data["denominator"]
-        p0 = target / (100 + target)
-
-        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-            lo, hi = iv.funnel_limits_proportion(x, p0, confidence=c)
-            with np.errstate(divide="ignore"):
-                return 100 * lo / (1 - lo), 100 * hi / (1 - hi)
-    elif spec.kind == "proportion":
-        data["x"] = data["denominator"]
-
-        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-            lo, hi = iv.funnel_limits_proportion(x, target / m, confidence=c)
-            return lo * m, hi * m
-    elif spec.kind in ("rate", "poisson_ratio"):
-        data["x"] = data["denominator"]
-
-        def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-            lo, hi = iv.funnel_limits_poisson(x, target / m, confidence=c)
-            return lo * m, hi * m
-    else:
+    kind = spec.behaviour
+    if not kind.funnel:
         raise ValueError(f"no funnel for a {spec.kind} indicator ({spec.key})")
+    data["x"] = kind.funnel_x(data)
+
+    def limits(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+        return kind.funnel_limits(x, target, spec.multiplier, c)
+
     inner, outer = sorted(confidence)
     x = data["x"].to_numpy(dtype=float)
     value = data["value"].to_numpy(dtype=float)

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from fpanalysis import indicators as ind
-from fpanalysis import intervals as iv
 from fpanalysis import periods as pr
 from fpanalysis import synth
 from fpanalysis.indicators import RESULT_COLUMNS
@@ -47,8 +46,11 @@ def test_crude_rates_by_person_years(sample_counts):
     assert got.loc["crude_birth_rate", "value"] == pytest.approx(m.births.sum() / py * 1000,
                                                                  rel=1e-13)
     assert got.loc["crude_birth_rate", "denominator"] == pytest.approx(py, rel=1e-13)
-    lo, hi = stats.poisson.interval(0.95, m.births.sum())  # scipy's exact-integer interval
-    assert got.loc["crude_birth_rate", "upper"] > (hi - 1) / py * 1000
+    # exact (Garwood) Poisson limits from scipy's chi-square quantiles, both sides
+    x = m.births.sum()
+    lo, hi = stats.chi2.ppf(0.025, 2 * x) / 2, stats.chi2.ppf(0.975, 2 * x + 2) / 2
+    np.testing.assert_allclose(got.loc["crude_birth_rate", ["lower", "upper"]].to_numpy(float),
+                               [lo / py * 1000, hi / py * 1000], rtol=1e-9)
     assert got.loc["natural_growth_rate", "value"] == pytest.approx(
         got.loc["crude_birth_rate", "value"] - got.loc["crude_death_rate", "value"], rel=1e-12)
 
@@ -113,11 +115,26 @@ def _panel(draw_counts: np.ndarray) -> pd.DataFrame:
 @given(st.lists(st.tuples(*[st.integers(0, 60)] * 4, st.integers(0, 120)),
                 min_size=24, max_size=24))
 def test_months_rolled_to_quarters_equal_quarterly_sums(rows):
+    """Expected values are summed by hand with numpy from the monthly rows: births = sum of
+    males + females over the quarter's months; person-years = sum(population x days of the
+    month) / 365 (2023); CBR = births / PY x 1000; compliance = compliant / births x 100;
+    sex ratio = males / females x 100."""
     monthly = _panel(np.array(rows))
-    via_freq = ind.compute(monthly, freq="Q")
-    quarterly = pr.rollup(monthly, "Q").drop(columns="months")
-    direct = ind.compute(quarterly)
-    pd.testing.assert_frame_equal(via_freq, direct, rtol=1e-12)
+    r = ind.compute(monthly, ["crude_birth_rate", "compliance_rate", "sex_ratio_at_birth"],
+                    freq="Q")
+    got = r.set_index(["unit", r["period"].astype(str), "indicator"])["value"]
+    days = monthly["period"].dt.days_in_month.to_numpy()
+    for (unit, q), g in monthly.groupby(["unit", monthly["period"].dt.quarter]):
+        idx = g.index.to_numpy()
+        m, f = g["births_male"].sum(), g["births_female"].sum()
+        py = (g["population"].to_numpy() * days[idx]).sum() / 365
+        key = (unit, f"2023Q{q}")
+        np.testing.assert_allclose(got[key + ("crude_birth_rate",)], (m + f) / py * 1000,
+                                   rtol=1e-12)
+        comp = g["births_compliant"].sum() / (m + f) * 100 if m + f else np.nan
+        np.testing.assert_allclose(got[key + ("compliance_rate",)], comp, rtol=1e-12)
+        srb = m / f * 100 if f else np.nan
+        np.testing.assert_allclose(got[key + ("sex_ratio_at_birth",)], srb, rtol=1e-12)
 
 
 def test_denominator_zero_gives_nan_with_reason():
@@ -182,8 +199,12 @@ def test_sex_ratio_by_order_sums_to_overall(sample_counts):
     males = w[["sex_ratio_at_birth_o1", "sex_ratio_at_birth_o2", "sex_ratio_at_birth_o3p"]]
     np.testing.assert_array_equal(males.sum(axis=1), w["sex_ratio_at_birth"])
     one = r[(r.unit == "990101107") & (r.indicator == "sex_ratio_at_birth")].iloc[0]
-    lo, hi = iv.sex_ratio_confint(one.numerator, one.denominator)
-    assert (one.lower, one.upper) == (lo, hi)
+    # independent reference: Clopper-Pearson on p = m / (m + f) from scipy, mapped 100p/(1-p)
+    ci = stats.binomtest(int(one.numerator), int(one.numerator + one.denominator)
+                         ).proportion_ci(confidence_level=0.95, method="exact")
+    np.testing.assert_allclose([one.lower, one.upper],
+                               [100 * ci.low / (1 - ci.low), 100 * ci.high / (1 - ci.high)],
+                               rtol=1e-9)
 
 
 def test_dekad_counts_roll_to_months_and_quarters():
@@ -216,3 +237,175 @@ def test_period_missing_from_non_monthly_counts_is_an_error():
     with pytest.raises(ValueError, match="no counts for period 2024: the counts are not "
                                          "monthly"):
         ind.compute(c, ["sex_ratio_at_birth"], period="2024")
+
+
+# --------------------------------------------------------------------------- issue 7
+
+Q3 = pd.PeriodIndex(["2024-07", "2024-08", "2024-09"], freq="M")
+
+
+def _without(counts: pd.DataFrame, unit: str, months: list[str]) -> pd.DataFrame:
+    drop = (counts.unit == unit) & counts.period.isin(pd.PeriodIndex(months, freq="M"))
+    return counts[~drop].reset_index(drop=True)
+
+
+def test_unit_missing_a_month_keeps_its_rows_with_a_not_reported_note(sample_counts):
+    c = _without(sample_counts, "990101103", ["2024-08"])
+    r = ind.compute(c, period="2024Q3")
+    assert r["unit"].nunique() == 18
+    mine = r[r.unit == "990101103"]
+    assert len(mine) == len(ind.keys())  # one row for every indicator
+    assert set(mine["note"]) == {"not reported: 2 of 3 months, 2024-08 missing"}
+    assert mine[["value", "lower", "upper"]].isna().all().all()
+    # opt-in: from July and September only, noted as partial; hand: births / PY x 1000 with
+    # PY = (pop_Jul x 31 + pop_Sep x 30) / 366
+    p = ind.compute(c, ["crude_birth_rate"], period="2024Q3", partial=True)
+    row = p[p.unit == "990101103"].iloc[0]
+    g = c[(c.unit == "990101103") & c.period.isin(Q3)]
+    py = (g.population.to_numpy() * np.array([31, 30])).sum() / 366
+    assert row["value"] == pytest.approx(g.births.sum() / py * 1000, rel=1e-12)
+    assert row["note"] == "partial: 2 of 3 months, 2024-08 missing"
+
+
+def test_unit_without_counts_for_the_period_gets_rows(sample_counts, sample_units):
+    c = _without(sample_counts, "990101105", ["2024-07", "2024-08", "2024-09"])
+    r = ind.compute(c, ["compliance_rate"], period="2024Q3")  # unit is in other periods
+    assert r.set_index("unit").loc["990101105", "note"] == "not reported: no counts for 2024Q3"
+    gone = sample_counts[sample_counts.unit != "990101105"]  # never reported at all
+    assert "990101105" not in set(ind.compute(gone, ["compliance_rate"], period="2024Q3").unit)
+    r = ind.compute(gone, ["compliance_rate"], period="2024Q3", units=sample_units)
+    row = r.set_index("unit").loc["990101105"]
+    assert row["note"] == "not reported: no counts for 2024Q3" and np.isnan(row["value"])
+    assert r["unit"].nunique() == 18
+
+
+def test_freq_lists_periods_some_unit_has_complete(sample_counts):
+    c = sample_counts[sample_counts.period <= pd.Period("2024-11", "M")]
+    r = ind.compute(c, ["crude_birth_rate"], freq="Q")
+    assert str(r["period"].max()) == "2024Q3"  # 2024Q4 is still running for everyone
+    c = _without(sample_counts, "990101101", ["2024-12"])
+    r = ind.compute(c, ["crude_birth_rate"], freq="Q")
+    q4 = r[r.period == pd.Period("2024Q4", "Q")].set_index("unit")
+    assert len(q4) == 18
+    assert q4.loc["990101101", "note"] == "not reported: 2 of 3 months, 2024-12 missing"
+    assert (q4.drop(index="990101101")["note"] == "").all()
+
+
+def test_county_total_is_missing_and_names_the_missing_townships(sample_counts, sample_units):
+    c = _without(sample_counts, "990101103", ["2024-08"])
+    c = _without(c, "990101105", ["2024-07", "2024-08", "2024-09"])
+    r = ind.compute(c, ["crude_birth_rate"], period="2024Q3", level="county",
+                    units=sample_units)
+    row = r.iloc[0]
+    assert np.isnan(row["value"])
+    assert row["note"] == ("not reported: children missing: 990101103 (2024-08 missing), "
+                           "990101105")
+    p = ind.compute(c, ["crude_birth_rate"], period="2024Q3", level="county",
+                    units=sample_units, partial=True).iloc[0]
+    assert p["note"].startswith("partial: children missing: 990101103")
+    # hand: births of every township's Q3 rows that are present / their person-years
+    g = c[c.period.isin(Q3)]
+    py = (g.population * g.period.dt.days_in_month).sum() / 366
+    assert p["value"] == pytest.approx(g.births.sum() / py * 1000, rel=1e-12)
+    full = ind.compute(sample_counts, ["crude_birth_rate"], period="2024Q3", level="county",
+                       units=sample_units).iloc[0]
+    assert full["note"] == ""
+
+
+def test_unit_not_in_the_hierarchy_is_an_error(sample_counts, sample_units):
+    stray = sample_counts[sample_counts.unit == "990101101"].assign(unit="990101199")
+    c = pd.concat([sample_counts, stray], ignore_index=True)
+    with pytest.raises(ValueError, match="counts have unit codes that are not in the units "
+                                         "table: 990101199"):
+        ind.compute(c, ["crude_birth_rate"], period="2024Q3", level="county",
+                    units=sample_units)
+
+
+def _dekad_counts() -> pd.DataFrame:
+    # births and compliant births of unit A in the three dekads of July 2024, and of B
+    dek = pd.Series([pr.Dekad(2024, 7, k) for k in (1, 2, 3)] * 2, dtype=object)
+    return pd.DataFrame({"unit": ["A"] * 3 + ["B"] * 3, "period": dek,
+                         "births_male": [10, 12, 9, 3, 3, 3], "births_female": [10, 8, 11, 3, 3, 3],
+                         "births_compliant": [18, 17, 18, 6, 6, 6]})
+
+
+def test_dekad_period_gives_that_dekad_only():
+    r = ind.compute(_dekad_counts(), ["compliance_rate"], period="2024-07-D1")
+    a = r.set_index("unit").loc["A"]
+    assert a["value"] == pytest.approx(18 / 20 * 100)  # 90.00, not the month's 53/60 = 88.33
+    assert str(a["period"]) == "2024-07-D1" and isinstance(a["period"], pr.Dekad)
+    month = ind.compute(_dekad_counts(), ["compliance_rate"], period="2024-07")
+    assert month.set_index("unit").loc["A", "value"] == pytest.approx(53 / 60 * 100)
+
+
+def test_dekad_of_monthly_counts_is_an_error(sample_counts):
+    with pytest.raises(ValueError, match="period 2024-07-D1 is a dekad but the counts are "
+                                         "monthly"):
+        ind.compute(sample_counts, period="2024-07-D1")
+
+
+def test_month_of_dekad_counts_missing_a_dekad():
+    c = _dekad_counts().drop(index=1)
+    r = ind.compute(c, ["compliance_rate"], period="2024-07").set_index("unit")
+    assert r.loc["A", "note"] == "not reported: 2 of 3 dekads, 2024-07-D2 missing"
+    assert r.loc["B", "value"] == pytest.approx(18 / 18 * 100)
+    r = ind.compute(c, ["compliance_rate"], period="2024-07-D2").set_index("unit")
+    assert r.loc["A", "note"] == "not reported: no counts for 2024-07-D2"
+
+
+def test_user_columns_roll_up_with_the_others():
+    months = pd.period_range("2024-07", "2024-09", freq="M")
+    c = pd.DataFrame({"unit": ["A"] * 3, "period": months, "newlyweds_filed": [4, 5, 6],
+                      "newlyweds": [5, 6, 8], "marriages": [3, 2, 4],
+                      "adults": [1000, 1100, 1200]})
+    filed = ind.proportion("newlywed_filing_rate", "newlyweds_filed", "newlyweds")
+    married = ind.rate("marriage_rate", "marriages", exposure="adults")
+    r = ind.compute(c, [filed, married], period="2024Q3").set_index("indicator")
+    assert r.loc["newlywed_filing_rate", "value"] == pytest.approx(15 / 19 * 100)
+    # the exposure is a stock: PY = (1000 x 31 + 1100 x 31 + 1200 x 30) / 366
+    py = (1000 * 31 + 1100 * 31 + 1200 * 30) / 366
+    assert r.loc["marriage_rate", "value"] == pytest.approx(9 / py * 1000, rel=1e-12)
+    text = c.assign(newlyweds=c["newlyweds"].astype(str))
+    with pytest.raises(ValueError, match="count column 'newlyweds' is not numeric .*pass the "
+                                         r"indicator to load_counts\(indicators=\[...\]\)"):
+        ind.compute(text, [filed], period="2024Q3")
+
+
+def test_results_with_spans_and_dekads_survive_parquet_json_concat_pickle(tmp_path,
+                                                                        sample_counts):
+    import pickle
+
+    parts = [ind.compute(sample_counts, ["crude_birth_rate"], period="2024H1"),
+             ind.compute(sample_counts, ["crude_birth_rate"], period="2024Q3", ytd=True),
+             ind.compute(_dekad_counts(), ["compliance_rate"], period="2024-07-D2")]
+    for r in parts:
+        r.to_parquet(tmp_path / "r.parquet")
+        back = pd.read_parquet(tmp_path / "r.parquet")
+        periods, bad = pr.parse_series(back["period"])
+        assert not bad.any() and list(periods) == list(r["period"])
+        assert pd.read_json(tmp_path.joinpath("r.json").write_text(r.to_json()) and
+                            tmp_path / "r.json")["period"].astype(str).tolist() == \
+            r["period"].astype(str).tolist()
+        assert pickle.loads(pickle.dumps(r))["period"].tolist() == r["period"].tolist()
+    both = pd.concat(parts[:2], ignore_index=True)
+    assert [str(p) for p in pd.unique(both["period"])] == ["2024H1", "2024-01/2024-09"]
+
+
+def test_indicator_draws_follow_jeffreys_posteriors():
+    """Means of the draws against the Jeffreys posterior means by hand: Beta(x + 1/2,
+    n - x + 1/2) has mean (x + 1/2) / (n + 1); Gamma(x + 1/2) has mean x + 1/2."""
+    rng = np.random.default_rng(7)
+    sums = pd.DataFrame({"births_compliant": [40.0, np.nan], "births": [50.0, 10.0],
+                         "births_male": [60.0, 5.0], "births_female": [50.0, 5.0],
+                         "population": [2000.0, 100.0], "deaths": [10.0, 1.0]})
+    d = ind.get("compliance_rate").draw(sums, rng, 20000)
+    assert d.shape == (20000, 2) and np.isnan(d[:, 1]).all()
+    assert d[:, 0].mean() == pytest.approx(40.5 / 51 * 100, rel=5e-3)
+    d = ind.get("crude_birth_rate").draw(sums, rng, 20000)
+    assert d[:, 0].mean() == pytest.approx(50.5 / 2000 * 1000, rel=1e-2)
+    d = ind.get("sex_ratio_at_birth").draw(sums, rng, 20000)
+    p = 60.5 / 111  # median of 100p/(1-p) is the map of the Beta median, close to this
+    assert np.median(d[:, 0]) == pytest.approx(100 * p / (1 - p), rel=2e-2)
+    d = ind.get("natural_growth_rate").draw(sums, rng, 20000)
+    assert d[:, 0].mean() == pytest.approx((50.5 - 10.5) / 2000 * 1000, rel=3e-2)
+    assert ind.get("sex_ratio_at_birth").funnel_axis("en") == "births"
