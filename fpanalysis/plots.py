@@ -198,10 +198,7 @@ def funnel(
     pad = 0.08 * (hi - lo)
     ax.set_ylim(max(0.0, lo - pad), hi + pad)
     ax.set_xscale("log")
-    spec = ind.get(indicator)
-    xlab = {"sex_ratio": ("出生数", "births"), "rate": ("人年数", "person-years"),
-            "difference": ("人年数", "person-years")}.get(spec.kind, ("分母", "denominator"))
-    ax.set_xlabel(xlab[0] if language == "zh" else xlab[1])
+    ax.set_xlabel(ind.get(indicator).funnel_axis(language))
     ax.set_ylabel(_axis_label(indicator, language))
     if title:
         ax.set_title(title)
