@@ -576,28 +576,30 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
         rolled = True
     else:
         targets = sorted(pd.unique(data["period"])) if has_period else []
-    data = data.copy()
+    values = data[cols].to_numpy(dtype=float, na_value=np.nan) if cols else \
+        np.empty((len(data), 0))
+    note = np.full(len(data), "", dtype=object)
     if rolled:
-        word = np.where(data["expected"].to_numpy() == 1, sub_word[:-1], sub_word)
         incomplete = ~data["complete"].to_numpy(dtype=bool)
-        text = pd.Series(data["reported"].astype(str) + " of " + data["expected"].astype(str)
-                         + " " + word + ", " + data["missing"] + " missing",
-                         index=data.index)
-        prefix = f"{PARTIAL}: " if partial else f"{NOT_REPORTED}: "
-        data["_note"] = np.where(incomplete, prefix + text, "")
-        if not partial:
-            data.loc[incomplete, cols] = np.nan
+        if incomplete.any():  # the exception: text for those rows only
+            rows = data.loc[incomplete]
+            word = np.where(rows["expected"].to_numpy() == 1, sub_word[:-1], sub_word)
+            prefix = f"{PARTIAL}: " if partial else f"{NOT_REPORTED}: "
+            note[incomplete] = (prefix + rows["reported"].astype(str) + " of "
+                                + rows["expected"].astype(str) + " " + word + ", "
+                                + rows["missing"] + " missing").to_numpy(dtype=object)
+            if not partial:
+                values[incomplete] = np.nan
         year_days = pr.period_year_days(data["period"]) if len(data) else np.empty(0)
         frac = data["days_reported"].to_numpy(dtype=float) / year_days
     else:
-        data["_note"] = ""
         frac = (pr.period_days(data["period"]) / pr.period_year_days(data["period"])
                 if has_period and len(data) else np.ones(len(data)))
-    values = data[cols].astype("Float64")
     for s in stocks:
-        values[s] = values[s] * frac
-    data = pd.concat([data[[c for c in data.columns if c not in cols]], values.astype(float)],
-                     axis=1)
+        values[:, cols.index(s)] *= frac
+    rest = data[[c for c in data.columns if c not in cols]].reset_index(drop=True)
+    data = pd.concat([rest, pd.DataFrame(values, columns=cols)], axis=1)
+    data["_note"] = note
     if universe is not None and "unit" in by:
         data = _fill_universe(data, universe, targets if "period" in by else None, cols)
     if level is not None:
@@ -631,13 +633,13 @@ def _fill_universe(data: pd.DataFrame, universe: list[str], targets: list[object
         n_t = len(targets)
         if data.duplicated(keys).any():
             return data  # several rows per key (non-monthly input): nothing to fill
-        if len(data) == len(universe) * n_t and set(data["unit"]) == set(universe):
+        # the units of ``data`` are all in the universe: equal counts mean a full grid
+        if len(data) == len(universe) * n_t and data["unit"].nunique() == len(universe):
             return data
         grid = pd.DataFrame({"unit": np.repeat(np.array(universe, dtype=object), n_t),
                              "period": _period_values(targets, len(universe))})
     else:
-        have = set(data["unit"])
-        if have >= set(universe):
+        if data["unit"].nunique() == len(universe):
             return data
         grid = pd.DataFrame({"unit": _object_array(universe)})
     grid["_present"] = True
@@ -823,6 +825,11 @@ def compute(
     sums, chosen, status = _group_sums(counts, indicators, by=by, period=period, freq=freq,
                                        level=level, ytd=ytd, units=units, partial=partial)
     n_groups, n_ind = len(sums), len(chosen)
+    if (status != "").any():
+        codes, uniq = pd.factorize(status)
+        noted: tuple[np.ndarray, list[str]] | None = (codes, [str(u) for u in uniq])
+    else:
+        noted = None
     if n_ind == 0:
         return pd.DataFrame(columns=by + list(RESULT_COLUMNS))
     # numbers are written contiguously per indicator, then transposed once so that rows run
@@ -838,7 +845,7 @@ def compute(
         if chosen_method not in spec.behaviour.methods:
             raise ValueError(f"method for {spec.key} must be one of "
                              f"{', '.join(spec.behaviour.methods)}, got {chosen_method!r}")
-        one = _one(spec, sums, chosen_method, c, status)
+        one = _one(spec, sums, chosen_method, c, noted)
         for f, field_name in enumerate(numeric):
             block[f, j] = one[field_name]
         method_code[j] = _codes(one["method"], labels)
@@ -884,14 +891,13 @@ class _Notes:
     not-reported row is masked, a partial row keeps its value and its note is prefixed to
     any later reason."""
 
-    def __init__(self, n: int, status: np.ndarray | None = None):
+    def __init__(self, n: int, status: tuple[np.ndarray, list[str]] | None = None):
         self.code = np.zeros(n, dtype=np.int32)
         self.reasons = [""]
         self.prefix = np.zeros(n, dtype=np.int32)
         self.prefixes = [""]
         if status is not None and n:
-            codes, uniq = pd.factorize(status)
-            uniq = [str(u) for u in uniq]
+            codes, uniq = status  # factorized once for all indicators
             blocking = np.array([u.startswith(NOT_REPORTED) for u in uniq], dtype=bool)
             partial = np.array([u != "" and not b for u, b in zip(uniq, blocking,
                                                                    strict=True)], dtype=bool)
@@ -968,8 +974,9 @@ def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | No
     grouped = values.groupby(keys, sort=True, observed=True, dropna=False)
     sums = grouped.sum(min_count=1)
     if cols:
-        gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
-        sums = sums.mask(gaps.to_numpy())
+        if np.isnan(values.to_numpy()).any():  # a gap keeps the group's sum missing
+            gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
+            sums = sums.mask(gaps.to_numpy())
     else:
         sums = pd.DataFrame(index=grouped.size().index)
     status = np.full(len(sums), "", dtype=object)
@@ -981,7 +988,7 @@ def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | No
 
 
 def _one(ind: Indicator, sums: pd.DataFrame, method: str, confidence: float,
-         status: np.ndarray | None = None) -> dict[str, np.ndarray | str]:
+         status: tuple[np.ndarray, list[str]] | None = None) -> dict[str, np.ndarray | str]:
     note = _Notes(len(sums), status)
     absent = [c for c in ind.columns if c not in sums.columns]
     if absent:

@@ -654,20 +654,20 @@ def rollup(
              and pd.api.types.is_integer_dtype(counts[c].dtype)]
     out[flows] = out[flows].astype("Int64")
     out[stock_cols] = out[stock_cols].astype(float)
-    out.insert(len(by), period, _period_array([targets[i] for i in out["_t"]], targets))
+    out.insert(len(by), period, _period_array(out["_t"].to_numpy(), targets, out.index))
     out = out[by + [period] + cols + ["reported", "expected", "days_reported", "complete",
                                       "missing"]]
     return out.reset_index(drop=True)
 
 
-def _period_array(values: list, kinds: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """Periods as a ``period[...]`` array when they are pandas Periods, else objects."""
-    if kinds and all(isinstance(t, pd.Period) for t in kinds):
-        return pd.PeriodIndex(values, freq=kinds[0].freq).array if values else \
-            pd.array([], dtype=f"period[{kinds[0].freqstr}]")
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
+def _period_array(codes: np.ndarray, targets: list, index: pd.Index) -> object:
+    """``targets[codes]`` as a ``period[...]`` array when they are pandas Periods, else as
+    objects (dekads, spans)."""
+    if targets and all(isinstance(t, pd.Period) for t in targets):
+        return pd.PeriodIndex(targets, freq=targets[0].freq).take(codes).array
+    table = np.empty(len(targets), dtype=object)
+    table[:] = targets
+    return pd.Series(table[codes], index=index, dtype=object)
 
 
 def _missing_text(incomplete: pd.DataFrame, rows: pd.DataFrame, sub_code: np.ndarray,
