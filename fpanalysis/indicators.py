@@ -561,6 +561,12 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
             rolled = True
         else:
             data = data[data["period"] == target]
+            keys = [k for k in ("unit", "period") if k in data.columns]
+            dup = data.duplicated(keys)
+            if dup.any():
+                first = data.loc[dup, keys].astype(str).iloc[0].tolist()
+                raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
+                                 f"({', '.join(keys)}), e.g. ({', '.join(first)})")
             if data.empty:
                 raise ValueError(f"no counts for period {target}: the counts are not monthly, "
                                  "so only periods present in them can be computed")
