@@ -538,7 +538,7 @@ def rollup(
         Target frequency, or one target period (e.g. a year-to-date ``Span``, or a dekad of
         dekad counts); months outside a single target period are left out.
     by : sequence of str, default ('unit',)
-        Key columns kept apart.
+        Key columns kept apart (``[]`` sums every row of a period together).
     period : str, default 'period'
         Name of the period column.
     complete : bool, default True
@@ -596,8 +596,8 @@ def rollup(
                              "figures need dekad counts")
     if per.isna().any():
         raise ValueError("counts have rows without a period")
-    dup = counts.duplicated(by + [period])
-    if dup.any():
+    dup = counts.duplicated(by + [period]) if by else np.zeros(len(counts), dtype=bool)
+    if dup.any():  # with by=[] rows of all keys are summed together
         first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
@@ -628,10 +628,19 @@ def rollup(
         gaps = data[cols].isna().groupby([data[k] for k in keys], sort=True, observed=True,
                                          dropna=False).any()
         out = out.mask(gaps.to_numpy())
-    total_days = grouped["_days"].sum()
+    if by:
+        total_days = grouped["_days"].sum()
+    else:  # rows of every key sum together: the days of the distinct sub-periods
+        distinct = pd.DataFrame({"_t": data["_t"].to_numpy(), "_s": sub_code[keep],
+                                 "_d": days_row}).drop_duplicates(["_t", "_s"])
+        total_days = distinct.groupby("_t", sort=True)["_d"].sum()
     for c in stock_cols:
         out[c] = out[c].astype(float) / total_days.to_numpy()
-    out["reported"] = grouped.size().to_numpy()
+    if by:
+        out["reported"] = grouped.size().to_numpy()
+    else:  # distinct sub-periods, not rows
+        out["reported"] = pd.Series(sub_code[keep], index=data.index).groupby(
+            data["_t"], sort=True).nunique().to_numpy()
     out["days_reported"] = total_days.to_numpy()
     out = out.reset_index()
     t_codes = out["_t"].to_numpy()
@@ -689,8 +698,13 @@ def _missing_text(incomplete: pd.DataFrame, rows: pd.DataFrame, sub_code: np.nda
 
 
 def is_dekad(values: pd.Series) -> bool:
-    """Whether a period column holds dekads (ten-day periods)."""
-    return values.dtype == object and len(values) > 0 and isinstance(values.iloc[0], Dekad)
+    """Whether a period column holds dekads (ten-day periods), every one of them.
+
+    A column that mixes dekads with months is not a dekad column (rollup then refuses it).
+    """
+    if values.dtype != object or len(values) == 0 or not isinstance(values.iloc[0], Dekad):
+        return False
+    return all(isinstance(v, Dekad) for v in pd.unique(values))
 
 
 def period_days(values: pd.Series) -> np.ndarray:

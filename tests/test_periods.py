@@ -181,6 +181,17 @@ def test_rollup_refuses_duplicates_and_dekads_of_monthly_counts():
         pr.rollup(m, "2024-07-D1")
 
 
+def test_rollup_refuses_months_mixed_with_dekads():
+    mixed = pd.DataFrame({"unit": "A", "period": pd.Series([Dekad(2024, 7, 1),
+                                                            pd.Period("2024-08", "M")],
+                                                           dtype=object),
+                          "births_male": [1, 2]})
+    assert not pr.is_dekad(mixed["period"])
+    with pytest.raises(ValueError, match=r"rollup needs a monthly period column \(period\[M\]\) "
+                                         "or dekads"):
+        pr.rollup(mixed, "Q")
+
+
 def test_rollup_dekads_missing_dekad_named():
     dek = [Dekad(2024, 7, k) for k in (1, 3)] + [Dekad(2024, 8, k) for k in (1, 2, 3)]
     d = pd.DataFrame({"unit": "A", "period": pd.Series(dek, dtype=object),
@@ -204,3 +215,35 @@ def test_rollup_dekads_to_months_and_half_years():
     assert list(h.period.astype(str)) == ["2024H1", "2024H2"]
     assert list(h.births_male) == [sum(range(18)), sum(range(18, 36))]
     assert h.population.tolist() == [1000, 1000]
+
+
+def test_dekads_and_spans_are_their_labels_and_order_by_time(tmp_path):
+    import pickle
+
+    d = Dekad(2024, 7, 2)
+    assert d == "2024-07-D2" and isinstance(d, str) and (d.year, d.month_number, d.part) == (
+        2024, 7, 2)
+    with pytest.raises(AttributeError):
+        d.part = 3
+    h1, ytd, h2 = pr.parse("2024H1"), pr.parse("2024-01/2024-09"), pr.parse("2024H2")
+    # lexically "2024-01/2024-09" < "2024H1"; by (first, last) H1 comes first
+    assert sorted([h2, ytd, h1]) == [h1, ytd, h2] and "2024-01/2024-09" < "2024H1"
+    assert h1 < ytd < h2 and max([h1, h2, ytd]) == h2
+    assert pickle.loads(pickle.dumps([d, ytd])) == [d, ytd]
+    assert type(pickle.loads(pickle.dumps(ytd))) is Span
+    frame = pd.DataFrame({"period": pd.Series([d, ytd, h1], dtype=object), "x": [1, 2, 3]})
+    frame.to_parquet(tmp_path / "p.parquet")
+    back, bad = pr.parse_series(pd.read_parquet(tmp_path / "p.parquet")["period"])
+    assert not bad.any() and list(back) == [d, ytd, h1]
+    assert [type(v) for v in back] == [Dekad, Span, Span]
+
+
+def test_rollup_over_all_keys_sums_stocks_across_keys():
+    m = _monthly(4)
+    q = pr.rollup(m, "Q", by=[])
+    q1 = m[m.period.dt.quarter == 1]
+    days = q1.period.dt.days_in_month.to_numpy()
+    # hand: county mean population = sum over units of their day-weighted means
+    assert q.population.iloc[0] == pytest.approx((q1.population * days).sum() / 91, rel=1e-13)
+    assert q.births_male.iloc[0] == q1.births_male.sum()
+    assert q.reported.iloc[0] == 3 and q.complete.iloc[0]
