@@ -956,9 +956,10 @@ def group_sums(
     """The summed counts behind :func:`compute`: one row per group of ``by`` (the index),
     one column per count the indicators need, stocks already turned into person-years.
 
-    Returns the sums (float, NaN where any summed cell was missing, and for every count of
-    a unit that did not report, which keeps its row) and the indicators. Other steps that
-    redraw counts (rank uncertainty, :meth:`Indicator.draw`) start from these sums.
+    Takes the arguments of :func:`compute` (``partial`` included). Returns the sums
+    (float, NaN where any summed cell was missing, and for every count of a unit that did
+    not report, which keeps its row) and the indicators. Other steps that redraw counts
+    (rank uncertainty, :meth:`Indicator.draw`) start from these sums.
     """
     sums, chosen, _ = _group_sums(counts, indicators, by=list(by), period=period, freq=freq,
                                   level=level, ytd=ytd, units=units, partial=partial)
