@@ -695,7 +695,7 @@ def _to_level(data: pd.DataFrame, units: pd.DataFrame, level: str, *, cols: list
         bad["_child"] = np.where(
             no_counts, data.loc[flagged, "unit"].astype(str),
             data.loc[flagged, "unit"].astype(str) + " ("
-            + data.loc[flagged, "_note"].str.split(", ", n=1).str[1].fillna("") + ")")
+            + data.loc[flagged, "_note"].astype(str).str.partition(", ")[2] + ")")
         listed = bad.groupby(["unit"] + keys, sort=True, observed=True)["_child"].agg(", ".join)
         listed = listed.rename("_children").reset_index().astype(object)
         merged = sums[["unit"] + keys].astype(object).merge(listed, on=["unit"] + keys,

@@ -417,3 +417,41 @@ def test_indicator_draws_follow_jeffreys_posteriors():
     d = ind.get("natural_growth_rate").draw(sums, rng, 20000)
     assert d[:, 0].mean() == pytest.approx((50.5 - 10.5) / 2000 * 1000, rel=3e-2)
     assert ind.get("sex_ratio_at_birth").funnel_axis("en") == "births"
+
+
+@settings(max_examples=15, deadline=None)
+@given(unit=st.integers(0, 17), month=st.integers(1, 12))
+def test_removing_any_month_of_any_unit_leaves_it_not_reported(sample_counts, unit, month):
+    """Dropping one month of one township: its quarter and year rows stay, all missing and
+    noted; every other township's figures are unchanged (compared with the full data)."""
+    code = f"9901011{unit + 1:02d}"
+    label = f"2024-{month:02d}"
+    c = _without(sample_counts, code, [label])
+    quarter = f"2024Q{(month - 1) // 3 + 1}"
+    for p, n in ((quarter, 3), ("2024", 12)):
+        full = ind.compute(sample_counts, ["crude_birth_rate", "compliance_rate"], period=p)
+        got = ind.compute(c, ["crude_birth_rate", "compliance_rate"], period=p)
+        assert len(got) == len(full) == 36
+        mine = got["unit"] == code
+        assert got.loc[mine, "value"].isna().all()
+        assert set(got.loc[mine, "note"]) == {
+            f"not reported: {n - 1} of {n} months, {label} missing"}
+        pd.testing.assert_frame_equal(got[~mine].reset_index(drop=True),
+                                      full[~mine].reset_index(drop=True), check_categorical=False)
+
+
+def test_three_levels_name_the_missing_village():
+    units = pd.DataFrame({"unit": ["C", "T1", "T2", "V1", "V2", "V3"],
+                          "name": list("CTTVVV"), "parent": [pd.NA, "C", "C", "T1", "T1", "T2"],
+                          "level": ["county", "township", "township", "village", "village",
+                                    "village"]})
+    counts = pd.DataFrame({"unit": ["V1", "V3"], "period": pd.PeriodIndex(["2024"] * 2,
+                                                                         freq="Y"),
+                           "births_male": [1, 4], "births_female": [1, 1]})
+    t = ind.compute(counts, ["sex_ratio_at_birth"], level="township", units=units)
+    # V2 (a village of T1) sent nothing: T1 is missing and says so, T2 = 4 / 1 x 100
+    assert t["note"].tolist() == ["not reported: children missing: V2", ""]
+    assert np.isnan(t["value"].iloc[0]) and t["value"].iloc[1] == 400.0
+    v = ind.compute(counts, ["sex_ratio_at_birth"], units=units)
+    assert v["unit"].tolist() == ["V1", "V2", "V3"]
+    assert v["note"].tolist() == ["", "not reported: no counts for 2024", ""]
