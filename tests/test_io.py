@@ -28,7 +28,7 @@ def where(exc: pytest.ExceptionInfo) -> list[tuple[str, int | None, str | None]]
 
 def test_sample_loads_with_every_row_accounted_for(sample_dir):
     counts = io.load_counts(sample_dir)
-    rep = counts.attrs["load_report"]
+    rep = io.load_report(counts)
     assert rep.rows_in == rep.rows_used + len(rep.skipped) == len(counts) == 648
     assert counts["period"].dtype == "period[M]"
     assert counts["births"].dtype == "Int64"
@@ -167,7 +167,7 @@ def test_chinese_headers_title_lines_totals_and_notes_in_gbk(write):
     english = io.load_counts(write("e.csv", HEADER + "101,2024-01,3,2,1,1,1000\n"
                                                      "102,2024-01,2,1,1,0,900\n"))
     pd.testing.assert_frame_equal(counts.drop(columns="备注"), english)
-    rep = counts.attrs["load_report"]
+    rep = io.load_report(counts)
     assert rep.header_row == 3
     assert rep.encoding == "gb18030"
     assert rep.rows_in == rep.rows_used + len(rep.skipped) == 5
@@ -190,7 +190,7 @@ def test_utf8_with_bom_and_explicit_header_row(write):
     f = write("c.csv", "\ufeff标题\n" + HEADER + "101,2024-01,3,2,1,1,1000\n")
     c = io.load_counts(f, header_row=2)
     assert c["births"].tolist() == [3]
-    assert c.attrs["load_report"].encoding == "utf-8-sig"
+    assert io.load_report(c).encoding == "utf-8-sig"
 
 
 def test_csv_xlsx_and_parquet_give_identical_frames(tmp_path, sample_dir):
@@ -208,7 +208,7 @@ def test_csv_xlsx_and_parquet_give_identical_frames(tmp_path, sample_dir):
     wb.save(xlsx)
     from_xlsx = io.load_counts(xlsx)
     pd.testing.assert_frame_equal(from_xlsx, csv.iloc[:60].reset_index(drop=True))
-    assert from_xlsx.attrs["load_report"].skipped == [(63, "note below or beside the table: "
+    assert io.load_report(from_xlsx).skipped == [(63, "note below or beside the table: "
                                                             "'注：示例数据'")]
     parquet = tmp_path / "counts.parquet"
     raw.to_parquet(parquet)
@@ -228,7 +228,8 @@ def test_unit_names_instead_of_codes(write, tmp_path):
                        "无名乡,2024-01,1,1\n")
     with pytest.raises(DataError) as e:
         io.load_counts(f, units=tmp_path / "units.csv")
-    assert problems(e) == [("c.csv", 4, "unit", "unknown unit code '无名乡' (not in units)")]
+    # issue 7: a name that matches no unit is reported as a name, not passed on as a code
+    assert problems(e) == [("c.csv", 4, "name", "unknown unit name '无名乡' (not in units)")]
 
 
 def test_consistency_rules_between_columns(write):
