@@ -162,8 +162,9 @@ def check_units(data: pd.DataFrame, col: Collector) -> None:
         col.add(int(col.rows[pos]), "parent", f"parent cycle: {chain}")
     rank = {lv: i for i, lv in enumerate(LEVELS)}
     level_rank = level.map(rank)
-    parent_rank = parent.map(pd.Series(level_rank.to_numpy(), index=data["unit"].to_numpy())
-                             .groupby(level=0).first())
+    coded = (data["unit"] != "").to_numpy()  # a row without a code is reported elsewhere
+    rank_of = pd.Series(level_rank.to_numpy()[coded], index=data["unit"].to_numpy()[coded])
+    parent_rank = parent.where(parent != "").map(rank_of.groupby(level=0).first())
     cyc = np.zeros(len(data), dtype=bool)
     cyc[list(chains)] = True
     wrong = (parent_rank.notna() & level_rank.notna()

@@ -145,7 +145,7 @@ def _csv_rows(path: Path, name: str) -> tuple[list[list[str]], str]:
     if not text.strip():
         raise _fail(name, "the file is empty")
     try:
-        rows = list(csv.reader(_io.StringIO(text, newline="")))
+        rows = list(csv.reader(_io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:  # NUL bytes, a field beyond csv.field_size_limit(), bad quoting
         raise _fail(name, f"CSV cannot be parsed: {exc}") from exc
     return rows, encoding

@@ -51,15 +51,16 @@ def check_periods(data: pd.DataFrame, col: Collector, *, one_kind: bool = True) 
                      "2024-07-D2, 2024年7月)" if text.iloc[p].strip() else "period is empty")
     good = ~bad.to_numpy()
     if one_kind and good.any():
-        distinct = pd.unique(pd.Series(parsed[good].to_numpy(dtype=object)))
-        kind_of = {p: _kind(p) for p in distinct}
-        kinds = pd.Series(parsed[good].to_numpy(dtype=object), dtype=object).map(kind_of)
+        # kinds by label text: Dekad and Period objects do not compare, so they are never
+        # keys of one index
+        label = text.str.strip()
+        kind_of = {t: _kind(t) for t in pd.unique(label[good])}
+        kinds = label[good].map(kind_of)
         main = kinds.value_counts().index[0]
         other = np.zeros(len(parsed), dtype=bool)
         other[np.flatnonzero(good)] = (kinds != main).to_numpy()
-        values = parsed.to_numpy(dtype=object)
         sub.at(other, "period",
-               lambda p: f"period {text.iloc[p]!r} is a {kind_of[values[p]]}, but this "
+               lambda p: f"period {text.iloc[p]!r} is a {kind_of[label.iloc[p]]}, but this "
                          f"file holds {main} periods (one kind of period per file)")
     col.problems += sub.problems
     data["period"] = parsed
@@ -70,8 +71,9 @@ def _as_text(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.PeriodDtype):
         return values.astype(str).where(values.notna()).astype("string")
     if values.dtype == object:  # Dekad/Span objects, or text
-        uniq = pd.unique(values.dropna())
-        return values.map({u: str(u) for u in uniq}).astype("string")
+        codes, uniq = pd.factorize(values)  # hashing only: Dekad and Period do not compare
+        labels = np.array([str(u) for u in uniq] + [None], dtype=object)
+        return pd.Series(labels[codes], index=values.index, dtype="string")
     return values.astype("string")
 
 
