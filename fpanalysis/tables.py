@@ -328,7 +328,8 @@ def _canonicalize(frame: pd.DataFrame, known: Collection[str], col: Collector,
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
     unknown: list[str] = []
-    for original in frame.columns:
+    rename_dup: dict[int, str] = {}
+    for i, original in enumerate(frame.columns):
         canon = canonical_header(original)
         if canon is None:
             plain = unicodedata.normalize("NFKC", str(original)).strip()
@@ -339,11 +340,13 @@ def _canonicalize(frame: pd.DataFrame, known: Collection[str], col: Collector,
         if canon in seen:
             col.add(header_row, str(original),
                     f"header means the same column ({canon}) as '{seen[canon]}'")
-            unknown.append(str(original))
+            rename_dup[i] = f"column {i + 1}"
             continue
         seen[canon] = str(original)
         mapping[original] = canon
-    return frame.rename(columns=mapping), unknown
+    names = [rename_dup.get(i, mapping.get(c, c)) for i, c in enumerate(frame.columns)]
+    unknown += [rename_dup[i] for i in sorted(rename_dup)]
+    return frame.set_axis(names, axis=1), unknown
 
 
 def _filled(column: pd.Series) -> np.ndarray:
