@@ -261,9 +261,9 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     col.raise_if_any()
     if heads.any():
         for pos in np.flatnonzero(heads):
-            w.report.skipped.append((int(col.rows[pos]), f"totals row for unit "
-                                     f"{data['unit'].iloc[pos]} (checked against the rows of "
-                                     "its units below, in the same period)"))
+            w.report.skipped.append((int(col.rows[pos]), "totals row (checked against the "
+                                     "rows of its units below, in the same period): unit "
+                                     f"{data['unit'].iloc[pos]}"))
         w.report.skipped.sort()
         w.report.rows_used -= int(heads.sum())
         keep = np.flatnonzero(~heads)

@@ -15,7 +15,6 @@ import codecs
 import csv
 import io as _io
 import unicodedata
-import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,15 +90,15 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
         candidates: Iterable[str] = ("utf-16",)
     else:
         candidates = ("utf-8-sig", "gb18030")
-    error: UnicodeDecodeError | None = None
+    errors: list[UnicodeDecodeError] = []
     for encoding in candidates:
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            error = exc if error is None else error
-    assert error is not None
+            errors.append(exc)
+    first = errors[0]
     raise _fail(name, f"cannot decode the file as {' or '.join(candidates)} "
-                      f"(byte {raw[error.start]:#04x} at offset {error.start}): save it as "
+                      f"(byte {raw[first.start]:#04x} at offset {first.start}): save it as "
                       "UTF-8 or GB18030")
 
 
@@ -174,9 +173,7 @@ def _excel_rows(path: Path, name: str, sheet: str | int | None
             raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
     except DataError:
         raise
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise _fail(name, f"the workbook cannot be read: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # openpyxl raises its own types for damaged workbooks
+    except Exception as exc:  # zipfile, openpyxl and pandas each raise their own types
         raise _fail(name, f"the workbook cannot be read: {type(exc).__name__}: {exc}") from exc
     rows = [[cell_text(c) for c in r] for r in raw.to_numpy().tolist()]
     return rows, chosen

@@ -32,6 +32,7 @@ __all__ = [
     "Collector",
     "LoadReport",
     "Numbers",
+    "Walked",
     "fmt",
     "load_report",
     "normalise_keys",
@@ -332,7 +333,7 @@ def _canonicalize(frame: pd.DataFrame, known: Collection[str], col: Collector,
     for i, original in enumerate(frame.columns):
         canon = canonical_header(original)
         if canon is None:
-            plain = unicodedata.normalize("NFKC", str(original)).strip()
+            plain = unicodedata.normalize("NFKC", str(original)).strip().lower()
             canon = plain if plain in known else None
         if canon is None:
             unknown.append(str(original))

@@ -320,22 +320,22 @@ MALFORMED = ("malformed number: {!r} (commas only between groups of three digits
              "decimals with a point, e.g. 3.5)")
 
 
-@pytest.mark.parametrize("loader", ["counts", "values", "scores"])
-def test_malformed_thousands_and_decimal_commas_are_refused(write, loader):
+_BAD_COMMAS = ("1,2,3", "12,34", "3,5")
+
+
+@pytest.mark.parametrize(("loader", "head", "row", "column"), [
+    (io.load_counts, "unit,period,deaths", '10{i},2024-01,"{cell}"', "deaths"),
+    (io.load_values, "unit,period,indicator,value", '10{i},2024,income,"{cell}"', "value"),
+    (io.load_scores, "unit,period,score", '10{i},2024,"{cell}"', "score"),
+])
+def test_malformed_thousands_and_decimal_commas_are_refused(write, loader, head, row, column):
     # before issue 7, "1,2,3" loaded as 123 and "3,5" as 35
-    head, fill = {"counts": ("unit,period,deaths\n", "{}"),
-                  "values": ("unit,period,indicator,value\n", "x{},{}"),
-                  "scores": ("unit,period,score\n", "{}")}[loader]
-    column = {"counts": "deaths", "values": "value", "scores": "score"}[loader]
-    cells = ["1,2,3", "12,34", "3,5"]
-    body = "".join(f"10{i},2024,{fill.format(*([i, c] if loader == 'values' else [c]))}\n"
-                   .replace(f"{c}", f'"{c}"') for i, c in enumerate(cells))
-    f = write("f.csv", head + body)
-    load = {"counts": io.load_counts, "values": io.load_values, "scores": io.load_scores}
+    body = "".join(row.format(i=i, cell=cell) + "\n" for i, cell in enumerate(_BAD_COMMAS))
+    f = write("f.csv", head + "\n" + body)
     with pytest.raises(DataError) as e:
-        load[loader](f)
-    assert problems(e) == [("f.csv", 2 + i, column, MALFORMED.format(c))
-                           for i, c in enumerate(cells)]
+        loader(f)
+    assert problems(e) == [("f.csv", 2 + i, column, MALFORMED.format(cell))
+                           for i, cell in enumerate(_BAD_COMMAS)]
 
 
 def test_well_formed_thousands_still_load(write):
@@ -457,8 +457,8 @@ def test_the_countys_own_row_is_a_checked_totals_row(write, tmp_path):
     assert c[["unit", "births"]].values.tolist() == [["100", 4], ["101", 3], ["102", 2]]
     rep = io.load_report(c)
     assert rep.rows_in == rep.rows_used + len(rep.skipped) == 4
-    assert rep.skipped == [(4, "totals row for unit 100 (checked against the rows of its units "
-                               "below, in the same period)")]
+    assert rep.skipped == [(4, "totals row (checked against the rows of its units below, in "
+                               "the same period): unit 100")]
     bad = write("bad.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
                                     "100,2024-01,6,3,3,1,1900\n")
     with pytest.raises(DataError) as e:
