@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -199,6 +199,24 @@ decimals with a point, e.g. 3.5)"
             pd.api.types.is_numeric_dtype(values) and not
             isinstance(values.dtype, pd.CategoricalDtype)):
         return _typed_numbers(values, whole=whole)
+    # parse each distinct cell once (a column of counts has few), then spread by position
+    codes, uniq = pd.factorize(values if values.dtype == object else values.astype(object),
+                               use_na_sentinel=True)
+    distinct = _parse_text(pd.Series(np.append(uniq.astype(object), ""), dtype=object),
+                           whole=whole)
+    codes = np.where(codes < 0, len(uniq), codes)  # missing cells: the appended ""
+    value = pd.Series(distinct.value.to_numpy()[codes], index=values.index)
+    exact = pd.Series(distinct.exact.array.take(codes), index=values.index) if whole \
+        else value
+    bad = distinct.bad[codes]
+    messages = {int(p): distinct.messages[int(codes[p])] for p in np.flatnonzero(bad)}
+    return Numbers(value, exact, distinct.empty[codes], bad, messages)
+
+
+def _parse_text(values: pd.Series, *, whole: bool) -> Numbers:
+    """:func:`parse_numbers` for a column of text cells."""
+    index = values.index
+    n = len(values)
     raw = values.astype("string").fillna("")
     text = raw.map(lambda s: unicodedata.normalize("NFKC", s), na_action="ignore").str.strip()
     empty = (text == "").to_numpy()
@@ -354,16 +372,20 @@ def _filled(column: pd.Series) -> np.ndarray:
     """Cells that hold something: not missing, and for text not just white space."""
     if pd.api.types.is_numeric_dtype(column):
         return column.notna().to_numpy()
-    text = column.astype("string").str.strip()
-    return (text.notna() & (text != "")).to_numpy()
+    codes, uniq = pd.factorize(column, use_na_sentinel=True)  # each distinct cell once
+    text = pd.Series(uniq, dtype=object).astype("string").str.strip()
+    filled = np.append((text.notna() & (text != "")).to_numpy(dtype=bool), False)
+    return filled[np.where(codes < 0, len(uniq), codes)]
 
 
-def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, np.ndarray]:
+def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec, number_columns: Sequence[str],
+                     known: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Blank rows and notes; ``known`` gives the filled cells of columns already parsed."""
     n = len(frame)
-    filled = {c: _filled(frame[c]) for c in frame.columns}
+    filled = {c: known[c] if c in known else _filled(frame[c]) for c in frame.columns}
     blank = ~np.any([filled[c] for c in frame.columns], axis=0) if filled \
         else np.ones(n, dtype=bool)
-    counts = [c for c in spec.counts + spec.numbers if c in frame.columns]
+    counts = [c for c in number_columns if c in frame.columns]
     keys = [c for c in spec.keys if c in frame.columns]
     if "unit" not in frame.columns and "name" in frame.columns:
         keys.append("name")
@@ -467,10 +489,13 @@ def walk(path: str | Path, spec: TableSpec, *, header_row: int | None = None,
                                        or isinstance(frame[k].dtype, pd.PeriodDtype)):
             frame[k] = normalise_keys(frame[k])
 
+    parsed_columns = {c: parse_numbers(frame[c], whole=c in counts)
+                      for c in counts + spec.numbers if c in frame.columns}
     if file.suffix.lower() == ".parquet":  # typed columns: no title, totals or note rows
         blank = note = totals = np.zeros(len(frame), dtype=bool)
     else:
-        blank, note = _blank_and_notes(frame, spec)
+        blank, note = _blank_and_notes(frame, spec, counts + spec.numbers,
+                                       {c: ~p.empty for c, p in parsed_columns.items()})
         totals = _totals_mask(frame) & ~blank
     note &= ~totals
     data_rows = ~(blank | note | totals)
@@ -491,10 +516,7 @@ def walk(path: str | Path, spec: TableSpec, *, header_row: int | None = None,
 
     numbers: dict[str, pd.Series] = {}
     exact: dict[str, pd.Series] = {}
-    for c in counts + spec.numbers:
-        if c not in frame.columns:
-            continue
-        parsed = parse_numbers(frame[c], whole=c in counts)
+    for c, parsed in parsed_columns.items():
         col.at(parsed.bad & data_rows, c, lambda p, m=parsed.messages: m[int(p)])
         num = parsed.value
         if c in counts:
