@@ -256,7 +256,7 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     check_units_known(data, units, col)
     consistency(data, w.numbers, col, pairs)
     heads = np.zeros(len(data), dtype=bool)
-    if units is not None and not col.problems:
+    if units is not None:
         heads = ancestor_rows(data, w.numbers, units, col)
     col.raise_if_any()
     if heads.any():

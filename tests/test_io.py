@@ -538,3 +538,24 @@ def test_loaded_frames_stay_ordinary_pandas(tmp_path, sample_dir):
 def test_load_report_without_a_report():
     with pytest.raises(ValueError, match="^the frame carries no load report"):
         io.load_report(pd.DataFrame({"a": [1]}))
+
+
+def test_parquet_counts_are_checked_like_csv(tmp_path):
+    # typed columns: -1 is negative, 2.5 not whole, 2**53 as a float cannot be exact;
+    # keys " 11" and "11" are one unit
+    f = tmp_path / "c.parquet"
+    pd.DataFrame({"unit": [" 11", "11", "12", "13"], "period": ["2024-01"] * 4,
+                  "deaths": [1, 1, -1, 0], "population": [10.0, 10.0, 2.5, 2.0 ** 53]}
+                 ).to_parquet(f)
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [
+        ("c.parquet", 2, "unit, period", "duplicate (11, 2024-01): same key as row 1"),
+        ("c.parquet", 3, "deaths", "negative count: -1"),
+        ("c.parquet", 3, "population", "count is not a whole number: 2.5"),
+        ("c.parquet", 4, "population", "number too large to be held exactly: "
+                                       "9007199254740992 (store counts as integers)")]
+    g = tmp_path / "g.parquet"
+    pd.DataFrame({"unit": ["11"], "period": ["2024-01"],
+                  "population": pd.array([2 ** 53 + 1], dtype="int64")}).to_parquet(g)
+    assert int(io.load_counts(g)["population"].iloc[0]) == 2 ** 53 + 1
