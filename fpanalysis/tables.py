@@ -517,7 +517,8 @@ def walk(path: str | Path, spec: TableSpec, *, header_row: int | None = None,
     numbers: dict[str, pd.Series] = {}
     exact: dict[str, pd.Series] = {}
     for c, parsed in parsed_columns.items():
-        col.at(parsed.bad & data_rows, c, lambda p, m=parsed.messages: m[int(p)])
+        # a bad cell in a totals row is reported too: the row is set aside, not ignored
+        col.at(parsed.bad & (data_rows | totals), c, lambda p, m=parsed.messages: m[int(p)])
         num = parsed.value
         if c in counts:
             with np.errstate(invalid="ignore"):

@@ -559,3 +559,11 @@ def test_parquet_counts_are_checked_like_csv(tmp_path):
     pd.DataFrame({"unit": ["11"], "period": ["2024-01"],
                   "population": pd.array([2 ** 53 + 1], dtype="int64")}).to_parquet(g)
     assert int(io.load_counts(g)["population"].iloc[0]) == 2 ** 53 + 1
+
+
+def test_a_malformed_number_in_a_totals_row_is_reported(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
+                                '合计,,5,3,2,1,"1,9,0,0"\n')
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 4, "population", MALFORMED.format("1,9,0,0"))]
