@@ -484,9 +484,8 @@ def walk(path: str | Path, spec: TableSpec, *, header_row: int | None = None,
     frame, unknown = _canonicalize(frame, extra, col, hrow)
     counts = spec.counts + extra
     first_cells = frame.iloc[:, 0].copy() if frame.shape[1] else None  # for note messages
-    for k in spec.keys + ("name",):
-        if k in frame.columns and not (pd.api.types.is_numeric_dtype(frame[k])
-                                       or isinstance(frame[k].dtype, pd.PeriodDtype)):
+    for k in spec.keys + ("name",):  # codes typed as numbers (Parquet) become text too
+        if k in frame.columns and not isinstance(frame[k].dtype, pd.PeriodDtype):
             frame[k] = normalise_keys(frame[k])
 
     parsed_columns = {c: parse_numbers(frame[c], whole=c in counts)
