@@ -42,17 +42,16 @@ def test_ancestors_of_a_level_nobody_has():
         hierarchy.ancestors(UNITS[UNITS["level"] != "village"], "village")
 
 
-def test_ancestors_match_the_old_walker_on_the_sample(sample_units):
-    # migration check: indicators._ancestors is the walker this one replaces; the expected
-    # mapping on the sample itself is also checked by hand (every township maps to itself)
-    from fpanalysis import indicators
-
-    for level in ("county", "township"):
-        pd.testing.assert_series_equal(hierarchy.ancestors(sample_units, level),
-                                       indicators._ancestors(sample_units, level))
+def test_ancestors_on_the_sample(sample_units):
+    # by hand from data/sample/units.csv (county 990101 and its 18 townships, no villages):
+    # everything maps to the county at county level; at township level the county maps to
+    # nothing and every township to itself
+    county = hierarchy.ancestors(sample_units, "county")
+    assert len(county) == 19 and (county == "990101").all()
     town = hierarchy.ancestors(sample_units, "township")
-    townships = sample_units.loc[sample_units["level"] == "township", "unit"]
-    assert (town[townships] == townships.to_numpy()).all()
+    assert pd.isna(town["990101"])
+    townships = town.index[town.index != "990101"]
+    assert len(townships) == 18 and (town[townships] == townships).all()
 
 
 def test_lineage_and_descendants():
