@@ -1,14 +1,16 @@
 """fpanalysis: population and reproductive-health indicators for administrative units.
 
-Modules (imports point downward only): ``periods``, ``schema``, ``io``, ``synth`` at the
-bottom; ``intervals`` and ``indicators`` above them; ``plots`` and ``report`` on top.
+Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
+``tables``, ``rules`` and ``hierarchy``), ``synth`` at the bottom; ``intervals`` and
+``indicators`` above them; ``plots`` and ``report`` on top.
 """
 
-from . import indicators, intervals, io, periods, schema, targets
+from . import hierarchy, indicators, intervals, io, periods, schema, targets
 from .io import (
     LoadReport,
     load_audits,
     load_counts,
+    load_report,
     load_scores,
     load_targets,
     load_units,
@@ -20,11 +22,13 @@ from .schema import DataError
 __all__ = [
     "DataError",
     "LoadReport",
+    "hierarchy",
     "indicators",
     "intervals",
     "io",
     "load_audits",
     "load_counts",
+    "load_report",
     "load_scores",
     "load_targets",
     "load_units",

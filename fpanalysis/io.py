@@ -1,539 +1,66 @@
-"""Load counts, units, audits and targets, validating every row against the contracts.
+"""Load counts, units, audits, supplied values, external scores and targets.
 
-Files come as county offices make them: CSV in UTF-8 (with or without BOM) or GB18030/GBK,
-Excel workbooks, or Parquet; English or Chinese headers; one or two title lines above the
-header; a totals row (合计/总计); notes below the table. The loaders find the header row,
-check totals rows against the rows above them, set notes aside, and validate the rest. Every
-problem is collected and raised together in one :class:`~fpanalysis.schema.DataError` naming
-file, row (as numbered in the file), column and rule. Nothing is dropped silently: each loaded
-frame carries a :class:`LoadReport` in ``frame.attrs["load_report"]`` with
-``rows_in == rows_used + len(skipped)``.
+Files come as county offices make them: CSV in UTF-8 (with or without BOM), UTF-16 with BOM
+or GB18030/GBK, Excel workbooks (one sheet, or the one named with ``sheet=``), or Parquet;
+English or Chinese headers; one or two title lines above the header; a totals row
+(合计/总计, or the county's own row among its townships'); notes below the table. The work is
+split by concern:
+
+* :mod:`fpanalysis.reading` decodes a file, picks its sheet and finds its header row;
+* :mod:`fpanalysis.tables` walks the table: data, blank, note and totals rows, strict
+  numbers, normalised keys, and the :class:`LoadReport`;
+* :mod:`fpanalysis.rules` holds the row rules (periods, duplicate keys, known units,
+  consistency between columns);
+* :mod:`fpanalysis.hierarchy` holds the unit hierarchy: its checks and its one walker.
+
+This module puts them together into the public loaders. Every problem is collected and
+raised together in one :class:`~fpanalysis.schema.DataError` naming file, row (as numbered
+in the file), column and rule. Nothing is dropped silently: each loaded frame carries its
+report as a plain dict in ``frame.attrs["load_report"]`` (so the frame survives Parquet,
+JSON, ``pd.concat`` and pickling); :func:`load_report` returns it as a :class:`LoadReport`
+with ``rows_in == rows_used + len(skipped)``.
 """
 
 from __future__ import annotations
 
-import csv
-import io as _io
-import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .periods import Dekad, parse_series
-from .schema import (
-    AGE_GROUPS,
-    AUDITS,
-    COUNTS,
-    LEVELS,
-    SCORES,
-    SERVICES,
-    TOTAL_LABELS,
-    UNITS,
-    VALUES,
-    DataError,
-    Problem,
-    TableSpec,
-    canonical_header,
+from . import periods as pr
+from .hierarchy import check_units, codes_for_names
+from .reading import find_file
+from .rules import (
+    ancestor_rows,
+    check_audits,
+    check_duplicates,
+    check_intervals,
+    check_periods,
+    check_units_known,
+    consistency,
 )
+from .schema import AUDITS, COUNTS, SCORES, UNITS, VALUES, DataError, Problem, TableSpec
+from .tables import LoadReport, Walked, load_report, normalise_keys, walk
 
 __all__ = [
     "LoadReport",
     "find_file",
     "load_audits",
     "load_counts",
+    "load_report",
     "load_scores",
     "load_targets",
     "load_units",
     "load_values",
 ]
 
-_SUFFIXES = (".csv", ".xlsx", ".parquet")
-_NOTE_START = re.compile(
-    r"^\s*(注|说明|备注|填报|制表|审核|负责人|单位负责人|数据来源|note|source)", re.I)
 _LEVEL_ALIASES = {"县": "county", "县级": "county", "区": "county", "乡": "township",
                   "镇": "township", "乡镇": "township", "街道": "township", "村": "village",
                   "社区": "village", "村居": "village"}
-_MAX_HEADER_SCAN = 30
-
-
-@dataclass
-class LoadReport:
-    """What happened to every row of a loaded file.
-
-    ``rows_in`` counts the rows below the header; each is either used or listed in
-    ``skipped`` with its row number and the reason (blank, note, checked totals row).
-    """
-
-    file: str
-    header_row: int | None
-    encoding: str | None
-    rows_in: int = 0
-    rows_used: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = (f"{self.file}: {self.rows_in} rows read, {self.rows_used} used, "
-                f"{len(self.skipped)} set aside")
-        for row, why in self.skipped:
-            text += f"\n  row {row}: {why}"
-        return text
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def find_file(path: str | Path, name: str) -> Path:
-    """Return ``path`` if it is a file, else ``<path>/<name>.{csv,xlsx,parquet}``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If neither exists.
-    """
-    p = Path(path)
-    if p.is_file():
-        return p
-    if p.is_dir():
-        for suffix in _SUFFIXES:
-            candidate = p / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-        raise FileNotFoundError(
-            f"no {name}.csv, {name}.xlsx or {name}.parquet in directory {p}")
-    raise FileNotFoundError(f"no such file or directory: {p}")
-
-
-def _decode(raw: bytes) -> tuple[str, str]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("gb18030", raw, 0, 1, "neither UTF-8 nor GB18030")
-
-
-def _header_score(cells: Iterable[object], spec: TableSpec) -> int:
-    names = {canonical_header(c) for c in cells}
-    return len(names & set(spec.columns))
-
-
-def _find_header(rows: list[list[object]], spec: TableSpec) -> int | None:
-    best, best_score = None, 1
-    for i, cells in enumerate(rows[:_MAX_HEADER_SCAN]):
-        score = _header_score(cells, spec)
-        if score > best_score:
-            best, best_score = i, score
-    return best
-
-
-def _cell_text(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "strftime"):
-        return pd.Timestamp(value).strftime("%Y-%m")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _read(path: Path, spec: TableSpec, header_row: int | None
-          ) -> tuple[pd.DataFrame, np.ndarray, int | None, str | None]:
-    """Read a file into a frame of cells with its file row numbers.
-
-    Returns the frame (original headers), row numbers (1-based as in the file), the header's
-    row number and the text encoding (CSV only). Raises DataError for an empty or unreadable
-    file.
-    """
-    name = str(path)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        if frame.empty:
-            raise DataError([Problem(name, None, None, "the file is empty (no data rows)")])
-        return frame.reset_index(drop=True), np.arange(1, len(frame) + 1), None, None
-    if suffix in (".xlsx", ".xlsm"):
-        raw = pd.read_excel(path, header=None, dtype=object, sheet_name=0)
-        rows = raw.to_numpy().tolist()
-        encoding = None
-    elif suffix in (".csv", ".txt"):
-        data = path.read_bytes()
-        if not data.strip():
-            raise DataError([Problem(name, None, None, "the file is empty")])
-        text, encoding = _decode(data)
-        rows = list(csv.reader(_io.StringIO("\n".join(text.splitlines()[:_MAX_HEADER_SCAN]))))
-    else:
-        raise DataError([Problem(name, None, None,
-                                 f"unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")])
-    if not any(any(_cell_text(c) for c in r) for r in rows):
-        raise DataError([Problem(name, None, None, "the file is empty")])
-    if header_row is None:
-        h = _find_header(rows, spec)
-        if h is None:
-            raise DataError([Problem(
-                name, None, None,
-                "no header row found in the first 30 rows: expected columns such as "
-                + ", ".join(spec.required))])
-    else:
-        h = header_row - 1
-    if suffix in (".csv", ".txt"):
-        # count columns are read as numbers where every cell is one (the fast, common case);
-        # a column with any other text stays text and is checked cell by cell. Codes, names,
-        # periods and unknown columns are always text ("0101" keeps its zero).
-        header = rows[h] if h < len(rows) else []
-        numeric = set(spec.counts) | set(spec.numbers)
-        text_cols = {c: str for c in header if canonical_header(c) not in numeric}
-        try:
-            frame = pd.read_csv(_io.StringIO(text), skiprows=h, header=0, dtype=text_cols,
-                                keep_default_na=False, na_values=[""],
-                                skip_blank_lines=False)
-        except pd.errors.ParserError as exc:
-            raise DataError([Problem(name, None, None, f"CSV cannot be parsed: {exc}")]) from exc
-    else:
-        body = raw.iloc[h + 1:].reset_index(drop=True)
-        body.columns = [_cell_text(c) or f"column {i + 1}" for i, c in enumerate(raw.iloc[h])]
-        frame = body.map(_cell_text)
-    rownum = np.arange(h + 2, h + 2 + len(frame))
-    return frame, rownum, h + 1, encoding
-
-
-# --------------------------------------------------------------------------- checks
-
-
-class _Collector:
-    """Collects problems for one file; ``rows`` maps frame positions to file rows."""
-
-    def __init__(self, file: str, rows: np.ndarray):
-        self.file = file
-        self.rows = rows
-        self.problems: list[Problem] = []
-
-    def at(self, mask: np.ndarray | pd.Series, column: str | None, message) -> None:
-        """Add one problem per True position; ``message`` is a str or f(position) -> str."""
-        positions = np.flatnonzero(np.asarray(mask, dtype=bool))
-        for pos in positions:
-            text = message(pos) if callable(message) else message
-            self.problems.append(Problem(self.file, int(self.rows[pos]), column, text))
-
-    def add(self, row: int | None, column: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, row, column, message))
-
-
-def _canonicalize(frame: pd.DataFrame, spec: TableSpec, col: _Collector,
-                  header_row: int | None) -> pd.DataFrame:
-    mapping: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for original in frame.columns:
-        canon = canonical_header(original)
-        if canon is None:
-            continue
-        if canon in seen:
-            col.add(header_row, str(original),
-                    f"header means the same column ({canon}) as '{seen[canon]}'")
-            continue
-        seen[canon] = str(original)
-        mapping[original] = canon
-    return frame.rename(columns=mapping)
-
-
-def _numeric(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Parse counts; return numbers (NaN for empty or bad), empty mask, non-numeric mask."""
-    if pd.api.types.is_numeric_dtype(values):
-        num = values.astype(float)
-        empty = num.isna().to_numpy()
-        return num, empty, np.zeros(len(values), dtype=bool)
-    text = values.astype("string").fillna("").str.strip().str.replace(",", "", regex=False)
-    empty = (text == "").to_numpy()
-    num = pd.to_numeric(text.where(~empty), errors="coerce").astype(float)
-    bad = num.isna().to_numpy() & ~empty
-    return num, empty, bad
-
-
-def _filled(column: pd.Series) -> np.ndarray:
-    """Cells that hold something: not missing, and for text not just white space."""
-    if pd.api.types.is_numeric_dtype(column):
-        return column.notna().to_numpy()
-    text = column.astype("string").str.strip()
-    return (text.notna() & (text != "")).to_numpy()
-
-
-def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, np.ndarray]:
-    n = len(frame)
-    filled = {c: _filled(frame[c]) for c in frame.columns}
-    blank = ~np.any([filled[c] for c in frame.columns], axis=0) if filled \
-        else np.ones(n, dtype=bool)
-    counts = [c for c in spec.counts + spec.numbers if c in frame.columns]
-    keys = [c for c in spec.keys if c in frame.columns]
-    no_counts = ~np.any([filled[c] for c in counts], axis=0) if counts \
-        else np.ones(n, dtype=bool)
-    first = frame.iloc[:, 0].astype("string").str.strip() if frame.shape[1] \
-        else pd.Series([], dtype="string")
-    noted = first.str.match(_NOTE_START).fillna(False).to_numpy(dtype=bool)
-    # a note: starts like a note, or fills only the first cell(s) and neither counts nor keys
-    key_empty = ~np.all([filled[c] for c in keys], axis=0) if keys else np.ones(n, dtype=bool)
-    note = ~blank & no_counts & (noted | key_empty)
-    return blank, note
-
-
-def _totals_mask(frame: pd.DataFrame) -> np.ndarray:
-    mask = np.zeros(len(frame), dtype=bool)
-    for c in ("unit", "name"):
-        if c in frame.columns:
-            mask |= frame[c].astype("string").fillna("").str.strip().str.lower() \
-                .isin(TOTAL_LABELS).to_numpy()
-    return mask
-
-
-def _check_totals(frame: pd.DataFrame, numbers: dict[str, pd.Series], totals: np.ndarray,
-                  data_rows: np.ndarray, col: _Collector) -> None:
-    """Compare each totals row with the sum of the data rows since the previous totals row."""
-    if not totals.any():
-        return
-    block = np.cumsum(totals) - totals  # block id of each row: totals rows close a block
-    for name, num in numbers.items():
-        values = num.to_numpy()
-        sums = pd.Series(np.where(data_rows, np.nan_to_num(values), 0.0)).groupby(block).sum()
-        expect = sums.reindex(block[totals]).to_numpy()
-        got = values[totals]
-        wrong = ~np.isclose(got, expect, rtol=0, atol=1e-6) & ~np.isnan(got)
-        tpos = np.flatnonzero(totals)
-        for k in np.flatnonzero(wrong):
-            col.add(int(col.rows[tpos[k]]), name,
-                    f"totals row says {_fmt(got[k])} but the rows above it sum to "
-                    f"{_fmt(expect[k])}")
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _load_table(path: str | Path, spec: TableSpec, *, header_row: int | None,
-                units: pd.DataFrame | None) -> tuple[pd.DataFrame, LoadReport, _Collector,
-                                                     dict[str, pd.Series]]:
-    file = find_file(path, spec.name)
-    frame, rows, hrow, encoding = _read(file, spec, header_row)
-    col = _Collector(str(file), rows)
-    report = LoadReport(str(file), hrow, encoding, rows_in=len(frame))
-    frame = _canonicalize(frame, spec, col, hrow)
-
-    # name -> unit code, for sheets that carry only unit names
-    if "unit" not in frame.columns and "name" in frame.columns and units is not None:
-        by_name = dict(zip(units["name"], units["unit"], strict=True))
-        names = frame["name"].astype("string").fillna("").str.strip()
-        frame["unit"] = names.map(by_name).fillna(names)
-
-    if file.suffix.lower() == ".parquet":  # typed columns: no title, totals or note rows
-        blank = note = totals = np.zeros(len(frame), dtype=bool)
-    else:
-        blank, note = _blank_and_notes(frame, spec)
-        totals = _totals_mask(frame) & ~blank
-    note &= ~totals
-    data_rows = ~(blank | note | totals)
-
-    missing = [c for c in spec.required if c not in frame.columns]
-    for c in missing:
-        col.add(hrow, c, "required column is missing")
-    if missing and spec.name != "units":
-        raise DataError(col.problems)
-
-    numbers: dict[str, pd.Series] = {}
-    for c in spec.counts:
-        if c not in frame.columns:
-            continue
-        num, empty, bad = _numeric(frame[c])
-        raw = frame[c]
-        col.at(bad & data_rows, c, lambda p, raw=raw: f"not a number: {str(raw.iloc[p])!r}")
-        col.at((num.to_numpy() < 0) & data_rows, c,
-               lambda p, num=num: f"negative count: {_fmt(num.iloc[p])}")
-        frac = ~np.isnan(num.to_numpy()) & (np.mod(num.fillna(0).to_numpy(), 1) != 0)
-        col.at(frac & data_rows, c, lambda p, num=num: f"count is not a whole number: "
-                                                      f"{num.iloc[p]:g}")
-        numbers[c] = num
-    for c in spec.numbers:  # real numbers: only their form is checked here
-        if c in frame.columns:
-            num, empty, bad = _numeric(frame[c])
-            raw = frame[c]
-            col.at(bad & data_rows, c, lambda p, raw=raw: f"not a number: {str(raw.iloc[p])!r}")
-            numbers[c] = num
-    _check_totals(frame, {c: numbers[c] for c in spec.counts if c in numbers}, totals,
-                  data_rows, col)
-
-    for k in spec.keys:
-        if k in frame.columns and k != "period":
-            empty = (frame[k].astype("string").fillna("").str.strip() == "").to_numpy()
-            col.at(empty & data_rows, k, f"{k} is empty")
-
-    for pos in np.flatnonzero(blank):
-        report.skipped.append((int(rows[pos]), "blank row"))
-    for pos in np.flatnonzero(note):
-        first = str(frame.iloc[pos, 0])[:40]
-        report.skipped.append((int(rows[pos]), f"note below or beside the table: {first!r}"))
-    for pos in np.flatnonzero(totals):
-        report.skipped.append((int(rows[pos]), "totals row (checked against the rows above)"))
-    report.skipped.sort()
-
-    keep = np.flatnonzero(data_rows)
-    data = frame.iloc[keep].reset_index(drop=True)
-    col.rows = rows[keep]  # from here on, positions refer to the data rows
-    numbers = {c: n.iloc[keep].reset_index(drop=True) for c, n in numbers.items()}
-    report.rows_used = len(data)
-    return data, report, col, numbers
-
-
-def _period_kind(p: object) -> str:
-    if isinstance(p, pd.Period):
-        return {"M": "month", "Q": "quarter", "Y": "year"}[p.freqstr[0]]
-    if isinstance(p, Dekad):
-        return "dekad"
-    return "half-year" if "H" in str(p) else "span of months"
-
-
-def _check_periods(data: pd.DataFrame, col: _Collector, rows: np.ndarray,
-                   one_kind: bool = True) -> None:
-    """Parse the period column; with ``one_kind`` every period must be of the file's main
-    kind (months, quarters ...), since counts of different lengths cannot sit in one table."""
-    if "period" not in data.columns:
-        return
-    parsed, bad = parse_series(data["period"])
-    text = data["period"].astype("string").fillna("")
-    sub = _Collector(col.file, rows)
-    sub.at(bad.to_numpy(), "period",
-           lambda p: f"cannot read period {text.iloc[p]!r} (expected e.g. 2024-07, 2024Q3, "
-                     "2024-07-D2, 2024年7月)" if text.iloc[p].strip() else "period is empty")
-    if one_kind and not bad.all():
-        kinds = parsed[~bad].map({p: _period_kind(p) for p in pd.unique(parsed[~bad])})
-        main = kinds.value_counts().index[0]
-        other = np.zeros(len(parsed), dtype=bool)
-        other[np.flatnonzero(~bad.to_numpy())] = (kinds != main).to_numpy()
-        sub.at(other, "period",
-               lambda p: f"period {text.iloc[p]!r} is a {_period_kind(parsed.iloc[p])}, but this "
-                         f"file holds {main} periods (one kind of period per file)")
-    col.problems += sub.problems
-    data["period"] = parsed
-
-
-def _check_duplicates(data: pd.DataFrame, keys: Sequence[str], col: _Collector,
-                      rows: np.ndarray) -> None:
-    keys = [k for k in keys if k in data.columns]
-    if not keys:
-        return
-    keyframe = data[keys].astype("string")
-    complete = keyframe.notna().all(axis=1).to_numpy()  # bad keys are reported elsewhere
-    dup = keyframe.duplicated(keep=False).to_numpy() & complete
-    if not dup.any():
-        return
-    first_row = keyframe.assign(_row=rows).groupby(keys, dropna=False)["_row"].transform("min")
-    later = keyframe.duplicated(keep="first").to_numpy() & complete
-    sub = _Collector(col.file, rows)
-    sub.at(later, ", ".join(keys),
-           lambda p: f"duplicate ({', '.join(map(str, keyframe.iloc[p]))}): "
-                     f"same key as row {first_row.iloc[p]}")
-    col.problems += sub.problems
-
-
-def _check_units_known(data: pd.DataFrame, units: pd.DataFrame | None, col: _Collector,
-                       rows: np.ndarray) -> None:
-    if units is None or "unit" not in data.columns:
-        return
-    codes = data["unit"].astype("string").fillna("").str.strip()
-    unknown = (~codes.isin(set(units["unit"])) & (codes != "")).to_numpy()
-    sub = _Collector(col.file, rows)
-    sub.at(unknown, "unit", lambda p: f"unknown unit code {codes.iloc[p]!r} (not in units)")
-    col.problems += sub.problems
-
-
-def _finish_counts(data: pd.DataFrame, numbers: dict[str, pd.Series]) -> pd.DataFrame:
-    for c, num in numbers.items():
-        data[c] = num.round().astype("Int64")
-    if "population" not in data.columns and {"population_start", "population_end"} <= set(data):
-        data["population"] = (data["population_start"].astype("Float64")
-                              + data["population_end"].astype("Float64")) / 2
-    data["unit"] = data["unit"].astype("string").str.strip()
-    cols = ["unit", "period"] + [c for c in data.columns if c not in ("unit", "period")]
-    return data[cols].sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
-
-
-def _consistency(data: pd.DataFrame, n: dict[str, pd.Series], col: _Collector,
-                 rows: np.ndarray) -> None:
-    """Rules between columns of one counts row (all vectorized)."""
-    sub = _Collector(col.file, rows)
-
-    def v(c: str) -> np.ndarray:
-        return n[c].to_numpy()
-
-    def f(x: float) -> str:
-        return _fmt(x)
-
-    if {"births", "births_male", "births_female"} <= set(n):
-        s = v("births_male") + v("births_female")
-        wrong = ~np.isnan(s) & ~np.isnan(v("births")) & (s != v("births"))
-        sub.at(wrong, "births", lambda p: f"male + female births = {f(s[p])} but total births "
-                                          f"= {f(v('births')[p])}")
-    for sex in ("male", "female"):
-        parts = [f"births_{sex}_{o}" for o in ("o1", "o2", "o3p")]
-        if set(parts) <= set(n) and f"births_{sex}" in n:
-            s = sum(v(c) for c in parts)
-            wrong = ~np.isnan(s) & ~np.isnan(v(f"births_{sex}")) & (s != v(f"births_{sex}"))
-            sub.at(wrong, f"births_{sex}",
-                   lambda p, s=s, sex=sex: f"{sex} births by order sum to {f(s[p])} but "
-                                           f"births_{sex} = {f(v(f'births_{sex}')[p])}")
-    births = None
-    if "births" in n:
-        births = v("births")
-    elif {"births_male", "births_female"} <= set(n):
-        births = v("births_male") + v("births_female")
-    if births is not None:
-        pops = [c for c in ("population", "population_start", "population_end") if c in n]
-        for c in pops:
-            zero = (v(c) == 0) & (births > 0)
-            sub.at(zero, c, lambda p, births=births: f"population is 0 but there are "
-                                                     f"{f(births[p])} births")
-        if "births_compliant" in n:
-            over = v("births_compliant") > births
-            sub.at(over, "births_compliant",
-                   lambda p, births=births: f"births complying with policy "
-                   f"({f(v('births_compliant')[p])}) exceed births ({f(births[p])})")
-        ages = [f"births_age_{a}" for a in AGE_GROUPS]
-        if set(ages) <= set(n):
-            s = sum(v(c) for c in ages)
-            over = s > births
-            sub.at(over, "births_age_15_19",
-                   lambda p, s=s, births=births: f"births by mother's age sum to {f(s[p])}, "
-                   f"more than births ({f(births[p])})")
-    women = [f"women_{a}" for a in AGE_GROUPS]
-    if set(women) <= set(n) and "women_15_49" in n:
-        s = sum(v(c) for c in women)
-        wrong = ~np.isnan(s) & ~np.isnan(v("women_15_49")) & (s != v("women_15_49"))
-        sub.at(wrong, "women_15_49", lambda p, s=s: f"women by age group sum to {f(s[p])} but "
-                                                    f"women_15_49 = {f(v('women_15_49')[p])}")
-    if {"deaths_infant", "deaths"} <= set(n):
-        over = v("deaths_infant") > v("deaths")
-        sub.at(over, "deaths_infant", lambda p: f"infant deaths ({f(v('deaths_infant')[p])}) "
-                                                f"exceed deaths ({f(v('deaths')[p])})")
-    for s in SERVICES:
-        if s.kind == "coverage" and {s.numerator, s.denominator} <= set(n):
-            over = v(s.numerator) > v(s.denominator)
-            sub.at(over, s.numerator,
-                   lambda p, s=s: f"{s.numerator} ({f(v(s.numerator)[p])}) exceeds "
-                                  f"{s.denominator} ({f(v(s.denominator)[p])})")
-    for a, b in (("births_male", "births_female"),) + tuple(
-            (s.numerator, s.denominator) for s in SERVICES):
-        if (a in data.columns) != (b in data.columns):
-            present, absent = (a, b) if a in data.columns else (b, a)
-            col.add(None, absent, f"column is missing although its pair '{present}' is given")
-    col.problems += sub.problems
-
-
-# --------------------------------------------------------------------------- public loaders
-
-
-def _flagged(col: _Collector, column: str) -> np.ndarray:
-    """Data rows that already have a problem in ``column`` (so a cell is reported once)."""
-    rows = [p.row for p in col.problems if p.column == column]
-    return np.isin(col.rows, rows)
 
 
 def _units_table(path: str | Path, units: pd.DataFrame | str | Path | None
@@ -552,7 +79,38 @@ def _units_table(path: str | Path, units: pd.DataFrame | str | Path | None
     return None
 
 
-def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFrame:
+def _period_label(period: object) -> str | None:
+    if period is None:
+        return None
+    try:
+        return str(pr.parse(period))
+    except ValueError:
+        raise ValueError(f"period must be a period label such as 2024Q3 or 2024-07, "
+                         f"got {period!r}") from None
+
+
+def _walk(path: str | Path, spec: TableSpec, units: pd.DataFrame | None, *,
+          header_row: int | None, sheet: str | int | None, period: object,
+          extra_counts: Iterable[str] = ()) -> Walked:
+    """Walk a data table and give every row a unit code (mapping a names-only sheet)."""
+    w = walk(path, spec, header_row=header_row, sheet=sheet, period=_period_label(period),
+             extra_counts=tuple(extra_counts))
+    if "unit" not in w.data.columns:  # a sheet of unit names: codes come from units
+        if units is None:
+            w.col.add(w.report.header_row, "unit", "required column is missing (a sheet of "
+                                                   "unit names needs the units table: units=)")
+            w.col.raise_if_any()
+        w.data["unit"] = codes_for_names(w.data["name"], units, w.col)
+    return w
+
+
+def _store(out: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
+    out.attrs["load_report"] = report.to_dict()
+    return out
+
+
+def load_units(path: str | Path, *, header_row: int | None = None,
+               sheet: str | int | None = None) -> pd.DataFrame:
     """Load the unit hierarchy (county -> township -> village).
 
     Parameters
@@ -561,6 +119,8 @@ def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFra
         A file, or a data directory holding ``units.csv`` (or ``.xlsx``/``.parquet``).
     header_row : int, optional
         Row number (1-based, as in the file) of the header; found automatically if omitted.
+    sheet : str or int, optional
+        Worksheet name or 0-based index, for a workbook of several sheets.
 
     Returns
     -------
@@ -571,94 +131,103 @@ def load_units(path: str | Path, *, header_row: int | None = None) -> pd.DataFra
     Raises
     ------
     DataError
-        Missing column, empty or duplicate code, unknown level, unknown parent, a parent
-        cycle, or a parent not one level up.
+        Missing column, empty or duplicate code, unknown level, unknown parent, an empty
+        parent below the county, a parent cycle, or a parent not one level up.
     """
-    data, report, col, _ = _load_table(path, UNITS, header_row=header_row, units=None)
-    rows = col.rows
-    if col.problems and any(p.message == "required column is missing" for p in col.problems):
+    w = walk(path, UNITS, header_row=header_row, sheet=sheet)
+    data, col = w.data, w.col
+    if any(p.message == "required column is missing" for p in col.problems):
         raise DataError(col.problems)
     for c in ("unit", "name", "parent", "level"):
-        data[c] = data[c].astype("string").fillna("").str.strip()
+        data[c] = normalise_keys(data[c]).fillna("")
     data["level"] = data["level"].str.lower().replace(_LEVEL_ALIASES)
-    col.at(~data["level"].isin(LEVELS).to_numpy(), "level",
-           lambda p: f"unknown level {data['level'].iloc[p]!r} (expected one of "
-                     f"{', '.join(LEVELS)})")
-    _check_duplicates(data, ["unit"], col, rows)
-    codes = set(data["unit"])
-    parent = data["parent"]
-    orphan = ((parent != "") & ~parent.isin(codes)).to_numpy()
-    col.at(orphan, "parent", lambda p: f"parent {parent.iloc[p]!r} is not a unit in this file")
-    # cycles: walk every unit up the hierarchy at once; a valid chain ends within a few
-    # steps, so only units still climbing (those in or above a cycle) are walked further
-    up = pd.Series(parent.to_numpy(), index=data["unit"].to_numpy())
-    up = up[~up.index.duplicated()]
-    current = parent.where(~pd.Series(orphan), "")
-    climbing = np.flatnonzero(current != "")
-    for _ in range(len(data)):
-        if not len(climbing):
-            break
-        nxt = current.iloc[climbing].map(up).fillna("")
-        current.iloc[climbing] = nxt.to_numpy()
-        climbing = climbing[(nxt != "").to_numpy()]
-    cyc = np.zeros(len(data), dtype=bool)
-    cyc[climbing] = True
-    for pos in climbing:
-        chain, c = [data["unit"].iloc[pos]], up[data["unit"].iloc[pos]]
-        while c not in chain and c:
-            chain.append(c)
-            c = up.get(c, "")
-        col.add(int(rows[pos]), "parent", f"parent cycle: {' -> '.join(chain + [c])}")
-    rank = {lv: i for i, lv in enumerate(LEVELS)}
-    level_rank = data["level"].map(rank)
-    parent_rank = parent.map(pd.Series(level_rank.to_numpy(), index=data["unit"].to_numpy())
-                             .groupby(level=0).first())
-    wrong = (parent_rank.notna() & level_rank.notna()
-             & (parent_rank != level_rank - 1)).to_numpy() & ~cyc
-    col.at(wrong, "parent",
-           lambda p: f"a {data['level'].iloc[p]}'s parent must be one level up, but "
-                     f"{parent.iloc[p]!r} is a {LEVELS[int(parent_rank.iloc[p])]}")
-    if col.problems:
-        raise DataError(sorted(col.problems, key=lambda p: (p.row or 0)))
+    check_duplicates(data, ["unit"], col)
+    check_units(data, col)
+    col.raise_if_any()
     data["parent"] = data["parent"].replace("", pd.NA)
     out = data[["unit", "name", "parent", "level"]].sort_values("unit", kind="stable")
-    out = out.reset_index(drop=True)
-    out.attrs["load_report"] = report
-    return out
+    return _store(out.reset_index(drop=True), w.report)
+
+
+def _user_columns(indicators: Iterable[object]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Count columns that user indicators use and the contract does not know, and the
+    (numerator, denominator) pairs of user proportions."""
+    extra: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for ind in indicators:
+        if isinstance(ind, str):  # a built-in indicator key: its columns are in the contract
+            continue
+        columns = getattr(ind, "columns", None)
+        if columns is None or isinstance(columns, str):
+            raise ValueError(f"indicators must be Indicator objects (with .columns), "
+                             f"got {ind!r}")
+        extra += [c for c in columns if c not in COUNTS.columns]
+        num, den = getattr(ind, "numerator", ()), getattr(ind, "denominator", ())
+        if getattr(ind, "kind", None) == "proportion" and len(num) == 1 and len(den) == 1:
+            pairs.append((num[0], den[0]))
+    return list(dict.fromkeys(extra)), pairs
+
+
+def _finish_counts(data: pd.DataFrame, exact: dict[str, pd.Series]) -> pd.DataFrame:
+    for c, num in exact.items():
+        data[c] = num
+    if "population" not in data.columns and {"population_start", "population_end"} <= set(data):
+        data["population"] = (data["population_start"].astype("Float64")
+                              + data["population_end"].astype("Float64")) / 2
+    data["unit"] = data["unit"].astype("string")
+    cols = ["unit", "period"] + [c for c in data.columns if c not in ("unit", "period")]
+    return data[cols].sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
 
 
 def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
-                header_row: int | None = None) -> pd.DataFrame:
+                header_row: int | None = None, sheet: str | int | None = None,
+                period: object = None, indicators: Iterable[object] = ()) -> pd.DataFrame:
     """Load and validate a counts table (one row per unit and period).
 
     Parameters
     ----------
     path : str or Path
-        A ``.csv`` (UTF-8, UTF-8 with BOM, GB18030/GBK), ``.xlsx`` or ``.parquet`` file, or
-        a data directory holding ``counts.*``.
+        A ``.csv`` (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB18030/GBK), ``.xlsx`` or
+        ``.parquet`` file, or a data directory holding ``counts.*``.
     units : DataFrame or path, optional
         The unit table (or where to load it from). Unit codes not in it are reported; sheets
-        that carry unit names instead of codes are mapped through it. When ``path`` is a
-        directory with ``units.*`` and ``units`` is omitted, that table is used.
+        that carry unit names instead of codes are mapped through it (a name matching no
+        unit or several is reported); a row for an ancestor of other rows of its period
+        (the county's own row among its townships') is checked against their sum and set
+        aside. When ``path`` is a directory with ``units.*`` and ``units`` is omitted, that
+        table is used.
     header_row : int, optional
         Row number of the header in the file; found automatically if omitted.
+    sheet : str or int, optional
+        Worksheet name or 0-based index; required for a workbook of several sheets.
+    period : period label, optional
+        The period of every row, for a sheet of one period without a period column (an
+        office's sheet titled "2024年第三季度..."). An error if the file has a period column.
+    indicators : iterable of Indicator, optional
+        User indicators (objects with ``.columns``, see :mod:`fpanalysis.indicators`): their
+        columns that the contract does not know are checked as counts (non-negative whole
+        numbers) and returned as ``Int64``; a user proportion's numerator must not exceed
+        its denominator.
 
     Returns
     -------
     pandas.DataFrame
         ``unit``, ``period`` (``period[M]`` for monthly data), then the count columns present
-        as nullable ``Int64`` (a gap stays ``<NA>``), sorted by unit and period. When only
-        ``population_start``/``population_end`` are given, ``population`` is their mean.
-        ``attrs["load_report"]`` holds the :class:`LoadReport`.
+        as nullable ``Int64`` (a gap stays ``<NA>``; exact beyond 2**53), sorted by unit and
+        period. When only ``population_start``/``population_end`` are given, ``population``
+        is their mean. Other columns are kept as text and listed in the load report's
+        ``unknown_columns``; :func:`load_report` returns the report.
 
     Raises
     ------
     DataError
-        With every problem: missing required column, non-numeric, negative or fractional
-        count, male + female births not equal to births, order or age breakdowns that do not
-        add up, duplicate (unit, period), unknown unit, unreadable period, empty file,
-        population 0 with births, a totals row that does not match the rows above it,
-        numerators above their denominators.
+        With every problem: missing required column, non-numeric, malformed (``1,2,3``,
+        ``3,5``), negative, fractional or inexact count, male + female births not equal to
+        births, order or age breakdowns that do not add up, duplicate (unit, period) after
+        normalising keys, unknown unit or unit name, ambiguous unit name, unreadable period,
+        periods of several kinds, empty file, population 0 with births, a totals row that
+        does not match the rows it totals, numerators above their denominators, duplicate
+        header names, ragged rows, undecodable or unparsable file.
 
     Examples
     --------
@@ -673,28 +242,43 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
       unit   period  births_male  births_female
     0  101  2024-07            5              4
     1  102  2024-07            2              3
-    >>> rep = c.attrs["load_report"]
+    >>> rep = load_report(c)
     >>> rep.rows_in, rep.rows_used, rep.skipped
     (3, 2, [(5, 'totals row (checked against the rows above)')])
     """
+    extra, pairs = _user_columns(indicators)
     units = _units_table(path, units)
-    data, report, col, numbers = _load_table(path, COUNTS, header_row=header_row, units=units)
-    rows = col.rows
-    _check_periods(data, col, rows)
-    _check_duplicates(data, COUNTS.keys, col, rows)
-    _check_units_known(data, units, col, rows)
-    _consistency(data, numbers, col, rows)
-    if col.problems:
-        raise DataError(sorted(col.problems, key=lambda p: (p.row or 0)))
-    out = _finish_counts(data, numbers)
-    out.attrs["load_report"] = report
-    return out
+    w = _walk(path, COUNTS, units, header_row=header_row, sheet=sheet, period=period,
+              extra_counts=extra)
+    data, col = w.data, w.col
+    check_periods(data, col)
+    check_duplicates(data, COUNTS.keys, col)
+    check_units_known(data, units, col)
+    consistency(data, w.numbers, col, pairs)
+    heads = np.zeros(len(data), dtype=bool)
+    if units is not None:
+        heads = ancestor_rows(data, w.numbers, units, col)
+    col.raise_if_any()
+    if heads.any():
+        for pos in np.flatnonzero(heads):
+            w.report.skipped.append((int(col.rows[pos]), "totals row (checked against the "
+                                     "rows of its units below, in the same period): unit "
+                                     f"{data['unit'].iloc[pos]}"))
+        w.report.skipped.sort()
+        w.report.rows_used -= int(heads.sum())
+        keep = np.flatnonzero(~heads)
+        data = data.iloc[keep].reset_index(drop=True)
+        w.exact = {c: s.iloc[keep].reset_index(drop=True) for c, s in w.exact.items()}
+    return _store(_finish_counts(data, w.exact), w.report)
 
 
 def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
-                header_row: int | None = None) -> pd.DataFrame:
+                header_row: int | None = None, sheet: str | int | None = None,
+                period: object = None) -> pd.DataFrame:
     """Load audit re-checks: per unit, period and item, how many reported cases were checked
     and how many of those were found false.
+
+    Parameters are as for :func:`load_counts`.
 
     Returns
     -------
@@ -708,29 +292,19 @@ def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
         (unit, period, item), unknown unit, unreadable period.
     """
     units = _units_table(path, units)
-    data, report, col, n = _load_table(path, AUDITS, header_row=header_row, units=units)
-    rows = col.rows
-    _check_periods(data, col, rows)
-    _check_duplicates(data, AUDITS.keys, col, rows)
-    _check_units_known(data, units, col, rows)
-    sub = _Collector(col.file, rows)
-    if {"checked", "reported", "false_found"} <= set(n):
-        c, r, fl = (n[k].to_numpy() for k in ("checked", "reported", "false_found"))
-        sub.at(c > r, "checked", lambda p: f"checked ({_fmt(c[p])}) exceeds reported "
-                                           f"({_fmt(r[p])})")
-        sub.at(fl > c, "false_found", lambda p: f"false_found ({_fmt(fl[p])}) exceeds checked "
-                                                f"({_fmt(c[p])})")
-    col.problems += sub.problems
-    if col.problems:
-        raise DataError(sorted(col.problems, key=lambda p: (p.row or 0)))
-    for k, num in n.items():
-        data[k] = num.round().astype("Int64")
-    data["unit"] = data["unit"].astype("string").str.strip()
-    data["item"] = data["item"].astype("string").str.strip()
+    w = _walk(path, AUDITS, units, header_row=header_row, sheet=sheet, period=period)
+    data, col = w.data, w.col
+    check_periods(data, col)
+    check_duplicates(data, AUDITS.keys, col)
+    check_units_known(data, units, col)
+    check_audits(w.numbers, col)
+    col.raise_if_any()
+    for k, num in w.exact.items():
+        data[k] = num
+    data["unit"] = data["unit"].astype("string")
+    data["item"] = data["item"].astype("string")
     out = data[list(AUDITS.required)].sort_values(["unit", "period", "item"], kind="stable")
-    out = out.reset_index(drop=True)
-    out.attrs["load_report"] = report
-    return out
+    return _store(out.reset_index(drop=True), w.report)
 
 
 _TARGET_KEYS = {"indicator": str, "op": str, "threshold": (int, float), "points": (int, float),
@@ -894,15 +468,18 @@ def load_targets(path: str | Path, *, indicators: Iterable[str] | None = None) -
     return out
 
 
+
 def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
-                header_row: int | None = None) -> pd.DataFrame:
+                header_row: int | None = None, sheet: str | int | None = None,
+                period: object = None) -> pd.DataFrame:
     """Load supplied indicator values (figures computed elsewhere: infant mortality from the
     health system, income, life expectancy, an inspection score, counted complaints).
 
     The file (``values.*`` in a data directory; English or Chinese headers, title lines and
     notes as for counts) has ``unit``, ``period``, ``indicator``, ``value`` and optionally
     ``lower``, ``upper`` (an interval, used for verdicts and rank uncertainty). Periods of
-    different kinds may mix (yearly income, quarterly complaints).
+    different kinds may mix (yearly income, quarterly complaints). Other parameters are as
+    for :func:`load_counts`.
 
     Returns
     -------
@@ -913,57 +490,55 @@ def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     Raises
     ------
     DataError
-        Missing column, non-numeric or empty value, lower > value or value > upper,
-        duplicate (unit, period, indicator), unknown unit, unreadable period.
+        Missing column, non-numeric, malformed or empty value, an integer beyond 2**53,
+        lower > value or value > upper, duplicate (unit, period, indicator), unknown unit,
+        unreadable period.
     """
     units = _units_table(path, units)
-    data, report, col, n = _load_table(path, VALUES, header_row=header_row, units=units)
-    rows = col.rows
+    w = _walk(path, VALUES, units, header_row=header_row, sheet=sheet, period=period)
+    data, col, n = w.data, w.col, w.numbers
     nan = pd.Series(np.nan, index=data.index)
     lo, v, hi = (n.get(c, nan).to_numpy() for c in ("lower", "value", "upper"))
-    col.at(np.isnan(v) & ~_flagged(col, "value"), "value", "value is empty")
-    col.at(lo > v, "lower", lambda p: f"lower ({lo[p]:g}) exceeds value ({v[p]:g})")
-    col.at(v > hi, "upper", lambda p: f"value ({v[p]:g}) exceeds upper ({hi[p]:g})")
-    _check_periods(data, col, rows, one_kind=False)  # yearly and quarterly figures mix
-    _check_duplicates(data, VALUES.keys, col, rows)
-    _check_units_known(data, units, col, rows)
-    if col.problems:
-        raise DataError(sorted(col.problems, key=lambda q: (q.row or 0)))
-    out = pd.DataFrame({"unit": data["unit"].astype("string").str.strip(),
-                        "period": data["period"],
-                        "indicator": data["indicator"].astype("string").str.strip(),
+    col.at(np.isnan(v) & ~col.flagged("value"), "value", "value is empty")
+    check_intervals(lo, v, hi, col)
+    check_periods(data, col, one_kind=False)  # yearly and quarterly figures mix
+    check_duplicates(data, VALUES.keys, col)
+    check_units_known(data, units, col)
+    col.raise_if_any()
+    out = pd.DataFrame({"unit": data["unit"].astype("string"), "period": data["period"],
+                        "indicator": data["indicator"].astype("string"),
                         "value": v, "lower": lo, "upper": hi})
     out = out.sort_values(["unit", "indicator"], kind="stable").reset_index(drop=True)
-    out.attrs["load_report"] = report
-    return out
+    return _store(out, w.report)
 
 
 def load_scores(path: str | Path, *, name: str = "city_scores",
                 units: pd.DataFrame | str | Path | None = None,
-                header_row: int | None = None) -> pd.DataFrame:
+                header_row: int | None = None, sheet: str | int | None = None,
+                period: object = None) -> pd.DataFrame:
     """Load external assessment scores (e.g. the city's score of each unit per year).
 
     The file (``<name>.*`` in a data directory) has ``unit``, ``period`` and ``score``;
-    combined with the county's own scores by :func:`fpanalysis.targets.combine`.
+    combined with the county's own scores by :func:`fpanalysis.targets.combine`. Other
+    parameters are as for :func:`load_counts`.
 
     Raises
     ------
     DataError
-        Missing column, non-numeric or empty score, duplicate (unit, period), unknown unit,
-        unreadable period.
+        Missing column, non-numeric, malformed or empty score, duplicate (unit, period),
+        unknown unit, unreadable period.
     """
     units = _units_table(path, units)
     spec = replace(SCORES, name=name)
-    data, report, col, n = _load_table(path, spec, header_row=header_row, units=units)
-    score = n["score"].to_numpy()
-    col.at(np.isnan(score) & ~_flagged(col, "score"), "score", "score is empty")
-    _check_periods(data, col, col.rows)
-    _check_duplicates(data, spec.keys, col, col.rows)
-    _check_units_known(data, units, col, col.rows)
-    if col.problems:
-        raise DataError(sorted(col.problems, key=lambda q: (q.row or 0)))
-    out = pd.DataFrame({"unit": data["unit"].astype("string").str.strip(),
-                        "period": data["period"], "score": score})
+    w = _walk(path, spec, units, header_row=header_row, sheet=sheet, period=period)
+    data, col = w.data, w.col
+    score = w.numbers["score"].to_numpy()
+    col.at(np.isnan(score) & ~col.flagged("score"), "score", "score is empty")
+    check_periods(data, col)
+    check_duplicates(data, spec.keys, col)
+    check_units_known(data, units, col)
+    col.raise_if_any()
+    out = pd.DataFrame({"unit": data["unit"].astype("string"), "period": data["period"],
+                        "score": score})
     out = out.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
-    out.attrs["load_report"] = report
-    return out
+    return _store(out, w.report)

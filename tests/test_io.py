@@ -28,7 +28,7 @@ def where(exc: pytest.ExceptionInfo) -> list[tuple[str, int | None, str | None]]
 
 def test_sample_loads_with_every_row_accounted_for(sample_dir):
     counts = io.load_counts(sample_dir)
-    rep = counts.attrs["load_report"]
+    rep = io.load_report(counts)
     assert rep.rows_in == rep.rows_used + len(rep.skipped) == len(counts) == 648
     assert counts["period"].dtype == "period[M]"
     assert counts["births"].dtype == "Int64"
@@ -167,7 +167,7 @@ def test_chinese_headers_title_lines_totals_and_notes_in_gbk(write):
     english = io.load_counts(write("e.csv", HEADER + "101,2024-01,3,2,1,1,1000\n"
                                                      "102,2024-01,2,1,1,0,900\n"))
     pd.testing.assert_frame_equal(counts.drop(columns="备注"), english)
-    rep = counts.attrs["load_report"]
+    rep = io.load_report(counts)
     assert rep.header_row == 3
     assert rep.encoding == "gb18030"
     assert rep.rows_in == rep.rows_used + len(rep.skipped) == 5
@@ -190,7 +190,7 @@ def test_utf8_with_bom_and_explicit_header_row(write):
     f = write("c.csv", "\ufeff标题\n" + HEADER + "101,2024-01,3,2,1,1,1000\n")
     c = io.load_counts(f, header_row=2)
     assert c["births"].tolist() == [3]
-    assert c.attrs["load_report"].encoding == "utf-8-sig"
+    assert io.load_report(c).encoding == "utf-8-sig"
 
 
 def test_csv_xlsx_and_parquet_give_identical_frames(tmp_path, sample_dir):
@@ -208,7 +208,7 @@ def test_csv_xlsx_and_parquet_give_identical_frames(tmp_path, sample_dir):
     wb.save(xlsx)
     from_xlsx = io.load_counts(xlsx)
     pd.testing.assert_frame_equal(from_xlsx, csv.iloc[:60].reset_index(drop=True))
-    assert from_xlsx.attrs["load_report"].skipped == [(63, "note below or beside the table: "
+    assert io.load_report(from_xlsx).skipped == [(63, "note below or beside the table: "
                                                             "'注：示例数据'")]
     parquet = tmp_path / "counts.parquet"
     raw.to_parquet(parquet)
@@ -228,7 +228,8 @@ def test_unit_names_instead_of_codes(write, tmp_path):
                        "无名乡,2024-01,1,1\n")
     with pytest.raises(DataError) as e:
         io.load_counts(f, units=tmp_path / "units.csv")
-    assert problems(e) == [("c.csv", 4, "unit", "unknown unit code '无名乡' (not in units)")]
+    # issue 7: a name that matches no unit is reported as a name, not passed on as a code
+    assert problems(e) == [("c.csv", 4, "name", "unknown unit name '无名乡' (not in units)")]
 
 
 def test_consistency_rules_between_columns(write):
@@ -310,3 +311,259 @@ def test_every_problem_is_kept_and_the_message_stays_readable(write):
     text = str(e.value)
     assert text.startswith("250 problem(s) found:")
     assert text.count("\n  - ") == 200 and text.endswith("… and 50 more (all are in .problems)")
+
+
+# --------------------------------------------------------------------------- issue 7
+# Expected values are the cells written in each test; row numbers count the header line.
+
+MALFORMED = ("malformed number: {!r} (commas only between groups of three digits, e.g. 1,234; "
+             "decimals with a point, e.g. 3.5)")
+
+
+_BAD_COMMAS = ("1,2,3", "12,34", "3,5")
+
+
+@pytest.mark.parametrize(("loader", "head", "row", "column"), [
+    (io.load_counts, "unit,period,deaths", '10{i},2024-01,"{cell}"', "deaths"),
+    (io.load_values, "unit,period,indicator,value", '10{i},2024,income,"{cell}"', "value"),
+    (io.load_scores, "unit,period,score", '10{i},2024,"{cell}"', "score"),
+])
+def test_malformed_thousands_and_decimal_commas_are_refused(write, loader, head, row, column):
+    # before issue 7, "1,2,3" loaded as 123 and "3,5" as 35
+    body = "".join(row.format(i=i, cell=cell) + "\n" for i, cell in enumerate(_BAD_COMMAS))
+    f = write("f.csv", head + "\n" + body)
+    with pytest.raises(DataError) as e:
+        loader(f)
+    assert problems(e) == [("f.csv", 2 + i, column, MALFORMED.format(cell))
+                           for i, cell in enumerate(_BAD_COMMAS)]
+
+
+def test_well_formed_thousands_still_load(write):
+    c = io.load_counts(write("c.csv", 'unit,period,population,deaths\n'
+                                      '101,2024-01,"12,345,678","1,234"\n'))
+    assert c[["population", "deaths"]].values.tolist() == [[12345678, 1234]]
+    v = io.load_values(write("v.csv", 'unit,period,indicator,value\n101,2024,income,"1,234.5"\n'))
+    assert v["value"].tolist() == [1234.5]
+
+
+def test_integers_beyond_2_53_are_exact_in_counts_and_refused_in_values(write):
+    # 2**53 + 1 = 9007199254740993 has no float64 of its own: as a float it reads ...992
+    c = io.load_counts(write("c.csv", "unit,period,population\n101,2024-01,9007199254740993\n"))
+    assert c["population"].dtype == "Int64"
+    assert int(c["population"].iloc[0]) == 2 ** 53 + 1
+    with pytest.raises(DataError) as e:
+        io.load_values(write("v.csv", "unit,period,indicator,value\n"
+                                      "101,2024,x,9007199254740993\n"))
+    assert problems(e) == [("v.csv", 2, "value", "number too large to be held exactly: "
+                            "'9007199254740993' (at most 2**53 = 9007199254740992)")]
+    with pytest.raises(DataError) as e:
+        io.load_counts(write("c2.csv", "unit,period,population\n101,2024-01,9.007199254740993e15\n"
+                                       "102,2024-01,99999999999999999999\n"))
+    assert problems(e) == [
+        ("c2.csv", 2, "population", "number too large to be held exactly: "
+                                    "'9.007199254740993e15' (write it as a whole number "
+                                    "without a decimal point or exponent)"),
+        ("c2.csv", 3, "population", "number too large: '99999999999999999999' "
+                                    "(at most 9223372036854775806)")]
+
+
+def test_keys_are_normalised_before_the_duplicate_check(write):
+    # before issue 7, " 11" and "11" passed as two units; full-width １１ is NFKC 11
+    f = write("c.csv", HEADER + " 11,2024-01,2,1,1,0,1000\n11,2024-01,2,1,1,0,1000\n"
+                                "１１,２０２４-01,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [
+        ("c.csv", 3, "unit, period", "duplicate (11, 2024-01): same key as row 2"),
+        ("c.csv", 4, "unit, period", "duplicate (11, 2024-01): same key as row 2")]
+
+
+def test_audit_and_value_keys_are_normalised_too(write):
+    with pytest.raises(DataError) as e:
+        io.load_values(write("v.csv", "unit,period,indicator,value\n101,2024,income ,5\n"
+                                      "101,2024,ｉｎｃｏｍｅ,6\n"))
+    assert problems(e) == [("v.csv", 3, "unit, period, indicator",
+                            "duplicate (101, 2024, income): same key as row 2")]
+    with pytest.raises(DataError) as e:
+        io.load_audits(write("a.csv", "unit,period,item,reported,checked,false_found\n"
+                                      "101,2024Q1,births,20,5,1\n101,2024Q1, births,20,5,1\n"))
+    assert where(e) == [("a.csv", 3, "unit, period, item")]
+
+
+def test_months_and_dekads_in_one_file(write):
+    # before issue 7 this raised AttributeError from inside pandas
+    f = write("c.csv", HEADER + "101,2024-07-D1,2,1,1,0,1000\n102,2024-07-D1,2,1,1,0,1000\n"
+                                "101,2024-07,2,1,1,0,1000\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 4, "period", "period '2024-07' is a month, but this file "
+                                                  "holds dekad periods (one kind of period per "
+                                                  "file)")]
+
+
+def test_period_given_for_a_one_period_sheet(write):
+    f = write("c.csv", "2024年第三季度各乡镇出生统计\nunit,births_male,births_female\n"
+                       "101,1,2\n102,3,4\n")
+    c = io.load_counts(f, period="2024年第三季度")
+    assert [str(p) for p in c["period"]] == ["2024Q3", "2024Q3"]
+    assert c[["births_male", "births_female"]].values.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 2, "period", "required column is missing (a sheet of one "
+                                                  "period can be loaded with period=)")]
+    g = write("g.csv", "unit,period,births_male,births_female\n101,2024Q3,1,2\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(g, period="2024Q3")
+    assert problems(e) == [("g.csv", 1, "period", "the file has a period column, so period= "
+                                                  "must not be given")]
+    with pytest.raises(ValueError, match="^period must be a period label such as 2024Q3 or "
+                                         "2024-07, got 'Q3'$"):
+        io.load_counts(f, period="Q3")
+
+
+UNITS_TWIN = UNITS + "1011,新村,101,village\n1021,新村,102,village\n"
+
+
+def test_names_only_sheet_with_an_ambiguous_name_is_refused(write, tmp_path):
+    write("units.csv", UNITS_TWIN)
+    f = write("c.csv", "村,期间,男,女\n新村,2024-01,1,1\n东林镇,2024-01,1,1\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f, units=tmp_path / "units.csv")
+    assert problems(e) == [("c.csv", 2, "name", "ambiguous unit name '新村': units 1011, 1021 "
+                                                "share it; give unit codes instead of names")]
+    for loader, text in ((io.load_values, "单位,期间,指标,值\n新村,2024,income,5\n"),
+                         (io.load_scores, "单位,期间,得分\n新村,2024,80\n"),
+                         (io.load_audits, "单位,期间,项目,上报数,抽查数,不实数\n"
+                                          "新村,2024Q1,births,3,2,1\n")):
+        with pytest.raises(DataError) as e:
+            loader(write("x.csv", text), units=tmp_path / "units.csv")
+        assert where(e) == [("x.csv", 2, "name")]
+
+
+def test_names_only_sheet_needs_units(write):
+    with pytest.raises(DataError) as e:
+        io.load_counts(write("c.csv", "乡镇,期间,男,女\n东林镇,2024-01,2,1\n"))
+    assert problems(e) == [("c.csv", 1, "unit", "required column is missing (a sheet of unit "
+                                                "names needs the units table: units=)")]
+
+
+def test_the_countys_own_row_is_a_checked_totals_row(write, tmp_path):
+    write("units.csv", UNITS)
+    # 100 is the county of 101 and 102: its row is their total (3 + 2 = 5 births ...)
+    f = write("c.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
+                                "100,2024-01,5,3,2,1,1900\n100,2024-02,4,2,2,0,1900\n")
+    c = io.load_counts(f, units=tmp_path / "units.csv")
+    # in 2024-02 the county's row is the only one: its own figures, used
+    assert c[["unit", "births"]].values.tolist() == [["100", 4], ["101", 3], ["102", 2]]
+    rep = io.load_report(c)
+    assert rep.rows_in == rep.rows_used + len(rep.skipped) == 4
+    assert rep.skipped == [(4, "totals row (checked against the rows of its units below, in "
+                               "the same period): unit 100")]
+    bad = write("bad.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
+                                    "100,2024-01,6,3,3,1,1900\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(bad, units=tmp_path / "units.csv")
+    assert problems(e) == [
+        ("bad.csv", 4, "births", "row for unit 100 is a totals row (its units below have rows "
+                                 "for 2024-01): it says 6 but the 2 rows below it sum to 5"),
+        ("bad.csv", 4, "births_female", "row for unit 100 is a totals row (its units below "
+                                        "have rows for 2024-01): it says 3 but the 2 rows "
+                                        "below it sum to 2")]
+
+
+def test_user_indicator_columns_are_counts(write):
+    from fpanalysis import indicators
+
+    filing = indicators.proportion("filing_rate", "newlyweds_filed", "newlyweds")
+    f = write("c.csv", "unit,period,newlyweds_filed,newlyweds\n101,2024-01,-3,5\n"
+                       "101,2024-02,2.5,5\n101,2024-03,x,5\n101,2024-04,6,5\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f, indicators=[filing])
+    assert problems(e) == [
+        ("c.csv", 2, "newlyweds_filed", "negative count: -3"),
+        ("c.csv", 3, "newlyweds_filed", "count is not a whole number: 2.5"),
+        ("c.csv", 4, "newlyweds_filed", "not a number: 'x'"),
+        ("c.csv", 5, "newlyweds_filed", "newlyweds_filed (6) exceeds newlyweds (5)")]
+    c = io.load_counts(write("ok.csv", "unit,period,newlyweds_filed,newlyweds,备注\n"
+                                       "101,2024-01,3,5,补报\n101,2024-02,2,4,\n"),
+                       indicators=[filing, "crude_birth_rate"])
+    assert c["newlyweds_filed"].dtype == "Int64" and c["newlyweds"].tolist() == [5, 4]
+    assert c["备注"].iloc[0] == "补报" and c["备注"].isna().tolist() == [False, True]
+    assert io.load_report(c).unknown_columns == ["备注"]
+
+
+def test_unknown_columns_are_listed_and_kept_as_text(write):
+    c = io.load_counts(write("c.csv", "unit,period,births_male,births_female,newlyweds\n"
+                                      "101,2024-01,1,2,007\n"))
+    assert c["newlyweds"].tolist() == ["007"]
+    rep = io.load_report(c)
+    assert rep.unknown_columns == ["newlyweds"]
+    assert "columns kept as text (not in any contract): newlyweds" in str(rep)
+
+
+def test_indicators_must_be_indicator_objects(write):
+    with pytest.raises(ValueError, match=r"^indicators must be Indicator objects \(with "
+                                         r"\.columns\), got 3$"):
+        io.load_counts(write("c.csv", HEADER + "101,2024-01,3,2,1,1,1000\n"), indicators=[3])
+
+
+def test_loaded_frames_stay_ordinary_pandas(tmp_path, sample_dir):
+    import json
+    import pickle
+
+    units = io.load_units(sample_dir)
+    frames = {"units": units, "counts": io.load_counts(sample_dir, units=units),
+              "audits": io.load_audits(sample_dir, units=units),
+              "values": io.load_values(sample_dir, units=units),
+              "scores": io.load_scores(sample_dir, units=units)}
+    for name, frame in frames.items():
+        report = io.load_report(frame)
+        json.dumps(frame.attrs)  # the report is plain JSON data
+        path = tmp_path / f"{name}.parquet"
+        frame.to_parquet(path)  # before issue 7: TypeError, LoadReport not JSON serializable
+        back = pd.read_parquet(path)
+        pd.testing.assert_frame_equal(back, frame)
+        assert io.load_report(back) == report
+        # pandas writes Period cells to JSON only through a default handler (any frame)
+        records = json.loads(frame.to_json(orient="records", default_handler=str))
+        assert len(records) == len(frame) == report.rows_used
+        both = pd.concat([frame, frame], ignore_index=True)
+        assert len(both) == 2 * len(frame) and io.load_report(both) == report
+        pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(frame)), frame)
+    assert frames["counts"]["period"].dtype == "period[M]"
+    assert json.loads(frames["counts"].to_json(orient="records", default_handler=str))[0][
+        "period"] == "2022-01"
+
+
+def test_load_report_without_a_report():
+    with pytest.raises(ValueError, match="^the frame carries no load report"):
+        io.load_report(pd.DataFrame({"a": [1]}))
+
+
+def test_parquet_counts_are_checked_like_csv(tmp_path):
+    # typed columns: -1 is negative, 2.5 not whole, 2**53 as a float cannot be exact;
+    # keys " 11" and "11" are one unit
+    f = tmp_path / "c.parquet"
+    pd.DataFrame({"unit": [" 11", "11", "12", "13"], "period": ["2024-01"] * 4,
+                  "deaths": [1, 1, -1, 0], "population": [10.0, 10.0, 2.5, 2.0 ** 53]}
+                 ).to_parquet(f)
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [
+        ("c.parquet", 2, "unit, period", "duplicate (11, 2024-01): same key as row 1"),
+        ("c.parquet", 3, "deaths", "negative count: -1"),
+        ("c.parquet", 3, "population", "count is not a whole number: 2.5"),
+        ("c.parquet", 4, "population", "number too large to be held exactly: "
+                                       "9007199254740992 (store counts as integers)")]
+    g = tmp_path / "g.parquet"
+    pd.DataFrame({"unit": ["11"], "period": ["2024-01"],
+                  "population": pd.array([2 ** 53 + 1], dtype="int64")}).to_parquet(g)
+    assert int(io.load_counts(g)["population"].iloc[0]) == 2 ** 53 + 1
+
+
+def test_a_malformed_number_in_a_totals_row_is_reported(write):
+    f = write("c.csv", HEADER + "101,2024-01,3,2,1,1,1000\n102,2024-01,2,1,1,0,900\n"
+                                '合计,,5,3,2,1,"1,9,0,0"\n')
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", 4, "population", MALFORMED.format("1,9,0,0"))]

@@ -1,0 +1,280 @@
+"""Read a table file into text cells: decode it, pick the sheet, find the header row.
+
+This module knows about file formats and nothing about what the columns mean beyond
+recognising a header by its known column names. It turns a CSV (UTF-8 with or without BOM,
+UTF-16 with BOM, GB18030/GBK), an Excel workbook or a Parquet file into a :class:`RawTable`:
+the cells below the header as text (Parquet keeps its typed columns), the file row number of
+each, and the problems found on the way (duplicate header names, ragged rows). Every decode,
+CSV-parser, field-size and Excel-engine error becomes a
+:class:`~fpanalysis.schema.DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io as _io
+import unicodedata
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .schema import DataError, Problem, TableSpec, canonical_header
+
+__all__ = ["RawTable", "cell_text", "find_file", "read_table"]
+
+SUFFIXES = (".csv", ".xlsx", ".parquet")
+_MAX_HEADER_SCAN = 30
+
+
+@dataclass
+class RawTable:
+    """The cells of one table as read from its file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The rows below the header, columns named by their header cells (a repeated or empty
+        header gets a made-up name). Cells are text (``""`` when empty), except from Parquet.
+    rows : numpy.ndarray
+        File row number (1-based, title and header lines counted) of each frame row.
+    header_row : int or None
+        File row number of the header (None for Parquet).
+    encoding : str or None
+        Text encoding of a CSV file.
+    sheet : str or None
+        Name of the worksheet read from a workbook.
+    problems : list of Problem
+        Duplicate header names and ragged rows.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    header_row: int | None
+    encoding: str | None
+    sheet: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def find_file(path: str | Path, name: str) -> Path:
+    """Return ``path`` if it is a file, else ``<path>/<name>.{csv,xlsx,parquet}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither exists.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        for suffix in SUFFIXES:
+            candidate = p / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(
+            f"no {name}.csv, {name}.xlsx or {name}.parquet in directory {p}")
+    raise FileNotFoundError(f"no such file or directory: {p}")
+
+
+def _fail(name: str, message: str) -> DataError:
+    return DataError([Problem(name, None, None, message)])
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, str]:
+    """Decode CSV bytes: a BOM decides (UTF-8, UTF-16); else UTF-8, else GB18030."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates: Iterable[str] = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", "gb18030")
+    errors: list[UnicodeDecodeError] = []
+    for encoding in candidates:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            errors.append(exc)
+    first = errors[0]
+    raise _fail(name, f"cannot decode the file as {' or '.join(candidates)} "
+                      f"(byte {raw[first.start]:#04x} at offset {first.start}): save it as "
+                      "UTF-8 or GB18030")
+
+
+def cell_text(value: object) -> str:
+    """Return a spreadsheet cell as stripped text: ``""`` for empty, whole floats without
+    ``.0``, dates as ``YYYY-MM``.
+
+    Floats at or above 2**53 keep their float form, so that a count too large to be exact
+    is refused later rather than read as a neighbouring integer.
+
+    Examples
+    --------
+    >>> cell_text(3.0), cell_text(None), cell_text(" 101 "), cell_text(2.0 ** 60)
+    ('3', '', '101', '1.152921504606847e+18')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "strftime"):
+        return pd.Timestamp(value).strftime("%Y-%m")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0 ** 53:
+        return str(int(value))
+    return str(value).strip()
+
+
+def _header_score(cells: Iterable[object], known: Collection[str]) -> int:
+    names = {canonical_header(c) for c in cells}
+    names |= {unicodedata.normalize("NFKC", str(c)).strip().lower() for c in cells}
+    return len(names & set(known))
+
+
+def _find_header(rows: list[list[str]], known: Collection[str]) -> int | None:
+    best, best_score = None, 1
+    for i, cells in enumerate(rows[:_MAX_HEADER_SCAN]):
+        score = _header_score(cells, known)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _csv_rows(path: Path, name: str) -> tuple[list[list[str]], str]:
+    data = path.read_bytes()
+    text, encoding = _decode(data, name)
+    if not text.strip():
+        raise _fail(name, "the file is empty")
+    try:
+        rows = list(csv.reader(_io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:  # NUL bytes, a field beyond csv.field_size_limit(), bad quoting
+        raise _fail(name, f"CSV cannot be parsed: {exc}") from exc
+    return rows, encoding
+
+
+def _excel_rows(path: Path, name: str, sheet: str | int | None
+                ) -> tuple[list[list[str]], str]:
+    try:
+        with pd.ExcelFile(path) as book:
+            names = list(book.sheet_names)
+            listed = ", ".join(repr(s) for s in names)
+            if sheet is None:
+                if len(names) > 1:
+                    raise _fail(name, f"the workbook has {len(names)} sheets ({listed}): "
+                                      "name the one to read with sheet=")
+                chosen = names[0]
+            elif isinstance(sheet, int) and not isinstance(sheet, bool):
+                if not 0 <= sheet < len(names):
+                    raise _fail(name, f"no sheet number {sheet} (0-based) in the workbook; "
+                                      f"its sheets are {listed}")
+                chosen = names[sheet]
+            elif sheet in names:
+                chosen = str(sheet)
+            else:
+                raise _fail(name, f"no sheet {sheet!r} in the workbook; its sheets are {listed}")
+            raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile, openpyxl and pandas each raise their own types
+        raise _fail(name, f"the workbook cannot be read: {type(exc).__name__}: {exc}") from exc
+    rows = [[cell_text(c) for c in r] for r in raw.to_numpy().tolist()]
+    return rows, chosen
+
+
+def _header_names(cells: list[str], header_row: int, name: str
+                  ) -> tuple[list[str], list[Problem]]:
+    """Column names from header cells; a repeated header text is a problem."""
+    names: list[str] = []
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, cell in enumerate(cells):
+        text = unicodedata.normalize("NFKC", cell).strip()
+        if not text:
+            names.append(f"column {i + 1}")
+            continue
+        if text in first:
+            problems.append(Problem(name, header_row, text,
+                                    f"duplicate header: columns {first[text] + 1} and {i + 1} "
+                                    f"are both named {text!r}"))
+            names.append(f"column {i + 1}")
+            continue
+        first[text] = i
+        names.append(cell.strip())
+    return names, problems
+
+
+def read_table(path: Path, spec: TableSpec, *, header_row: int | None = None,
+               sheet: str | int | None = None, known: Collection[str] = ()) -> RawTable:
+    """Read ``path`` into a :class:`RawTable` of text cells below its header.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.csv``/``.txt``, ``.xlsx``/``.xlsm`` or ``.parquet`` file.
+    spec : TableSpec
+        The table's contract; its column names (and ``known``) recognise the header row.
+    header_row : int, optional
+        File row number (1-based) of the header; found automatically if omitted.
+    sheet : str or int, optional
+        Worksheet name or 0-based index; needed when a workbook has several sheets.
+    known : collection of str
+        Further column names that count towards recognising the header (user columns).
+
+    Raises
+    ------
+    DataError
+        Empty, undecodable or unparsable file; unsupported type; several sheets and no
+        ``sheet``; an unknown sheet; no recognisable header.
+    """
+    name = str(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises its own error types
+            raise _fail(name, f"the Parquet file cannot be read: {type(exc).__name__}: "
+                              f"{exc}") from exc
+        if frame.empty:
+            raise _fail(name, "the file is empty (no data rows)")
+        frame = frame.reset_index(drop=True)
+        problems = []
+        if frame.columns.duplicated().any():
+            dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+            problems = [Problem(name, None, c, f"duplicate header: two columns are named "
+                                               f"{c!r}") for c in dup]
+            raise DataError(problems)
+        return RawTable(frame, np.arange(1, len(frame) + 1), None, None)
+    encoding = chosen = None
+    if suffix in (".xlsx", ".xlsm"):
+        rows, chosen = _excel_rows(path, name, sheet)
+    elif suffix in (".csv", ".txt"):
+        if sheet is not None:
+            raise ValueError("sheet= applies only to Excel workbooks")
+        rows, encoding = _csv_rows(path, name)
+    else:
+        raise _fail(name, f"unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
+    if not any(any(c.strip() for c in r) for r in rows):
+        raise _fail(name, "the file is empty")
+    if header_row is None:
+        h = _find_header(rows, set(spec.columns) | set(known))
+        if h is None:
+            raise _fail(name, "no header row found in the first 30 rows: expected columns "
+                              "such as " + ", ".join(spec.required))
+    else:
+        h = header_row - 1
+        if not 0 <= h < len(rows):
+            raise ValueError(f"header_row must be between 1 and {len(rows)}, got {header_row}")
+    names, problems = _header_names(rows[h], h + 1, name)
+    width = len(names)
+    body = rows[h + 1:]
+    lengths = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    rownum = np.arange(h + 2, h + 2 + len(body))
+    for pos in np.flatnonzero(lengths > width):
+        extra = body[pos][width:]
+        if any(c.strip() for c in extra):  # trailing empty cells are harmless
+            problems.append(Problem(name, int(rownum[pos]), None,
+                                    f"ragged row: {lengths[pos]} cells but the header has "
+                                    f"{width}"))
+    cells = [r[:width] + [""] * (width - len(r)) if len(r) != width else r for r in body]
+    frame = pd.DataFrame(cells, columns=pd.Index(names, dtype=object), dtype=object)
+    if not len(body):
+        frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in names})
+    return RawTable(frame, rownum, h + 1, encoding, chosen, problems)
