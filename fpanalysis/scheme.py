@@ -530,19 +530,19 @@ def _total_rules(fields: Mapping[str, object], targets: Iterable[Target]) -> lis
 # --------------------------------------------------------------------------- loading
 
 
-def _read_table(path: Path, spec: TableSpec) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+def _read_table(path: Path, spec: TableSpec
+                ) -> tuple[pd.DataFrame, np.ndarray, pd.Series, list[Problem]]:
     """Read a small table with the package's strict reader (file, row and column in every
     problem). The one place this module depends on :mod:`fpanalysis.io` internals.
 
-    Returns the data rows, their row numbers in the file and the parsed ``threshold``
-    column; raises DataError for unreadable cells.
+    Returns the data rows, their row numbers in the file, the parsed ``threshold`` column
+    (NaN where empty or unreadable) and the problems found in its cells; raises DataError
+    for a file that cannot be read as a table at all.
     """
     from .io import _load_table  # imported here: io re-exports load_targets from this module
 
     data, _, col, numbers = _load_table(path, spec, header_row=1, units=None)
-    if col.problems:
-        raise DataError(col.problems)
-    return data, np.asarray(col.rows), numbers["threshold"]
+    return data, np.asarray(col.rows), numbers["threshold"], list(col.problems)
 
 
 def _key_text(x: object) -> str:
@@ -604,11 +604,13 @@ def _unit_thresholds(raw: Mapping[str, object], csv_name: str | None, base: Path
                                     f"{where}: no such file {path}"))
         else:
             try:
-                data, rows, thr = _read_table(path, THRESHOLDS)
+                data, rows, thr, read_problems = _read_table(path, THRESHOLDS)
             except DataError as exc:
-                problems += [Problem(p.file, p.row, p.column, f"{where}: {p.message}")
-                             for p in exc.problems]
-            else:
+                read_problems, data = exc.problems, None
+            problems += [Problem(p.file, p.row, p.column, f"{where}: {p.message}")
+                         for p in read_problems]
+            if data is not None:
+                flagged = {p.row for p in read_problems}
                 column = "unit" if "unit" in data.columns else "name"
                 if column not in data.columns:
                     problems.append(Problem(str(path), 1, "unit", f"{where}: the file needs a "
@@ -617,6 +619,8 @@ def _unit_thresholds(raw: Mapping[str, object], csv_name: str | None, base: Path
                 value = thr.to_numpy(dtype=float)
                 for pos in range(len(data)):  # a per-unit table: one row per township
                     row = int(rows[pos])
+                    if row in flagged:
+                        continue
                     if np.isnan(value[pos]):
                         problems.append(Problem(str(path), row, "threshold",
                                                 f"{where}: threshold is empty"))
