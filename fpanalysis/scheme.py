@@ -724,6 +724,8 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         near = difflib.get_close_matches(key, _TABLES, n=1, cutoff=0.6)
         hint = f" (did you mean [{near[0]}]?)" if near and what == "table" else \
             (f" (did you mean {near[0]!r}?)" if near else "")
+        if what == "key" and key in _SCHEME_KEYS:
+            hint = " (it belongs in the [scheme] table)"
         shown = f"[{key}]" if what == "table" else repr(key)
         problems.append(Problem(name, None, key, f"unknown {what} {shown}{hint}"))
 
@@ -736,12 +738,15 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         problems.append(Problem(name, None, key, f"scheme: {msg}"))
 
     raw_targets = doc.get("target", [])
-    if isinstance(raw_targets, dict):
+    if isinstance(raw_targets, dict) or not isinstance(raw_targets, list):
         problems.append(Problem(name, None, "target", "write each target as [[target]] (an "
                                                       "array of tables), not [target]"))
         raw_targets = []
-    elif not isinstance(raw_targets, list) or not raw_targets:
+    elif not raw_targets:
         problems.append(Problem(name, None, "target", "no [[target]] tables in the file"))
+    elif not all(isinstance(t, dict) for t in raw_targets):
+        problems.append(Problem(name, None, "target", "write each target as a [[target]] "
+                                                      "table"))
         raw_targets = []
     known, user = _known_indicators(indicators)
     targets: list[Target] = []

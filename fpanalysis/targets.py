@@ -557,6 +557,10 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
             raise ValueError(f"county scores for {', '.join(sorted(set(c.loc[late, 'period'])))} "
                              f"lie after {period}; select the quarters up to it")
     x = x[x["period"].isin(list(through))]
+    cols = ["unit", "period", "county_score", "quarters", "missing_quarters", "not_reported",
+            "external_score", "score"]
+    if not through:  # no county scores at all
+        return rank_units(pd.DataFrame({c_: pd.Series(dtype=float) for c_ in cols}))
     grids = []
     for year, last in through.items():  # one row per unit and quarter combined; a few years
         units = sorted(set(c.loc[c["year"] == year, "unit"]) | set(x.loc[x["period"] == year,
@@ -581,8 +585,6 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
     out = out.merge(x, on=["unit", "period"], how="left")
     out["score"] = scheme.county_weight * out["county_score"] \
         + scheme.city_weight * out["external_score"]
-    cols = ["unit", "period", "county_score", "quarters", "missing_quarters", "not_reported",
-            "external_score", "score"]
     return rank_units(out[cols])
 
 

@@ -546,3 +546,23 @@ def test_supplied_values_may_mix_period_kinds(write):
                             "101,2024Q4,substantiated_complaints,1\n")
     v = io.load_values(f)
     assert sorted(v["period"].astype(str)) == ["2024", "2024Q4"]
+
+
+def test_a_township_missing_one_month_does_not_climb(sample_counts, sample_dir, sample_units):
+    """The issue's example: leaving out one monthly report moved a township up (rank 11 to
+    9). With every unit assessed, a township without 2024-08 keeps its row for 2024Q3,
+    flagged not_reported, and its score and rank never improve."""
+    v = io.load_values(sample_dir)
+    s = load_targets(sample_dir, units=sample_units, indicators=["substantiated_complaints"])
+    _, full = targets.assess(sample_counts, s, periods=["2024Q3"], values=v,
+                             units=sample_units)
+    full = full.set_index("unit")
+    for unit in ("990101103", "990101111"):
+        gap = sample_counts[~((sample_counts["unit"] == unit)
+                              & (sample_counts["period"] == pd.Period("2024-08", "M")))]
+        _, after = targets.assess(gap, s, periods=["2024Q3"], values=v, units=sample_units)
+        after = after.set_index("unit")
+        assert len(after) == 18
+        assert bool(after.loc[unit, "not_reported"])
+        assert after.loc[unit, "score"] <= full.loc[unit, "score"]
+        assert after.loc[unit, "rank"] >= full.loc[unit, "rank"]
