@@ -722,7 +722,8 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
             continue
         what = "table" if isinstance(value, dict | list) else "key"
         near = difflib.get_close_matches(key, _TABLES, n=1, cutoff=0.6)
-        hint = f" (did you mean [{near[0]}]?)" if near and what == "table" else \
+        spelled = {"scheme": "[scheme]", "target": "[[target]]"}
+        hint = f" (did you mean {spelled[near[0]]}?)" if near and what == "table" else \
             (f" (did you mean {near[0]!r}?)" if near else "")
         if what == "key" and key in _SCHEME_KEYS:
             hint = " (it belongs in the [scheme] table)"

@@ -68,6 +68,8 @@ def test_specifications_are_frozen(sample_dir):
      "county_wieght", "scheme: unknown key 'county_wieght' (did you mean 'county_weight'?)"),
     ('[target]\nindicator = "compliance_rate"\nop = ">="\nthreshold = 86\npoints = 20\n',
      "target", "write each target as [[target]] (an array of tables), not [target]"),
+    (OK.replace("[[target]]", "[[targets]]"), "targets",
+     "unknown table [targets] (did you mean [[target]]?)"),
     ('name = "x"\n' + OK, "name", "unknown key 'name' (it belongs in the [scheme] table)"),
     ('label = "x"\n' + OK, "label", "unknown key 'label'"),
     ('target = [1, 2]\n', "target", "write each target as a [[target]] table"),
