@@ -1,22 +1,25 @@
 """Target attainment, assessment scores, league tables with rank uncertainty, tiers, bands
 and streaks.
 
-The steps chain on tidy frames::
+The steps chain on tidy frames and one :class:`~fpanalysis.scheme.Scheme`::
 
-    ev = evaluate(results, targets, values=supplied)  # unit x period x target
-    sc = score(ev)                                     # unit x period: points, ranks
-    sc = tiers(sc, k=3)                                # top / bottom k
-    sc = streaks(sc)                                   # periods running in the bottom tier
-    ru = rank_uncertainty(counts, targets, period=p)   # how sure is each rank?
-    ye = combine(sc_quarters, city_scores)             # 0.6 county + 0.4 city, year end
+    scheme = load_targets(data_dir, units=units)        # fpanalysis.scheme
+    ev = evaluate(results, scheme, values=supplied, units=units)  # unit x period x target
+    sc = score(ev)                                       # unit x period: points, ranks
+    sc = tiers(sc, k=scheme.tier_size)                   # top / bottom k
+    sc = streaks(sc)                                     # periods running in the bottom tier
+    ru = rank_uncertainty(counts, scheme, period=p)      # how sure is each rank?
+    ye = combine(sc_quarters, city_scores, scheme)       # 0.6 county + 0.4 city, year end
 
 Values are compared unrounded: a sex ratio of 130.4 does not meet "<= 130" although it
-displays as 130. A unit without data for a target is reported as ``no_data`` and earns no
-points; it is never scored as met.
+displays as 130. Every unit is assessed in every period: a unit without data for a target
+is reported as ``no_data``, earns no points and, when its counts were not reported, is
+flagged ``not_reported``; so no unit can gain points or rank by not reporting.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,6 +28,7 @@ from scipy import stats
 
 from . import indicators as ind
 from . import periods as pr
+from .scheme import Scheme, Target, scopes
 
 __all__ = [
     "VERDICTS",
@@ -35,155 +39,295 @@ __all__ = [
     "rank_uncertainty",
     "rank_units",
     "score",
-    "scope",
+    "scopes",
     "streaks",
     "tiers",
 ]
 
 VERDICTS = ("clearly_met", "indeterminate", "clearly_not_met", "no_data")
+_PREFER = ("computed", "supplied")
+_KEY = ["unit", "period", "indicator"]
 
 
-def scope(period: object) -> str:
-    """The target scope a period belongs to: month, quarter, half_year, year or ytd.
-
-    Examples
-    --------
-    >>> scope("2024Q3"), scope("2024-01/2024-09"), scope("2024H2"), scope("2024-07-D1")
-    ('quarter', 'ytd', 'half_year', 'dekad')
-    """
-    p = pr.parse(period)
-    if isinstance(p, pr.Dekad):
-        return "dekad"
-    if isinstance(p, pr.Span):
-        if "H" in str(p):
-            return "half_year"
-        return "ytd" if p.first.month == 1 else "span"
-    return {"M": "month", "Q": "quarter", "Y": "year"}[p.freqstr[0]]
+def _check_scheme(scheme: object) -> Scheme:
+    if not isinstance(scheme, Scheme):
+        raise ValueError(f"scheme must be a Scheme (from fpanalysis.scheme.load_targets), "
+                         f"got {type(scheme).__name__}")
+    return scheme
 
 
-def _thresholds(target: pd.Series, units: pd.Series) -> np.ndarray:
-    per_unit = target["unit_thresholds"] or {}
-    return units.map(per_unit).fillna(target["threshold"]).to_numpy(dtype=float)
+def _labels(values: pd.Series) -> pd.Series:
+    """Canonical period labels, each distinct label parsed once ('2024年第3季度' -> '2024Q3')."""
+    text = values.astype(str)
+    return text.map({p: str(pr.parse(p)) for p in text.unique()})
 
 
-def _earned(target: pd.Series, value: np.ndarray, met: np.ndarray,
-            threshold: np.ndarray) -> np.ndarray:
-    points = target["points"]
-    kind = target["scoring"]
-    if kind == "all_or_nothing":
-        earned = np.where(met, points, 0.0)
-    elif kind == "linear":
-        floor = target["floor"]
-        # share of the way from the floor (0 points) to the threshold (full points)
-        share = np.clip((value - floor) / (threshold - floor), 0.0, 1.0)
-        earned = points * share
-    else:  # per_event: points off per counted event, never below zero
-        earned = np.maximum(points - target["per_event"] * value, 0.0)
-    return np.where(np.isnan(value), 0.0, earned)
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column]).astype(float).to_numpy()
 
 
-def evaluate(results: pd.DataFrame, targets: pd.DataFrame, *,
-             values: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Check every unit and period against every target that applies to the period.
+def _observations(results: pd.DataFrame, values: pd.DataFrame | None,
+                  prefer: str | None) -> pd.DataFrame:
+    """Computed and supplied values in one frame with their ``source``; a value that is both
+    computed and supplied is kept from the source ``prefer`` names, or refused."""
+    parts = []
+    for source, frame in (("computed", results), ("supplied", values)):
+        if frame is None:
+            continue
+        missing = [c for c in _KEY + ["value"] if c not in frame.columns]
+        if missing:
+            raise ValueError(f"the {source} values have no column(s) {', '.join(missing)}")
+        note = frame["note"].astype("string").fillna("").to_numpy(dtype=object) \
+            if "note" in frame.columns else np.full(len(frame), "", dtype=object)
+        part = pd.DataFrame({"unit": frame["unit"].astype(str).str.strip().to_numpy(),
+                             "period": _labels(frame["period"]).to_numpy(),
+                             "indicator": frame["indicator"].astype(str).to_numpy(),
+                             "value": _numbers(frame, "value"),
+                             "lower": _numbers(frame, "lower"),
+                             "upper": _numbers(frame, "upper"),
+                             "note": note, "source": source})
+        dup = part.duplicated(_KEY, keep=False).to_numpy()
+        if dup.any():
+            u, p, i = part.loc[dup, _KEY].iloc[0]
+            raise ValueError(f"the {source} values hold {int(dup.sum())} rows that share a unit, "
+                             f"period and indicator (e.g. {u}, {p}, {i}); each may appear once")
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    both = data.duplicated(_KEY, keep=False).to_numpy()
+    if both.any():
+        if prefer is None:
+            first = data[both].sort_values(_KEY + ["source"], kind="stable").iloc[:2]
+            u, p, i = first[_KEY].iloc[0]
+            c, s = first["value"].iloc[0], first["value"].iloc[1]
+            raise ValueError(
+                f"{int(both.sum()) // 2} value(s) are both computed from counts and supplied "
+                f"(e.g. {i} of unit {u} in {p}: computed {c:g}, supplied {s:g}); pass "
+                "prefer='computed' or prefer='supplied'")
+        data = data[~both | (data["source"] == prefer).to_numpy()]
+    return data.reset_index(drop=True)
+
+
+def _assessed(results: pd.DataFrame, units: pd.DataFrame | None) -> pd.DataFrame:
+    """The (unit, period) pairs to assess, with ``_rows``: whether the results have any row
+    for the pair. With ``units``: every unit of the results' level(s) in every period."""
+    pairs = pd.DataFrame({"unit": results["unit"].astype(str).str.strip().to_numpy(),
+                          "period": _labels(results["period"]).to_numpy()}).drop_duplicates()
+    pairs["_rows"] = True
+    if units is None:
+        return pairs.reset_index(drop=True)
+    codes = units["unit"].astype(str).str.strip()
+    level = pd.Series(units["level"].astype(str).to_numpy(), index=codes.to_numpy())
+    unknown = sorted(set(pairs["unit"]) - set(codes))
+    if unknown:
+        raise ValueError(f"the results hold unit(s) that are not in the units table: "
+                         f"{', '.join(unknown[:10])}")
+    levels = set(level.reindex(pairs["unit"].unique()))
+    everyone = codes[level.reindex(codes).isin(levels).to_numpy()].to_numpy()
+    grid = pd.MultiIndex.from_product([everyone, pairs["period"].unique()],
+                                      names=["unit", "period"]).to_frame(index=False)
+    out = grid.merge(pairs, on=["unit", "period"], how="left")
+    out["_rows"] = out["_rows"].fillna(False).astype(bool)
+    return out
+
+
+def _suggest(word: str, choices: set[str]) -> str:
+    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _check_target_data(t: Target, periods: Sequence[str], rows: pd.DataFrame,
+                       indicators: set[str], codes: set[str], units_given: bool) -> None:
+    """Refuse a target that would give every unit ``no_data`` in silence, or that names
+    per-unit thresholds for units that are not there."""
+    if rows.empty:
+        raise ValueError(f"{t.name}: indicator {t.indicator!r} is in neither the results nor "
+                         f"the supplied values{_suggest(t.indicator, indicators)}")
+    absent = sorted(set(periods) - set(rows["period"]))
+    if absent:
+        raise ValueError(f"{t.name}: no value of {t.indicator} for period(s) "
+                         f"{', '.join(absent)} in the results or the supplied values")
+    stray = sorted(set(t.unit_thresholds) - codes)
+    if stray:
+        where = "in the units table" if units_given else \
+            "among the results' units (pass units= to check codes against the units table)"
+        raise ValueError(f"{t.name}: per-unit threshold for {', '.join(stray)}, which is not "
+                         f"a unit {where}")
+
+
+def _verdicts(t: Target, value: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+              threshold: np.ndarray) -> np.ndarray:
+    """``clearly_met`` when the whole interval meets the target, ``clearly_not_met`` when
+    none of it does, else ``indeterminate``; ``no_data`` without a value. A value without an
+    interval is taken as exact."""
+    lo = np.where(np.isnan(lower), value, lower)
+    hi = np.where(np.isnan(upper), value, upper)
+    with np.errstate(invalid="ignore"):
+        if t.op == "<=":
+            sure, fail = hi <= threshold, lo > threshold
+        else:
+            sure, fail = lo >= threshold, hi < threshold
+    out = np.full(len(value), "indeterminate", dtype=object)
+    out[sure] = "clearly_met"
+    out[fail] = "clearly_not_met"
+    out[np.isnan(value)] = "no_data"
+    return out
+
+
+_EVALUATED = ["unit", "period", "target", "indicator", "label", "value", "lower", "upper",
+              "op", "threshold", "met", "verdict", "points", "weight", "earned", "weighted",
+              "source", "note", "not_reported"]
+
+
+def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | None = None,
+             units: pd.DataFrame | None = None, prefer: str | None = None) -> pd.DataFrame:
+    """Check every unit and period against every target of the scheme that applies to it.
 
     Parameters
     ----------
     results : pandas.DataFrame
         Indicator results (:func:`fpanalysis.indicators.compute`): ``unit``, ``period``,
-        ``indicator``, ``value``, ``lower``, ``upper``. Their (unit, period) pairs are the
-        units assessed.
-    targets : pandas.DataFrame
-        From :func:`fpanalysis.io.load_targets`.
+        ``indicator``, ``value`` and optionally ``lower``, ``upper``, ``note``. Their
+        periods are the periods assessed; a ``note`` starting with "not reported" marks a
+        unit whose counts are missing (fully or partly) for the period.
+    scheme : Scheme
+        From :func:`fpanalysis.scheme.load_targets`.
     values : pandas.DataFrame, optional
         Supplied values (:func:`fpanalysis.io.load_values`) for indicators not computed from
-        counts; same columns.
+        counts; same columns. They are looked up for the assessed units and periods.
+    units : pandas.DataFrame, optional
+        The units table. Every unit of the level(s) the results hold is then assessed in
+        every period of the results, also a unit without any result row (its values are
+        missing and it is flagged ``not_reported``); per-unit threshold codes are checked
+        against it.
+    prefer : {'computed', 'supplied'}, optional
+        Which value wins where an indicator of a unit and period is both in ``results`` and
+        in ``values``. Without it such a clash is an error.
 
     Returns
     -------
     pandas.DataFrame
-        One row per unit, period and applicable target: ``unit``, ``period``, ``target``,
-        ``indicator``, ``label``, ``value``, ``lower``, ``upper``, ``op``, ``threshold`` (the
-        unit's own where overridden), ``met`` (nullable boolean; ``<NA>`` without data),
-        ``verdict`` (``clearly_met`` when the whole interval meets the target,
-        ``clearly_not_met`` when none of it does, else ``indeterminate``; ``no_data``;
-        a value supplied without an interval is taken as exact), ``points`` (available),
-        ``weight``, ``earned`` (points earned) and ``weighted`` (earned x weight).
+        One row per unit, period and applicable target: ``unit``, ``period`` (label),
+        ``target`` (number), ``indicator``, ``label``, ``value``, ``lower``, ``upper``,
+        ``op``, ``threshold`` (the unit's own where overridden), ``met`` (nullable boolean,
+        on the unrounded value; ``<NA>`` without data), ``verdict`` (``clearly_met`` when the
+        whole interval meets the target, ``clearly_not_met`` when none of it does, else
+        ``indeterminate``; ``no_data``; a value supplied without an interval is taken as
+        exact), ``points`` (available), ``weight``, ``earned`` (points earned; 0 without
+        data), ``weighted`` (earned x weight), ``source`` (``computed``, ``supplied`` or
+        '' without a value), ``note`` (from the results) and ``not_reported`` (the note
+        starts with "not reported", or the unit has no result row in the period). Sorted by
+        period, unit and target.
+
+    Raises
+    ------
+    ValueError
+        A target whose indicator is in neither the results nor the supplied values (naming
+        the target), or that has no value at all for an assessed period; a per-unit
+        threshold for a unit that is not there; a value both computed and supplied without
+        ``prefer``; two rows for one unit, period and indicator; result units missing from
+        ``units``.
 
     Examples
     --------
+    >>> from fpanalysis.scheme import Scheme, Target
     >>> res = pd.DataFrame({"unit": ["A", "B", "C"], "period": "2024Q1",
     ...     "indicator": "sex_ratio_at_birth", "value": [130.4, 120.0, np.nan],
-    ...     "lower": [125.0, 100.0, np.nan], "upper": [136.0, 128.0, np.nan]})
-    >>> tg = pd.DataFrame({"target": [1], "indicator": ["sex_ratio_at_birth"], "label": [""],
-    ...     "op": ["<="], "threshold": [130.0], "points": [15.0], "weight": [1.0],
-    ...     "scoring": ["all_or_nothing"], "floor": [np.nan], "per_event": [np.nan],
-    ...     "periods": [("quarter",)], "unit_thresholds": [{}]})
-    >>> evaluate(res, tg)[["unit", "value", "met", "verdict", "earned"]]
-      unit  value    met          verdict  earned
-    0    A  130.4  False    indeterminate     0.0
-    1    B  120.0   True      clearly_met    15.0
-    2    C    NaN   <NA>          no_data     0.0
+    ...     "lower": [125.0, 100.0, np.nan], "upper": [136.0, 128.0, np.nan],
+    ...     "note": ["", "", "not reported: no counts for 2024Q1"]})
+    >>> s = Scheme((Target(1, "sex_ratio_at_birth", "<=", 130, 15),))
+    >>> evaluate(res, s)[["unit", "value", "met", "verdict", "earned", "not_reported"]]
+      unit  value    met          verdict  earned  not_reported
+    0    A  130.4  False    indeterminate     0.0         False
+    1    B  120.0   True      clearly_met    15.0         False
+    2    C    NaN   <NA>          no_data     0.0          True
     """
-    cols = ["unit", "period", "indicator", "value", "lower", "upper"]
-    data = results[cols]
-    if values is not None:
-        data = pd.concat([data, values[cols]], ignore_index=True)
-    data = data.assign(period=data["period"].astype(str), indicator=data["indicator"].astype(str))
-    pairs = results[["unit", "period"]].assign(period=results["period"].astype(str))
-    pairs = pairs.drop_duplicates().reset_index(drop=True)
-    pairs["_scope"] = pairs["period"].map({p: scope(p) for p in pairs["period"].unique()})
+    scheme = _check_scheme(scheme)
+    if prefer is not None and prefer not in _PREFER:
+        raise ValueError(f"prefer must be 'computed' or 'supplied', got {prefer!r}")
+    data = _observations(results, values, prefer)
+    pairs = _assessed(results, units)
+    indicators = set(data["indicator"])
+    codes = set(units["unit"].astype(str).str.strip()) if units is not None \
+        else set(pairs["unit"])
+    period_scopes = {p: scopes(p) for p in pairs["period"].unique()}
     pieces = []
-    for _, t in targets.iterrows():  # a loop over the ~10 targets of a scheme, not over units
-        apply = pairs[pairs["_scope"].isin(t["periods"])][["unit", "period"]]
-        rows = data[data["indicator"] == t["indicator"]].drop(columns="indicator")
-        rows = rows.drop_duplicates(["unit", "period"], keep="last")
-        part = apply.merge(rows, on=["unit", "period"], how="left")
+    for t in scheme.targets:  # a loop over the ~10 targets of a scheme, not over units
+        applies = [p for p, s in period_scopes.items() if s & set(t.periods)]
+        if not applies:
+            continue
+        rows = data[data["indicator"] == t.indicator]
+        _check_target_data(t, applies, rows, indicators, codes, units is not None)
+        part = pairs[pairs["period"].isin(applies)].merge(
+            rows.drop(columns="indicator"), on=["unit", "period"], how="left")
         value = part["value"].to_numpy(dtype=float)
-        lower = part["lower"].to_numpy(dtype=float)
-        upper = part["upper"].to_numpy(dtype=float)
-        threshold = _thresholds(t, part["unit"])
-        with np.errstate(invalid="ignore"):
-            if t["op"] == "<=":
-                met = value <= threshold
-                sure = np.where(np.isnan(upper), value, upper) <= threshold
-                fail = np.where(np.isnan(lower), value, lower) > threshold
-            else:
-                met = value >= threshold
-                sure = np.where(np.isnan(lower), value, lower) >= threshold
-                fail = np.where(np.isnan(upper), value, upper) < threshold
+        threshold = t.thresholds(part["unit"])
         missing = np.isnan(value)
-        verdict = np.select([missing, sure, fail], ["no_data", "clearly_met", "clearly_not_met"],
-                            "indeterminate")
-        earned = _earned(t, value, met, threshold)
+        earned = t.earned(value, threshold)
+        note = part["note"].fillna("").astype(str)
         pieces.append(pd.DataFrame({
-            "unit": part["unit"], "period": part["period"], "target": t["target"],
-            "indicator": t["indicator"], "label": t["label"], "value": value, "lower": lower,
-            "upper": upper, "op": t["op"], "threshold": threshold,
-            "met": pd.array(np.where(missing, None, met), dtype="boolean"),
-            "verdict": verdict, "points": t["points"], "weight": t["weight"],
-            "earned": earned, "weighted": earned * t["weight"],
+            "unit": part["unit"], "period": part["period"], "target": t.number,
+            "indicator": t.indicator, "label": t.label, "value": value,
+            "lower": part["lower"].to_numpy(dtype=float),
+            "upper": part["upper"].to_numpy(dtype=float), "op": t.op, "threshold": threshold,
+            "met": pd.array(np.where(missing, None, t.meets(value, threshold)),
+                            dtype="boolean"),
+            "verdict": _verdicts(t, value, part["lower"].to_numpy(dtype=float),
+                                 part["upper"].to_numpy(dtype=float), threshold),
+            "points": t.points, "weight": t.weight, "earned": earned,
+            "weighted": earned * t.weight,
+            "source": part["source"].where(~missing, "").fillna("").astype(str),
+            "note": note,
+            "not_reported": note.str.startswith("not reported").to_numpy()
+            | ~part["_rows"].to_numpy(dtype=bool),
         }))
+    if not pieces:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _EVALUATED})
     out = pd.concat(pieces, ignore_index=True)
     return out.sort_values(["period", "unit", "target"], kind="stable").reset_index(drop=True)
 
 
-def assess(counts: pd.DataFrame, targets: pd.DataFrame, *, periods: Sequence[object],
+def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
+              ) -> list[str | ind.Indicator]:
+    """The indicators of the targets that are computed from counts: built-in keys and the
+    scheme's user indicators, each once."""
+    user = {i.key: i for i in scheme.indicators}
+    builtin = set(ind.keys())
+    out: dict[str, str | ind.Indicator] = {}
+    for t in targets if targets is not None else scheme.targets:
+        if t.indicator in user:
+            out[t.indicator] = user[t.indicator]
+        elif t.indicator in builtin:
+            out[t.indicator] = t.indicator
+    return list(out.values())
+
+
+def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
            values: pd.DataFrame | None = None, units: pd.DataFrame | None = None,
-           level: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           level: str | None = None, prefer: str | None = None
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate and score several periods at once (e.g. every quarter of the year so far).
+
+    Computes the scheme's indicators that come from counts (built-in ones and the scheme's
+    user indicators) for each period, then :func:`evaluate` (with ``values``, ``units`` and
+    ``prefer``), :func:`score`, :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
 
     Returns
     -------
     evaluated, scores : pandas.DataFrame
-        :func:`evaluate` and :func:`score` output over all ``periods``, scores with tiers
-        (``tier_size`` of the scheme, default 3) and bottom-tier ``streak``.
+        :func:`evaluate` and :func:`score` output over all ``periods``, scores with
+        ``tier`` and bottom-tier ``streak``.
     """
-    keys = [k for k in dict.fromkeys(targets["indicator"]) if k in set(ind.keys())]
+    scheme = _check_scheme(scheme)
+    keys = _computed(scheme)
+    if not keys:
+        raise ValueError("no target of the scheme is computed from counts; evaluate "
+                         "supplied values with evaluate()")
     results = pd.concat([ind.compute(counts, keys, period=p, level=level, units=units)
                          for p in periods], ignore_index=True)  # a handful of periods
-    evaluated = evaluate(results, targets, values=values)
-    k = int(targets.attrs.get("scheme", {}).get("tier_size", 3))
-    return evaluated, streaks(tiers(score(evaluated), k=k))
+    evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    return evaluated, streaks(tiers(score(evaluated), k=scheme.tier_size))
 
 
 def score(evaluated: pd.DataFrame) -> pd.DataFrame:
@@ -194,17 +338,20 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``unit``, ``period``, ``score`` (weighted points earned), ``max_score`` (weighted
         points available), ``met`` (targets met), ``not_met``, ``no_data``, ``targets``,
-        ``rank`` (1 = best; tied units share the better rank), sorted by period, rank, unit.
+        ``not_reported`` (any of the unit's rows in the period is), ``rank`` (1 = best; tied
+        units share the better rank), sorted by period, rank, unit.
     """
     e = evaluated.assign(
         _avail=evaluated["points"] * evaluated["weight"],
         _met=evaluated["met"].fillna(False).astype(int),
         _not=(evaluated["met"] == False).fillna(False).astype(int),  # noqa: E712
-        _none=evaluated["met"].isna().astype(int))
+        _none=evaluated["met"].isna().astype(int),
+        _nr=evaluated["not_reported"].astype(bool))
     g = e.groupby(["unit", "period"], sort=True)
     out = pd.DataFrame({"score": g["weighted"].sum(), "max_score": g["_avail"].sum(),
                         "met": g["_met"].sum(), "not_met": g["_not"].sum(),
-                        "no_data": g["_none"].sum(), "targets": g.size()}).reset_index()
+                        "no_data": g["_none"].sum(), "targets": g.size(),
+                        "not_reported": g["_nr"].any()}).reset_index()
     return rank_units(out)
 
 
@@ -310,60 +457,135 @@ def bands(scores: pd.DataFrame, *, column: str = "score",
     return out
 
 
-def combine(county: pd.DataFrame, external: pd.DataFrame, *, county_weight: float = 0.6,
-            external_weight: float = 0.4, year: object | None = None) -> pd.DataFrame:
-    """Year-end standing: weighted county quarterly average plus an external (city) score.
+def _refuse_kinds(labels: pd.Series, want: str, what: str) -> pd.Series:
+    """The kind of each label; refuse any label that is not a ``want``."""
+    kinds = labels.map({p: pr.kind(p) for p in labels.unique()})
+    bad = sorted(set(labels[kinds != want]))
+    if bad:
+        shown = ", ".join(f"{b} ({pr.kind(b)})" for b in bad[:6])
+        raise ValueError(f"combine takes {what}; got {shown}")
+    return kinds
+
+
+def _refuse_duplicates(frame: pd.DataFrame, what: str) -> None:
+    dup = frame.duplicated(["unit", "period"], keep=False).to_numpy()
+    if dup.any():
+        u, p = frame.loc[dup, ["unit", "period"]].iloc[0]
+        raise ValueError(f"the {what} hold more than one score for unit {u} in {p}")
+
+
+def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
+            period: object | None = None) -> pd.DataFrame:
+    """Year-end standing: the county's mean quarterly score and an external (city) score,
+    weighted as the scheme says (``county_weight`` and ``city_weight``).
+
+    The county part is the mean over the quarters combined (all four quarters of the year,
+    or the first ones up to ``period``) in which a missing quarter counts as 0 points and
+    is named in ``missing_quarters``; it is never the mean of the quarters present, so no
+    unit gains by a missing quarter.
 
     Parameters
     ----------
     county : pandas.DataFrame
-        Quarterly scores (:func:`score`): ``unit``, ``period`` (quarters), ``score``.
+        Quarterly scores (:func:`score`): ``unit``, ``period`` (quarters only), ``score``,
+        optionally ``not_reported``.
     external : pandas.DataFrame
-        ``unit``, ``period`` (the year) and ``score``, e.g. the city's assessment; joined by
-        unit and year, never by position.
-    county_weight, external_weight : float, default 0.6 and 0.4
-    year : period label, optional
-        Keep only this year.
+        ``unit``, ``period`` (years only) and ``score``, e.g. the city's assessment;
+        joined by unit and year, never by position.
+    scheme : Scheme
+        Gives ``county_weight`` and ``city_weight`` (checked to sum to 1 when loaded).
+    period : period label, optional
+        The year to combine (``2024``: its four quarters), or a period inside it to combine
+        the year so far (``2024Q3`` or ``2024-08``: Q1 to Q3). Rows of other years are left
+        out. Default: every year of the county scores, four quarters each.
 
     Returns
     -------
     pandas.DataFrame
-        ``unit``, ``period`` (year), ``county_score`` (mean of the year's quarterly scores),
-        ``quarters`` (how many went in), ``external_score``, ``score`` (the weighted
-        standing; NaN where either part is missing) and ``rank``.
+        ``unit``, ``period`` (year), ``county_score`` (sum of the quarterly scores / the
+        number of quarters combined), ``quarters`` (quarters with a score),
+        ``missing_quarters`` (those without, '' if none), ``not_reported`` (a quarter is
+        missing or was not reported), ``external_score``, ``score`` (the weighted
+        standing; NaN without an external score) and ``rank``.
+
+    Raises
+    ------
+    ValueError
+        County rows that are not quarters, or quarters after ``period``; external rows that
+        are not years; two scores for one unit and period.
 
     Examples
     --------
-    >>> q = pd.DataFrame({"unit": ["A"] * 4 + ["B"] * 4,
-    ...                   "period": ["2024Q1", "2024Q2", "2024Q3", "2024Q4"] * 2,
-    ...                   "score": [80, 90, 100, 90, 70, 70, 70, 70.0]})
+    >>> from fpanalysis.scheme import Scheme, Target
+    >>> s = Scheme((Target(1, "compliance_rate", ">=", 86, 100),))
+    >>> q = pd.DataFrame({"unit": ["A"] * 4 + ["B"] * 3,
+    ...                   "period": (["2024Q1", "2024Q2", "2024Q3", "2024Q4"] * 2)[:7],
+    ...                   "score": [80, 90, 100, 90, 100, 100, 100.0]})
     >>> city = pd.DataFrame({"unit": ["B", "A"], "period": ["2024", "2024"],
     ...                      "score": [100.0, 50.0]})
-    >>> combine(q, city)[["unit", "county_score", "external_score", "score", "rank"]]
-      unit  county_score  external_score  score  rank
-    0    B          70.0           100.0   82.0     1
-    1    A          90.0            50.0   74.0     2
+    >>> combine(q, city, s)[["unit", "county_score", "missing_quarters", "score", "rank"]]
+      unit  county_score missing_quarters  score  rank
+    0    B          75.0           2024Q4   85.0     1
+    1    A          90.0                    74.0     2
     """
-    if not np.isclose(county_weight + external_weight, 1.0):
-        raise ValueError(f"county_weight + external_weight must be 1, got "
-                         f"{county_weight + external_weight:g}")
-    q = county.assign(_year=_year_of(county["period"]))
-    g = q.groupby(["unit", "_year"], sort=True)["score"]
-    avg = pd.DataFrame({"county_score": g.mean(), "quarters": g.size()}).reset_index()
-    avg = avg.rename(columns={"_year": "period"})
-    ext = external.assign(period=_year_of(external["period"]))[["unit", "period", "score"]]
-    ext = ext.rename(columns={"score": "external_score"})
-    out = avg.merge(ext, on=["unit", "period"], how="outer")
-    if year is not None:
-        out = out[out["period"] == str(pr.parse(year).start_time.year)]
-    out["score"] = county_weight * out["county_score"] + external_weight * out["external_score"]
-    return rank_units(out)
-
-
-def _year_of(periods: pd.Series) -> pd.Series:
-    """The calendar year (as text) of each period, parsing each distinct label once."""
-    labels = periods.astype(str)
-    return labels.map({p: str(pr.start(p).year) for p in labels.unique()})
+    scheme = _check_scheme(scheme)
+    c = pd.DataFrame({"unit": county["unit"].astype(str).str.strip().to_numpy(),
+                      "period": _labels(county["period"]).to_numpy(),
+                      "score": pd.to_numeric(county["score"]).astype(float).to_numpy(),
+                      "_nr": county["not_reported"].astype(bool).to_numpy()
+                      if "not_reported" in county.columns else False})
+    x = pd.DataFrame({"unit": external["unit"].astype(str).str.strip().to_numpy(),
+                      "period": _labels(external["period"]).to_numpy(),
+                      "external_score": pd.to_numeric(external["score"]).astype(float)
+                      .to_numpy()})
+    _refuse_kinds(c["period"], "quarter", "quarterly county scores (select the quarters)")
+    _refuse_kinds(x["period"], "year", "yearly external scores")
+    _refuse_duplicates(c, "county scores")
+    _refuse_duplicates(x, "external scores")
+    c["year"] = c["period"].str[:4]
+    c["q"] = c["period"].str[-1].astype(int)
+    if period is None:
+        through = dict.fromkeys(sorted(c["year"].unique()), 4)
+    else:
+        months = pr.months(pr.parse(period))
+        if months[0].year != months[-1].year:
+            raise ValueError(f"period must lie within one year, got {period}")
+        through = {str(months[-1].year): (months[-1].month - 1) // 3 + 1}
+        c = c[c["year"].isin(list(through))]
+        late = c["q"] > c["year"].map(through)
+        if late.any():
+            raise ValueError(f"county scores for {', '.join(sorted(set(c.loc[late, 'period'])))} "
+                             f"lie after {period}; select the quarters up to it")
+    x = x[x["period"].isin(list(through))]
+    cols = ["unit", "period", "county_score", "quarters", "missing_quarters", "not_reported",
+            "external_score", "score"]
+    if not through:  # no county scores at all
+        return rank_units(pd.DataFrame({c_: pd.Series(dtype=float) for c_ in cols}))
+    grids = []
+    for year, last in through.items():  # one row per unit and quarter combined; a few years
+        units = sorted(set(c.loc[c["year"] == year, "unit"]) | set(x.loc[x["period"] == year,
+                                                                         "unit"]))
+        quarters = [f"{year}Q{q}" for q in range(1, last + 1)]
+        grids.append(pd.MultiIndex.from_product([units, quarters], names=["unit", "quarter"])
+                     .to_frame(index=False).assign(year=year, n=last))
+    grid = pd.concat(grids, ignore_index=True)
+    grid = grid.merge(c.rename(columns={"period": "quarter"})[["unit", "quarter", "score",
+                                                               "_nr"]],
+                      on=["unit", "quarter"], how="left")
+    absent = grid["score"].isna()
+    grid["_score0"] = grid["score"].fillna(0.0)
+    grid["_nr"] = grid["_nr"].fillna(True).astype(bool) | absent
+    g = grid.groupby(["unit", "year"], sort=True)
+    out = pd.DataFrame({"county_score": g["_score0"].sum() / g["n"].first(),
+                        "quarters": g["score"].count(),
+                        "not_reported": g["_nr"].any()})
+    missing = grid[absent].groupby(["unit", "year"])["quarter"].agg(", ".join)
+    out["missing_quarters"] = missing.reindex(out.index).fillna("")
+    out = out.reset_index().rename(columns={"year": "period"})
+    out = out.merge(x, on=["unit", "period"], how="left")
+    out["score"] = scheme.county_weight * out["county_score"] \
+        + scheme.city_weight * out["external_score"]
+    return rank_units(out[cols])
 
 
 # --------------------------------------------------------------------------- uncertainty
@@ -405,85 +627,101 @@ def _draw_indicator(spec: ind.Indicator, sums: pd.DataFrame, rng: np.random.Gene
 
 def rank_uncertainty(
     counts: pd.DataFrame,
-    targets: pd.DataFrame,
+    scheme: Scheme,
     *,
     period: object,
     values: pd.DataFrame | None = None,
     units: pd.DataFrame | None = None,
     level: str | None = None,
+    prefer: str | None = None,
     draws: int = 10_000,
-    k: int = 3,
+    k: int | None = None,
     seed: int = 20241,
 ) -> pd.DataFrame:
     """How certain is each unit's rank? Redraw, rescore and re-rank ``draws`` times.
 
-    Every numerator is drawn from its sampling distribution (Beta for proportions and sex
-    ratios, Gamma for Poisson counts, Jeffreys priors); supplied values with an interval
-    are drawn from a normal distribution matching it (without one they are held fixed).
-    Each draw is scored with the targets and the units are ranked (ties share the better
-    rank). All draws are computed at once as (draws x units) arrays.
+    The observed evaluation is :func:`evaluate` of the scheme's targets that apply to
+    ``period`` (with ``values``, ``units`` and ``prefer``). In each draw every computed
+    numerator is drawn from its sampling distribution (Beta for proportions and sex ratios,
+    Gamma for Poisson counts, Jeffreys priors); a supplied value with an interval is drawn
+    from the normal distribution matching it (without one it is held fixed); a value that is
+    missing stays missing and earns nothing. Each draw is scored with
+    :meth:`fpanalysis.scheme.Target.earned`, the rule :func:`evaluate` uses, and the units
+    are ranked (ties share the better rank). All draws are computed at once as
+    (draws x units) arrays.
 
     Parameters
     ----------
     counts : pandas.DataFrame
         Monthly (or period) counts.
-    targets : pandas.DataFrame
-        From :func:`fpanalysis.io.load_targets`; only targets that apply to ``period``.
+    scheme : Scheme
+        From :func:`fpanalysis.scheme.load_targets`.
     period : period label
         The assessment period.
     values : pandas.DataFrame, optional
         Supplied values for indicators not computed from counts.
     units, level : optional
-        To rank units of another level (as in :func:`fpanalysis.indicators.compute`).
+        Every unit of ``units`` at the level ranked is assessed; ``level`` ranks units of
+        another level (as in :func:`fpanalysis.indicators.compute`).
+    prefer : {'computed', 'supplied'}, optional
+        As in :func:`evaluate`.
     draws : int, default 10000
-    k : int, default 3
-        Size of the top and bottom tiers.
+    k : int, optional
+        Size of the top and bottom tiers; default ``scheme.tier_size``.
     seed : int, default 20241
         Seed of ``numpy.random.default_rng``.
 
     Returns
     -------
     pandas.DataFrame
-        ``unit``, ``period``, ``score`` and ``rank`` (observed), ``median_rank``,
-        ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of the simulated
-        ranks), ``p_top`` and ``p_bottom`` (probability of being in the top / bottom k),
-        ``draws`` and ``seed``; sorted by observed rank.
+        ``unit``, ``period``, ``score`` and ``rank`` (observed), ``not_reported``,
+        ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
+        the simulated ranks), ``p_top`` and ``p_bottom`` (probability of being in the top /
+        bottom k), ``draws`` and ``seed``; sorted by observed rank.
     """
+    scheme = _check_scheme(scheme)
+    k = scheme.tier_size if k is None else k
     rng = np.random.default_rng(seed)
     p = pr.parse(period)
-    label = str(p)
-    applicable = targets[targets["periods"].map(lambda s: scope(p) in s)].reset_index(drop=True)
-    computed = [t for t in applicable["indicator"] if t in set(ind.keys())]
-    sums, specs = ind.group_sums(counts, sorted(set(computed)), by=["unit"], period=p,
-                                 level=level, units=units)
-    unit_codes = pd.Series(sums.index.astype(str))
-    results = ind.compute(counts, sorted(set(computed)), period=p, level=level, units=units)
-    observed = score(evaluate(results, applicable, values=values))
-    observed = observed.set_index("unit").reindex(unit_codes)
+    applicable = scheme.applicable(p)
+    if not applicable:
+        raise ValueError(f"no target of the scheme applies to {p} "
+                         f"(a {', '.join(sorted(scopes(p)))} period)")
+    keys = _computed(scheme, applicable)
+    if not keys:
+        raise ValueError(f"no target that applies to {p} is computed from counts; "
+                         "rank_uncertainty redraws counts")
+    results = ind.compute(counts, keys, period=p, level=level, units=units)
+    sums, specs = ind.group_sums(counts, keys, by=["unit"], period=p, level=level,
+                                 units=units)
+    ev = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    observed = score(ev).set_index("unit")
+    unit_codes = pd.Series(sorted(observed.index.astype(str)))
+    sums = sums.set_axis(sums.index.astype(str)).reindex(unit_codes)  # NaN: no counts
     n_units = len(unit_codes)
     total = np.zeros((draws, n_units))
     by_key = {s.key: s for s in specs}
-    for _, t in applicable.iterrows():
-        if t["indicator"] in by_key:
-            value = _draw_indicator(by_key[t["indicator"]], sums, rng, draws)
-        else:
-            sup = values[(values["indicator"] == t["indicator"])
-                         & (values["period"].astype(str) == label)] if values is not None \
-                else pd.DataFrame(columns=["unit", "value", "lower", "upper"])
-            sup = sup.set_index("unit").reindex(unit_codes)
-            mean = sup["value"].to_numpy(dtype=float)
-            sd = ((sup["upper"] - sup["lower"]) / (2 * stats.norm.ppf(0.975))).to_numpy(float)
+    for t in applicable:  # the ~10 targets; each draws all units at once
+        obs = ev[ev["target"] == t.number].set_index("unit").reindex(unit_codes)
+        source = obs["source"].fillna("").to_numpy()
+        value = np.full((draws, n_units), np.nan)
+        if (source == "computed").any():
+            value = np.where(source == "computed",
+                             _draw_indicator(by_key[t.indicator], sums, rng, draws), value)
+        if (source == "supplied").any():
+            mean = obs["value"].to_numpy(dtype=float)
+            sd = ((obs["upper"] - obs["lower"]) / (2 * stats.norm.ppf(0.975))).to_numpy(float)
             sd = np.where(np.isnan(sd), 0.0, sd)
-            value = mean + sd * rng.standard_normal((draws, n_units))
-        threshold = _thresholds(t, unit_codes)
-        with np.errstate(invalid="ignore"):
-            met = value <= threshold if t["op"] == "<=" else value >= threshold
-        total += _earned(t, value, met, threshold) * t["weight"]
+            value = np.where(source == "supplied",
+                             mean + sd * rng.standard_normal((draws, n_units)), value)
+        total += t.earned(value, t.thresholds(unit_codes)) * t.weight
     ranks = stats.rankdata(-total, axis=1, method="min")
     from_bottom = stats.rankdata(total, axis=1, method="min")
+    obs_units = observed.reindex(unit_codes)
     out = pd.DataFrame({
-        "unit": unit_codes, "period": label,
-        "score": observed["score"].to_numpy(), "rank": observed["rank"].to_numpy(),
+        "unit": unit_codes, "period": str(p),
+        "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
+        "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
         "median_rank": np.median(ranks, axis=0),
         "rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
         "rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
