@@ -666,7 +666,7 @@ def render(
     fpanalysis.schema.DataError
         Before any kernel starts, when ``check_data`` and the counts break the contract.
     FileNotFoundError
-        If the notebook does not exist.
+        If the notebook or the data folder does not exist (one line each).
     RenderError
         If the notebook failed; the message names the cell and the ``.failed`` folder.
     KeyboardInterrupt
@@ -682,8 +682,11 @@ def render(
     p = pr.parse(period)
     label = str(p)
     nb_path = Path(notebook).resolve()
-    if not nb_path.is_file():
-        raise FileNotFoundError(f"no notebook {notebook}")
+    absent = [] if nb_path.is_file() else [f"no notebook {notebook}"]
+    if not Path(data_dir).exists():
+        absent.append(f"no data folder {data_dir}")
+    if absent:
+        raise FileNotFoundError("\n".join(absent))
     nb_dir = nb_path.parent
     declared = pm.inspect_notebook(str(nb_path))
     given = {"data_dir", "period", "output_dir", "language", *(parameters or {})}
