@@ -29,8 +29,8 @@ PROBLEM = 2
 INTERRUPTED = 130
 
 _PERIODS = ("assessment period: a month 2024-07 (2024年7月), a quarter 2024Q3 (2024年第3季度), "
-            "a half-year 2024H1 (2024年上半年), year to date 2024-01/2024-09 (2024年1-9月), "
-            "a year 2024 (2024年) or, with dekad counts, a dekad 2024-07-D1 (2024年7月上旬) "
+            "a half-year 2024H1 (2024年上半年), year to date 2024-01/2024-09 (2024年1-9月) "
+            "or a year 2024 (2024年); a period the counts do not cover is refused "
             "(default: latest complete quarter of the data)")
 
 

@@ -635,7 +635,9 @@ def render(
     notebook and the HTML export have both succeeded; a stale ``<period>.failed`` folder is
     then removed. If the kernel raises, dies or is interrupted, the previous report is left
     as it was, and the temporary folder is kept as ``<output_dir>/<period>.failed`` (the
-    executed notebook, with its error, and any partial tables).
+    executed notebook, with its error, and any partial tables). If the Python process
+    itself is killed, the hidden ``.<period>.*.tmp`` folder is left beside the report,
+    which stays as it was.
 
     Parameters
     ----------
