@@ -642,8 +642,9 @@ def render(
     Parameters
     ----------
     notebook : str or Path
-        The report notebook; it must declare ``data_dir``, ``period``, ``output_dir`` and
-        ``language`` in its ``parameters`` cell.
+        The report notebook; it must declare ``data_dir`` and ``period`` in its
+        ``parameters`` cell. ``output_dir`` (set to the report's folder) and ``language``
+        are passed when it declares them.
     period : str
         Any label :func:`fpanalysis.periods.parse` accepts.
     data_dir, output_dir : str or Path
@@ -691,8 +692,7 @@ def render(
         raise FileNotFoundError("\n".join(absent))
     nb_dir = nb_path.parent
     declared = pm.inspect_notebook(str(nb_path))
-    given = {"data_dir", "period", "output_dir", "language", *(parameters or {})}
-    unknown = sorted(given - set(declared))
+    unknown = sorted({"data_dir", "period", *(parameters or {})} - set(declared))
     if unknown:
         raise ValueError(f"{nb_path.name} has no parameter(s) {', '.join(unknown)}; "
                          f"it declares {', '.join(declared)}")
@@ -708,7 +708,8 @@ def render(
     params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
               "period": label,
               "output_dir": os.path.relpath(work.resolve(), nb_dir),
-              "language": language, **(parameters or {})}
+              "language": language}
+    params = {k: v for k, v in params.items() if k in declared} | dict(parameters or {})
     executed = work / nb_path.name
     try:
         pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
@@ -718,8 +719,11 @@ def render(
         body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
         executed.with_suffix(".html").write_text(body, encoding="utf-8")
     except BaseException as error:
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(work, failed)
+        try:
+            shutil.rmtree(failed, ignore_errors=True)
+            os.replace(work, failed)
+        except OSError:  # keep the run where it is rather than hide the notebook's error
+            failed = work
         kept = failed / nb_path.name if (failed / nb_path.name).exists() else failed
         state = "is unchanged" if final.exists() else "was not written"
         message = (f"{nb_path.name} for {label} "

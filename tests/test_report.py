@@ -354,26 +354,30 @@ def test_check_period_refuses_empty_counts():
 
 # --- render: atomic, with a tiny notebook --------------------------------------------------
 
-def tiny_notebook(folder: Path) -> Path:
+TINY_PARAMETERS = ('data_dir: str = "../data/sample"\nperiod: str = "2024Q3"\n'
+                   'output_dir: str = "."\nlanguage: str = "zh"\ncrash: str = ""')
+
+
+def tiny_notebook(folder: Path, parameters: str = TINY_PARAMETERS) -> Path:
     """A report notebook that writes one table file, then runs, raises or kills its kernel.
 
     ``crash``: "" runs to the end; "raise" raises in the third cell; "kill" kills the kernel
-    process there (as an out-of-memory kill would).
+    process there (as an out-of-memory kill would). Without an ``output_dir`` parameter it
+    writes no table.
     """
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(
-        'data_dir: str = "../data/sample"\nperiod: str = "2024Q3"\noutput_dir: str = ""\n'
-        'language: str = "zh"\ncrash: str = ""')
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Tiny report"),
         params,
         nbformat.v4.new_code_cell(
             "import os, pathlib\n"
-            "out = pathlib.Path(output_dir)\n"
-            "(out / 'tables.txt').write_text(f'tables for {period} ({crash or \"good\"})')\n"
-            "print('report for', period)"),
+            + ("out = pathlib.Path(output_dir)\n"
+               "(out / 'tables.txt').write_text(f'tables for {period} ({crash or \"good\"})')\n"
+               if "output_dir" in parameters else "")
+            + "print('report for', period)"),
         nbformat.v4.new_code_cell(
             "if crash == 'raise':\n    raise RuntimeError('boom in the report')\n"
             "if crash == 'kill':\n    os.kill(os.getpid(), 9)"),
@@ -481,6 +485,22 @@ def test_render_rejects_unknown_parameters(tmp_path):
     with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. colour; it declares "
                                          "data_dir, period, output_dir, language, crash"):
         report.render(nb, period="2024Q3", output_dir=tmp_path, parameters={"colour": "red"})
+
+
+def test_render_passes_output_dir_and_language_only_when_declared(tmp_path):
+    # like birth_rates.ipynb, which declares data_dir, period and language only
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""')
+    html = report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
+    assert html == tmp_path / "r" / "2024Q3" / "tiny.html"
+    assert sorted(p.name for p in (tmp_path / "r" / "2024Q3").iterdir()) == [
+        "tiny.html", "tiny.ipynb"]
+
+
+def test_render_needs_data_dir_and_period(tmp_path):
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\ncrash: str = ""')
+    with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. period; it declares "
+                                         "data_dir, crash"):
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
 
 
 def test_render_names_every_missing_path(tmp_path):
