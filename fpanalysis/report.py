@@ -714,9 +714,12 @@ def render(
     try:
         pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
                             progress_bar=False, kernel_name="python3")
+        done = _point_to(nbformat.read(executed, as_version=4),
+                         params.get("output_dir"), os.path.relpath(final.resolve(), nb_dir))
+        nbformat.write(done, executed)
         exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                                 exclude_output_prompt=True)
-        body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+        body, _ = exporter.from_notebook_node(done)
         executed.with_suffix(".html").write_text(body, encoding="utf-8")
     except BaseException as error:
         try:
@@ -737,6 +740,23 @@ def render(
     _replace_folder(work, final)
     shutil.rmtree(failed, ignore_errors=True)
     return final / executed.with_suffix(".html").name
+
+
+def _point_to(nb, work: object, final: str):
+    """Make the executed notebook name the report folder, not the temporary one it ran in
+    (the injected parameters cell and papermill's metadata), so that it tells the truth
+    once moved into place."""
+    if not isinstance(work, str):
+        return nb
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(work, final)
+    meta = nb.metadata.get("papermill", {})
+    if meta.get("parameters", {}).get("output_dir") == work:
+        meta["parameters"]["output_dir"] = final
+    if isinstance(meta.get("output_path"), str):
+        meta["output_path"] = meta["output_path"].replace(Path(work).name, Path(final).name)
+    return nb
 
 
 def _replace_folder(new: Path, final: Path) -> None:

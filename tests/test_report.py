@@ -404,6 +404,9 @@ def good_report(tmp_path):
     before = snapshot(out / "2024Q3")
     assert sorted(before) == ["tables.txt", "tiny.html", "tiny.ipynb"]
     assert before["tables.txt"] == b"tables for 2024Q3 (good)"
+    # the kept notebook names its own folder, not the temporary one it ran in
+    assert b".tmp" not in before["tiny.ipynb"]
+    assert b'output_dir = \\"../reports/2024Q3\\"' in before["tiny.ipynb"]
     return nb, out, before
 
 
