@@ -19,13 +19,18 @@ from . import periods as pr
 
 __all__ = [
     "SENSITIVE",
+    "SUPPRESSED",
+    "RenderError",
     "attainment_table",
+    "check_period",
     "counts_table",
+    "folder_name",
     "heading",
     "indicator_table",
     "latest_complete_quarter",
     "league_table",
     "load_summary",
+    "output_folder",
     "publishable",
     "render",
     "standing_table",
@@ -37,6 +42,10 @@ __all__ = [
 
 #: Count columns and indicators whose small values are suppressed in published tables.
 SENSITIVE: Mapping[str, str] = {"deaths_infant": "infant_mortality_rate"}
+
+#: What a published table shows in place of a suppressed small count and the figures built
+#: on it: "[c]", the UK Government Statistical Service symbol for "confidential".
+SUPPRESSED = "[c]"
 
 _COUNT_LABELS = {
     "population": ("平均人口", "Mean population"),
@@ -89,38 +98,95 @@ def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
     return complete.index.max()
 
 
+def _report_field(rep: object, key: str) -> object:
+    return rep[key] if isinstance(rep, Mapping) else getattr(rep, key)
+
+
 def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
-    """One row per loaded file: rows read, used and set aside (rows in = used + set aside)."""
+    """One row per loaded file: rows read, used and set aside (rows in = used + set aside).
+
+    The file name is the index, so that no 0..n row number is shown.
+    """
     rows = []
     for f in frames:
         rep = f.attrs.get("load_report")
         if rep is None:
             continue
-        rows.append({"file": Path(rep.file).name, "rows_in": rep.rows_in,
-                     "rows_used": rep.rows_used, "set_aside": len(rep.skipped),
-                     "reasons": "; ".join(sorted({why.split(":")[0] for _, why in rep.skipped}))})
-    return pd.DataFrame(rows, columns=["file", "rows_in", "rows_used", "set_aside", "reasons"])
+        skipped = list(_report_field(rep, "skipped"))
+        rows.append({"file": Path(str(_report_field(rep, "file"))).name,
+                     "rows_in": _report_field(rep, "rows_in"),
+                     "rows_used": _report_field(rep, "rows_used"),
+                     "set_aside": len(skipped),
+                     "reasons": "; ".join(sorted({str(s[1]).split(":")[0] for s in skipped}))})
+    table = pd.DataFrame(rows, columns=["file", "rows_in", "rows_used", "set_aside", "reasons"])
+    return table.set_index("file")
 
 
 def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, min_count: int = 3
                          ) -> pd.DataFrame:
-    """Blank counts from 1 to ``min_count - 1`` in ``columns`` (a copy; zeros stay)."""
+    """Show counts from 1 to ``min_count - 1`` in ``columns`` as the suppression mark.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A display table; it is not changed.
+    columns : sequence of str
+        Count columns to check; those absent from ``table`` are skipped.
+    min_count : int, default 3
+        Smallest count shown as it is.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy in which each suppressed cell holds :data:`SUPPRESSED` (``"[c]"``, the
+        Government Statistical Service symbol for "confidential"), so a reader sees that a
+        value was withheld rather than missing. Zeros and counts of ``min_count`` or more are
+        kept; a column with a suppressed cell becomes ``object``. A missing count stays
+        ``<NA>``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3, None]}, dtype="Int64")
+    >>> suppress_small_cells(t, ["deaths_infant"])["deaths_infant"].tolist()
+    [0, '[c]', '[c]', 3, <NA>]
+    """
     out = table.copy()
     for c in columns:
         if c in out.columns:
             v = out[c].astype("Float64")
-            out[c] = v.mask((v > 0) & (v < min_count))
+            small = ((v > 0) & (v < min_count)).fillna(False).to_numpy(dtype=bool)
+            if small.any():
+                out[c] = out[c].astype(object).where(~small, SUPPRESSED)
     return out
 
 
 def publishable(results: pd.DataFrame, *, min_count: int = 3) -> pd.DataFrame:
-    """A copy of indicator results fit to publish: for sensitive indicators (infant
-    mortality) built on 1 to ``min_count - 1`` events, the numerator, value and limits are
-    blanked and the note says why."""
+    """A copy of indicator results fit to publish, for display and Excel.
+
+    For sensitive indicators (:data:`SENSITIVE`: infant mortality) built on 1 to
+    ``min_count - 1`` events, the numerator, value and limits show the suppression mark
+    :data:`SUPPRESSED` (``"[c]"``, "confidential") instead of a number, and the note says
+    ``"suppressed: fewer than <min_count> events"``. Those four columns are then of
+    ``object`` dtype: use the output to publish, not to compute further.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"unit": ["a", "b"], "indicator": "infant_mortality_rate",
+    ...                   "numerator": [2.0, 4.0], "denominator": [400.0, 400.0],
+    ...                   "value": [5.0, 10.0], "lower": [0.6, 2.7], "upper": [18.0, 25.5],
+    ...                   "note": ""})
+    >>> publishable(r)[["numerator", "value", "note"]]
+      numerator value                             note
+    0       [c]   [c]  suppressed: fewer than 3 events
+    1       4.0  10.0
+    """
     out = results.copy()
     sensitive = out["indicator"].astype(str).isin(list(SENSITIVE.values()))
-    small = (sensitive & (out["numerator"] > 0) & (out["numerator"] < min_count)).to_numpy()
-    out.loc[small, ["numerator", "value", "lower", "upper"]] = np.nan
+    numerator = pd.to_numeric(out["numerator"], errors="coerce")
+    small = (sensitive & (numerator > 0) & (numerator < min_count)).to_numpy(dtype=bool)
+    for c in ["numerator", "value", "lower", "upper"]:
+        if small.any():
+            out[c] = out[c].astype(object).where(~small, SUPPRESSED)
     out["note"] = out["note"].astype(str).where(
         ~small, f"suppressed: fewer than {min_count} events")
     return out
@@ -130,6 +196,39 @@ def _name_map(units: pd.DataFrame) -> pd.Series:
     return units.set_index("unit")["name"]
 
 
+def _names(unit: pd.Series, units: pd.DataFrame | None) -> pd.Series:
+    """Unit names where ``units`` knows the code, else the code itself."""
+    if units is None:
+        return unit.astype(object)
+    return unit.map(_name_map(units)).fillna(unit).astype(object)
+
+
+def _unit_index(unit: pd.Series, units: pd.DataFrame | None, language: str) -> pd.Index:
+    return pd.Index(_names(unit, units).to_numpy(dtype=object),
+                    name="单位" if language == "zh" else "unit")
+
+
+def _int_text(values: pd.Series, missing: str = "") -> np.ndarray:
+    """Whole numbers as text (an object array), ``missing`` where there is none."""
+    v = pd.to_numeric(values, errors="coerce").astype("Float64")
+    text = v.fillna(0).round().astype("int64").astype(str).to_numpy(dtype=object)
+    return np.where(v.isna().to_numpy(dtype=bool), missing, text).astype(object)
+
+
+def _one_period(data: pd.DataFrame, what: str) -> None:
+    if "period" in data.columns and data["period"].astype(str).nunique() > 1:
+        found = ", ".join(sorted(data["period"].astype(str).unique()))
+        raise ValueError(f"{what} shows one period; got {found}")
+
+
+def _duplicates(data: pd.DataFrame, keys: list[str], what: str) -> None:
+    dup = data.duplicated(keys, keep=False).to_numpy()
+    if dup.any():
+        first = data.loc[dup, keys].astype(str).iloc[0].tolist()
+        raise ValueError(f"{what} needs one row per {' and '.join(keys)}; "
+                         f"{'/'.join(first)} appears more than once")
+
+
 def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
                  columns: Sequence[str] = ("population", "births", "births_male",
                                            "births_female", "deaths", "births_compliant"),
@@ -137,25 +236,29 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     """Counts of ``period`` per unit with the county total as the last row, for display.
 
     Monthly counts are rolled up to the period (flows summed, population day-weighted).
-    Population is rounded to whole people for display.
+    Population is rounded to whole people for display. The unit name is the index, the
+    code the first column. Sensitive counts from 1 to ``min_count - 1`` show the suppression
+    mark (:func:`suppress_small_cells`). Counts with no row for ``period`` give an empty
+    table with the same columns (and no total row).
     """
     period = pr.parse(period)
     rolled = pr.rollup(counts, period, by=["unit"])
     cols = [c for c in columns if c in rolled.columns]
-    body = rolled[["unit"] + cols].copy()
-    total = body[cols].sum(min_count=1).to_frame().T
-    top = units.loc[units["parent"].isna(), "unit"]
-    total.insert(0, "unit", top.iloc[0] if len(top) == 1 else "total")
-    table = pd.concat([body, total], ignore_index=True)
+    table = rolled[["unit"] + cols].copy()
+    if len(table):
+        total = table[cols].sum(min_count=1).to_frame().T
+        top = units.loc[units["parent"].isna(), "unit"]
+        total.insert(0, "unit", top.iloc[0] if len(top) == 1 else "total")
+        table = pd.concat([table, total], ignore_index=True)
     flows = [c for c in cols if c != "population"]
     table[flows] = table[flows].astype("Int64")
     if "population" in table.columns:
         table["population"] = table["population"].astype(float).round().astype("Int64")
     table = suppress_small_cells(table, [c for c in SENSITIVE if c in cols], min_count=min_count)
-    names = table["unit"].map(_name_map(units)).fillna("合计" if language == "zh" else "Total")
-    table.insert(1, "name", names)
     i = 0 if language == "zh" else 1
-    labels = {"unit": ("代码", "Code")[i], "name": ("单位", "Unit")[i]}
+    names = table["unit"].map(_name_map(units)).fillna(("合计", "Total")[i])
+    table.index = pd.Index(names.to_numpy(dtype=object), name=("单位", "Unit")[i])
+    labels = {"unit": ("代码", "Code")[i]}
     labels.update({c: _COUNT_LABELS.get(c, (c, c))[i] for c in cols})
     return table.rename(columns=labels)
 
@@ -165,24 +268,32 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
                     intervals: bool = True, min_count: int = 3) -> pd.DataFrame:
     """Long results -> a display table: one row per unit, value and limits per indicator.
 
-    Values whose numerator is a sensitive count between 1 and ``min_count - 1`` are blanked.
+    Values whose numerator is a sensitive count between 1 and ``min_count - 1`` show the
+    suppression mark (:func:`publishable`). Units keep the order they have in ``results``.
+
+    Raises
+    ------
+    ValueError
+        If a unit has two rows for one indicator (results of several periods, say): a
+        display table shows each figure once and never averages them.
     """
     data = publishable(results, min_count=min_count)
     if indicators is not None:
         data = data[data["indicator"].isin(list(indicators))]
+    _duplicates(data, ["unit", "indicator"], "indicator_table")
     order = list(dict.fromkeys(data["indicator"]))
     fields = ["value", "lower", "upper"] if intervals else ["value"]
-    wide = data.pivot_table(index="unit", columns="indicator", values=fields, sort=False,
-                            dropna=False)
+    wide = data.pivot(index="unit", columns="indicator", values=fields)
+    wide = wide.reindex(pd.unique(data["unit"]))
     i = 0 if language == "zh" else 1
     names = {"value": ("值", "value"), "lower": ("下限", "lower"), "upper": ("上限", "upper")}
     cols = [(k, f) for k in order for f in fields]
-    wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_tuples(cols))
+    wide = wide.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_tuples(cols)
+                                          if cols else None)
     wide.columns = pd.MultiIndex.from_tuples(
-        [(_display_label(k, language), names[f][i]) for k, f in cols])
-    if units is not None:
-        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
-    wide.index.name = "单位" if language == "zh" else "unit"
+        [(_display_label(k, language), names[f][i]) for k, f in cols]) if cols \
+        else pd.MultiIndex.from_tuples([], names=[None, None])
+    wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     return wide
 
 
@@ -194,45 +305,72 @@ def test_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
                indicator: str = "sex_ratio_at_birth", language: str = "zh") -> pd.DataFrame:
     """Display the exact test of a sex ratio against its reference, one row per unit.
 
-    ``results`` come from :func:`fpanalysis.indicators.add_sex_ratio_test`.
+    ``results`` come from :func:`fpanalysis.indicators.add_sex_ratio_test`. The unit name
+    is the index.
     """
     data = results[results["indicator"] == indicator]
     i = 0 if language == "zh" else 1
     table = pd.DataFrame({
-        ("单位", "unit")[i]: data["unit"].map(_name_map(units)).fillna(data["unit"])
-        if units is not None else data["unit"],
-        ("男", "males")[i]: data["numerator"].astype("Int64"),
-        ("女", "females")[i]: data["denominator"].astype("Int64"),
-        ("性别比", "ratio")[i]: data["value"],
-        ("下限", "lower")[i]: data["lower"],
-        ("上限", "upper")[i]: data["upper"],
-        ("参照值", "reference")[i]: data["reference"],
-        ("P值", "p-value")[i]: data["p_value"],
-    })
-    return table.reset_index(drop=True)
+        ("男", "males")[i]: data["numerator"].astype("Int64").to_numpy(),
+        ("女", "females")[i]: data["denominator"].astype("Int64").to_numpy(),
+        ("性别比", "ratio")[i]: data["value"].to_numpy(),
+        ("下限", "lower")[i]: data["lower"].to_numpy(),
+        ("上限", "upper")[i]: data["upper"].to_numpy(),
+        ("参照值", "reference")[i]: data["reference"].to_numpy(),
+        ("P值", "p-value")[i]: data["p_value"].to_numpy(),
+    }, index=_unit_index(data["unit"], units, language))
+    return table
+
+
+test_table.__test__ = False  # a table of tests, not a pytest test
 
 
 def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
                      language: str = "zh") -> pd.DataFrame:
-    """Units x targets for one period: the value with a mark: ✓ met and (✓) met where the
-    interval also reaches the other side of the target; ✗ not met and (✗) not met where
-    the interval reaches the target; — without data."""
+    """Units x targets for one period: the value with a mark.
+
+    ✓ met and (✓) met where the interval also reaches the other side of the target; ✗ not
+    met and (✗) not met where the interval reaches the target; — without data. An empty
+    ``evaluated`` (no target applies to the period) gives an empty table.
+
+    Raises
+    ------
+    ValueError
+        If ``evaluated`` holds several periods or two rows for one unit and target.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["a", "a", "b", "b"], "period": "2024Q3",
+    ...                    "target": [1, 2, 1, 2], "indicator": ["x", "y", "x", "y"],
+    ...                    "label": "", "value": [91.04, 2.0, 80.0, float("nan")],
+    ...                    "met": pd.array([True, False, False, None], dtype="boolean"),
+    ...                    "verdict": ["clearly_met", "indeterminate", "clearly_not_met",
+    ...                                "no_data"]})
+    >>> attainment_table(ev, language="en")
+               x      y
+    unit
+    a     91.0 ✓  2.0 (✗)
+    b     80.0 ✗      —
+    >>> attainment_table(ev.iloc[:0], language="en").shape
+    (0, 0)
+    """
+    _one_period(evaluated, "attainment_table")
+    _duplicates(evaluated, ["unit", "target"], "attainment_table")
     data = evaluated.copy()
     met = data["met"].fillna(False).astype(bool).to_numpy()
     unsure = (data["verdict"] == "indeterminate").to_numpy()
     mark = np.where(met, np.where(unsure, "(✓)", "✓"), np.where(unsure, "(✗)", "✗"))
-    text = data["value"].map(lambda v: "" if np.isnan(v) else f"{v:.1f}")
-    data["cell"] = np.where(data["met"].isna(), "—", text + " " + mark)
+    value = data["value"].to_numpy(dtype=float)
+    text = np.char.mod("%.1f", np.nan_to_num(value)).astype(object)
+    cell = np.where(data["met"].isna().to_numpy(), "—", text + " " + mark.astype(object))
+    data["cell"] = pd.Series(cell, index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
                                          data["indicator"])
-    wide = data.pivot_table(index="unit", columns="column", values="cell", aggfunc="first",
-                            sort=False)
     order = list(dict.fromkeys(data.sort_values("target")["column"]))
-    wide = wide.reindex(columns=order)
-    if units is not None:
-        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
-    wide.index.name = "单位" if language == "zh" else "unit"
-    wide.columns.name = None
+    wide = data.pivot(index="unit", columns="column", values="cell")
+    wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
+    wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    wide.columns = pd.Index(list(wide.columns), dtype=object)
     return wide
 
 
@@ -240,71 +378,103 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                  units: pd.DataFrame | None = None, *, language: str = "zh") -> pd.DataFrame:
     """The league table: score, rank, the 95 % rank interval and tier probabilities, with
     the tier and bottom-tier streak where ``scores`` (from :func:`targets.assess`) are given.
+
+    The unit name is the index. Where ``scores`` have no row for a unit's period the
+    targets met show —. An empty ``uncertainty`` gives an empty table with the columns.
     """
     data = uncertainty.copy()
     if scores is not None:
         extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
-            period=scores["period"].astype(str))
-        data = data.merge(extra, on=["unit", "period"], how="left")
-    names = data["unit"].map(_name_map(units)).fillna(data["unit"]) if units is not None \
-        else data["unit"]
+            period=scores["period"].astype(str), unit=scores["unit"].astype(object))
+        data = data.assign(unit=data["unit"].astype(object), period=data["period"].astype(str))
+        data = data.merge(extra, on=["unit", "period"], how="left", validate="many_to_one")
     i = 0 if language == "zh" else 1
+    lower, upper = _int_text(data["rank_lower"]), _int_text(data["rank_upper"])
     table = pd.DataFrame({
-        ("名次", "rank")[i]: data["rank"],
-        ("单位", "unit")[i]: names,
-        ("得分", "score")[i]: data["score"],
-        ("名次区间", "95% rank interval")[i]: data["rank_lower"].astype(int).astype(str)
-        + "–" + data["rank_upper"].astype(int).astype(str),
-        ("前列概率%", "P(top k) %")[i]: (100 * data["p_top"]).round(1),
-        ("后列概率%", "P(bottom k) %")[i]: (100 * data["p_bottom"]).round(1),
-    })
+        ("名次", "rank")[i]: data["rank"].to_numpy(),
+        ("得分", "score")[i]: data["score"].to_numpy(),
+        ("名次区间", "95% rank interval")[i]: lower + "–" + upper,
+        ("前列概率%", "P(top k) %")[i]: (100 * data["p_top"]).round(1).to_numpy(),
+        ("后列概率%", "P(bottom k) %")[i]: (100 * data["p_bottom"]).round(1).to_numpy(),
+    }, index=_unit_index(data["unit"], units, language))
     if scores is not None:
-        table[("达标项", "targets met")[i]] = data["met"].astype("Int64").astype(str) + "/" \
-            + data["targets"].astype("Int64").astype(str)
+        met, of = _int_text(data["met"]), _int_text(data["targets"])
+        table[("达标项", "targets met")[i]] = np.where(data["met"].isna().to_numpy(dtype=bool),
+                                                     "—", met + "/" + of)
         tier_names = {"top": ("前列", "top")[i], "bottom": ("后列", "bottom")[i], "": ""}
-        table[("梯队", "tier")[i]] = data["tier"].map(tier_names)
-        table[("连续后列期数", "bottom streak")[i]] = data["streak"]
+        table[("梯队", "tier")[i]] = data["tier"].map(tier_names).to_numpy()
+        table[("连续后列期数", "bottom streak")[i]] = data["streak"].astype("Int64").to_numpy()
     return table
 
 
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
                language: str = "zh") -> pd.DataFrame:
     """Units x periods: score and rank, marked ▲ in the top tier and ▼ in the bottom tier
-    with the run of consecutive bottom-tier periods (▼3 = third period running)."""
+    with the run of consecutive bottom-tier periods (▼3 = third period running).
+
+    An empty ``scores`` gives an empty table.
+
+    Raises
+    ------
+    ValueError
+        If a unit has two rows for one period.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"unit": ["a", "b", "a", "b"],
+    ...                   "period": ["2024Q1", "2024Q1", "2024Q2", "2024Q2"],
+    ...                   "score": [90.0, 72.5, 60.0, 80.0], "rank": [1, 2, 2, 1],
+    ...                   "tier": ["top", "bottom", "bottom", "top"], "streak": [0, 1, 1, 0]})
+    >>> tier_table(s, language="en")
+                 2024Q1     2024Q2
+    unit
+    a         90 (1) ▲  60 (2) ▼1
+    b     72.5 (2) ▼1     80 (1) ▲
+    """
+    _duplicates(scores, ["unit", "period"], "tier_table")
     data = scores.copy()
     mark = np.where(data["tier"] == "top", " ▲",
-                    np.where(data["tier"] == "bottom", " ▼" + data["streak"].astype(str), ""))
-    data["cell"] = data["score"].map(lambda v: f"{v:g}") + " (" + data["rank"].astype(str) \
-        + ")" + mark
-    wide = data.pivot_table(index="unit", columns="period", values="cell", aggfunc="first")
-    if units is not None:
-        wide.index = wide.index.map(lambda u: _name_map(units).get(u, u))
-    wide.index.name = "单位" if language == "zh" else "unit"
-    wide.columns.name = None
+                    np.where(data["tier"] == "bottom",
+                             " ▼" + _int_text(data["streak"]), ""))
+    score = np.array([f"{v:g}" for v in data["score"].to_numpy(dtype=float)], dtype=object)
+    rank = _int_text(data["rank"], "—")
+    data["cell"] = pd.Series(score + " (" + rank + ")" + mark.astype(object),
+                             index=data.index, dtype=object)
+    data["period"] = data["period"].astype(str)
+    wide = data.pivot(index="unit", columns="period", values="cell")
+    wide = wide.reindex(columns=sorted(wide.columns, key=pr.parse))
+    wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    wide.columns = pd.Index(list(wide.columns), dtype=object)
     return wide
 
 
 def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
                    language: str = "zh") -> pd.DataFrame:
-    """Year-end standing for display (from :func:`targets.combine`, optionally banded)."""
+    """Year-end standing for display (from :func:`targets.combine`, optionally banded).
+
+    The unit name is the index. An empty ``standing`` gives an empty table with the columns.
+    """
     i = 0 if language == "zh" else 1
-    names = standing["unit"].map(_name_map(units)).fillna(standing["unit"]) \
-        if units is not None else standing["unit"]
     table = pd.DataFrame({
-        ("名次", "rank")[i]: standing["rank"],
-        ("单位", "unit")[i]: names,
-        ("县考核季度均分", "county mean")[i]: standing["county_score"],
-        ("季度数", "quarters")[i]: standing["quarters"].astype("Int64"),
-        ("市考核得分", "city score")[i]: standing["external_score"],
-        ("综合得分", "standing")[i]: standing["score"],
-    })
+        ("名次", "rank")[i]: standing["rank"].to_numpy(),
+        ("县考核季度均分", "county mean")[i]: standing["county_score"].to_numpy(),
+        ("季度数", "quarters")[i]: standing["quarters"].astype("Int64").to_numpy(),
+        ("市考核得分", "city score")[i]: standing["external_score"].to_numpy(),
+        ("综合得分", "standing")[i]: standing["score"].to_numpy(),
+    }, index=_unit_index(standing["unit"], units, language))
     if "band" in standing.columns:
-        table[("等级", "band")[i]] = standing["band"]
-    return table.reset_index(drop=True)
+        table[("等级", "band")[i]] = standing["band"].to_numpy()
+    return table
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write several tables to one workbook, a sheet each (names cut to 31 characters)."""
+    """Write several tables to one workbook, a sheet each (names cut to 31 characters).
+
+    A table's index is written only when it means something: a named index (the unit names
+    of the display tables) or a MultiIndex. A plain 0..n row number is never written; a
+    table with MultiIndex columns and such an index gets flat "a / b" column names instead.
+    Periods, dekads and spans are written as their labels ("2024Q3").
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -313,9 +483,134 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
             for c in frame.columns:
                 if isinstance(frame[c].dtype, pd.PeriodDtype):
                     frame[c] = frame[c].astype(str)
-            keep_index = isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None
+                elif frame[c].dtype == object:
+                    frame[c] = frame[c].map(
+                        lambda v: str(v) if isinstance(v, (pd.Period, pr.Dekad, pr.Span)) else v)
+            keep_index = isinstance(frame.index, pd.MultiIndex) \
+                or any(n is not None for n in frame.index.names)
+            if not keep_index and isinstance(frame.columns, pd.MultiIndex):
+                frame.columns = [" / ".join(str(x) for x in c) for c in frame.columns]
             frame.to_excel(writer, sheet_name=name[:31], index=keep_index)
     return path
+
+
+def folder_name(period: object) -> str:
+    """The folder a period's report goes to: its label, with "/" made "_".
+
+    Examples
+    --------
+    >>> [folder_name(x) for x in ("2024年第3季度", "2024-07", "2024年上半年", "2024-01/2024-09")]
+    ['2024Q3', '2024-07', '2024H1', '2024-01_2024-09']
+    """
+    return str(pr.parse(period)).replace("/", "_")
+
+
+def output_folder(output_dir: str | Path, period: object, *,
+                  reports: str | Path = "../reports") -> Path:
+    """Where a report notebook writes its tables.
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        The notebook's ``output_dir`` parameter; used as it is unless empty.
+    period : period label or Period
+        The notebook's period.
+    reports : str or Path, default "../reports"
+        The reports folder, relative to the notebooks' folder (where the kernel runs).
+
+    Returns
+    -------
+    pathlib.Path
+        ``output_dir``, or when it is empty (or blank) ``<reports>/<folder_name(period)>``,
+        the folder :func:`render` uses for that period.
+
+    Examples
+    --------
+    >>> output_folder("", "2024Q2").as_posix()
+    '../reports/2024Q2'
+    >>> output_folder("", "2024-01/2024-09").as_posix()
+    '../reports/2024-01_2024-09'
+    >>> output_folder("out/tables", "2024Q2").as_posix()
+    'out/tables'
+    """
+    if str(output_dir).strip():
+        return Path(output_dir)
+    return Path(reports) / folder_name(period)
+
+
+def check_period(counts: pd.DataFrame, period: object, *, source: object = "the counts"
+                 ) -> None:
+    """Refuse a period the counts do not cover, before any report is run.
+
+    Monthly counts must have rows for every month of the period. Dekad counts must have
+    rows for the dekad asked for, or for every month of a longer period. A dekad cannot be
+    read from monthly counts.
+
+    Raises
+    ------
+    ValueError
+        One line naming the period, what is absent and what the data cover.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": "1", "period": pd.period_range("2024-01", "2024-08",
+    ...                                                          freq="M")})
+    >>> check_period(c, "2024H1")
+    >>> check_period(c, "2024Q3")
+    Traceback (most recent call last):
+    ...
+    ValueError: the counts have no rows for 2024-09 of period 2024Q3 (they cover 2024-01 to 2024-08)
+    """
+    p = pr.parse(period)
+    values = counts["period"]
+    if len(values) == 0:
+        raise ValueError(f"{source} have no rows at all; nothing to report for {p}")
+    if pr.is_dekad(values):
+        present = set(pd.unique(values))
+        first, last = min(present), max(present)
+        months = {d.month for d in present}
+        if isinstance(p, pr.Dekad):
+            if p not in present:
+                raise ValueError(f"{source} have no rows for dekad {p} (they cover {first} "
+                                 f"to {last})")
+            return
+    else:
+        if isinstance(p, pr.Dekad):
+            raise ValueError(f"{source} are monthly; a dekad ({p}) needs dekad counts")
+        months = set(pd.unique(values))
+        first, last = min(months), max(months)
+    absent = [str(m) for m in pr.months(p) if m not in months]
+    if absent:
+        what = absent[0] if len(absent) == 1 else (
+            f"{absent[0]} to {absent[-1]}" if len(absent) == len(pr.months(p))
+            else ", ".join(absent))
+        raise ValueError(f"{source} have no rows for {what} of period {p} "
+                         f"(they cover {first} to {last})")
+
+
+class RenderError(RuntimeError):
+    """A report notebook failed or was interrupted; the previous report is unchanged.
+
+    Attributes
+    ----------
+    failed : pathlib.Path
+        The folder where the failed run was kept (``<period>.failed``).
+    """
+
+    def __init__(self, message: str, failed: Path):
+        super().__init__(message)
+        self.failed = failed
+
+
+def _why(error: BaseException) -> str:
+    """One line saying where and why a notebook run stopped."""
+    exec_count = getattr(error, "exec_count", None)
+    ename = getattr(error, "ename", None)
+    if ename is not None:
+        value = str(getattr(error, "evalue", "")).strip().splitlines()
+        return (f"cell [{exec_count}] raised {ename}" + (f": {value[0]}" if value else ""))
+    text = str(error).strip().splitlines()
+    return type(error).__name__ + (f": {text[0]}" if text else "")
 
 
 def render(
@@ -326,12 +621,40 @@ def render(
     output_dir: str | Path = "reports",
     language: str = "zh",
     parameters: Mapping[str, object] | None = None,
+    check_data: bool = True,
 ) -> Path:
     """Run a report notebook for one period with papermill and export HTML without code.
 
-    The executed notebook goes to ``<output_dir>/<period>/<name>.ipynb`` and the HTML beside
-    it. The kernel starts in the notebook's folder (as under nbval), and paths passed as
-    parameters are made relative to that folder.
+    The report goes to ``<output_dir>/<folder_name(period)>/``: the executed notebook, the
+    HTML beside it, and whatever the notebook writes into its ``output_dir`` parameter
+    (the Excel tables). The kernel starts in the notebook's folder (as under nbval), and
+    paths passed as parameters are made relative to that folder.
+
+    The run is atomic. The notebook runs into a hidden temporary folder beside the
+    destination (same file system), which replaces the previous report only when the
+    notebook and the HTML export have both succeeded; a stale ``<period>.failed`` folder is
+    then removed. If the kernel raises, dies or is interrupted, the previous report is left
+    as it was, and the temporary folder is kept as ``<output_dir>/<period>.failed`` (the
+    executed notebook, with its error, and any partial tables). If the Python process
+    itself is killed, the hidden ``.<period>.*.tmp`` folder is left beside the report,
+    which stays as it was.
+
+    Parameters
+    ----------
+    notebook : str or Path
+        The report notebook; it must declare ``data_dir`` and ``period`` in its
+        ``parameters`` cell. ``output_dir`` (set to the report's folder) and ``language``
+        are passed when it declares them.
+    period : str
+        Any label :func:`fpanalysis.periods.parse` accepts.
+    data_dir, output_dir : str or Path
+        Data folder, and the folder that holds one folder per period.
+    language : {'zh', 'en'}, default 'zh'
+    parameters : mapping, optional
+        Further notebook parameters (they override the four above).
+    check_data : bool, default True
+        Load the counts in ``data_dir`` once before the kernel starts and refuse a period
+        they do not cover (:func:`check_period`).
 
     Returns
     -------
@@ -341,32 +664,114 @@ def render(
     Raises
     ------
     ValueError
-        If a parameter is not declared in the notebook's ``parameters`` cell.
+        Before any kernel starts: an unreadable period, a parameter the notebook does not
+        declare, or a period the counts do not cover.
+    fpanalysis.schema.DataError
+        Before any kernel starts, when ``check_data`` and the counts break the contract.
+    FileNotFoundError
+        If the notebook or the data folder does not exist (one line each).
+    RenderError
+        If the notebook failed; the message names the cell and the ``.failed`` folder.
+    KeyboardInterrupt
+        Re-raised after the partial run is moved to the ``.failed`` folder.
     """
+    import shutil
+    import tempfile
+
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    p = pr.parse(period)
+    label = str(p)
     nb_path = Path(notebook).resolve()
+    absent = [] if nb_path.is_file() else [f"no notebook {notebook}"]
+    if not Path(data_dir).exists():
+        absent.append(f"no data folder {data_dir}")
+    if absent:
+        raise FileNotFoundError("\n".join(absent))
     nb_dir = nb_path.parent
-    label = str(pr.parse(period))
-    out_dir = Path(output_dir) / label.replace("/", "_")  # 2024-01/2024-09 -> one folder
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
-              "period": label,
-              "output_dir": os.path.relpath(out_dir.resolve(), nb_dir),
-              "language": language, **(parameters or {})}
     declared = pm.inspect_notebook(str(nb_path))
-    unknown = sorted(set(params) - set(declared))
+    unknown = sorted({"data_dir", "period", *(parameters or {})} - set(declared))
     if unknown:
         raise ValueError(f"{nb_path.name} has no parameter(s) {', '.join(unknown)}; "
                          f"it declares {', '.join(declared)}")
-    executed = out_dir / nb_path.name
-    pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
-                        progress_bar=False, kernel_name="python3")
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    html = executed.with_suffix(".html")
-    html.write_text(body, encoding="utf-8")
-    return html
+    if check_data:
+        from . import io
+
+        check_period(io.load_counts(data_dir), p, source=f"the counts in {data_dir}")
+
+    final = Path(output_dir) / folder_name(p)
+    failed = final.with_name(final.name + ".failed")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
+              "period": label,
+              "output_dir": os.path.relpath(work.resolve(), nb_dir),
+              "language": language}
+    params = {k: v for k, v in params.items() if k in declared} | dict(parameters or {})
+    executed = work / nb_path.name
+    try:
+        pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
+                            progress_bar=False, kernel_name="python3")
+        done = _point_to(nbformat.read(executed, as_version=4),
+                         params.get("output_dir"), os.path.relpath(final.resolve(), nb_dir))
+        nbformat.write(done, executed)
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+        body, _ = exporter.from_notebook_node(done)
+        executed.with_suffix(".html").write_text(body, encoding="utf-8")
+    except BaseException as error:
+        try:
+            shutil.rmtree(failed, ignore_errors=True)
+            os.replace(work, failed)
+        except OSError:  # keep the run where it is rather than hide the notebook's error
+            failed = work
+        kept = failed / nb_path.name if (failed / nb_path.name).exists() else failed
+        state = "is unchanged" if final.exists() else "was not written"
+        message = (f"{nb_path.name} for {label} "
+                   f"{'was interrupted' if isinstance(error, KeyboardInterrupt) else 'failed'}"
+                   f": {_why(error)}; the report in {final} {state}; the failed run is "
+                   f"kept in {kept}")
+        if not isinstance(error, Exception):
+            error.add_note(message)
+            raise
+        raise RenderError(message, failed) from error
+    _replace_folder(work, final)
+    shutil.rmtree(failed, ignore_errors=True)
+    return final / executed.with_suffix(".html").name
+
+
+def _point_to(nb, work: object, final: str):
+    """Make the executed notebook name the report folder, not the temporary one it ran in
+    (the injected parameters cell and papermill's metadata), so that it tells the truth
+    once moved into place."""
+    if not isinstance(work, str):
+        return nb
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(work, final)
+    meta = nb.metadata.get("papermill", {})
+    if meta.get("parameters", {}).get("output_dir") == work:
+        meta["parameters"]["output_dir"] = final
+    if isinstance(meta.get("output_path"), str):
+        meta["output_path"] = meta["output_path"].replace(Path(work).name, Path(final).name)
+    return nb
+
+
+def _replace_folder(new: Path, final: Path) -> None:
+    """Put ``new`` in place of ``final``; if that fails, put the old ``final`` back."""
+    import shutil
+    import tempfile
+
+    if not final.exists():
+        os.replace(new, final)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+    os.replace(final, old / final.name)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        os.replace(old / final.name, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

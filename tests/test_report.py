@@ -1,44 +1,519 @@
-"""Report tables and the papermill render (one real render of the quarterly report)."""
+"""Report tables, Excel export and the papermill render.
+
+Expected values are worked out by hand from small frames built in the test (the arithmetic is
+in the comments). Render tests use a tiny notebook written by :func:`tiny_notebook` (well
+under a second per run); one test renders the real quarterly report end to end.
+"""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import nbformat
+import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
 from fpanalysis import report
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLE
+
+# --- small frames -------------------------------------------------------------------------
+
+UNITS = pd.DataFrame({"unit": ["c", "a", "b"], "name": ["县", "甲乡", "乙镇"],
+                      "parent": [None, "c", "c"], "level": ["county", "township", "township"]})
+
+
+def q3_counts() -> pd.DataFrame:
+    """Two townships, July to September 2024."""
+    return pd.DataFrame({
+        "unit": ["a"] * 3 + ["b"] * 3,
+        "period": pd.PeriodIndex(["2024-07", "2024-08", "2024-09"] * 2, freq="M"),
+        "population": pd.array([100, 100, 100, 90, 93, 96], dtype="Int64"),
+        "births": pd.array([1, 2, 3, 4, 5, 6], dtype="Int64"),
+        "deaths_infant": pd.array([0, 1, 0, 1, 1, 1], dtype="Int64"),
+    })
 
 
 def test_latest_complete_quarter(sample_counts):
+    # the sample runs to 2024-12 for all 18 townships; without one township's December the
+    # last complete quarter is 2024Q3
     assert report.latest_complete_quarter(sample_counts) == pd.Period("2024Q4", "Q")
     cut = sample_counts[~((sample_counts.unit == "990101105")
                           & (sample_counts.period == pd.Period("2024-12", "M")))]
     assert report.latest_complete_quarter(cut) == pd.Period("2024Q3", "Q")
 
 
-def test_counts_table_has_county_total(sample_counts, sample_units):
+def test_counts_table_by_hand():
+    t = report.counts_table(q3_counts(), UNITS, "2024Q3",
+                            columns=("population", "births", "deaths_infant"))
+    # births: a 1+2+3 = 6, b 4+5+6 = 15, county 21
+    # population (day-weighted): a 100; b (90*31 + 93*31 + 96*30) / 92 = 8553/92 = 92.97 -> 93;
+    # county 100 + 92.97 = 192.97 -> 193
+    # infant deaths: a 0+1+0 = 1 -> suppressed; b 3 and county 4 are shown
+    expected = pd.DataFrame({"代码": ["a", "b", "c"], "平均人口": [100, 93, 193],
+                             "出生": [6, 15, 21], "婴儿死亡": ["[c]", 3, 4]},
+                            index=pd.Index(["甲乡", "乙镇", "县"], name="单位"))
+    assert t.index.tolist() == expected.index.tolist() and t.index.name == "单位"
+    assert t.astype(object).to_dict("list") == expected.astype(object).to_dict("list")
+
+
+def test_counts_table_of_a_period_without_rows_is_empty_with_its_columns():
+    t = report.counts_table(q3_counts(), UNITS, "2024Q4", columns=("population", "births"),
+                            language="en")
+    assert t.empty and list(t.columns) == ["Code", "Mean population", "Births"]
+    assert t.index.name == "Unit"
+
+
+def test_counts_table_on_the_sample_matches_the_raw_rows(sample_counts, sample_units):
+    # independent reference: the raw monthly rows of 2024Q3 summed here
     t = report.counts_table(sample_counts, sample_units, "2024Q3", language="en")
-    assert t.iloc[-1]["Unit"] == "青禾县"
-    assert t.iloc[-1]["Births"] == t.iloc[:-1]["Births"].sum()
-    period = sample_counts.period
-    q3 = sample_counts[period.dt.quarter.eq(3) & period.dt.year.eq(2024)]
-    assert t.iloc[-1]["Births"] == q3["births"].sum()
+    q3 = sample_counts[sample_counts.period.between(pd.Period("2024-07", "M"),
+                                                    pd.Period("2024-09", "M"))]
+    assert t.index[-1] == "青禾县"
+    assert t["Births"].iloc[-1] == q3["births"].sum()
+    assert t.loc["东林镇", "Births"] == q3.loc[q3.unit == "990101101", "births"].sum()
 
 
-def test_small_cells_are_suppressed():
-    t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3]})
+def test_small_cells_show_the_suppression_mark():
+    t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3, None]}, dtype="Int64")
     out = report.suppress_small_cells(t, ["deaths_infant"], min_count=3)
-    assert out["deaths_infant"].isna().tolist() == [False, True, True, False]
-    assert t["deaths_infant"].tolist() == [0, 1, 2, 3]  # input untouched
+    assert out["deaths_infant"].tolist() == [0, "[c]", "[c]", 3, pd.NA]
+    assert report.SUPPRESSED == "[c]"
+    assert t["deaths_infant"].tolist() == [0, 1, 2, 3, pd.NA]  # input untouched
+
+
+def results_frame() -> pd.DataFrame:
+    """Infant mortality of three units: 2, 0 and 5 deaths per 400 births."""
+    return pd.DataFrame({
+        "unit": ["a", "b", "c"], "period": "2024Q3", "indicator": "infant_mortality_rate",
+        "numerator": [2.0, 0.0, 5.0], "denominator": [400.0, 400.0, 800.0],
+        "value": [5.0, 0.0, 6.25], "lower": [0.6, 0.0, 2.03], "upper": [17.9, 9.2, 14.5],
+        "note": ["", "", ""]})
+
+
+def test_publishable_marks_small_infant_death_counts():
+    pub = report.publishable(results_frame())
+    # 2 deaths (1..2) -> suppressed; 0 and 5 are shown
+    assert pub["numerator"].tolist() == ["[c]", 0.0, 5.0]
+    assert pub["value"].tolist() == ["[c]", 0.0, 6.25]
+    assert pub["lower"].tolist() == ["[c]", 0.0, 2.03]
+    assert pub["upper"].tolist() == ["[c]", 9.2, 14.5]
+    assert pub["note"].tolist() == ["suppressed: fewer than 3 events", "", ""]
+    assert results_frame().equals(results_frame())  # a new frame each time
+
+
+def test_publishable_leaves_other_indicators_alone():
+    r = results_frame().assign(indicator="crude_birth_rate")
+    pub = report.publishable(r)
+    assert pub["value"].tolist() == [5.0, 0.0, 6.25]
+
+
+def test_indicator_table_shows_the_mark_not_nan():
+    t = report.indicator_table(results_frame(), UNITS, language="en")
+    assert t.index.tolist() == ["甲乡", "乙镇", "县"] and t.index.name == "unit"
+    values = t.xs("value", axis=1, level=1).iloc[:, 0].tolist()
+    assert values == ["[c]", 0.0, 6.25]
+
+
+def test_indicator_table_refuses_two_rows_for_one_unit_and_indicator():
+    r = results_frame()
+    two = pd.concat([r, r.assign(period="2024Q4")])
+    with pytest.raises(ValueError, match="indicator_table needs one row per unit and "
+                                         "indicator; a/infant_mortality_rate appears more"):
+        report.indicator_table(two)
+
+
+def test_indicator_table_of_empty_results_is_empty():
+    t = report.indicator_table(results_frame().iloc[:0])
+    assert t.shape == (0, 0) and t.index.name == "单位"
+
+
+def evaluated_frame(period: str = "2024Q3") -> pd.DataFrame:
+    return pd.DataFrame({
+        "unit": ["a", "a", "b", "b"], "period": period, "target": [1, 2, 1, 2],
+        "indicator": ["compliance_rate", "sex_ratio_at_birth"] * 2,
+        "label": ["政策符合率", "出生人口性别比"] * 2,
+        "value": [91.04, 131.0, 80.0, np.nan],
+        "met": pd.array([True, False, False, None], dtype="boolean"),
+        "verdict": ["clearly_met", "indeterminate", "clearly_not_met", "no_data"]})
+
+
+def test_attainment_table_by_hand():
+    t = report.attainment_table(evaluated_frame(), UNITS)
+    # 91.04 met for sure -> "91.0 ✓"; 131.0 not met, interval reaches 130 -> "131.0 (✗)";
+    # 80.0 clearly not met -> "80.0 ✗"; no value -> "—"
+    assert t.to_dict("index") == {"甲乡": {"政策符合率": "91.0 ✓", "出生人口性别比": "131.0 (✗)"},
+                                  "乙镇": {"政策符合率": "80.0 ✗", "出生人口性别比": "—"}}
+    assert t.index.name == "单位" and t.columns.name is None
+
+
+@pytest.mark.parametrize("period", ["2024-07", "2024H1", "2024-01/2024-09"])
+def test_attainment_table_of_a_period_without_targets_is_empty(period):
+    # the issue's examples: no quarterly target applies to these periods, so the notebook's
+    # selection evaluated[evaluated.period == str(p)] is empty; it used to crash (UFuncTypeError)
+    ev = evaluated_frame()
+    t = report.attainment_table(ev[ev["period"] == period], UNITS)
+    assert t.shape == (0, 0) and t.index.name == "单位"
+
+
+def test_attainment_table_refuses_several_periods():
+    two = pd.concat([evaluated_frame(), evaluated_frame("2024Q4")])
+    with pytest.raises(ValueError, match="attainment_table shows one period; got 2024Q3, 2024Q4"):
+        report.attainment_table(two)
+
+
+UNCERTAINTY = pd.DataFrame({
+    "unit": ["b", "a"], "period": "2024Q3", "score": [90.0, 72.5], "rank": [1, 2],
+    "median_rank": [1.0, 2.0], "rank_lower": [1, 1], "rank_upper": [2, 2],
+    "p_top": [0.8123, 0.1877], "p_bottom": [0.1877, 0.8123], "draws": 100, "seed": 1})
+SCORES = pd.DataFrame({"unit": ["b", "a"], "period": "2024Q3", "met": [9, 7], "targets": 10,
+                       "tier": ["top", "bottom"], "streak": [0, 2]})
+LEAGUE_EN = ["rank", "score", "95% rank interval", "P(top k) %", "P(bottom k) %",
+             "targets met", "tier", "bottom streak"]
+
+
+def test_league_table_by_hand():
+    t = report.league_table(UNCERTAINTY, SCORES, UNITS, language="en")
+    assert list(t.columns) == LEAGUE_EN and t.index.tolist() == ["乙镇", "甲乡"]
+    # 100 * 0.8123 = 81.23 -> 81.2; 100 * 0.1877 = 18.77 -> 18.8
+    assert t.iloc[0].tolist() == [1, 90.0, "1–2", 81.2, 18.8, "9/10", "top", 0]
+    assert t.iloc[1].tolist() == [2, 72.5, "1–2", 18.8, 81.2, "7/10", "bottom", 2]
+
+
+def test_league_table_without_scores_for_the_period_says_so():
+    # scores are quarterly; a year's uncertainty has no matching row -> "—", not "<NA>/<NA>"
+    t = report.league_table(UNCERTAINTY.assign(period="2024"), SCORES, language="en")
+    assert t["targets met"].tolist() == ["—", "—"]
+
+
+def test_league_table_of_nothing_is_empty_with_its_columns():
+    t = report.league_table(UNCERTAINTY.iloc[:0], SCORES.iloc[:0], UNITS, language="en")
+    assert t.empty and list(t.columns) == LEAGUE_EN
+
+
+def test_tier_table_by_hand_and_empty():
+    s = pd.DataFrame({"unit": ["a", "b", "a", "b"],
+                      "period": ["2024Q2", "2024Q2", "2024Q1", "2024Q1"],  # out of order
+                      "score": [60.0, 80.0, 90.0, 72.5], "rank": [2, 1, 1, 2],
+                      "tier": ["bottom", "top", "top", "bottom"], "streak": [1, 0, 0, 1]})
+    t = report.tier_table(s, UNITS, language="en")
+    assert list(t.columns) == ["2024Q1", "2024Q2"]  # in time order
+    assert t.to_dict("index") == {"甲乡": {"2024Q1": "90 (1) ▲", "2024Q2": "60 (2) ▼1"},
+                                  "乙镇": {"2024Q1": "72.5 (2) ▼1", "2024Q2": "80 (1) ▲"}}
+    assert report.tier_table(s.iloc[:0]).shape == (0, 0)
+    with pytest.raises(ValueError, match="tier_table needs one row per unit and period"):
+        report.tier_table(pd.concat([s, s]))
+
+
+def test_standing_table_by_hand_and_empty():
+    st = pd.DataFrame({"unit": ["a", "b"], "period": "2024", "county_score": [92.5, 80.0],
+                       "quarters": [4.0, 4.0], "external_score": [88.6, 90.0],
+                       "score": [90.94, 84.0], "rank": [1, 2], "band": ["一类", "二类"]})
+    t = report.standing_table(st, UNITS, language="en")
+    assert t.index.tolist() == ["甲乡", "乙镇"] and t.index.name == "unit"
+    assert list(t.columns) == ["rank", "county mean", "quarters", "city score", "standing",
+                               "band"]
+    assert t.iloc[0].tolist() == [1, 92.5, 4, 88.6, 90.94, "一类"]
+    empty = report.standing_table(st.iloc[:0], UNITS, language="en")
+    assert empty.empty and list(empty.columns) == list(t.columns)
+
+
+def test_load_summary_is_indexed_by_file(sample_units, sample_counts):
+    t = report.load_summary(sample_units, sample_counts)
+    assert t.index.name == "file" and "counts.csv" in t.index
+    assert (t["rows_in"] == t["rows_used"] + t["set_aside"]).all()
+
+
+def _stray_index(ws) -> bool:
+    """Whether a sheet's first column is an unnamed 0..n-1 row number."""
+    rows = list(ws.iter_rows(values_only=True))
+    header = [r for r in rows if r[0] not in (None, "")]
+    first = [r[0] for r in rows]
+    numbers = [v for v in first if isinstance(v, int)]
+    return first[0] in (None, "") and numbers == list(range(len(numbers))) and len(header) > 0 \
+        and len(numbers) > 0
+
+
+def test_excel_has_no_stray_index_on_any_sheet(tmp_path, sample_counts, sample_units):
+    from fpanalysis import indicators
+
+    r = indicators.compute(sample_counts, ["crude_birth_rate", "infant_mortality_rate"],
+                           period="2024Q4")
+    ev = evaluated_frame()
+    tables = {
+        "counts": report.counts_table(sample_counts, sample_units, "2024Q4"),
+        "indicators": report.publishable(r),
+        "wide": report.indicator_table(r, sample_units),
+        "tall": report.indicator_table(r, sample_units, intervals=False).T,
+        "attainment": ev[ev["unit"] == "b"],  # a filtered frame: index 2, 3
+        "attainment_table": report.attainment_table(ev, UNITS),
+        "league": report.league_table(UNCERTAINTY, SCORES, UNITS),
+        "raw_uncertainty": UNCERTAINTY,
+        "flat": pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", "v"),
+                                                                          ("y", "v")])),
+    }
+    path = report.write_excel(tables, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == list(tables)
+    for ws in wb.worksheets:
+        assert not _stray_index(ws), ws.title
+    # first header cells: the named index or the first real column
+    assert wb["counts"]["A1"].value == "单位" and wb["counts"]["B1"].value == "代码"
+    assert wb["indicators"]["A1"].value == "unit"
+    assert wb["attainment"]["A1"].value == "unit" and wb["attainment"]["A2"].value == "b"
+    assert wb["league"]["A1"].value == "单位"
+    assert wb["raw_uncertainty"]["A1"].value == "unit"
+    assert [c.value for c in wb["flat"][1]] == ["x / v", "y / v"]
+    # suppressed cells carry the mark in the workbook too
+    marks = [c.value for row in wb["indicators"].iter_rows() for c in row if c.value == "[c]"]
+    imr = r[r["indicator"] == "infant_mortality_rate"]
+    small = int(((imr["numerator"] > 0) & (imr["numerator"] < 3)).sum())
+    assert small > 0 and len(marks) == 4 * small  # numerator, value, lower, upper
+
+
+def test_excel_round_trips_periods(tmp_path, sample_counts):
+    from fpanalysis import indicators
+
+    r = indicators.compute(sample_counts, ["crude_birth_rate"], period="2024Q4")
+    path = report.write_excel({"indicators": pd.concat([r, r])}, tmp_path / "t.xlsx")
+    back = pd.read_excel(path, sheet_name="indicators", dtype={"unit": str})
+    assert list(back.columns[:3]) == ["unit", "period", "indicator"]
+    assert back["period"].iloc[0] == "2024Q4" and len(back) == 2 * len(r)
+
+
+# --- folders and the pre-flight check ------------------------------------------------------
+
+@pytest.mark.parametrize(("label", "folder"), [
+    ("2024-07", "2024-07"), ("2024年7月", "2024-07"), ("2024Q3", "2024Q3"),
+    ("2024年第3季度", "2024Q3"), ("2024H1", "2024H1"), ("2024年上半年", "2024H1"),
+    ("2024-01/2024-09", "2024-01_2024-09"), ("2024年1-9月", "2024-01_2024-09"),
+    ("2024", "2024"), ("2024-07-D1", "2024-07-D1")])
+def test_folder_name(label, folder):
+    assert report.folder_name(label) == folder
+
+
+def test_output_folder_follows_the_period():
+    # the README's `papermill ... -p period 2024Q2` must write into 2024Q2, not 2024Q4
+    assert report.output_folder("", "2024Q2") == Path("../reports/2024Q2")
+    assert report.output_folder("  ", "2024年1-9月") == Path("../reports/2024-01_2024-09")
+    assert report.output_folder("../x", "2024Q2") == Path("../x")
+    assert report.output_folder("", "2024Q2", reports="out") == Path("out/2024Q2")
+
+
+def test_quarterly_notebook_default_output_dir_follows_its_period():
+    nb = nbformat.read(ROOT / "notebooks" / "quarterly_report.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^output_dir: str = ""', params, re.M)
+    assert any("report.output_folder(output_dir, p)" in s for s in code)
+
+
+MONTHS = pd.DataFrame({"unit": "a", "period": pd.period_range("2024-01", "2024-08", freq="M")})
+
+
+@pytest.mark.parametrize("period", ["2024-07", "2024Q2", "2024H1", "2024-01/2024-08",
+                                    "2024年7月", "2024年上半年"])
+def test_check_period_accepts_covered_periods(period):
+    assert report.check_period(MONTHS, period) is None
+
+
+@pytest.mark.parametrize(("period", "message"), [
+    ("2024Q3", "the counts have no rows for 2024-09 of period 2024Q3 (they cover 2024-01 to "
+               "2024-08)"),
+    ("2025Q1", "the counts have no rows for 2025-01 to 2025-03 of period 2025Q1"),
+    ("2024", "the counts have no rows for 2024-09, 2024-10, 2024-11, 2024-12 of period 2024 "),
+    ("2024-07-D1", "the counts are monthly; a dekad (2024-07-D1) needs dekad counts"),
+])
+def test_check_period_refuses_periods_without_data(period, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        report.check_period(MONTHS, period)
+
+
+def test_check_period_on_dekad_counts():
+    from fpanalysis import periods as pr
+
+    dek = pd.DataFrame({"unit": "a", "period": pd.Series(
+        [pr.parse("2024-07-D1"), pr.parse("2024-07-D2"), pr.parse("2024-07-D3")],
+        dtype=object)})
+    assert report.check_period(dek, "2024-07-D2") is None
+    assert report.check_period(dek, "2024-07") is None
+    with pytest.raises(ValueError, match=re.escape(
+            "the counts have no rows for dekad 2024-08-D1 (they cover 2024-07-D1 to 2024-07-D3)")):
+        report.check_period(dek, "2024-08-D1")
+    with pytest.raises(ValueError, match="no rows for 2024-08 of period 2024-08"):
+        report.check_period(dek, "2024-08")
+
+
+def test_check_period_refuses_empty_counts():
+    with pytest.raises(ValueError, match="the counts have no rows at all; nothing to report "
+                                         "for 2024Q3"):
+        report.check_period(MONTHS.iloc[:0], "2024Q3")
+
+
+# --- render: atomic, with a tiny notebook --------------------------------------------------
+
+TINY_PARAMETERS = ('data_dir: str = "../data/sample"\nperiod: str = "2024Q3"\n'
+                   'output_dir: str = "."\nlanguage: str = "zh"\ncrash: str = ""')
+
+
+def tiny_notebook(folder: Path, parameters: str = TINY_PARAMETERS) -> Path:
+    """A report notebook that writes one table file, then runs, raises or kills its kernel.
+
+    ``crash``: "" runs to the end; "raise" raises in the third cell; "kill" kills the kernel
+    process there (as an out-of-memory kill would). Without an ``output_dir`` parameter it
+    writes no table.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny report"),
+        params,
+        nbformat.v4.new_code_cell(
+            "import os, pathlib\n"
+            + ("out = pathlib.Path(output_dir)\n"
+               "(out / 'tables.txt').write_text(f'tables for {period} ({crash or \"good\"})')\n"
+               if "output_dir" in parameters else "")
+            + "print('report for', period)"),
+        nbformat.v4.new_code_cell(
+            "if crash == 'raise':\n    raise RuntimeError('boom in the report')\n"
+            "if crash == 'kill':\n    os.kill(os.getpid(), 9)"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / "tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture
+def good_report(tmp_path):
+    """A tiny report rendered once for 2024Q3: (notebook, output folder, file snapshot)."""
+    nb = tiny_notebook(tmp_path / "nb")
+    out = tmp_path / "reports"
+    html = report.render(nb, period="2024年第3季度", data_dir=SAMPLE, output_dir=out)
+    assert html == out / "2024Q3" / "tiny.html"
+    before = snapshot(out / "2024Q3")
+    assert sorted(before) == ["tables.txt", "tiny.html", "tiny.ipynb"]
+    assert before["tables.txt"] == b"tables for 2024Q3 (good)"
+    # the kept notebook names its own folder, not the temporary one it ran in
+    assert b".tmp" not in before["tiny.ipynb"]
+    assert b'output_dir = \\"../reports/2024Q3\\"' in before["tiny.ipynb"]
+    return nb, out, before
+
+
+@pytest.mark.parametrize(("crash", "why"), [
+    # In [4]: parameters, injected parameters, the table cell, then the cell that raises
+    ("raise", "cell [4] raised RuntimeError: boom in the report"),
+    ("kill", "DeadKernelError"),
+])
+def test_failed_rerun_leaves_the_previous_report_byte_identical(good_report, crash, why):
+    nb, out, before = good_report
+    with pytest.raises(report.RenderError) as err:
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=out,
+                      parameters={"crash": crash})
+    message = str(err.value)
+    assert message.startswith("tiny.ipynb for 2024Q3 failed: ")
+    assert why in message
+    assert f"the report in {out / '2024Q3'} is unchanged" in message
+    assert f"the failed run is kept in {out / '2024Q3.failed' / 'tiny.ipynb'}" in message
+    assert snapshot(out / "2024Q3") == before
+    failed = out / "2024Q3.failed"
+    assert err.value.failed == failed
+    assert (failed / "tables.txt").read_text() == f"tables for 2024Q3 ({crash})"
+    assert not (failed / "tiny.html").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["2024Q3", "2024Q3.failed"]  # no temp left
+    if crash == "raise":  # papermill saved the notebook with the error in it
+        kept = nbformat.read(failed / "tiny.ipynb", as_version=4)
+        assert any(o.get("ename") == "RuntimeError" for c in kept.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    # a later good run replaces the report and clears the stale failure
+    report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=out)
+    assert sorted(p.name for p in out.iterdir()) == ["2024Q3"]
+
+
+def test_interrupted_rerun_leaves_the_previous_report_intact(good_report, monkeypatch):
+    import papermill
+
+    nb, out, before = good_report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt) as err:
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=out)
+    assert snapshot(out / "2024Q3") == before
+    assert (out / "2024Q3.failed").is_dir()
+    assert err.value.__notes__[-1].startswith("tiny.ipynb for 2024Q3 was interrupted")
+
+
+def test_first_render_that_fails_writes_no_report(tmp_path):
+    nb = tiny_notebook(tmp_path / "nb")
+    with pytest.raises(report.RenderError, match="the report in .*2024Q3 was not written"):
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r",
+                      parameters={"crash": "raise"})
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["2024Q3.failed"]
+
+
+@pytest.mark.parametrize(("period", "message"), [
+    ("2025Q1", "the counts in {data} have no rows for 2025-01 to 2025-03 of period 2025Q1 "
+               "(they cover 2022-01 to 2024-12)"),
+    ("2024-07-D1", "the counts in {data} are monthly; a dekad (2024-07-D1) needs dekad counts"),
+    ("2024Q5", "cannot parse period label '2024Q5'"),
+])
+def test_render_refuses_before_the_kernel_starts(tmp_path, monkeypatch, period, message):
+    import papermill
+
+    def never(*args, **kwargs):
+        raise AssertionError("the kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", never)
+    nb = tiny_notebook(tmp_path / "nb")
+    with pytest.raises(ValueError, match=re.escape(message.format(data=SAMPLE))):
+        report.render(nb, period=period, data_dir=SAMPLE, output_dir=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
 
 
 def test_render_rejects_unknown_parameters(tmp_path):
-    with pytest.raises(ValueError, match="has no parameter"):
-        report.render(ROOT / "notebooks" / "quarterly_report.ipynb", period="2024Q3",
-                      output_dir=tmp_path, parameters={"colour": "red"})
+    nb = tiny_notebook(tmp_path / "nb")
+    with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. colour; it declares "
+                                         "data_dir, period, output_dir, language, crash"):
+        report.render(nb, period="2024Q3", output_dir=tmp_path, parameters={"colour": "red"})
 
+
+def test_render_passes_output_dir_and_language_only_when_declared(tmp_path):
+    # like birth_rates.ipynb, which declares data_dir, period and language only
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""')
+    html = report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
+    assert html == tmp_path / "r" / "2024Q3" / "tiny.html"
+    assert sorted(p.name for p in (tmp_path / "r" / "2024Q3").iterdir()) == [
+        "tiny.html", "tiny.ipynb"]
+
+
+def test_render_needs_data_dir_and_period(tmp_path):
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\ncrash: str = ""')
+    with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. period; it declares "
+                                         "data_dir, crash"):
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
+
+
+def test_render_names_every_missing_path(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        report.render(tmp_path / "no.ipynb", period="2024Q3", data_dir=tmp_path / "nodata")
+    assert str(err.value).splitlines() == [f"no notebook {tmp_path / 'no.ipynb'}",
+                                           f"no data folder {tmp_path / 'nodata'}"]
+
+
+# --- the real report, end to end (slow: about 10 s each) -----------------------------------
 
 def test_render_writes_html_without_code(tmp_path):
     html = report.render(ROOT / "notebooks" / "quarterly_report.ipynb", period="2024年第3季度",
@@ -51,36 +526,7 @@ def test_render_writes_html_without_code(tmp_path):
     assert (tmp_path / "2024Q3" / "quarterly_tables.xlsx").is_file()
     assert "Traceback" not in text
     assert not re.search(r'data-mime-type="application/vnd.jupyter.stderr"', text)
-
-
-def test_publishable_blanks_small_infant_death_counts(sample_counts):
-    from fpanalysis import indicators
-
-    r = indicators.compute(sample_counts, ["infant_mortality_rate", "crude_birth_rate"],
-                           period="2024Q4")
-    pub = report.publishable(r)
-    imr = pub[pub["indicator"] == "infant_mortality_rate"]
-    raw = r[r["indicator"] == "infant_mortality_rate"]
-    small = ((raw["numerator"] > 0) & (raw["numerator"] < 3)).to_numpy()
-    assert small.any() and (~small).any()
-    assert imr.loc[small, ["numerator", "value", "lower", "upper"]].isna().all().all()
-    assert (imr.loc[small, "note"] == "suppressed: fewer than 3 events").all()
-    assert imr.loc[~small, "value"].notna().all()
-    cbr = pub[pub["indicator"] == "crude_birth_rate"]
-    assert cbr["value"].notna().all()  # births are not sensitive
-    assert r["value"].notna().sum() > pub["value"].notna().sum()  # input untouched
-
-
-def test_excel_export_round_trips(tmp_path, sample_counts, sample_units):
-    from fpanalysis import indicators
-
-    r = indicators.compute(sample_counts, ["crude_birth_rate"], period="2024Q4")
-    path = report.write_excel({"indicators": pd.concat([r, r]),
-                               "wide": report.indicator_table(r, sample_units)},
-                              tmp_path / "t.xlsx")
-    back = pd.read_excel(path, sheet_name="indicators", dtype={"unit": str})
-    assert list(back.columns[:3]) == ["unit", "period", "indicator"]  # no stray index
-    assert back["period"].iloc[0] == "2024Q4" and len(back) == 2 * len(r)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2024Q3"]
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +556,3 @@ def test_every_notebook_runs_unchanged_on_another_county(name, other_county, tmp
     errors = [o for c in out.cells for o in c.get("outputs", [])
               if o.get("output_type") == "error" or o.get("name") == "stderr"]
     assert errors == []
-
-
-def test_cli_renders_the_latest_complete_quarter(tmp_path, capsys, monkeypatch):
-    from fpanalysis import cli
-
-    monkeypatch.chdir(ROOT)
-    assert cli.main(["report", "--output-dir", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out.strip()
-    assert printed == str(tmp_path / "2024Q4" / "quarterly_report.html")
-    assert (tmp_path / "2024Q4" / "quarterly_report.html").is_file()

@@ -1,0 +1,158 @@
+"""The command line: one line per problem on stderr, exit status 2, a traceback only with
+``--debug``, the HTML path on stdout on success.
+
+Expected messages are the fixed sentences of the code under test, written out in full here;
+the data problems are the ones planted in the test's own counts file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fpanalysis import cli
+from tests.conftest import ROOT, SAMPLE
+from tests.test_report import snapshot, tiny_notebook
+
+
+def run(capsys, *args: str) -> tuple[int, list[str], str]:
+    """Exit status, stderr lines (kernel warnings left out) and stdout of one CLI call."""
+    status = cli.main(["report", *args])
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if "[IPKernelApp]" not in ln]
+    return status, lines, captured.out
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    return tiny_notebook(tmp_path / "nb")
+
+
+@pytest.fixture
+def bad_data(tmp_path) -> Path:
+    """Sample units and the first three counts rows, with deaths -3 (row 2) and x (row 3)."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "units.csv").write_bytes((SAMPLE / "units.csv").read_bytes())
+    lines = (SAMPLE / "counts.csv").read_text(encoding="utf-8").splitlines()[:4]
+    at = lines[0].split(",").index("deaths")
+    for n, value in ((1, "-3"), (2, "x")):
+        cells = lines[n].split(",")
+        cells[at] = value
+        lines[n] = ",".join(cells)
+    (folder / "counts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_success_prints_the_html_path(capsys, tiny, tmp_path):
+    status, err, out = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                           "--output-dir", str(tmp_path / "r"), "--period", "2024年第3季度")
+    assert status == 0
+    assert out.strip() == str(tmp_path / "r" / "2024Q3" / "tiny.html")
+    assert len(err) == 1 and err[0].startswith("rendered tiny.ipynb for 2024Q3 in ")
+
+
+@pytest.mark.parametrize(("period", "line"), [
+    ("2024Q5", "--period 2024Q5: cannot parse period label '2024Q5'"),
+    ("2024-13", "--period 2024-13: month must be 1..12, got 13"),
+    ("2025Q1", f"the counts in {SAMPLE} have no rows for 2025-01 to 2025-03 of period 2025Q1 "
+               "(they cover 2022-01 to 2024-12)"),
+    ("2024-07-D1", f"the counts in {SAMPLE} are monthly; a dekad (2024-07-D1) needs dekad "
+                   "counts"),
+])
+def test_bad_period_is_one_line(capsys, tiny, tmp_path, period, line):
+    status, err, out = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                           "--output-dir", str(tmp_path / "r"), "--period", period)
+    assert (status, err, out) == (2, [line], "")
+    assert not (tmp_path / "r").exists()  # refused before any kernel or folder
+
+
+def test_data_error_prints_one_line_per_problem(capsys, tiny, bad_data, tmp_path):
+    status, err, out = run(capsys, "--notebook", str(tiny), "--data-dir", str(bad_data),
+                           "--output-dir", str(tmp_path / "r"), "--period", "2022Q1")
+    counts = bad_data / "counts.csv"
+    assert status == 2 and out == ""
+    assert err == [f"{counts}, row 2, column 'deaths': negative count: -3",
+                   f"{counts}, row 2, column 'deaths_infant': infant deaths (0) exceed "
+                   "deaths (-3)",
+                   f"{counts}, row 3, column 'deaths': not a number: 'x'"]
+
+
+def test_data_error_without_period_is_also_one_line_each(capsys, bad_data, tmp_path):
+    status, err, _ = run(capsys, "--data-dir", str(bad_data), "--output-dir", str(tmp_path))
+    assert status == 2 and len(err) == 3 and "Traceback" not in "\n".join(err)
+
+
+def test_missing_files_one_line_each(capsys, tmp_path):
+    status, err, _ = run(capsys, "--notebook", str(tmp_path / "no.ipynb"),
+                         "--data-dir", str(tmp_path / "nodata"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"no notebook {tmp_path / 'no.ipynb'}",
+                                 f"no data folder {tmp_path / 'nodata'}"])
+
+
+def test_unknown_parameter_is_one_line(capsys, tiny, tmp_path):
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(tmp_path), "--period", "2024Q3",
+                         "-p", "colour", "red")
+    assert (status, err) == (2, ["tiny.ipynb has no parameter(s) colour; it declares "
+                                 "data_dir, period, output_dir, language, crash"])
+
+
+def test_failed_notebook_is_one_line_and_keeps_the_old_report(capsys, tiny, tmp_path):
+    out_dir = tmp_path / "r"
+    args = ["--notebook", str(tiny), "--data-dir", str(SAMPLE), "--output-dir", str(out_dir),
+            "--period", "2024Q3"]
+    assert run(capsys, *args)[0] == 0
+    before = snapshot(out_dir / "2024Q3")
+    status, err, out = run(capsys, *args, "-p", "crash", "raise")
+    assert status == 2 and out == ""
+    assert err == [f"tiny.ipynb for 2024Q3 failed: cell [4] raised RuntimeError: boom in the "
+                   f"report; the report in {out_dir / '2024Q3'} is unchanged; the failed run "
+                   f"is kept in {out_dir / '2024Q3.failed' / 'tiny.ipynb'}"]
+    assert snapshot(out_dir / "2024Q3") == before
+
+
+def test_interrupt_is_one_line_and_status_130(capsys, tiny, tmp_path, monkeypatch):
+    import papermill
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(tmp_path / "r"), "--period", "2024Q3")
+    assert status == 130 and len(err) == 1
+    assert err[0].startswith("tiny.ipynb for 2024Q3 was interrupted: KeyboardInterrupt; the "
+                             f"report in {tmp_path / 'r' / '2024Q3'} was not written")
+
+
+def test_debug_shows_the_traceback(capsys, tiny, tmp_path):
+    args = ["--notebook", str(tiny), "--data-dir", str(SAMPLE), "--output-dir", str(tmp_path),
+            "--period", "2024Q5"]
+    status, err, _ = run(capsys, *args)
+    assert status == 2 and not any("Traceback" in ln for ln in err)
+    status, err, _ = run(capsys, *args, "--debug")
+    assert status == 2
+    assert err[0] == "Traceback (most recent call last):"
+    assert "ValueError: cannot parse period label '2024Q5'" in err
+    assert err[-1] == "--period 2024Q5: cannot parse period label '2024Q5'"
+
+
+def test_help_advertises_every_period_kind(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for label in ("2024-07", "2024Q3", "2024H1", "2024-01/2024-09", "2024年7月", "2024年第3季度",
+                  "2024年上半年", "2024年1-9月", "2024年"):
+        assert label in text
+
+
+def test_renders_the_latest_complete_quarter(tmp_path, capsys, monkeypatch):
+    # the real quarterly report (about 10 s); the sample's last complete quarter is 2024Q4
+    monkeypatch.chdir(ROOT)
+    status, _, out = run(capsys, "--output-dir", str(tmp_path))
+    assert status == 0
+    assert out.strip() == str(tmp_path / "2024Q4" / "quarterly_report.html")
+    assert sorted(p.name for p in (tmp_path / "2024Q4").iterdir()) == [
+        "quarterly_report.html", "quarterly_report.ipynb", "quarterly_tables.xlsx"]
