@@ -22,28 +22,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fpanalysis import indicators, io, synth, targets
+from fpanalysis import indicators, io, scheme as sch, synth, targets
 
 
-def loop_peer(counts, scheme, period, values, draws, seed) -> pd.DataFrame:
+def loop_peer(counts, applicable, period, values, draws, seed) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    keys = [k for k in scheme["indicator"] if k in set(indicators.keys())]
+    keys = sorted({t.indicator for t in applicable} & set(indicators.keys()))
     sums, specs = indicators.group_sums(counts, keys, by=["unit"], period=period)
     units = pd.Series(sums.index.astype(str))
     by_key = {s.key: s for s in specs}
     ranks = []
     for _ in range(draws):  # the peer: one draw at a time
         total = np.zeros(len(units))
-        for _, t in scheme.iterrows():
-            if t["indicator"] in by_key:
-                value = targets._draw_indicator(by_key[t["indicator"]], sums, rng, 1)[0]
+        for t in applicable:
+            if t.indicator in by_key:
+                value = by_key[t.indicator].draw(sums, rng, 1)[0]
             else:
-                sup = values[(values["indicator"] == t["indicator"])
+                sup = values[(values["indicator"] == t.indicator)
                              & (values["period"].astype(str) == str(period))]
                 value = sup.set_index("unit").reindex(units)["value"].to_numpy(dtype=float)
-            threshold = targets._thresholds(t, units)
-            met = value <= threshold if t["op"] == "<=" else value >= threshold
-            total += targets._earned(t, value, met, threshold) * t["weight"]
+            total += t.earned(value, t.thresholds(units)) * t.weight
         ranks.append(pd.Series(-total).rank(method="min").to_numpy())
     return pd.DataFrame(ranks)
 
@@ -60,9 +58,9 @@ def main() -> None:
     units = io.load_units(out)
     counts = io.load_counts(out, units=units)
     values = io.load_values(out, units=units)
-    scheme = io.load_targets(out)
+    scheme = sch.load_targets(out, units=units, indicators=list(values["indicator"].unique()))
     period = "2024Q4"
-    applicable = scheme[scheme["periods"].map(lambda s: "quarter" in s)]
+    applicable = scheme.applicable(period)
     print(f"{args.units} units x {len(applicable)} targets x {args.draws:,} draws "
           f"(period {period})")
 
@@ -82,7 +80,7 @@ def main() -> None:
 
     tenth = max(1, args.draws // 10)
     t = time.perf_counter()
-    loop_peer(counts, applicable.reset_index(drop=True), period, values, tenth, 1)
+    loop_peer(counts, applicable, period, values, tenth, 1)
     peer = (time.perf_counter() - t) * args.draws / tenth
     print(f"loop peer (one draw at a time):  {peer:7.3f} s  ({tenth:,} draws timed, scaled)")
     print(f"ratio vectorized / loop peer:    {best / peer:7.3f}")

@@ -2,26 +2,29 @@
 
 Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
 ``tables``, ``rules`` and ``hierarchy``), ``synth`` at the bottom; ``intervals`` and
-``indicators`` above them; ``plots`` and ``report`` on top.
+``indicators`` above them; ``scheme`` (the targets file) and ``targets`` (scoring) above
+those; ``plots`` and ``report`` on top.
 """
 
-from . import hierarchy, indicators, intervals, io, periods, schema, targets
+from . import hierarchy, indicators, intervals, io, periods, schema, scheme, targets
 from .io import (
     LoadReport,
     load_audits,
     load_counts,
     load_report,
     load_scores,
-    load_targets,
     load_units,
     load_values,
 )
 from .periods import parse as parse_period
+from .scheme import Scheme, Target, load_targets
 from .schema import DataError
 
 __all__ = [
     "DataError",
     "LoadReport",
+    "Scheme",
+    "Target",
     "hierarchy",
     "indicators",
     "intervals",
@@ -36,6 +39,7 @@ __all__ = [
     "parse_period",
     "periods",
     "schema",
+    "scheme",
     "targets",
 ]
 

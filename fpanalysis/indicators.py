@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import hierarchy
 from . import intervals as iv
 from . import periods as pr
-from .schema import AGE_GROUPS, LEVELS, SERVICES, STOCK_COLUMNS, count_columns
+from .schema import AGE_GROUPS, SERVICES, STOCK_COLUMNS, count_columns
 
 __all__ = [
     "FUNNEL_LABELS",
@@ -487,21 +488,6 @@ NOT_REPORTED = "not reported"
 PARTIAL = "partial"
 
 
-def _ancestors(units: pd.DataFrame, level: str) -> pd.Series:
-    """Map every unit code to its ancestor (or itself) at ``level``."""
-    parent = pd.Series(units["parent"].to_numpy(), index=units["unit"].to_numpy())
-    lvl = pd.Series(units["level"].to_numpy(), index=units["unit"].to_numpy())
-    if level not in set(lvl):
-        raise ValueError(f"no unit of level {level!r} in units")
-    current = pd.Series(units["unit"].to_numpy(), index=units["unit"].to_numpy())
-    for _ in range(len(LEVELS)):  # one step up the hierarchy for every unit at once
-        nxt = current.where(current.map(lvl) == level, current.map(parent))
-        if nxt.equals(current):
-            break
-        current = nxt
-    return current.where(current.map(lvl) == level)
-
-
 def _object_array(values: Sequence[object]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
@@ -668,7 +654,7 @@ def _fill_universe(data: pd.DataFrame, universe: list[str], targets: list[object
 def _to_level(data: pd.DataFrame, units: pd.DataFrame, level: str, *, cols: list[str],
               by: list[str], targets: list[object] | None, partial: bool) -> pd.DataFrame:
     """Sum children's rows into their ancestors at ``level``, noting missing children."""
-    anc = _ancestors(units, level)
+    anc = hierarchy.ancestors(units, level)
     mapped = data["unit"].map(anc)
     unplaced = sorted(str(u) for u in pd.unique(data.loc[mapped.isna(), "unit"]))
     if unplaced:

@@ -23,7 +23,6 @@ with ``rows_in == rows_used + len(skipped)``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -53,7 +52,6 @@ __all__ = [
     "load_counts",
     "load_report",
     "load_scores",
-    "load_targets",
     "load_units",
     "load_values",
 ]
@@ -305,168 +303,6 @@ def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
     data["item"] = data["item"].astype("string")
     out = data[list(AUDITS.required)].sort_values(["unit", "period", "item"], kind="stable")
     return _store(out.reset_index(drop=True), w.report)
-
-
-_TARGET_KEYS = {"indicator": str, "op": str, "threshold": (int, float), "points": (int, float),
-                "weight": (int, float), "scoring": str, "periods": list, "label": str,
-                "floor": (int, float), "per_event": (int, float), "unit_thresholds": dict,
-                "unit_thresholds_file": str}
-_SCHEME_KEYS = {"name": str, "total_points": (int, float), "total_weight": (int, float),
-                "county_weight": (int, float), "city_weight": (int, float), "tier_size": int}
-_SCORING = ("all_or_nothing", "linear", "per_event")
-_SCOPES = ("month", "quarter", "half_year", "year", "ytd")
-
-
-def _type_name(want: type | tuple[type, ...]) -> str:
-    return " or ".join(w.__name__ for w in want) if isinstance(want, tuple) else want.__name__
-
-
-def load_targets(path: str | Path, *, indicators: Iterable[str] | None = None) -> pd.DataFrame:
-    """Load an assessment scheme: targets and their scoring, from a TOML file.
-
-    Each ``[[target]]`` table has ``indicator``, ``op`` (``<=`` or ``>=``), ``threshold``
-    (in the indicator's display unit: per mille, per cent, males per 100 females; compared
-    unrounded), ``points``, ``weight`` (default 1), ``scoring`` (``all_or_nothing``;
-    ``linear`` from 0 points at ``floor`` to full points at the threshold; ``per_event``:
-    ``per_event`` points off for each counted event, never below 0), ``periods`` (any of
-    month, quarter, half_year, year, ytd; default quarter and year) and an optional
-    ``label``. A threshold is county-wide unless overridden per unit, in a
-    ``[target.unit_thresholds]`` table (unit code = threshold) or in a CSV named by
-    ``unit_thresholds_file`` (columns ``unit``, ``threshold``; relative to the TOML file).
-    An optional ``[scheme]`` table declares ``total_points`` / ``total_weight`` (checked
-    against the targets), ``county_weight`` and ``city_weight`` (year-end combination,
-    default 0.6 and 0.4) and ``tier_size`` (default 3); it is returned in
-    ``frame.attrs["scheme"]``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The TOML file, or a data directory holding ``targets.toml``.
-    indicators : iterable of str, optional
-        Known indicator keys (built-in and supplied); a target naming another is reported.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per target: ``target`` (number, from 1), ``indicator``, ``label``, ``op``,
-        ``threshold``, ``points``, ``weight``, ``scoring``, ``floor``, ``per_event``,
-        ``periods`` (tuple) and ``unit_thresholds`` (dict unit -> threshold).
-
-    Raises
-    ------
-    DataError
-        Every problem, naming the target (number and indicator) and the key: unknown
-        indicator or key, bad op, a value of the wrong type, a linear target without a floor
-        (or with the floor on the wrong side), weights or points that do not sum as declared.
-    """
-    p = Path(path)
-    file = p / "targets.toml" if p.is_dir() else p
-    if not file.is_file():
-        raise FileNotFoundError(f"no targets file {file}")
-    try:
-        doc = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError([Problem(str(file), None, None, f"not valid TOML: {exc}")]) from exc
-    problems: list[Problem] = []
-    scheme = {"name": "", "county_weight": 0.6, "city_weight": 0.4, "tier_size": 3}
-    for key, value in doc.get("scheme", {}).items():
-        if key not in _SCHEME_KEYS:
-            problems.append(Problem(str(file), None, key, "scheme: unknown key"))
-        elif isinstance(value, bool) or not isinstance(value, _SCHEME_KEYS[key]):
-            problems.append(Problem(str(file), None, key, f"scheme: must be a "
-                                    f"{_type_name(_SCHEME_KEYS[key])}, got {value!r}"))
-        else:
-            scheme[key] = value
-    targets = doc.get("target", [])
-    if not targets:
-        problems.append(Problem(str(file), None, "target", "no [[target]] tables in the file"))
-    known = set(indicators) if indicators is not None else None
-    rows = []
-    for i, t in enumerate(targets, start=1):
-        where = f"target {i} ({t.get('indicator', '?')})"
-
-        def bad(key: str, msg: str, where: str = where) -> None:
-            problems.append(Problem(str(file), None, key, f"{where}: {msg}"))
-
-        for key in ("indicator", "op", "threshold", "points"):
-            if key not in t:
-                bad(key, "required key is missing")
-        typed_ok = True
-        for key, value in t.items():
-            if key not in _TARGET_KEYS:
-                bad(key, "unknown key")
-            elif isinstance(value, bool) or not isinstance(value, _TARGET_KEYS[key]):
-                bad(key, f"must be a {_type_name(_TARGET_KEYS[key])}, got {value!r}")
-                typed_ok = False
-        op = t.get("op")
-        if "op" in t and op not in ("<=", ">="):
-            bad("op", f"must be '<=' or '>=', got {op!r}")
-        scoring = t.get("scoring", "all_or_nothing")
-        if scoring not in _SCORING:
-            bad("scoring", f"must be one of {', '.join(_SCORING)}, got {scoring!r}")
-        if scoring == "linear" and "floor" not in t:
-            bad("floor", "linear scoring needs a floor")
-        elif scoring == "linear" and typed_ok and op in ("<=", ">=") and "threshold" in t:
-            if (op == ">=" and t["floor"] >= t["threshold"]) or \
-                    (op == "<=" and t["floor"] <= t["threshold"]):
-                side = "below" if op == ">=" else "above"
-                bad("floor", f"the floor must lie {side} the threshold for op {op!r}")
-        if scoring == "per_event" and "per_event" not in t:
-            bad("per_event", "per_event scoring needs the points deducted per event")
-        for scope in t.get("periods", []) if isinstance(t.get("periods"), list) else []:
-            if scope not in _SCOPES:
-                bad("periods", f"unknown period scope {scope!r} (expected {', '.join(_SCOPES)})")
-        if known is not None and isinstance(t.get("indicator"), str) \
-                and t["indicator"] not in known:
-            bad("indicator", f"unknown indicator {t['indicator']!r}")
-        per_unit: dict[str, float] = {}
-        if isinstance(t.get("unit_thresholds"), dict):
-            for unit, value in t["unit_thresholds"].items():
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    bad("unit_thresholds", f"threshold for unit {unit} must be a number, "
-                                           f"got {value!r}")
-                else:
-                    per_unit[str(unit)] = float(value)
-        if isinstance(t.get("unit_thresholds_file"), str):
-            csv_path = file.parent / t["unit_thresholds_file"]
-            try:
-                table = pd.read_csv(csv_path, dtype={"unit": str})
-                if not {"unit", "threshold"} <= set(table.columns):
-                    bad("unit_thresholds_file", f"{csv_path.name} needs columns unit, threshold")
-                else:
-                    num = pd.to_numeric(table["threshold"], errors="coerce")
-                    for row in np.flatnonzero(num.isna().to_numpy()):
-                        problems.append(Problem(str(csv_path), int(row) + 2, "threshold",
-                                                f"{where}: not a number: "
-                                                f"{table['threshold'].iloc[row]!r}"))
-                    per_unit.update(dict(zip(table["unit"].str.strip(), num, strict=True)))
-            except FileNotFoundError:
-                bad("unit_thresholds_file", f"no such file {csv_path}")
-        rows.append({"target": i, "indicator": t.get("indicator"), "label": t.get("label", ""),
-                     "op": op, "threshold": t.get("threshold"),
-                     "points": t.get("points"), "weight": t.get("weight", 1.0),
-                     "scoring": scoring, "floor": t.get("floor", np.nan),
-                     "per_event": t.get("per_event", np.nan),
-                     "periods": tuple(t.get("periods", ("quarter", "year"))),
-                     "unit_thresholds": per_unit})
-    numeric_ok = all(isinstance(r[k], int | float) and not isinstance(r[k], bool)
-                     for r in rows for k in ("points", "weight"))
-    if rows and numeric_ok:
-        for total, column in (("total_points", "points"), ("total_weight", "weight")):
-            if total in scheme:
-                got = sum(r[column] for r in rows)
-                if not np.isclose(got, scheme[total]):
-                    problems.append(Problem(str(file), None, column, f"scheme: the targets' "
-                                            f"{column} sum to {got:g}, but {total} = "
-                                            f"{scheme[total]:g}"))
-    if problems:
-        raise DataError(problems)
-    out = pd.DataFrame(rows)
-    for c in ("threshold", "points", "weight", "floor", "per_event"):
-        out[c] = out[c].astype(float)
-    out.attrs["scheme"] = scheme
-    return out
-
 
 
 def load_values(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,

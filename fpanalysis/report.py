@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
+from .tables import load_report
 
 __all__ = [
     "SENSITIVE",
@@ -98,10 +99,6 @@ def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
     return complete.index.max()
 
 
-def _report_field(rep: object, key: str) -> object:
-    return rep[key] if isinstance(rep, Mapping) else getattr(rep, key)
-
-
 def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
     """One row per loaded file: rows read, used and set aside (rows in = used + set aside).
 
@@ -109,15 +106,12 @@ def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for f in frames:
-        rep = f.attrs.get("load_report")
-        if rep is None:
+        if "load_report" not in f.attrs:
             continue
-        skipped = list(_report_field(rep, "skipped"))
-        rows.append({"file": Path(str(_report_field(rep, "file"))).name,
-                     "rows_in": _report_field(rep, "rows_in"),
-                     "rows_used": _report_field(rep, "rows_used"),
-                     "set_aside": len(skipped),
-                     "reasons": "; ".join(sorted({str(s[1]).split(":")[0] for s in skipped}))})
+        rep = load_report(f)
+        rows.append({"file": Path(rep.file).name, "rows_in": rep.rows_in,
+                     "rows_used": rep.rows_used, "set_aside": len(rep.skipped),
+                     "reasons": "; ".join(sorted({why.split(":")[0] for _, why in rep.skipped}))})
     table = pd.DataFrame(rows, columns=["file", "rows_in", "rows_used", "set_aside", "reasons"])
     return table.set_index("file")
 
@@ -238,18 +232,39 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     Monthly counts are rolled up to the period (flows summed, population day-weighted).
     Population is rounded to whole people for display. The unit name is the index, the
     code the first column. Sensitive counts from 1 to ``min_count - 1`` show the suppression
-    mark (:func:`suppress_small_cells`). Counts with no row for ``period`` give an empty
-    table with the same columns (and no total row).
+    mark (:func:`suppress_small_cells`). Every unit at the counts' level has a row: one
+    that did not report all of ``period`` shows missing counts and a note ("missing
+    2024-08", "no counts"), and the total is then missing too, never a sum that silently
+    lacks a unit. Empty counts give an empty table with the same columns.
     """
     period = pr.parse(period)
     rolled = pr.rollup(counts, period, by=["unit"])
     cols = [c for c in columns if c in rolled.columns]
+    # every unit of the counts' level(s) has a row, reported or not
+    levels = set(units.loc[units["unit"].isin(set(counts["unit"])), "level"])
+    expected = set(units.loc[units["level"].isin(levels), "unit"]) | set(rolled["unit"])
+    rolled = rolled.set_index("unit").reindex(sorted(expected)).rename_axis("unit")
+    rolled = rolled.reset_index()
+    zh = language == "zh"
+    absent = rolled["complete"].isna().to_numpy()
+    note = np.where(absent, "无数据" if zh else "no counts",
+                    np.where(rolled["complete"].fillna(True).astype(bool), "",
+                             ("缺报 " if zh else "missing ")
+                             + rolled["missing"].fillna("").astype(str)))
     table = rolled[["unit"] + cols].copy()
-    if len(table):
-        total = table[cols].sum(min_count=1).to_frame().T
+    if len(table) and len(counts):
+        # a unit that did not report leaves the total missing: never a total that
+        # silently lacks a township
+        total = table[cols].sum(min_count=1, skipna=False).to_frame().T
         top = units.loc[units["parent"].isna(), "unit"]
         total.insert(0, "unit", top.iloc[0] if len(top) == 1 else "total")
         table = pd.concat([table, total], ignore_index=True)
+        missing_units = int((note != "").sum())
+        note = np.append(note, "" if not missing_units else f"{missing_units}个单位未报全"
+                         if zh else f"{missing_units} unit(s) not reported in full")
+    elif len(table):
+        table = table.iloc[:0]
+        note = note[:0]
     flows = [c for c in cols if c != "population"]
     table[flows] = table[flows].astype("Int64")
     if "population" in table.columns:
@@ -258,7 +273,8 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     i = 0 if language == "zh" else 1
     names = table["unit"].map(_name_map(units)).fillna(("合计", "Total")[i])
     table.index = pd.Index(names.to_numpy(dtype=object), name=("单位", "Unit")[i])
-    labels = {"unit": ("代码", "Code")[i]}
+    table["note"] = pd.Series(note, dtype=object).to_numpy()
+    labels = {"unit": ("代码", "Code")[i], "note": ("说明", "Note")[i]}
     labels.update({c: _COUNT_LABELS.get(c, (c, c))[i] for c in cols})
     return table.rename(columns=labels)
 
@@ -362,7 +378,10 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     mark = np.where(met, np.where(unsure, "(✓)", "✓"), np.where(unsure, "(✗)", "✗"))
     value = data["value"].to_numpy(dtype=float)
     text = np.char.mod("%.1f", np.nan_to_num(value)).astype(object)
-    cell = np.where(data["met"].isna().to_numpy(), "—", text + " " + mark.astype(object))
+    not_reported = data["not_reported"].to_numpy(dtype=bool) if "not_reported" in data \
+        else np.zeros(len(data), dtype=bool)
+    absent = np.where(not_reported, ("未报", "not reported")[language != "zh"], "—")
+    cell = np.where(data["met"].isna().to_numpy(), absent, text + " " + mark.astype(object))
     data["cell"] = pd.Series(cell, index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
                                          data["indicator"])
@@ -397,6 +416,9 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         ("前列概率%", "P(top k) %")[i]: (100 * data["p_top"]).round(1).to_numpy(),
         ("后列概率%", "P(bottom k) %")[i]: (100 * data["p_bottom"]).round(1).to_numpy(),
     }, index=_unit_index(data["unit"], units, language))
+    if "not_reported" in data:
+        table[("未报", "not reported")[i]] = np.where(
+            data["not_reported"].to_numpy(dtype=bool), ("是", "yes")[i], "")
     if scores is not None:
         met, of = _int_text(data["met"]), _int_text(data["targets"])
         table[("达标项", "targets met")[i]] = np.where(data["met"].isna().to_numpy(dtype=bool),
@@ -462,6 +484,8 @@ def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("市考核得分", "city score")[i]: standing["external_score"].to_numpy(),
         ("综合得分", "standing")[i]: standing["score"].to_numpy(),
     }, index=_unit_index(standing["unit"], units, language))
+    if "missing_quarters" in standing.columns:  # a missing quarter counts 0 points
+        table.insert(3, ("缺季度", "missing quarters")[i], standing["missing_quarters"].to_numpy())
     if "band" in standing.columns:
         table[("等级", "band")[i]] = standing["band"].to_numpy()
     return table

@@ -533,16 +533,17 @@ def _total_rules(fields: Mapping[str, object], targets: Iterable[Target]) -> lis
 def _read_table(path: Path, spec: TableSpec
                 ) -> tuple[pd.DataFrame, np.ndarray, pd.Series, list[Problem]]:
     """Read a small table with the package's strict reader (file, row and column in every
-    problem). The one place this module depends on :mod:`fpanalysis.io` internals.
+    problem), :func:`fpanalysis.tables.walk`.
 
     Returns the data rows, their row numbers in the file, the parsed ``threshold`` column
     (NaN where empty or unreadable) and the problems found in its cells; raises DataError
     for a file that cannot be read as a table at all.
     """
-    from .io import _load_table  # imported here: io re-exports load_targets from this module
+    from .tables import walk
 
-    data, _, col, numbers = _load_table(path, spec, header_row=1, units=None)
-    return data, np.asarray(col.rows), numbers["threshold"], list(col.problems)
+    table = walk(path, spec, header_row=1)
+    return (table.data, np.asarray(table.col.rows), table.numbers["threshold"],
+            list(table.col.problems))
 
 
 def _key_text(x: object) -> str:

@@ -591,38 +591,10 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
 # --------------------------------------------------------------------------- uncertainty
 
 
-def _draw_indicator(spec: ind.Indicator, sums: pd.DataFrame, rng: np.random.Generator,
-                    draws: int) -> np.ndarray:
-    """Values of one indicator for every unit in every draw, shape (draws, units).
-
-    Numerators are redrawn from their sampling distributions with Jeffreys priors: a
-    proportion p ~ Beta(x + 1/2, n - x + 1/2); a Poisson mean ~ Gamma(x + 1/2).
-    """
-    def col(names: Sequence[str]) -> np.ndarray:
-        return sums[list(names)].to_numpy(dtype=float).sum(axis=1)
-
-    size = (draws, len(sums))
-    m = spec.multiplier
-    with np.errstate(all="ignore"):
-        if spec.kind in ("proportion", "sex_ratio"):
-            x = col(spec.numerator)
-            other = col(spec.denominator)
-            rest = other - x if spec.kind == "proportion" else other
-            p = rng.beta(np.maximum(x, 0) + 0.5, np.maximum(rest, 0) + 0.5, size)
-            return p * m if spec.kind == "proportion" else 100 * p / (1 - p)
-        if spec.kind in ("rate", "poisson_ratio"):
-            x = col(spec.numerator)
-            den = col([spec.exposure] if spec.exposure else spec.denominator)
-            return rng.gamma(np.maximum(x, 0) + 0.5, 1.0, size) / den * m
-        if spec.kind == "difference":
-            b, d = col(spec.numerator), col(spec.subtract)
-            py = col([spec.exposure])
-            return (rng.gamma(b + 0.5, 1.0, size) - rng.gamma(d + 0.5, 1.0, size)) / py * m
-        total = np.zeros(size)
-        for a in ind.AGE_GROUPS:  # tfr
-            b, w = col([f"births_age_{a}"]), col([f"women_{a}"])
-            total += rng.gamma(b + 0.5, 1.0, size) / w
-        return 5 * total
+_UNCERTAINTY = {"unit": object, "period": object, "score": float, "rank": "Int64",
+                "not_reported": bool, "median_rank": float, "rank_lower": float,
+                "rank_upper": float, "p_top": float, "p_bottom": float, "draws": int,
+                "seed": int}
 
 
 def rank_uncertainty(
@@ -677,16 +649,16 @@ def rank_uncertainty(
         ``unit``, ``period``, ``score`` and ``rank`` (observed), ``not_reported``,
         ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
         the simulated ranks), ``p_top`` and ``p_bottom`` (probability of being in the top /
-        bottom k), ``draws`` and ``seed``; sorted by observed rank.
+        bottom k), ``draws`` and ``seed``; sorted by observed rank. Empty (with these
+        columns) when no target of the scheme applies to ``period``.
     """
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
     rng = np.random.default_rng(seed)
     p = pr.parse(period)
     applicable = scheme.applicable(p)
-    if not applicable:
-        raise ValueError(f"no target of the scheme applies to {p} "
-                         f"(a {', '.join(sorted(scopes(p)))} period)")
+    if not applicable:  # e.g. a monthly report under a quarterly scheme: nothing to rank
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _UNCERTAINTY.items()})
     keys = _computed(scheme, applicable)
     if not keys:
         raise ValueError(f"no target that applies to {p} is computed from counts; "
@@ -707,7 +679,7 @@ def rank_uncertainty(
         value = np.full((draws, n_units), np.nan)
         if (source == "computed").any():
             value = np.where(source == "computed",
-                             _draw_indicator(by_key[t.indicator], sums, rng, draws), value)
+                             by_key[t.indicator].draw(sums, rng, draws), value)
         if (source == "supplied").any():
             mean = obs["value"].to_numpy(dtype=float)
             sd = ((obs["upper"] - obs["lower"]) / (2 * stats.norm.ppf(0.975))).to_numpy(float)

@@ -266,21 +266,6 @@ def test_audits(sample_dir, write):
                            ("a.csv", 3, "false_found", "false_found (28) exceeds checked (27)")]
 
 
-def test_targets(sample_dir, write):
-    t = io.load_targets(sample_dir)
-    assert t.loc[t.indicator == "sex_ratio_at_birth", "threshold"].item() == 130
-    assert t.loc[t.indicator == "compliance_rate", "op"].item() == ">="
-    f = write("t.toml", '[[target]]\nindicator = "nope"\nop = "<"\nthreshold = "8.5"\n'
-                        'points = 10\nscoring = "linear"\n')
-    with pytest.raises(DataError) as e:
-        io.load_targets(f, indicators=["crude_birth_rate"])
-    got = [(p.column, p.message) for p in e.value.problems]
-    assert ("threshold", "target 1 (nope): must be a int or float, got '8.5'") in got
-    assert ("op", "target 1 (nope): must be '<=' or '>=', got '<'") in got
-    assert ("floor", "target 1 (nope): linear scoring needs a floor") in got
-    assert ("indicator", "target 1 (nope): unknown indicator 'nope'") in got
-
-
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="no counts.csv"):
         io.load_counts(tmp_path)

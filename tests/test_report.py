@@ -53,17 +53,38 @@ def test_counts_table_by_hand():
     # county 100 + 92.97 = 192.97 -> 193
     # infant deaths: a 0+1+0 = 1 -> suppressed; b 3 and county 4 are shown
     expected = pd.DataFrame({"代码": ["a", "b", "c"], "平均人口": [100, 93, 193],
-                             "出生": [6, 15, 21], "婴儿死亡": ["[c]", 3, 4]},
+                             "出生": [6, 15, 21], "婴儿死亡": ["[c]", 3, 4],
+                             "说明": ["", "", ""]},
                             index=pd.Index(["甲乡", "乙镇", "县"], name="单位"))
     assert t.index.tolist() == expected.index.tolist() and t.index.name == "单位"
     assert t.astype(object).to_dict("list") == expected.astype(object).to_dict("list")
 
 
-def test_counts_table_of_a_period_without_rows_is_empty_with_its_columns():
+def test_counts_table_keeps_a_unit_that_did_not_report():
+    # b sent no August report, and a third township d (in the units table) sent nothing:
+    # both keep their row with missing counts and a note, and the county total is missing
+    # rather than the sum of a alone (6 births) that silently lacks them
+    units = pd.concat([UNITS, pd.DataFrame({"unit": ["d"], "name": ["丙村"], "parent": ["c"],
+                                            "level": ["township"]})], ignore_index=True)
+    c = q3_counts()
+    c = c[~((c["unit"] == "b") & (c["period"] == pd.Period("2024-08", "M")))]
+    t = report.counts_table(c, units, "2024Q3", columns=("births",), language="en")
+    assert t.index.tolist() == ["甲乡", "乙镇", "丙村", "县"]  # the county row is the total
+    assert t["Births"].iloc[0] == 6
+    assert t["Births"].iloc[1:].isna().all()
+    assert t["Note"].tolist() == ["", "missing 2024-08", "no counts",
+                                  "2 unit(s) not reported in full"]
+
+
+def test_counts_table_of_a_period_without_rows_lists_every_unit_as_not_reported():
     t = report.counts_table(q3_counts(), UNITS, "2024Q4", columns=("population", "births"),
                             language="en")
-    assert t.empty and list(t.columns) == ["Code", "Mean population", "Births"]
-    assert t.index.name == "Unit"
+    assert list(t.columns) == ["Code", "Mean population", "Births", "Note"]
+    assert t.index.name == "Unit" and t.index.tolist() == ["甲乡", "乙镇", "县"]
+    assert t[["Mean population", "Births"]].isna().all().all()
+    assert t["Note"].tolist() == ["no counts", "no counts", "2 unit(s) not reported in full"]
+    empty = report.counts_table(q3_counts().iloc[:0], UNITS, "2024Q3", columns=("births",))
+    assert empty.empty and list(empty.columns) == ["代码", "出生", "说明"]
 
 
 def test_counts_table_on_the_sample_matches_the_raw_rows(sample_counts, sample_units):

@@ -202,7 +202,7 @@ def test_unit_thresholds_file(write):
     got = [(p.file.endswith("plans.csv"), p.row, p.column, p.message) for p in e.value.problems]
     where = "target 1 (natural_growth_rate): "
     assert got == [(True, 3, "threshold", where + "not a number: 'abc'"),
-                   (True, 4, "threshold", where + "must be a finite number, got inf"),
+                   (True, 4, "threshold", where + "not a number: 'inf'"),
                    (True, 5, "threshold", where + "threshold is empty")]
     write("plans.csv", "unit,threshold\n101,9.0\n")
     assert dict(load_targets(f).targets[0].unit_thresholds) == {"101": 9.0}
