@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fpanalysis import indicators, io, scheme as sch, synth, targets
+from fpanalysis import indicators, io, synth, targets
+from fpanalysis import scheme as sch
 
 
 def loop_peer(counts, applicable, period, values, draws, seed) -> pd.DataFrame:

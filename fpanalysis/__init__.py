@@ -17,8 +17,8 @@ from .io import (
     load_values,
 )
 from .periods import parse as parse_period
-from .scheme import Scheme, Target, load_targets
 from .schema import DataError
+from .scheme import Scheme, Target, load_targets
 
 __all__ = [
     "DataError",

@@ -42,7 +42,7 @@ from .rules import (
     check_units_known,
     consistency,
 )
-from .schema import AUDITS, COUNTS, SCORES, UNITS, VALUES, DataError, Problem, TableSpec
+from .schema import AUDITS, COUNTS, SCORES, UNITS, VALUES, DataError, TableSpec
 from .tables import LoadReport, Walked, load_report, normalise_keys, walk
 
 __all__ = [

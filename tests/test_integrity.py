@@ -68,6 +68,7 @@ def test_a_missing_monthly_report_never_improves_score_or_rank(unit, month):
         assert not a.loc[code, "score"] > b.loc[code, "score"], view
         # a rank is missing only where the score is (standing without a city score)
         if pd.notna(b.loc[code, "rank"]):
-            assert pd.notna(a.loc[code, "rank"]) and a.loc[code, "rank"] >= b.loc[code, "rank"], view
+            assert pd.notna(a.loc[code, "rank"]), view
+            assert a.loc[code, "rank"] >= b.loc[code, "rank"], view
     assert bool(after["quarter"].loc[code, "not_reported"])
     assert bool(after["year"].loc[code, "not_reported"])

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from fpanalysis import indicators
-from fpanalysis.scheme import SCOPES, SCORING, Scheme, Target, load_targets, scopes
 from fpanalysis.schema import DataError
+from fpanalysis.scheme import SCOPES, SCORING, Scheme, Target, load_targets, scopes
 
 HEAD = '[[target]]\nindicator = "compliance_rate"\nop = ">="\n'
 OK = HEAD + "threshold = 86\npoints = 20\n"

@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 
 from fpanalysis import indicators, io, targets
-from fpanalysis.scheme import Scheme, Target, load_targets
 from fpanalysis.schema import DataError
+from fpanalysis.scheme import Scheme, Target, load_targets
 
 
 def scheme_of(*targets_: Target, **kw) -> Scheme:
