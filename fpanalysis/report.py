@@ -309,6 +309,8 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     wide.columns = pd.MultiIndex.from_tuples(
         [(_display_label(k, language), names[f][i]) for k, f in cols]) if cols \
         else pd.MultiIndex.from_tuples([], names=[None, None])
+    if not intervals:  # one value per indicator: no second header row saying "value"
+        wide.columns = wide.columns.get_level_values(0) if cols else pd.Index([], dtype=object)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     return wide
 
