@@ -101,6 +101,9 @@ class Indicator:
     columns: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not self.key.strip() or self.key != self.key.strip():
+            raise ValueError(f"an indicator key must be a non-empty name without surrounding "
+                             f"spaces, got {self.key!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         behaviour = KIND_BEHAVIOUR[self.kind]
@@ -210,7 +213,7 @@ class _PoissonKind(_Kind):
         with np.errstate(all="ignore"):
             lo, hi = iv.poisson_confint(num, confidence=confidence, method=method)
             value, lower, upper = num / den * m, lo / den * m, hi / den * m
-        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(~(den > 0), "no person-years" if self.name == "rate" else "denominator is 0")
         return num, den, value, lower, upper
 
@@ -251,7 +254,7 @@ class _DifferenceKind(_Kind):
         with np.errstate(all="ignore"):
             lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence)
             value = (b - d) / py * m
-        note.flag(np.isnan(b) | np.isnan(d) | np.isnan(py), "missing counts")
+        note.flag(np.isnan(b) | np.isnan(d) | np.isnan(py), _EMPTY_CELLS)
         note.flag(~(py > 0), "no person-years")
         return b - d, py, value, lo * m, hi * m
 
@@ -273,7 +276,7 @@ class _ProportionKind(_Kind):
         with np.errstate(all="ignore"):
             lo, hi = iv.proportion_confint(num, den, confidence=confidence, method=method)
             value = num / den * m
-        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(~(den > 0), "denominator is 0")
         note.flag(num > den, "numerator exceeds denominator")
         return num, den, value, lo * m, hi * m
@@ -300,7 +303,7 @@ class _SexRatioKind(_Kind):
         with np.errstate(all="ignore"):
             lower, upper = iv.sex_ratio_confint(num, den, confidence=confidence, method=method)
             value = num / den * m
-        note.flag(np.isnan(num) | np.isnan(den), "missing counts")
+        note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(num + den == 0, "no births")
         note.flag(den == 0, "no female births")
         return num, den, value, lower, upper
@@ -331,7 +334,7 @@ class _TfrKind(_Kind):
         w = np.stack([_col(sums, [f"women_{a}"]) for a in AGE_GROUPS])
         with np.errstate(all="ignore"):
             value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
-        note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), "missing counts")
+        note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), _EMPTY_CELLS)
         note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
         return b.sum(axis=0), w.sum(axis=0), value, lower, upper
 
@@ -452,6 +455,9 @@ def keys() -> list[str]:
 def get(key: str | Indicator) -> Indicator:
     """Return the built-in indicator ``key`` (an :class:`Indicator` is returned unchanged)."""
     if isinstance(key, Indicator):
+        if key.key in _BY_KEY and _BY_KEY[key.key] != key:
+            raise ValueError(f"indicator key {key.key!r} is built in; give your own indicator "
+                             "another key")
         return key
     try:
         return _BY_KEY[key]
@@ -484,6 +490,8 @@ def display_unit(key: str | Indicator, language: str = "zh") -> str:
 
 #: Notes of rows whose value is missing because counts were not reported start with this.
 NOT_REPORTED = "not reported"
+#: The note of a row whose count cells are empty: a report that was sent blank.
+_EMPTY_CELLS = "not reported: empty count cells"
 #: Notes of rows computed, with ``partial=True``, from part of their sub-periods or children.
 PARTIAL = "partial"
 
@@ -501,13 +509,41 @@ def _period_values(periods: Sequence[object], n_repeat: int) -> object:
     return _object_array(list(periods) * n_repeat)
 
 
-def _check_numeric(data: pd.DataFrame, columns: Iterable[str]) -> None:
+def _check_numeric(data: pd.DataFrame, columns: Sequence[str], stocks: Sequence[str]) -> None:
+    """Counts are numbers >= 0, and flows (events) whole numbers, whoever built the frame."""
     for c in columns:
         dtype = data[c].dtype
         if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             raise ValueError(f"count column {c!r} is not numeric (dtype {dtype}): pass the "
                              "indicator to load_counts(indicators=[...]) so that it is "
                              "loaded and checked as a count column")
+    if not len(columns) or not len(data):
+        return
+    values = data[list(columns)].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        negative = (values < 0).any(axis=0)
+        flow = np.array([c not in stocks for c in columns])
+        fraction = (np.mod(values, 1) != 0).any(axis=0) & flow
+    names = list(columns)
+    problems = [f"{names[i]!r} has negative values" for i in np.flatnonzero(negative)]
+    problems += [f"{names[i]!r} has values that are not whole numbers"
+                 for i in np.flatnonzero(fraction)]
+    if problems:
+        raise ValueError("counts must be non-negative whole numbers (population and women "
+                         "may be means): " + "; ".join(problems)
+                         + " (load_counts finds the rows)")
+
+
+def _check_keys(data: pd.DataFrame) -> None:
+    """One row per unit and period: a duplicate would be summed twice."""
+    keys = [k for k in ("unit", "period") if k in data.columns]
+    if len(keys) < 2:
+        return
+    dup = data.duplicated(keys).to_numpy()
+    if dup.any():
+        first = data.loc[dup, keys].astype(str).iloc[0].tolist()
+        raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
+                         f"({', '.join(keys)}), e.g. ({', '.join(first)})")
 
 
 def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[str],
@@ -527,8 +563,12 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
     needed = set().union(*(i.columns for i in chosen)) if chosen else set()
     cols = [c for c in count_columns(data.columns) if c in needed]
     cols += sorted(c for c in needed if c in data.columns and c not in cols)
-    _check_numeric(data, cols)
     stocks = [c for c in cols if c in STOCK_COLUMNS or any(i.exposure == c for i in chosen)]
+    checked = [c for c in cols if c in counts.columns]
+    if "births" in cols and "births" not in counts.columns:  # derived from male + female
+        checked += ["births_male", "births_female"]
+    _check_numeric(counts, checked, stocks)
+    _check_keys(data)
     has_unit, has_period = "unit" in data.columns, "period" in data.columns
     if stocks and not has_period:
         raise ValueError("counts need a period column to turn "
@@ -547,12 +587,6 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
             rolled = True
         else:
             data = data[data["period"] == target]
-            keys = [k for k in ("unit", "period") if k in data.columns]
-            dup = data.duplicated(keys)
-            if dup.any():
-                first = data.loc[dup, keys].astype(str).iloc[0].tolist()
-                raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
-                                 f"({', '.join(keys)}), e.g. ({', '.join(first)})")
             if data.empty:
                 raise ValueError(f"no counts for period {target}: the counts are not monthly, "
                                  "so only periods present in them can be computed")
@@ -562,7 +596,10 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
             raise ValueError("freq needs monthly or dekad counts")
         data = pr.rollup(data, freq, by=["unit"] if has_unit else [], complete=False,
                          columns=cols, stocks=stocks)
-        done = pd.unique(data.loc[data["complete"].to_numpy(), "period"])
+        done = pd.unique(data.loc[data["complete"].to_numpy(dtype=bool), "period"])
+        if not len(done):
+            raise ValueError(f"no {freq} period is complete for any unit in the counts: "
+                             "ask for one period with period= (its note says what is missing)")
         data = data[data["period"].isin(done)]  # a period some unit has complete
         targets = sorted(done)
         rolled = True
@@ -613,7 +650,15 @@ def _universe(data: pd.DataFrame, units: pd.DataFrame | None) -> list[str]:
     if unknown:
         raise ValueError(f"counts have unit codes that are not in the units table: "
                          f"{', '.join(unknown)}")
-    levels = set(known.loc[list(codes)])
+    level_of = known.loc[list(codes)]
+    levels = set(level_of)
+    if len(levels) > 1:
+        listed = "; ".join(f"{lv}: {', '.join(sorted(map(str, level_of.index[level_of == lv]))[:5])}"
+                           for lv in sorted(levels))
+        raise ValueError(f"counts hold units of several levels ({listed}): a unit's own row "
+                         "beside its children's would be counted twice (load_counts(units=) "
+                         "checks it as a totals row and sets it aside); compute each level "
+                         "from its own counts")
     return sorted(set(codes) | set(known.index[known.isin(levels)]))
 
 
@@ -814,9 +859,15 @@ def compute(
     c = iv.check_confidence(confidence)
     by = list(by)
     methods = dict(methods or {})
+    if isinstance(indicators, str | Indicator):  # one indicator, not its letters
+        indicators = [indicators]
     sums, chosen, status = _group_sums(counts, indicators, by=by, period=period, freq=freq,
                                        level=level, ytd=ytd, units=units, partial=partial)
     n_groups, n_ind = len(sums), len(chosen)
+    unknown = sorted(set(methods) - {sp.key for sp in chosen})
+    if unknown:
+        raise ValueError(f"methods names indicator(s) not computed here: {', '.join(unknown)}; "
+                         f"computed: {', '.join(sp.key for sp in chosen)}")
     if (status != "").any():
         codes, uniq = pd.factorize(status)
         noted: tuple[np.ndarray, list[str]] | None = (codes, [str(u) for u in uniq])

@@ -150,7 +150,7 @@ def test_denominator_zero_gives_nan_with_reason():
     assert notes[("A", "sex_ratio_at_birth")] == "no births"
     assert notes[("A", "compliance_rate")] == "denominator is 0"
     assert notes[("B", "sex_ratio_at_birth")] == "no female births"
-    assert notes[("C", "crude_birth_rate")] == "missing counts"
+    assert notes[("C", "crude_birth_rate")] == "not reported: empty count cells"
     assert notes[("C", "compliance_rate")] == "numerator exceeds denominator"
     bad = r["note"] != ""
     assert r.loc[bad, ["value", "lower", "upper"]].isna().all().all()
@@ -455,3 +455,74 @@ def test_three_levels_name_the_missing_village():
     v = ind.compute(counts, ["sex_ratio_at_birth"], units=units)
     assert v["unit"].tolist() == ["V1", "V2", "V3"]
     assert v["note"].tolist() == ["", "not reported: no counts for 2024", ""]
+
+
+# --------------------------------------------------------------------------- careless input
+# Cases found by trying the package as a careless user would (issue 7): each is refused with
+# a sentence naming the problem, or handled correctly. Expected values are by hand.
+
+_UNITS3 = pd.DataFrame({"unit": ["1", "11", "12"], "name": ["县", "甲乡", "乙乡"],
+                        "parent": [pd.NA, "1", "1"], "level": ["county", "township", "township"]})
+
+
+def _q3(**over) -> pd.DataFrame:
+    c = pd.DataFrame({"unit": ["11"] * 3, "period": pd.PeriodIndex(
+        ["2024-07", "2024-08", "2024-09"], freq="M"), "births_male": [1, 2, 3],
+        "births_female": [1, 1, 1], "deaths": [0, 0, 0], "population": [100, 100, 100]})
+    return c.assign(**over)
+
+
+def test_county_row_beside_its_townships_is_refused_not_counted_twice():
+    # the county's own row (4 + 6 births) beside its townships' (3 + 7): summing all three
+    # would give 20 births where the county had 10
+    c = pd.DataFrame({"unit": ["1", "11", "12"], "period": pd.PeriodIndex(["2024-07"] * 3,
+                                                                         freq="M"),
+                      "births_male": [4, 1, 3], "births_female": [6, 2, 4],
+                      "deaths": [2, 1, 1], "population": [300, 100, 200]})
+    with pytest.raises(ValueError, match=r"several levels \(county: 1; township: 11, 12\)"):
+        ind.compute(c, ["crude_birth_rate"], period="2024-07", level="county", units=_UNITS3)
+
+
+def test_hand_built_counts_are_checked_like_loaded_ones():
+    with pytest.raises(ValueError, match=r"1 duplicate row\(s\) for \(unit, period\), "
+                                         r"e\.g\. \(11, 2024-07\)"):
+        ind.compute(pd.concat([_q3(), _q3().iloc[[0]]]), ["crude_birth_rate"])
+    with pytest.raises(ValueError, match="'births_male' has values that are not whole"):
+        ind.compute(_q3(births_male=[1.5, 2, 3]), ["crude_birth_rate"], period="2024Q3")
+    with pytest.raises(ValueError, match="'births_male' has negative values"):
+        ind.compute(_q3(births_male=[-5, 2, 3]), ["crude_birth_rate"], period="2024Q3")
+    # a mean population may be fractional: (1000 + 1001) / 2
+    r = ind.compute(_q3(population=[1000.5] * 3), ["crude_birth_rate"], period="2024Q3")
+    assert r["numerator"].iloc[0] == 9  # 1+2+3 + 1+1+1
+
+
+def test_misspelt_method_key_and_borrowed_builtin_key_are_refused():
+    with pytest.raises(ValueError, match="methods names indicator.s. not computed here: "
+                                         "crude_birth_rat"):
+        ind.compute(_q3(), ["crude_birth_rate"], methods={"crude_birth_rat": "byar"})
+    with pytest.raises(ValueError, match="indicator key 'compliance_rate' is built in"):
+        ind.compute(_q3(births_compliant=[1, 1, 1]),
+                    [ind.proportion("compliance_rate", "births_male", "births_female")])
+    with pytest.raises(ValueError, match="an indicator key must be a non-empty name"):
+        ind.proportion("", "a", "b")
+
+
+def test_one_indicator_given_as_a_string():
+    one = ind.compute(_q3(), "crude_birth_rate", period="2024Q3")
+    assert one["indicator"].astype(str).tolist() == ["crude_birth_rate"]
+    assert one["numerator"].iloc[0] == 9
+
+
+def test_freq_with_no_complete_period_says_so():
+    with pytest.raises(ValueError, match="no Y period is complete for any unit"):
+        ind.compute(_q3(), ["crude_birth_rate"], freq="Y")
+
+
+def test_a_report_sent_blank_is_not_reported():
+    c = _q3()
+    c[["births_male", "births_female", "deaths", "population"]] = \
+        c[["births_male", "births_female", "deaths", "population"]].astype("Int64")
+    c.loc[1, ["births_male", "births_female", "deaths", "population"]] = pd.NA
+    r = ind.compute(c, ["crude_birth_rate"], period="2024Q3")
+    assert np.isnan(r["value"].iloc[0])
+    assert r["note"].iloc[0] == "not reported: empty count cells"
