@@ -523,7 +523,7 @@ def _check_numeric(data: pd.DataFrame, columns: Sequence[str], stocks: Sequence[
     with np.errstate(invalid="ignore"):
         negative = (values < 0).any(axis=0)
         flow = np.array([c not in stocks for c in columns])
-        fraction = (np.mod(values, 1) != 0).any(axis=0) & flow
+        fraction = ((np.mod(values, 1) != 0) & ~np.isnan(values)).any(axis=0) & flow
     names = list(columns)
     problems = [f"{names[i]!r} has negative values" for i in np.flatnonzero(negative)]
     problems += [f"{names[i]!r} has values that are not whole numbers"
