@@ -76,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
+        own = {"period", "data_dir", "output_dir", "language"} & {k for k, _ in args.parameter}
+        if own:  # each has its option, which renders into the right folder
+            raise ValueError(f"-p {', '.join(sorted(own))}: use the option "
+                             f"{', '.join('--' + k.replace('_', '-') for k in sorted(own))} "
+                             "instead")
         period = args.period
         if period is not None:
             try:

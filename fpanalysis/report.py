@@ -238,6 +238,10 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     lacks a unit. Empty counts give an empty table with the same columns.
     """
     period = pr.parse(period)
+    absent = [c for c in columns if c not in counts.columns
+              and not (c == "births" and {"births_male", "births_female"} <= set(counts))]
+    if absent:
+        raise ValueError(f"counts_table: the counts have no column(s) {', '.join(absent)}")
     rolled = pr.rollup(counts, period, by=["unit"])
     cols = [c for c in columns if c in rolled.columns]
     # every unit of the counts' level(s) has a row, reported or not
@@ -295,6 +299,9 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     """
     data = publishable(results, min_count=min_count)
     if indicators is not None:
+        absent = [k for k in indicators if k not in set(data["indicator"].astype(str))]
+        if absent:
+            raise ValueError(f"indicator_table: no results for {', '.join(map(str, absent))}")
         data = data[data["indicator"].isin(list(indicators))]
     _duplicates(data, ["unit", "indicator"], "indicator_table")
     order = list(dict.fromkeys(data["indicator"]))
@@ -502,6 +509,14 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     Periods, dekads and spans are written as their labels ("2024Q3").
     """
     path = Path(path)
+    sheets = [name[:31] for name in tables]
+    clash = sorted({s for s in sheets if sheets.count(s) > 1})
+    bad = sorted(n for n in tables if set(n) & set("[]:*?/\\") or not n.strip())
+    if clash or bad:
+        raise ValueError("write_excel needs distinct sheet names of at most 31 characters "
+                         "without []:*?/\\: "
+                         + "; ".join([f"{s!r} more than once" for s in clash]
+                                     + [f"{n!r} is not a sheet name" for n in bad]))
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():
@@ -632,9 +647,10 @@ def _why(error: BaseException) -> str:
     """One line saying where and why a notebook run stopped."""
     exec_count = getattr(error, "exec_count", None)
     ename = getattr(error, "ename", None)
-    if ename is not None:
-        value = str(getattr(error, "evalue", "")).strip().splitlines()
-        return (f"cell [{exec_count}] raised {ename}" + (f": {value[0]}" if value else ""))
+    if ename is not None:  # every line of the message: a DataError lists its problems
+        value = [v.strip() for v in str(getattr(error, "evalue", "")).strip().splitlines()]
+        return (f"cell [{exec_count}] raised {ename}"
+                + (": " + " | ".join(v for v in value if v) if value else ""))
     text = str(error).strip().splitlines()
     return type(error).__name__ + (f": {text[0]}" if text else "")
 

@@ -156,3 +156,12 @@ def test_renders_the_latest_complete_quarter(tmp_path, capsys, monkeypatch):
     assert out.strip() == str(tmp_path / "2024Q4" / "quarterly_report.html")
     assert sorted(p.name for p in (tmp_path / "2024Q4").iterdir()) == [
         "quarterly_report.html", "quarterly_report.ipynb", "quarterly_tables.xlsx"]
+
+
+@pytest.mark.parametrize("name", ["period", "data_dir", "output_dir", "language"])
+def test_a_parameter_with_its_own_option_is_refused(capsys, name):
+    # -p period 2024Q2 beside --period 2024Q3 used to render Q2 into the 2024Q3 folder
+    code = cli.main(["report", "--period", "2024Q3", "-p", name, "x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [f"-p {name}: use the option --{name.replace('_', '-')} instead"]

@@ -577,3 +577,18 @@ def test_every_notebook_runs_unchanged_on_another_county(name, other_county, tmp
     errors = [o for c in out.cells for o in c.get("outputs", [])
               if o.get("output_type") == "error" or o.get("name") == "stderr"]
     assert errors == []
+
+
+def test_careless_table_requests_are_refused_not_dropped(tmp_path, sample_counts, sample_units):
+    from fpanalysis import indicators
+
+    r = indicators.compute(sample_counts, ["crude_birth_rate"], period="2024Q4")
+    with pytest.raises(ValueError, match="indicator_table: no results for nope"):
+        report.indicator_table(r, sample_units, indicators=["nope"])
+    with pytest.raises(ValueError, match=r"counts_table: the counts have no column\(s\) nope"):
+        report.counts_table(sample_counts, sample_units, "2024Q3", columns=("population", "nope"))
+    # two names that become one sheet once cut to 31 characters would lose a table
+    with pytest.raises(ValueError, match="more than once"):
+        report.write_excel({"x" * 40: r, "x" * 35: r}, tmp_path / "w.xlsx")
+    with pytest.raises(ValueError, match="'a/b' is not a sheet name"):
+        report.write_excel({"a/b": r}, tmp_path / "w.xlsx")
