@@ -35,6 +35,7 @@ __all__ = [
     "assess",
     "bands",
     "combine",
+    "done_to_date",
     "evaluate",
     "rank_uncertainty",
     "rank_units",
@@ -44,7 +45,7 @@ __all__ = [
     "tiers",
 ]
 
-VERDICTS = ("clearly_met", "indeterminate", "clearly_not_met", "no_data")
+VERDICTS = ("clearly_met", "indeterminate", "clearly_not_met", "no_data", "not_due")
 _PREFER = ("computed", "supplied")
 _KEY = ["unit", "period", "indicator"]
 
@@ -87,6 +88,8 @@ def _observations(results: pd.DataFrame, values: pd.DataFrame | None,
                              "value": _numbers(frame, "value"),
                              "lower": _numbers(frame, "lower"),
                              "upper": _numbers(frame, "upper"),
+                             "numerator": _numbers(frame, "numerator"),
+                             "denominator": _numbers(frame, "denominator"),
                              "note": note, "source": source})
         dup = part.duplicated(_KEY, keep=False).to_numpy()
         if dup.any():
@@ -177,20 +180,68 @@ def _verdicts(t: Target, value: np.ndarray, lower: np.ndarray, upper: np.ndarray
 
 _EVALUATED = ["unit", "period", "target", "indicator", "label", "value", "lower", "upper",
               "op", "threshold", "met", "verdict", "points", "weight", "earned", "weighted",
-              "source", "note", "not_reported"]
+              "source", "note", "not_reported", "scoring", "empty", "done", "plan", "share",
+              "due", "elapsed", "baseline", "baseline_period", "change", "change_lower",
+              "change_upper"]
+
+
+def _per_period(periods: pd.Series, f) -> pd.Series:
+    """``f`` of each distinct period label, spread over the rows (a few labels)."""
+    return periods.map({p: f(p) for p in periods.unique()})
+
+
+def _milestone(t: Target, part: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Done to date (the value given for the target's key), the unit's annual plan for the
+    period's year, the share of the plan done, the share due and the share of the year
+    elapsed at the period's end."""
+    done = part["value"].to_numpy(dtype=float)
+    year = _per_period(part["period"], lambda p: pr.end(p).year).to_numpy(dtype=int)
+    plan = pd.Series(list(zip(part["unit"], year, strict=True)), dtype=object) \
+        .map(dict(t.plan)).to_numpy(dtype=float)
+    dues = _per_period(part["period"], t.due)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = 100.0 * done / plan
+    return {"done": done, "plan": plan, "share": share,
+            "due": np.array([d for d, _ in dues], dtype=float),
+            "elapsed": np.array([e for _, e in dues], dtype=float), "year": year}
+
+
+def _change(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The baseline period's value and the change with its MOVER interval (Newcombe 1998,
+    Zou & Donner 2008): L = d - sqrt((v1 - l1)^2 + (u0 - v0)^2), U = d + sqrt((u1 - v1)^2 +
+    (v0 - l0)^2), 1 = the period, 0 = the baseline; a value without an interval is exact."""
+    bp = _per_period(part["period"], t.baseline_period)
+    b = base[base["indicator"] == t.indicator].rename(columns={
+        "period": "_bp", "value": "_v0", "lower": "_l0", "upper": "_u0"})
+    got = pd.DataFrame({"unit": part["unit"].to_numpy(), "_bp": bp.to_numpy()}).merge(
+        b[["unit", "_bp", "_v0", "_l0", "_u0"]], on=["unit", "_bp"], how="left")
+    v1 = part["value"].to_numpy(dtype=float)
+    l1 = np.where(np.isnan(part["lower"].to_numpy(float)), v1, part["lower"].to_numpy(float))
+    u1 = np.where(np.isnan(part["upper"].to_numpy(float)), v1, part["upper"].to_numpy(float))
+    v0 = got["_v0"].to_numpy(dtype=float)
+    l0 = np.where(np.isnan(got["_l0"].to_numpy(float)), v0, got["_l0"].to_numpy(float))
+    u0 = np.where(np.isnan(got["_u0"].to_numpy(float)), v0, got["_u0"].to_numpy(float))
+    d = v1 - v0
+    return {"baseline": v0, "baseline_period": bp.to_numpy(dtype=object), "change": d,
+            "change_lower": d - np.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2),
+            "change_upper": d + np.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)}
 
 
 def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | None = None,
-             units: pd.DataFrame | None = None, prefer: str | None = None) -> pd.DataFrame:
+             units: pd.DataFrame | None = None, prefer: str | None = None,
+             baseline: pd.DataFrame | None = None) -> pd.DataFrame:
     """Check every unit and period against every target of the scheme that applies to it.
 
     Parameters
     ----------
     results : pandas.DataFrame
         Indicator results (:func:`fpanalysis.indicators.compute`): ``unit``, ``period``,
-        ``indicator``, ``value`` and optionally ``lower``, ``upper``, ``note``. Their
-        periods are the periods assessed; a ``note`` starting with "not reported" marks a
-        unit whose counts are missing (fully or partly) for the period.
+        ``indicator``, ``value`` and optionally ``lower``, ``upper``, ``numerator``,
+        ``denominator``, ``note``. Their periods are the periods assessed; a ``note``
+        starting with "not reported" marks a unit whose counts are missing (fully or
+        partly) for the period. For a milestone target the rows of its key give the
+        cumulative done from January to the period's end as ``value``
+        (:func:`done_to_date`; or supplied in ``values``).
     scheme : Scheme
         From :func:`fpanalysis.scheme.load_targets`.
     values : pandas.DataFrame, optional
@@ -204,6 +255,10 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     prefer : {'computed', 'supplied'}, optional
         Which value wins where an indicator of a unit and period is both in ``results`` and
         in ``values``. Without it such a clash is an error.
+    baseline : pandas.DataFrame, optional
+        Results of the baseline periods of ``compare`` targets (same columns as
+        ``results``), used only as baselines, never assessed. Baselines are also looked up
+        in ``results`` and ``values``.
 
     Returns
     -------
@@ -213,12 +268,26 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         ``op``, ``threshold`` (the unit's own where overridden), ``met`` (nullable boolean,
         on the unrounded value; ``<NA>`` without data), ``verdict`` (``clearly_met`` when the
         whole interval meets the target, ``clearly_not_met`` when none of it does, else
-        ``indeterminate``; ``no_data``; a value supplied without an interval is taken as
-        exact), ``points`` (available), ``weight``, ``earned`` (points earned; 0 without
-        data), ``weighted`` (earned x weight), ``source`` (``computed``, ``supplied`` or
-        '' without a value), ``note`` (from the results) and ``not_reported`` (the note
-        starts with "not reported", or the unit has no result row in the period). Sorted by
-        period, unit and target.
+        ``indeterminate``; ``no_data``; ``not_due``; a value supplied without an interval is
+        taken as exact), ``points`` (available), ``weight``, ``earned`` (points earned; 0
+        without data), ``weighted`` (earned x weight), ``source`` (``computed``,
+        ``supplied`` or '' without a value), ``note`` (from the results, and why a row has
+        no data), ``not_reported`` (the note starts with "not reported", or the unit has no
+        result row in the period), ``scoring``, ``empty`` (the denominator is 0: numerator
+        and denominator both 0, e.g. no births), then for milestone targets ``done``,
+        ``plan``, ``share`` (% of the plan), ``due`` (% due at the period's end),
+        ``elapsed`` (% of the year elapsed at the period's end), and for compare targets
+        ``baseline``, ``baseline_period``, ``change`` (value - baseline),
+        ``change_lower``, ``change_upper`` (NaN / '' for other targets). Sorted by period,
+        unit and target.
+
+        A milestone row has ``value`` = ``share`` and ``threshold`` = ``due``; before the
+        schedule's first milestone nothing is due: ``verdict`` ``not_due``, ``met``
+        ``<NA>``, ``points`` 0 (the target is not assessed yet, as if it did not apply). A
+        compare row is met on the change: ``change op threshold``, its verdict from the
+        change's interval; without a baseline value it is ``no_data``. An empty
+        denominator (not a unit that did not report) is met, not met or no data as the
+        target's ``when_empty`` says; met earns the full points.
 
     Raises
     ------
@@ -247,6 +316,9 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     if prefer is not None and prefer not in _PREFER:
         raise ValueError(f"prefer must be 'computed' or 'supplied', got {prefer!r}")
     data = _observations(results, values, prefer)
+    base = data if baseline is None else pd.concat(
+        [data, _observations(baseline, None, None)], ignore_index=True
+    ).drop_duplicates(_KEY, keep="first")
     pairs = _assessed(results, units)
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
@@ -261,31 +333,80 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         _check_target_data(t, applies, rows, indicators, codes, units is not None)
         part = pairs[pairs["period"].isin(applies)].merge(
             rows.drop(columns="indicator"), on=["unit", "period"], how="left")
-        value = part["value"].to_numpy(dtype=float)
-        threshold = t.thresholds(part["unit"])
-        missing = np.isnan(value)
-        earned = t.earned(value, threshold)
-        note = part["note"].fillna("").astype(str)
-        pieces.append(pd.DataFrame({
-            "unit": part["unit"], "period": part["period"], "target": t.number,
-            "indicator": t.indicator, "label": t.label, "value": value,
-            "lower": part["lower"].to_numpy(dtype=float),
-            "upper": part["upper"].to_numpy(dtype=float), "op": t.op, "threshold": threshold,
-            "met": pd.array(np.where(missing, None, t.meets(value, threshold)),
-                            dtype="boolean"),
-            "verdict": _verdicts(t, value, part["lower"].to_numpy(dtype=float),
-                                 part["upper"].to_numpy(dtype=float), threshold),
-            "points": t.points, "weight": t.weight, "earned": earned,
-            "weighted": earned * t.weight,
-            "source": part["source"].where(~missing, "").fillna("").astype(str),
-            "note": note,
-            "not_reported": note.str.startswith("not reported").to_numpy()
-            | ~part["_rows"].to_numpy(dtype=bool),
-        }))
+        pieces.append(_evaluate_target(t, part, base))
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _EVALUATED})
     out = pd.concat(pieces, ignore_index=True)
     return out.sort_values(["period", "unit", "target"], kind="stable").reset_index(drop=True)
+
+
+def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one target: ``part`` holds its assessed (unit, period) pairs with their
+    observations (value, lower, upper, numerator, denominator, note, source, _rows)."""
+    n = len(part)
+    value = part["value"].to_numpy(dtype=float)
+    lower = part["lower"].to_numpy(dtype=float)
+    upper = part["upper"].to_numpy(dtype=float)
+    note = part["note"].fillna("").astype(str).to_numpy(dtype=object)
+    not_reported = pd.Series(note).str.startswith("not reported").to_numpy() \
+        | ~part["_rows"].to_numpy(dtype=bool)
+    nan = np.full(n, np.nan)
+    extra: dict[str, np.ndarray] = {k: nan for k in ("done", "plan", "share", "due", "elapsed",
+                                                     "baseline", "change", "change_lower",
+                                                     "change_upper")}
+    extra["baseline_period"] = np.full(n, "", dtype=object)
+    threshold = t.thresholds(part["unit"])
+    points = np.full(n, t.points)
+    compared, lo, hi = value, lower, upper
+    not_due = np.zeros(n, dtype=bool)
+    if t.is_milestone:
+        m = _milestone(t, part)
+        extra.update({k: m[k] for k in ("done", "plan", "share", "due", "elapsed")})
+        compared, lo, hi, threshold = m["share"], nan, nan, m["due"]
+        not_due = np.isnan(m["due"])
+        no_plan = ~np.isnan(value) & np.isnan(m["plan"])
+        note = np.where(no_plan, _join(note, "no annual plan for " + m["year"].astype(str)),
+                        note)
+        points = np.where(not_due, 0.0, points)
+    elif t.compare:
+        c = _change(t, part, base)
+        extra.update(c)
+        compared, lo, hi = c["change"], c["change_lower"], c["change_upper"]
+        no_base = ~np.isnan(value) & np.isnan(c["baseline"])
+        note = np.where(no_base, _join(note, "no baseline value for "
+                                       + c["baseline_period"].astype(str)), note)
+    num = part["numerator"].to_numpy(dtype=float)
+    den = part["denominator"].to_numpy(dtype=float)
+    empty = ~not_reported & np.isnan(value) & (num == 0) & (den == 0)
+    missing = np.isnan(compared) & ~(empty & (t.when_empty != "no_data"))
+    met = t.meets(compared, threshold)
+    earned = t.earned(compared, threshold)
+    verdict = _verdicts(t, compared, lo, hi, threshold)
+    if t.when_empty != "no_data" and empty.any():
+        ok = t.when_empty == "met"
+        met = np.where(empty, ok, met)
+        earned = np.where(empty, t.points if ok and not t.is_veto else 0.0, earned)
+        verdict = np.where(empty, "clearly_met" if ok else "clearly_not_met", verdict)
+    verdict = np.where(not_due, "not_due", verdict)
+    earned = np.where(not_due | missing, 0.0, earned)
+    source = part["source"].where(~np.isnan(value), "").fillna("").astype(str).to_numpy()
+    return pd.DataFrame({
+        "unit": part["unit"].to_numpy(), "period": part["period"].to_numpy(),
+        "target": t.number, "indicator": t.indicator, "label": t.label, "value": compared
+        if t.is_milestone else value, "lower": lower, "upper": upper, "op": t.op,
+        "threshold": threshold,
+        "met": pd.array(np.where(missing | not_due, None, met), dtype="boolean"),
+        "verdict": verdict, "points": points, "weight": t.weight, "earned": earned,
+        "weighted": earned * t.weight, "source": source, "note": note,
+        "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra})
+
+
+def _join(note: np.ndarray, text: object) -> np.ndarray:
+    """``note; text`` (or ``text`` where the note is empty), element-wise."""
+    note = pd.Series(note, dtype=object).astype(str)
+    text = pd.Series(text, index=note.index).astype(str) if not isinstance(text, str) \
+        else text
+    return np.where(note == "", text, note + "; " + text).astype(object)
 
 
 def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
@@ -333,31 +454,73 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
 def score(evaluated: pd.DataFrame) -> pd.DataFrame:
     """Sum points per unit and period and rank the units within each period.
 
+    A unit that fails a veto target (``scoring = "veto"``) in a period, or has no data on
+    it (a unit that does not report must never gain), is ``vetoed``: it ranks after every
+    unit that is not, whatever its points; vetoed units rank among themselves by score.
+    A milestone not due yet (verdict ``not_due``) counts neither way.
+
     Returns
     -------
     pandas.DataFrame
         ``unit``, ``period``, ``score`` (weighted points earned), ``max_score`` (weighted
-        points available), ``met`` (targets met), ``not_met``, ``no_data``, ``targets``,
-        ``not_reported`` (any of the unit's rows in the period is), ``rank`` (1 = best; tied
-        units share the better rank), sorted by period, rank, unit.
+        points available), ``met`` (targets met), ``not_met``, ``no_data``, ``targets``
+        (targets assessed: met + not_met + no_data), ``not_reported`` (any of the unit's
+        rows in the period is), ``vetoed`` (bool), ``veto_reason`` (each failed veto as
+        "label: not met" or "label: no data", joined by "; "; '' if none), ``rank`` (1 =
+        best; tied units share the better rank; vetoed units after all others), sorted by
+        period, rank, unit.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["A", "A", "B", "B"], "period": "2024Q1",
+    ...     "target": [1, 2, 1, 2], "label": ["", "符合率否决"] * 2,
+    ...     "indicator": ["x", "compliance_rate"] * 2, "points": [10.0, 0.0] * 2,
+    ...     "weight": 1.0, "weighted": [10.0, 0.0, 5.0, 0.0],
+    ...     "met": pd.array([True, False, False, True], dtype="boolean"),
+    ...     "verdict": ["clearly_met", "clearly_not_met", "clearly_not_met", "clearly_met"],
+    ...     "scoring": ["all_or_nothing", "veto"] * 2, "not_reported": False})
+    >>> score(ev)[["unit", "score", "vetoed", "veto_reason", "rank"]]
+      unit  score  vetoed     veto_reason  rank
+    0    B    5.0   False                     1
+    1    A   10.0    True  符合率否决: not met     2
     """
+    due = (evaluated["verdict"] != "not_due").to_numpy() if "verdict" in evaluated.columns \
+        else np.ones(len(evaluated), dtype=bool)
+    met = evaluated["met"]
+    veto = (evaluated["scoring"] == "veto").to_numpy() if "scoring" in evaluated.columns \
+        else np.zeros(len(evaluated), dtype=bool)
+    failed = veto & due & ~met.fillna(False).to_numpy(dtype=bool)
     e = evaluated.assign(
         _avail=evaluated["points"] * evaluated["weight"],
-        _met=evaluated["met"].fillna(False).astype(int),
-        _not=(evaluated["met"] == False).fillna(False).astype(int),  # noqa: E712
-        _none=evaluated["met"].isna().astype(int),
-        _nr=evaluated["not_reported"].astype(bool))
+        _met=(met.fillna(False).astype(int) * due),
+        _not=((met == False).fillna(False).astype(int) * due),  # noqa: E712
+        _none=(met.isna().astype(int) * due),
+        _due=due.astype(int),
+        _nr=evaluated["not_reported"].astype(bool),
+        _veto=failed)
     g = e.groupby(["unit", "period"], sort=True)
     out = pd.DataFrame({"score": g["weighted"].sum(), "max_score": g["_avail"].sum(),
                         "met": g["_met"].sum(), "not_met": g["_not"].sum(),
-                        "no_data": g["_none"].sum(), "targets": g.size(),
-                        "not_reported": g["_nr"].any()}).reset_index()
-    return rank_units(out)
+                        "no_data": g["_none"].sum(), "targets": g["_due"].sum(),
+                        "not_reported": g["_nr"].any(), "vetoed": g["_veto"].any()})
+    out["veto_reason"] = ""
+    if failed.any():  # the few failed vetoes: name each
+        f = e[failed]
+        name = f["label"].astype(str).where(f["label"].astype(str) != "",
+                                            "target " + f["target"].astype(str) + " ("
+                                            + f["indicator"].astype(str) + ")")
+        why = name + np.where(f["met"].isna(), ": no data", ": not met")
+        reasons = why.groupby([f["unit"], f["period"]], sort=True).agg("; ".join)
+        out["veto_reason"] = reasons.reindex(out.index).fillna("").to_numpy(dtype=object)
+    return rank_units(out.reset_index())
 
 
 def rank_units(scores: pd.DataFrame, *, column: str = "score", by: str = "period",
                higher_is_better: bool = True) -> pd.DataFrame:
     """Rank units within each ``by`` group; ties share the better rank (``method='min'``).
+
+    Where ``scores`` has a ``vetoed`` column, vetoed units rank after every unit that is
+    not, ties among them by ``column``.
 
     Examples
     --------
@@ -369,9 +532,23 @@ def rank_units(scores: pd.DataFrame, *, column: str = "score", by: str = "period
     1    A     2
     2    C     2
     3    D     4
+    >>> rank_units(s.assign(vetoed=[False, True, False, True]))[["unit", "rank"]]
+      unit  rank
+    0    A     1
+    1    C     1
+    2    B     3
+    3    D     4
     """
     out = scores.copy()
-    out["rank"] = out.groupby(by)[column].rank(method="min", ascending=not higher_is_better)
+    if "vetoed" in out.columns and len(out):
+        vetoed = out["vetoed"].astype(bool)
+        within = out.groupby([out[by], vetoed])[column].rank(
+            method="min", ascending=not higher_is_better)
+        clean = (~vetoed).astype(int).groupby(out[by]).transform("sum")
+        out["rank"] = within + np.where(vetoed, clean, 0)
+    else:
+        out["rank"] = out.groupby(by)[column].rank(method="min",
+                                                   ascending=not higher_is_better)
     out["rank"] = out["rank"].astype("Int64")
     return out.sort_values([by, "rank", "unit"], kind="stable").reset_index(drop=True)
 
