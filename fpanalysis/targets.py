@@ -412,16 +412,108 @@ def _join(note: np.ndarray, text: object) -> np.ndarray:
 def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
               ) -> list[str | ind.Indicator]:
     """The indicators of the targets that are computed from counts: built-in keys and the
-    scheme's user indicators, each once."""
+    scheme's user indicators, each once (a milestone's key is not an indicator)."""
     user = {i.key: i for i in scheme.indicators}
     builtin = set(ind.keys())
     out: dict[str, str | ind.Indicator] = {}
     for t in targets if targets is not None else scheme.targets:
+        if t.is_milestone:
+            continue
         if t.indicator in user:
             out[t.indicator] = user[t.indicator]
         elif t.indicator in builtin:
             out[t.indicator] = t.indicator
     return list(out.values())
+
+
+def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
+                 units: pd.DataFrame | None = None, level: str | None = None
+                 ) -> pd.DataFrame:
+    """Cumulative done of each milestone target, January to each period's end.
+
+    For every milestone target (``against = "annual_plan"``) that applies to a period, the
+    target's ``done`` count column is summed over the year to date ending with the period
+    (:func:`fpanalysis.periods.year_to_date`) for every unit, as
+    :func:`fpanalysis.indicators.compute` sums counts (a unit missing a month of it is
+    not reported, never counted short).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result rows for :func:`evaluate`: ``unit``, ``period`` (the period assessed, e.g.
+        ``2024Q3``), ``indicator`` (the target's key), ``numerator`` and ``value`` (the
+        done to date), ``denominator``, ``lower`` and ``upper`` (NaN: a count of work done
+        is exact) and ``note`` (why the value is missing, else '').
+    """
+    parts = []
+    for t in scheme.targets:  # the few milestone targets x the few periods
+        if not t.is_milestone:
+            continue
+        spec = ind.ratio(t.indicator, t.done, t.done)
+        for p in periods:
+            if not t.applies_to(p):
+                continue
+            r = ind.compute(counts, [spec], period=p, ytd=True, level=level, units=units)
+            note = r["note"].astype(str)
+            done = r["numerator"].to_numpy(dtype=float)
+            blocked = note.str.startswith(ind.NOT_REPORTED).to_numpy()
+            done = np.where(blocked, np.nan, done)
+            keep = blocked | np.isnan(done) | note.str.startswith(ind.PARTIAL).to_numpy()
+            parts.append(pd.DataFrame({
+                "unit": r["unit"].astype(str).to_numpy(), "period": str(pr.parse(p)),
+                "indicator": t.indicator, "numerator": done, "denominator": np.nan,
+                "value": done, "lower": np.nan, "upper": np.nan,
+                "note": np.where(keep, note.to_numpy(dtype=object), "")}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in
+                             ("unit", "period", "indicator", "numerator", "denominator",
+                              "value", "lower", "upper", "note")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _baselines(counts: pd.DataFrame, scheme: Scheme, periods: Sequence[object],
+               units: pd.DataFrame | None, level: str | None) -> pd.DataFrame | None:
+    """Results of the baseline periods of the scheme's compare targets that are not among
+    ``periods``; a baseline period the counts do not cover is left out (its units are then
+    ``no_data`` with a note)."""
+    assessed = {str(pr.parse(p)) for p in periods}
+    wanted: dict[str, list[str | ind.Indicator]] = {}
+    for t in scheme.targets:
+        if not t.compare:
+            continue
+        for p in periods:
+            if t.applies_to(p):
+                b = t.baseline_period(p)
+                if b not in assessed:
+                    wanted.setdefault(b, []).extend(_computed(scheme, [t]))
+    out = []
+    for b, keys in wanted.items():  # a few baseline periods
+        try:
+            out.append(ind.compute(counts, list({str(getattr(k, "key", k)): k
+                                                 for k in keys}.values()),
+                                   period=b, level=level, units=units))
+        except ValueError:  # no counts for the baseline period: no baseline, no points
+            continue
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def _inputs(counts: pd.DataFrame, scheme: Scheme, periods: Sequence[object],
+            units: pd.DataFrame | None, level: str | None
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The results :func:`evaluate` needs for ``periods`` (indicators and milestones' done to
+    date) and the baseline periods' results."""
+    keys = _computed(scheme)
+    if not keys and not any(t.is_milestone for t in scheme.targets):
+        raise ValueError("no target of the scheme is computed from counts; evaluate "
+                         "supplied values with evaluate()")
+    parts = [ind.compute(counts, keys, period=p, level=level, units=units)
+             for p in periods] if keys else []  # a handful of periods
+    if any(t.is_milestone for t in scheme.targets):
+        parts.append(done_to_date(counts, scheme, periods=periods, units=units, level=level))
+    results = pd.concat([pt.astype({"period": object}).assign(
+        period=_labels(pt["period"]).to_numpy(), indicator=pt["indicator"].astype(str))
+        for pt in parts], ignore_index=True)
+    return results, _baselines(counts, scheme, periods, units, level)
 
 
 def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
@@ -431,8 +523,10 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     """Evaluate and score several periods at once (e.g. every quarter of the year so far).
 
     Computes the scheme's indicators that come from counts (built-in ones and the scheme's
-    user indicators) for each period, then :func:`evaluate` (with ``values``, ``units`` and
-    ``prefer``), :func:`score`, :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
+    user indicators) for each period, the milestone targets' done to date
+    (:func:`done_to_date`) and the results of the compare targets' baseline periods, then
+    :func:`evaluate` (with ``values``, ``units`` and ``prefer``), :func:`score`,
+    :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
 
     Returns
     -------
@@ -441,13 +535,9 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
         ``tier`` and bottom-tier ``streak``.
     """
     scheme = _check_scheme(scheme)
-    keys = _computed(scheme)
-    if not keys:
-        raise ValueError("no target of the scheme is computed from counts; evaluate "
-                         "supplied values with evaluate()")
-    results = pd.concat([ind.compute(counts, keys, period=p, level=level, units=units)
-                         for p in periods], ignore_index=True)  # a handful of periods
-    evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    results, base = _inputs(counts, scheme, periods, units, level)
+    evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer,
+                         baseline=base)
     return evaluated, streaks(tiers(score(evaluated), k=scheme.tier_size))
 
 
@@ -769,7 +859,7 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
 
 
 _UNCERTAINTY = {"unit": object, "period": object, "score": float, "rank": "Int64",
-                "not_reported": bool, "median_rank": float, "rank_lower": float,
+                "not_reported": bool, "vetoed": bool, "p_vetoed": float, "median_rank": float, "rank_lower": float,
                 "rank_upper": float, "p_top": float, "p_bottom": float, "draws": int,
                 "seed": int}
 
@@ -796,8 +886,12 @@ def rank_uncertainty(
     from the normal distribution matching it (without one it is held fixed); a value that is
     missing stays missing and earns nothing. Each draw is scored with
     :meth:`fpanalysis.scheme.Target.earned`, the rule :func:`evaluate` uses, and the units
-    are ranked (ties share the better rank). All draws are computed at once as
-    (draws x units) arrays.
+    are ranked (ties share the better rank). A unit that fails a veto target in a draw
+    ranks after every unit that does not in that draw, as :func:`score` ranks it. A
+    compare target redraws both periods' values and scores their difference; a milestone's
+    done to date is a count of work, not a sample, and is held at its observed share; an
+    empty denominator is met or not as ``when_empty`` says, in every draw. All draws are
+    computed at once as (draws x units) arrays.
 
     Parameters
     ----------
@@ -824,7 +918,8 @@ def rank_uncertainty(
     -------
     pandas.DataFrame
         ``unit``, ``period``, ``score`` and ``rank`` (observed), ``not_reported``,
-        ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
+        ``vetoed`` (observed), ``p_vetoed`` (share of draws in which the unit fails a
+        veto), ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
         the simulated ranks), ``p_top`` and ``p_bottom`` (probability of being in the top /
         bottom k), ``draws`` and ``seed``; sorted by observed rank. Empty (with these
         columns) when no target of the scheme applies to ``period``.
@@ -837,33 +932,69 @@ def rank_uncertainty(
     if not applicable:  # e.g. a monthly report under a quarterly scheme: nothing to rank
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _UNCERTAINTY.items()})
     keys = _computed(scheme, applicable)
-    if not keys:
+    if not keys and not any(t.is_milestone for t in applicable):
         raise ValueError(f"no target that applies to {p} is computed from counts; "
                          "rank_uncertainty redraws counts")
-    results = ind.compute(counts, keys, period=p, level=level, units=units)
-    sums, specs = ind.group_sums(counts, keys, by=["unit"], period=p, level=level,
-                                 units=units)
-    ev = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    results, base = _inputs(counts, scheme, [p], units, level)
+    ev = evaluate(results, scheme, values=values, units=units, prefer=prefer, baseline=base)
     observed = score(ev).set_index("unit")
     unit_codes = pd.Series(sorted(observed.index.astype(str)))
-    sums = sums.set_axis(sums.index.astype(str)).reindex(unit_codes)  # NaN: no counts
     n_units = len(unit_codes)
     total = np.zeros((draws, n_units))
-    by_key = {s.key: s for s in specs}
+    vetoed = np.zeros((draws, n_units), dtype=bool)
+    sums_of: dict[str, tuple[pd.DataFrame, dict[str, ind.Indicator]]] = {}
+
+    def redraw(key: str, period: str) -> np.ndarray:
+        """Draws of one indicator for every unit in ``period`` (NaN without counts)."""
+        if period not in sums_of:
+            try:
+                sums, specs = ind.group_sums(counts, keys, by=["unit"], period=period,
+                                             level=level, units=units)
+            except ValueError:  # no counts for a baseline period
+                sums, specs = pd.DataFrame(index=pd.Index([], dtype=object)), []
+            sums = sums.set_axis(sums.index.astype(str)).reindex(unit_codes)
+            sums_of[period] = (sums, {sp.key: sp for sp in specs})
+        sums, by_key = sums_of[period]
+        if key not in by_key:
+            return np.full((draws, n_units), np.nan)
+        return by_key[key].draw(sums, rng, draws)
+
     for t in applicable:  # the ~10 targets; each draws all units at once
         obs = ev[ev["target"] == t.number].set_index("unit").reindex(unit_codes)
         source = obs["source"].fillna("").to_numpy()
+        threshold = obs["threshold"].to_numpy(dtype=float)
         value = np.full((draws, n_units), np.nan)
-        if (source == "computed").any():
-            value = np.where(source == "computed",
-                             by_key[t.indicator].draw(sums, rng, draws), value)
-        if (source == "supplied").any():
+        if t.is_milestone:  # work done is counted, not sampled: held at the observed share
+            value = np.broadcast_to(obs["share"].to_numpy(dtype=float), value.shape)
+        elif (source == "computed").any():
+            value = np.where(source == "computed", redraw(t.indicator, str(p)), value)
+        if not t.is_milestone and (source == "supplied").any():
             mean = obs["value"].to_numpy(dtype=float)
             sd = ((obs["upper"] - obs["lower"]) / (2 * stats.norm.ppf(0.975))).to_numpy(float)
             sd = np.where(np.isnan(sd), 0.0, sd)
             value = np.where(source == "supplied",
                              mean + sd * rng.standard_normal((draws, n_units)), value)
-        total += t.earned(value, t.thresholds(unit_codes)) * t.weight
+        if t.compare:  # the change on the baseline, both periods redrawn
+            bp = obs["baseline_period"].fillna("").astype(str).to_numpy()
+            b = np.full((draws, n_units), np.nan)
+            for period in sorted(set(bp) - {""}):  # one baseline period per assessed period
+                b = np.where(bp == period, redraw(t.indicator, period), b)
+            b = np.where(np.isnan(obs["baseline"].to_numpy(dtype=float)), np.nan, b)
+            value = value - b
+        earned = t.earned(value, threshold)
+        met = t.meets(value, threshold) & ~np.isnan(value)
+        empty = obs["empty"].fillna(False).to_numpy(dtype=bool)
+        if t.when_empty != "no_data":  # an empty denominator: met or not by rule, no draw
+            ok = t.when_empty == "met"
+            earned = np.where(empty, t.points if ok and not t.is_veto else 0.0, earned)
+            met = np.where(empty, ok, met)
+        due = (obs["verdict"] != "not_due").to_numpy()
+        total += np.where(due, earned, 0.0) * t.weight
+        if t.is_veto:
+            vetoed |= due & ~met
+    # a vetoed unit ranks after every other, among vetoed units by score
+    key = total - np.where(vetoed, sum(t.points * t.weight for t in applicable) + 1.0, 0.0)
+    total = key
     ranks = stats.rankdata(-total, axis=1, method="min")
     from_bottom = stats.rankdata(total, axis=1, method="min")
     obs_units = observed.reindex(unit_codes)
@@ -871,6 +1002,8 @@ def rank_uncertainty(
         "unit": unit_codes, "period": str(p),
         "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
         "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
+        "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
+        "p_vetoed": vetoed.mean(axis=0),
         "median_rank": np.median(ranks, axis=0),
         "rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
         "rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
