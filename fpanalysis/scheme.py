@@ -276,6 +276,7 @@ def _schedule_rules(value: object) -> list[Rule]:
             good.append((int(k), float(v), k))
     if len(kinds) > 1:
         out.append(("schedule", "schedule mixes months and years; use one or the other"))
+        return out
     good.sort()
     for (_, v0, k0), (_, v1, k1) in zip(good, good[1:], strict=False):
         if v1 <= v0:
