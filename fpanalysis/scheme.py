@@ -495,6 +495,28 @@ class Target:
         Display label.
     unit_thresholds : mapping of str to float
         Thresholds of particular units (by unit code), overriding ``threshold``.
+    against : {'', 'annual_plan'}
+        ``annual_plan`` makes a milestone target: the share of the unit's annual plan done
+        from January to the period's end must reach the share due then. ``indicator`` is
+        then the target's own key (results rows of that key carry the done to date, see
+        :func:`fpanalysis.targets.done_to_date`); ``threshold`` is not given (NaN); ``op``
+        is ``>=``.
+    done : str
+        Milestones: the count column cumulated from January to the period's end.
+    plan_file : str
+        Milestones: the annual plan table (:data:`PLAN`), read into ``plan`` at load.
+    schedule : mapping of str to float, or 'elapsed'
+        Milestones: period-end month (``"06"``) or year (``"2024"``) -> per cent of the plan
+        due by then (0..100, increasing); ``"elapsed"``: the share of the year elapsed at
+        the period's end is due ("time half gone, work half done").
+    compare : str
+        ``previous_year`` or a period label: the target is met on the change ``value -
+        baseline`` (``change op threshold``), see :meth:`baseline_period`.
+    when_empty : {'no_data', 'met', 'not_met'}, default 'no_data'
+        What a zero denominator (numerator and denominator both 0: no births, no
+        person-years) means; a unit that did not report is never saved by it.
+    plan : mapping of (unit, year) to float
+        Milestones: each unit's annual plan.
 
     Examples
     --------
@@ -721,7 +743,9 @@ class Scheme:
     def to_frame(self) -> pd.DataFrame:
         """The targets as a table for display: ``target`` (number), ``indicator``,
         ``label``, ``op``, ``threshold``, ``points``, ``weight``, ``scoring``, ``floor``,
-        ``per_event``, ``periods`` (tuple) and ``unit_thresholds`` (dict unit -> threshold).
+        ``per_event``, ``periods`` (tuple), ``unit_thresholds`` (dict unit -> threshold),
+        ``against``, ``done``, ``schedule`` (dict or 'elapsed'), ``compare`` and
+        ``when_empty``.
 
         Examples
         --------
@@ -738,6 +762,9 @@ class Scheme:
             "threshold": t.threshold, "points": t.points, "weight": t.weight,
             "scoring": t.scoring, "floor": t.floor, "per_event": t.per_event,
             "periods": t.periods, "unit_thresholds": dict(t.unit_thresholds),
+            "against": t.against, "done": t.done,
+            "schedule": t.schedule if isinstance(t.schedule, str) else dict(t.schedule or {}),
+            "compare": t.compare, "when_empty": t.when_empty,
         } for t in self.targets])
 
 
@@ -950,6 +977,24 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
     ``total_weight`` (checked against the targets), ``county_weight`` and ``city_weight``
     (default 0.6 and 0.4; they must sum to 1) and ``tier_size`` (default 3).
 
+    The scheme's own rules take these keys (see :class:`Target`)::
+
+        scoring = "veto"                # no points; failing it puts the unit last
+        when_empty = "met"              # or "not_met", "no_data" (default): denominator 0
+        compare = "previous_year"       # or a period label, e.g. "2023": met on the change
+        against = "annual_plan"         # a milestone, with:
+        done = "checkups_done"          #   the count column cumulated from January
+        plan_file = "annual_plan.csv"   #   unit (or name), period (year), plan [, item]
+        schedule = { "06" = 50, "09" = 80, "12" = 100 }   # or years, or "elapsed"
+
+    A veto's points may be left out (0; any other value is refused). A milestone has no
+    ``threshold`` (the schedule gives the share due), ``op = ">="``, no per-unit
+    thresholds, no ``compare`` or ``when_empty``, all_or_nothing or veto scoring, and no
+    ``dekad`` scope; its ``indicator`` is a free key. The plan file is read as strictly as
+    the data: every row's unit (a code or a unique name of ``units`` when given), a
+    four-digit year, a positive plan, one plan per unit and year; with an ``item`` column
+    only the rows whose item is the target's key are used.
+
     Parameters
     ----------
     path : str or Path
@@ -979,7 +1024,12 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         non-finite threshold; negative points, weight or deduction; an unknown or empty
         period scope; an unknown indicator; a floor on the wrong side of a threshold; a
         per-unit threshold for an unknown or ambiguous unit or given twice; declared totals
-        that do not match; county_weight + city_weight other than 1.
+        that do not match; county_weight + city_weight other than 1; a veto with points; a
+        when_empty or compare value that is not known; a milestone without done,
+        plan_file or schedule, or with a key that does not apply to it; a schedule key that
+        is not a month "01".."12" or a year, a share due outside 0..100 or not increasing;
+        an annual plan row with an unknown unit, a period that is not a year, a plan that
+        is not positive, or a second plan for a unit and year.
 
     Examples
     --------

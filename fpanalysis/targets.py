@@ -144,6 +144,10 @@ def _check_target_data(t: Target, periods: Sequence[str], rows: pd.DataFrame,
                        indicators: set[str], codes: set[str], units_given: bool) -> None:
     """Refuse a target that would give every unit ``no_data`` in silence, or that names
     per-unit thresholds for units that are not there."""
+    if rows.empty and t.is_milestone:
+        raise ValueError(f"{t.name}: no done to date under the milestone's key "
+                         f"{t.indicator!r} in the results or the supplied values (assess() "
+                         "computes it from the counts, see done_to_date())")
     if rows.empty:
         raise ValueError(f"{t.name}: indicator {t.indicator!r} is in neither the results nor "
                          f"the supplied values{_suggest(t.indicator, indicators)}")
@@ -398,7 +402,8 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
         "met": pd.array(np.where(missing | not_due, None, met), dtype="boolean"),
         "verdict": verdict, "points": points, "weight": t.weight, "earned": earned,
         "weighted": earned * t.weight, "source": source, "note": note,
-        "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra})
+        "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra}
+    )[_EVALUATED]
 
 
 def _join(note: np.ndarray, text: object) -> np.ndarray:
@@ -859,7 +864,8 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
 
 
 _UNCERTAINTY = {"unit": object, "period": object, "score": float, "rank": "Int64",
-                "not_reported": bool, "vetoed": bool, "p_vetoed": float, "median_rank": float, "rank_lower": float,
+                "not_reported": bool, "vetoed": bool, "p_vetoed": float,
+                "median_rank": float, "rank_lower": float,
                 "rank_upper": float, "p_top": float, "p_bottom": float, "draws": int,
                 "seed": int}
 
@@ -979,7 +985,8 @@ def rank_uncertainty(
             b = np.full((draws, n_units), np.nan)
             for period in sorted(set(bp) - {""}):  # one baseline period per assessed period
                 b = np.where(bp == period, redraw(t.indicator, period), b)
-            b = np.where(np.isnan(obs["baseline"].to_numpy(dtype=float)), np.nan, b)
+            held = obs["baseline"].to_numpy(dtype=float)  # a supplied baseline: held fixed
+            b = np.where(np.isnan(held), np.nan, np.where(np.isnan(b), held, b))
             value = value - b
         earned = t.earned(value, threshold)
         met = t.meets(value, threshold) & ~np.isnan(value)

@@ -45,7 +45,8 @@ def test_sample_scheme_loads(sample_dir, sample_units):
     frame = s.to_frame()
     assert frame.columns.tolist() == ["target", "indicator", "label", "op", "threshold",
                                       "points", "weight", "scoring", "floor", "per_event",
-                                      "periods", "unit_thresholds"]
+                                      "periods", "unit_thresholds", "against", "done",
+                                      "schedule", "compare", "when_empty"]
     assert frame["target"].tolist() == list(range(1, 11))
 
 

@@ -22,7 +22,8 @@ from fpanalysis.scheme import Scheme, Target, load_targets
 from fpanalysis.schema import DataError
 
 NAN = float("nan")
-UNITS = pd.DataFrame({"unit": ["C", "101", "102", "103"], "name": ["县", "甲镇", "乙镇", "丙镇"],
+UNITS = pd.DataFrame({"unit": ["C", "101", "102", "103"],
+                      "name": ["县", "甲镇", "乙镇", "丙镇"],
                       "parent": ["", "C", "C", "C"],
                       "level": ["county", "township", "township", "township"]})
 
