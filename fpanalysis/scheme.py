@@ -404,6 +404,9 @@ def _plan_rules(fields: Mapping[str, object], ok: Callable[[str], bool]) -> list
                 out.append((key, f"{key} applies only to a milestone target (against = "
                                  "'annual_plan')"))
         return out
+    if ok("indicator") and fields["indicator"] in ind.keys():
+        out.append(("indicator", f"a milestone's key must be its own name, not the indicator "
+                                 f"{fields['indicator']!r} (it holds the done to date)"))
     if ok("against") and fields["against"] not in _AGAINST:
         a = fields["against"]
         out.append(("against", f"must be 'annual_plan', got {a!r}{_suggest(a, _AGAINST)}"))

@@ -146,19 +146,23 @@ def checkups() -> pd.DataFrame:
 
 def test_milestones_at_june_september_december_against_1200():
     ev, sc = targets.assess(checkups(), Scheme((milestone(),)),
-                            periods=["2024-06", "2024Q3", "2024", "2024-05"])
+                            periods=["2024-06", "2024Q3", "2024", "2024-05",
+                                     "2024-01/2024-09"])
     u = ev[ev["unit"] == "101"].set_index("period")
     # June: 600 / 1200 = 50.00 % >= 50 % due: met
     # Q3 (Jan-Sep): 900 / 1200 = 75.00 % < 80 % due: not met
     # year: 1210 / 1200 = 100.8333 % >= 100 %: met
     assert u.loc["2024-06", ["done", "plan", "share", "due"]].tolist() == [600, 1200, 50, 50]
     assert u.loc["2024Q3", ["done", "share", "due"]].tolist() == [900, 75, 80]
+    # the year-to-date span January-September is the same 900 / 1200
+    assert u.loc["2024-01/2024-09", ["done", "share", "due"]].tolist() == [900, 75, 80]
     assert u.loc["2024", "done"] == 1210 and u.loc["2024", "due"] == 100
     assert u.loc["2024", "share"] == pytest.approx(100 * 1210 / 1200)  # 100.8333
     assert [u.loc[p, "met"] for p in ("2024-06", "2024Q3", "2024")] == [True, False, True]
     assert pd.isna(u.loc["2024-05", "met"])
     assert u.loc["2024-06", "value"] == 50 and u.loc["2024-06", "threshold"] == 50
-    assert u["earned"].to_dict() == {"2024-05": 0, "2024-06": 10, "2024Q3": 0, "2024": 10}
+    assert u["earned"].to_dict() == {"2024-05": 0, "2024-06": 10, "2024Q3": 0, "2024": 10,
+                                     "2024-01/2024-09": 0}
     # May is before the first milestone: nothing due, not assessed (no points available)
     may = u.loc["2024-05"]
     assert may["verdict"] == "not_due" and may["points"] == 0 and np.isnan(may["due"])
@@ -190,6 +194,26 @@ def test_time_half_gone_work_half_done():
     # sorted by period, then unit: 101 May, 102 May, 101 June, 102 June
     # 102 in May: 450 / 1200 = 37.5 % < 41.53 %
     assert e["met"].tolist() == [True, False, True, False]
+
+
+def test_a_milestone_veto_bites_only_once_due():
+    # as a veto: May (nothing due) vetoes nobody; June 600/1200 = 50 % meets 50 %; Q3
+    # 75 % < 80 % vetoes 101; 102 has no done to date in Q3 (August missing): vetoed, no data
+    t = milestone(scoring="veto", points=0)
+    _, sc = targets.assess(checkups(), Scheme((t,)), periods=["2024-05", "2024-06", "2024Q3"])
+    v = sc.set_index(["unit", "period"])
+    assert v["vetoed"].to_dict() == {
+        ("101", "2024-05"): False, ("102", "2024-05"): False,
+        ("101", "2024-06"): False, ("102", "2024-06"): True,  # 540/1200 = 45 % < 50 %
+        ("101", "2024Q3"): True, ("102", "2024Q3"): True}
+    assert v.loc[("102", "2024Q3"), "veto_reason"] == \
+        "target 1 (checkup_plan_progress): no data"
+
+
+def test_milestone_key_must_not_be_an_indicator():
+    with pytest.raises(ValueError, match="a milestone's key must be its own name, not the "
+                                         "indicator 'compliance_rate'"):
+        milestone(indicator="compliance_rate")
 
 
 def test_milestone_without_a_plan_for_the_unit_is_no_data():
@@ -422,3 +446,81 @@ def test_schedule_must_increase_and_types_are_checked():
         milestone(schedule=5)
     with pytest.raises(ValueError, match="schedule is empty"):
         milestone(schedule={})
+
+
+def test_the_agreed_targets_file_syntax_loads(write):
+    # the syntax of /work/issue8_plan.md, as the sample scheme writes it
+    text = '''[scheme]
+name = "县考核"
+county_weight = 0.6
+city_weight = 0.4
+tier_size = 3
+
+[[target]]
+indicator = "compliance_rate"
+op = ">="
+threshold = 80
+points = 0
+scoring = "veto"
+label = "政策符合率一票否决"
+
+[[target]]
+indicator = "checkup_plan_progress"
+against = "annual_plan"
+done = "checkups_done"
+plan_file = "annual_plan.csv"
+schedule = { "06" = 50, "09" = 80, "12" = 100 }
+op = ">="
+points = 10
+periods = ["ytd", "quarter", "month"]
+
+[[target]]
+indicator = "sex_ratio_at_birth"
+compare = "previous_year"
+op = "<="
+threshold = -7
+points = 5
+periods = ["year"]
+
+[[target]]
+indicator = "compliance_rate"
+op = ">="
+threshold = 86
+points = 20
+when_empty = "met"
+
+[[target]]
+indicator = "progress_elapsed"
+against = "annual_plan"
+done = "checkups_done"
+plan_file = "annual_plan.csv"
+schedule = "elapsed"
+op = ">="
+points = 5
+periods = ["month"]
+
+[[target]]
+indicator = "sex_ratio_at_birth"
+compare = "2023"
+op = "<="
+threshold = 0
+points = 5
+'''
+    write("annual_plan.csv", "unit,period,plan\n101,2024,1200\n102,2024,800\n")
+    s = load_targets(write("t.toml", text), units=UNITS)
+    veto, mile, change, empty, elapsed, named = s.targets
+    assert veto.is_veto and veto.points == 0 and veto.label == "政策符合率一票否决"
+    assert dict(mile.plan) == {("101", 2024): 1200.0, ("102", 2024): 800.0}
+    assert mile.periods == ("ytd", "quarter", "month") and np.isnan(mile.threshold)
+    assert change.baseline_period("2024") == "2023" and named.baseline_period("2024Q3") == \
+        "2023"
+    assert empty.when_empty == "met" and elapsed.schedule == "elapsed"
+
+
+def test_plan_file_with_an_item_column_uses_the_targets_rows(write):
+    write("annual_plan.csv", "unit,period,plan,item\n101,2024,1200,checkups\n"
+                             "101,2024,5,other\n")
+    toml = ('[[target]]\nindicator = "checkups"\nagainst = "annual_plan"\ndone = "c"\n'
+            'plan_file = "annual_plan.csv"\nschedule = "elapsed"\nop = ">="\npoints = 1\n')
+    t = load_targets(write("t.toml", toml)).targets[0]
+    assert dict(t.plan) == {("101", 2024): 1200.0}
