@@ -524,3 +524,26 @@ def test_plan_file_with_an_item_column_uses_the_targets_rows(write):
             'plan_file = "annual_plan.csv"\nschedule = "elapsed"\nop = ">="\npoints = 1\n')
     t = load_targets(write("t.toml", toml)).targets[0]
     assert dict(t.plan) == {("101", 2024): 1200.0}
+
+
+def test_rank_uncertainty_redraws_a_change_and_holds_a_milestone():
+    # 101: 2023Q3 13,000 boys / 10,000 girls (130.0) -> 2024Q3 10,500 / 10,000 (105.0):
+    # change -25, met by far (<= -7); 102: 100.0 (10,000 / 10,000) -> 110.0 (11,000 /
+    # 10,000): change +10, not met. With ~20,000 births a year the sampling sd of a sex
+    # ratio is about 1.5 (of a change about 2.1), so the change of 101 is below -7 in
+    # every draw and that of 102 (8 sd away) never: 101 ranks 1 in every draw, 102 ranks 2. The milestone (both units 900 of 1,200 by Q3 = 75 % < 80 %) is held
+    # at its observed share and earns nothing in any draw.
+    def q3(year, m, f):
+        return {f"{year}-0{k}": {"births_male": m // 3, "births_female": f // 3,
+                                 "checkups_done": 300 if year == 2024 else 0}
+                for k in (7, 8, 9)}
+    ytd = {f"2024-0{k}": {"births_male": 0, "births_female": 0, "checkups_done": 0}
+           for k in range(1, 7)}
+    counts = monthly({"101": {**q3(2023, 13002, 10002), **ytd, **q3(2024, 10500, 10002)},
+                      "102": {**q3(2023, 10002, 10002), **ytd, **q3(2024, 11001, 10002)}})
+    s = Scheme((SRB, milestone(number=2)))
+    ru = targets.rank_uncertainty(counts, s, period="2024Q3", draws=2000, seed=3, k=1)
+    ru = ru.set_index("unit")
+    assert ru["score"].to_dict() == {"101": 5.0, "102": 0.0}
+    assert ru["p_top"].to_dict() == {"101": 1.0, "102": 0.0}
+    assert ru["p_bottom"].to_dict() == {"101": 0.0, "102": 1.0}
