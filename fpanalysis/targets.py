@@ -11,6 +11,13 @@ The steps chain on tidy frames and one :class:`~fpanalysis.scheme.Scheme`::
     ru = rank_uncertainty(counts, scheme, period=p)      # how sure is each rank?
     ye = combine(sc_quarters, city_scores, scheme)       # 0.6 county + 0.4 city, year end
 
+The scheme's own rules: a veto target (``scoring = "veto"``) earns nothing and puts a unit
+that fails it after every other unit of the period (:func:`score`); a milestone target
+(``against = "annual_plan"``) compares the share of the annual plan done to date
+(:func:`done_to_date`) with the share due by the schedule; a compare target is met on the
+change against a baseline period, with a MOVER interval; ``when_empty`` says what a zero
+denominator means.
+
 Values are compared unrounded: a sex ratio of 130.4 does not meet "<= 130" although it
 displays as 130. Every unit is assessed in every period: a unit without data for a target
 is reported as ``no_data``, earns no points and, when its counts were not reported, is
