@@ -596,6 +596,16 @@ target 2 (compliance_rate): points: must not be negative, got -5
         return bool(self.against)
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """Count columns the target itself reads from the counts: a milestone's ``done``.
+
+        Pass the targets to :func:`fpanalysis.io.load_counts` with the user indicators
+        (``indicators=[*scheme.indicators, *scheme.targets]``) so that these columns are
+        loaded and checked as counts.
+        """
+        return (self.done,) if self.is_milestone else ()
+
+    @property
     def is_veto(self) -> bool:
         """Whether failing the target puts the unit last (``scoring = "veto"``)."""
         return self.scoring == "veto"

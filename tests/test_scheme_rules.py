@@ -210,6 +210,24 @@ def test_a_milestone_veto_bites_only_once_due():
         "target 1 (checkup_plan_progress): no data"
 
 
+def test_milestone_done_column_is_loaded_as_counts(write, tmp_path):
+    # load_counts checks the columns of the objects it is given as counts: a milestone's
+    # done column is one (a negative cell is refused), other targets add none
+    from fpanalysis import io
+    write("units.csv", "unit,name,parent,level\nC,县,,county\n101,甲镇,C,township\n")
+    write("counts.csv", "unit,period,births,visits_done\n101,2024-01,3,-2\n")
+    visits = milestone(done="visits_done")
+    assert visits.columns == ("visits_done",) and VETO.columns == ()
+    units = io.load_units(tmp_path)
+    with pytest.raises(DataError) as e:
+        io.load_counts(tmp_path, units=units, indicators=[visits, VETO])
+    assert [(p.row, p.column, p.message) for p in e.value.problems] == [
+        (2, "visits_done", "negative count: -2")]
+    write("counts.csv", "unit,period,births,visits_done\n101,2024-01,3,7\n")
+    c = io.load_counts(tmp_path, units=units, indicators=[visits, VETO])
+    assert c["visits_done"].tolist() == [7]
+
+
 def test_milestone_key_must_not_be_an_indicator():
     with pytest.raises(ValueError, match="a milestone's key must be its own name, not the "
                                          "indicator 'compliance_rate'"):
