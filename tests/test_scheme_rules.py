@@ -549,7 +549,8 @@ def test_rank_uncertainty_redraws_a_change_and_holds_a_milestone():
     # change -25, met by far (<= -7); 102: 100.0 (10,000 / 10,000) -> 110.0 (11,000 /
     # 10,000): change +10, not met. With ~20,000 births a year the sampling sd of a sex
     # ratio is about 1.5 (of a change about 2.1), so the change of 101 is below -7 in
-    # every draw and that of 102 (8 sd away) never: 101 ranks 1 in every draw, 102 ranks 2. The milestone (both units 900 of 1,200 by Q3 = 75 % < 80 %) is held
+    # every draw and that of 102 (8 sd away) never: 101 ranks 1 in every draw, 102 ranks 2.
+    # The milestone (both units 900 of 1,200 by Q3 = 75 % < 80 %) is held
     # at its observed share and earns nothing in any draw.
     def q3(year, m, f):
         return {f"{year}-0{k}": {"births_male": m // 3, "births_female": f // 3,
