@@ -34,6 +34,7 @@ from . import periods as pr
 from .schema import DataError, Problem, TableSpec
 
 __all__ = [
+    "PLAN",
     "SCOPES",
     "SCORING",
     "Scheme",
@@ -57,13 +58,29 @@ THRESHOLDS = TableSpec(
     numbers=("threshold",),
 )
 
+#: The annual plan table named by a milestone target's ``plan_file``: ``unit`` (code) or
+#: ``name``, ``period`` (the year, e.g. 2024), ``plan`` (> 0) and optionally ``item`` (then
+#: only the rows whose item is the target's key are used).
+PLAN = TableSpec(
+    name="annual_plan",
+    keys=("unit", "period"),
+    required=("period", "plan"),
+    optional=("unit", "name", "item"),
+    numbers=("plan",),
+)
+
+#: ``when_empty`` values: what a zero denominator (no births, no person-years) means.
+WHEN_EMPTY = ("met", "not_met", "no_data")
+_AGAINST = ("annual_plan",)
 _DEFAULT_PERIODS = ("quarter", "year")
 _TABLES = ("scheme", "target")
 _TEXT, _NUMBER, _INT, _LIST, _TABLE = "text", "number", "integer", "list", "table"
 _TARGET_KEYS = {"indicator": _TEXT, "op": _TEXT, "threshold": _NUMBER, "points": _NUMBER,
                 "weight": _NUMBER, "scoring": _TEXT, "periods": _LIST, "label": _TEXT,
                 "floor": _NUMBER, "per_event": _NUMBER, "unit_thresholds": _TABLE,
-                "unit_thresholds_file": _TEXT}
+                "unit_thresholds_file": _TEXT, "against": _TEXT, "done": _TEXT,
+                "plan_file": _TEXT, "schedule": "table or 'elapsed'", "compare": _TEXT,
+                "when_empty": _TEXT}
 _SCHEME_KEYS = {"name": _TEXT, "total_points": _NUMBER, "total_weight": _NUMBER,
                 "county_weight": _NUMBER, "city_weight": _NUMBER, "tier_size": _INT}
 _REQUIRED = ("indicator", "op", "threshold", "points")
@@ -167,7 +184,21 @@ def _earn_per_event(t: Target, value: np.ndarray, met: np.ndarray,
     return np.maximum(t.points - t.per_event * value, 0.0)
 
 
+def _earn_veto(t: Target, value: np.ndarray, met: np.ndarray,
+               threshold: np.ndarray) -> np.ndarray:
+    # a veto earns nothing: failing it puts the unit last (fpanalysis.targets.score)
+    return np.zeros(np.broadcast(value, threshold).shape)
+
+
 def _no_check(fields: Mapping[str, object]) -> list[Rule]:
+    return []
+
+
+def _check_veto(fields: Mapping[str, object]) -> list[Rule]:
+    p = fields.get("points", 0)
+    if _is_number(p) and math.isfinite(p) and p != 0:
+        return [("points", f"a veto carries no points (failing it puts the unit last); "
+                           f"got points = {p:g}: leave points out or set it to 0")]
     return []
 
 
@@ -203,7 +234,55 @@ SCORING: Mapping[str, Scoring] = MappingProxyType({s.name: s for s in (
             "0 points at the floor rising linearly to full points at the threshold"),
     Scoring("per_event", ("per_event",), _earn_per_event, _check_per_event,
             "full points less per_event for each counted event, never below 0"),
+    Scoring("veto", (), _earn_veto, _check_veto,
+            "no points; failing it ranks the unit after every unit that passes its vetoes"),
 )})
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def _schedule_rules(value: object) -> list[Rule]:
+    """A milestone schedule: 'elapsed', or period-end months ("01".."12") or years
+    ("2024") to the per cent of the annual plan due, in 0..100 and increasing."""
+    if isinstance(value, str):
+        if value != "elapsed":
+            return [("schedule", f"must be a table of milestones or 'elapsed', got {value!r}"
+                                 f"{_suggest(value, ['elapsed'])}")]
+        return []
+    out: list[Rule] = []
+    if not value:
+        return [("schedule", "schedule is empty: give at least one milestone, e.g. "
+                             "{ \"12\" = 100 }")]
+    kinds = set()
+    good: list[tuple[int, float, str]] = []
+    for key, v in value.items():
+        k = str(key)
+        if len(k) == 2 and k.isdigit() and 1 <= int(k) <= 12:
+            kinds.add("month")
+        elif len(k) == 4 and k.isdigit() and 1900 <= int(k) <= 2999:
+            kinds.add("year")
+        else:
+            out.append(("schedule", f"milestone {k!r} is neither a month \"01\"..\"12\" nor a "
+                                    "year such as \"2024\""))
+            k = ""
+        if not _is_number(v) or not math.isfinite(v):
+            out.append(("schedule", f"milestone {key}: the share due must be a finite number, "
+                                    f"got {v!r}"))
+        elif not 0 <= v <= 100:
+            out.append(("schedule", f"milestone {key}: the share due must lie in 0..100 (per "
+                                    f"cent of the annual plan), got {v:g}"))
+        elif k:
+            good.append((int(k), float(v), k))
+    if len(kinds) > 1:
+        out.append(("schedule", "schedule mixes months and years; use one or the other"))
+        return out
+    good.sort()
+    for (_, v0, k0), (_, v1, k1) in zip(good, good[1:], strict=False):
+        if v1 <= v0:
+            out.append(("schedule", f"the share due must increase with the date: {v1:g} at "
+                                    f"{k1} is not above {v0:g} at {k0}"))
+    return out
 
 
 # --------------------------------------------------------------------------- rules
@@ -224,7 +303,9 @@ def _kind_ok(value: object, kind: str) -> bool:
         return isinstance(value, int | np.integer) and not isinstance(value, bool)
     if kind == _LIST:
         return isinstance(value, list | tuple)
-    return isinstance(value, Mapping)
+    if kind == _TABLE:
+        return isinstance(value, Mapping)
+    return isinstance(value, Mapping | str)  # a schedule: a table or 'elapsed'
 
 
 def _type_rules(fields: Mapping[str, object], kinds: Mapping[str, str]) -> list[Rule]:
@@ -240,7 +321,11 @@ def _type_rules(fields: Mapping[str, object], kinds: Mapping[str, str]) -> list[
 
 def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
     """Every rule a target breaks, as (key, message); ``fields`` holds the keys given."""
-    out = [(k, "required key is missing") for k in _REQUIRED if k not in fields]
+    milestone = "against" in fields
+    veto = fields.get("scoring") == "veto"
+    required = [k for k in _REQUIRED if not (k == "threshold" and milestone)
+                and not (k == "points" and veto)]
+    out = [(k, "required key is missing") for k in required if k not in fields]
     out += _type_rules(fields, _TARGET_KEYS)
     bad_type = {k for k, _ in out}
 
@@ -276,6 +361,7 @@ def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
                 out.append(("unit_thresholds", f"threshold for unit {unit} must be a finite "
                                                f"number, got {value!r}"))
                 bad_type.add("unit_thresholds")
+    out += _plan_rules(fields, ok)
     scoring = fields.get("scoring", "all_or_nothing")
     if isinstance(scoring, str) and scoring not in SCORING:
         out.append(("scoring", f"must be one of {', '.join(SCORING)}, got {scoring!r}"
@@ -292,6 +378,63 @@ def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
                                      f"not {scoring}"))
         if not bad_type & {"op", "threshold", "floor", "per_event", "unit_thresholds"}:
             out += kind.check(fields)
+    return out
+
+
+def _plan_rules(fields: Mapping[str, object], ok: Callable[[str], bool]) -> list[Rule]:
+    """Rules of milestones (``against``), baselines (``compare``) and ``when_empty``."""
+    out: list[Rule] = []
+    if ok("when_empty") and fields["when_empty"] not in WHEN_EMPTY:
+        w = fields["when_empty"]
+        out.append(("when_empty", f"must be one of {', '.join(WHEN_EMPTY)}, got {w!r}"
+                                  f"{_suggest(w, WHEN_EMPTY)}"))
+    if ok("compare") and fields["compare"] != "previous_year":
+        c = fields["compare"]
+        try:
+            pr.parse(c)
+        except ValueError:
+            out.append(("compare", f"must be 'previous_year' or a period label such as "
+                                   f"'2023', got {c!r}{_suggest(c, ['previous_year'])}"))
+    scoring = fields.get("scoring", "all_or_nothing")
+    if "compare" in fields and scoring == "per_event":
+        out.append(("compare", "per_event scoring counts events; it cannot score a change"))
+    if "against" not in fields:
+        for key in ("done", "plan_file", "schedule"):
+            if key in fields:
+                out.append((key, f"{key} applies only to a milestone target (against = "
+                                 "'annual_plan')"))
+        return out
+    if ok("indicator") and fields["indicator"] in ind.keys():
+        out.append(("indicator", f"a milestone's key must be its own name, not the indicator "
+                                 f"{fields['indicator']!r} (it holds the done to date)"))
+    if ok("against") and fields["against"] not in _AGAINST:
+        a = fields["against"]
+        out.append(("against", f"must be 'annual_plan', got {a!r}{_suggest(a, _AGAINST)}"))
+    for key in ("done", "plan_file", "schedule"):
+        if key not in fields:
+            out.append((key, f"a milestone target (against) needs {key}"))
+        elif ok(key) and isinstance(fields[key], str) and not fields[key].strip():
+            out.append((key, f"{key} is empty"))
+    if ok("schedule"):
+        out += _schedule_rules(fields["schedule"])
+    if fields.get("unit_thresholds"):
+        out.append(("unit_thresholds", "unit_thresholds does not apply to a milestone target: "
+                                       "the schedule gives the share due"))
+    for key, why in (("threshold", "the schedule gives the share due"),
+                     ("unit_thresholds_file", "the schedule gives the share due"),
+                     ("compare", "a milestone is a share of this year's plan"),
+                     ("when_empty", "the plan, not a count, is the denominator")):
+        if key in fields:
+            out.append((key, f"{key} does not apply to a milestone target: {why}"))
+    if ok("op") and fields["op"] != ">=":
+        out.append(("op", f"a milestone target's op must be '>=' (the share done must reach "
+                          f"the share due), got {fields['op']!r}"))
+    if scoring in ("linear", "per_event"):
+        out.append(("scoring", f"{scoring} scoring does not apply to a milestone target; use "
+                               "all_or_nothing or veto"))
+    if ok("periods") and "dekad" in fields["periods"]:
+        out.append(("periods", "a milestone is assessed on the year to date at a month's end; "
+                               "remove 'dekad' (assess the month instead)"))
     return out
 
 
@@ -355,6 +498,28 @@ class Target:
         Display label.
     unit_thresholds : mapping of str to float
         Thresholds of particular units (by unit code), overriding ``threshold``.
+    against : {'', 'annual_plan'}
+        ``annual_plan`` makes a milestone target: the share of the unit's annual plan done
+        from January to the period's end must reach the share due then. ``indicator`` is
+        then the target's own key (results rows of that key carry the done to date, see
+        :func:`fpanalysis.targets.done_to_date`); ``threshold`` is not given (NaN); ``op``
+        is ``>=``.
+    done : str
+        Milestones: the count column cumulated from January to the period's end.
+    plan_file : str
+        Milestones: the annual plan table (:data:`PLAN`), read into ``plan`` at load.
+    schedule : mapping of str to float, or 'elapsed'
+        Milestones: period-end month (``"06"``) or year (``"2024"``) -> per cent of the plan
+        due by then (0..100, increasing); ``"elapsed"``: the share of the year elapsed at
+        the period's end is due ("time half gone, work half done").
+    compare : str
+        ``previous_year`` or a period label: the target is met on the change ``value -
+        baseline`` (``change op threshold``), see :meth:`baseline_period`.
+    when_empty : {'no_data', 'met', 'not_met'}, default 'no_data'
+        What a zero denominator (numerator and denominator both 0: no births, no
+        person-years) means; a unit that did not report is never saved by it.
+    plan : mapping of (unit, year) to float
+        Milestones: each unit's annual plan.
 
     Examples
     --------
@@ -380,6 +545,13 @@ target 2 (compliance_rate): points: must not be negative, got -5
     periods: tuple[str, ...] = _DEFAULT_PERIODS
     label: str = ""
     unit_thresholds: Mapping[str, float] = field(default_factory=dict, hash=False)
+    against: str = ""
+    done: str = ""
+    plan_file: str = ""
+    schedule: Mapping[str, float] | str | None = field(default=None, hash=False)
+    compare: str = ""
+    when_empty: str = "no_data"
+    plan: Mapping[tuple[str, int], float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.number, int) or isinstance(self.number, bool) \
@@ -395,12 +567,103 @@ target 2 (compliance_rate): points: must not be negative, got -5
             fields["floor"] = self.floor
         if _given(self.per_event):
             fields["per_event"] = self.per_event
+        if self.against or self.done or self.plan_file or self.schedule is not None:
+            fields.update({k: getattr(self, k) for k in ("against", "done", "plan_file")
+                           if getattr(self, k) or self.against})
+            if self.schedule is not None:
+                fields["schedule"] = self.schedule
+            if self.against and not _given(self.threshold):
+                del fields["threshold"]
+        if self.compare:
+            fields["compare"] = self.compare
+        if self.when_empty != "no_data":
+            fields["when_empty"] = self.when_empty
         _raise_rules(f"target {self.number} ({self.indicator})", _target_rules(fields))
         for name in ("threshold", "points", "weight", "floor", "per_event"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "periods", tuple(self.periods))
         object.__setattr__(self, "unit_thresholds", MappingProxyType(
             {str(k): float(v) for k, v in self.unit_thresholds.items()}))
+        if isinstance(self.schedule, Mapping):
+            object.__setattr__(self, "schedule", MappingProxyType(
+                {str(k): float(v) for k, v in sorted(self.schedule.items())}))
+        object.__setattr__(self, "plan", MappingProxyType(
+            {(str(u), int(y)): float(v) for (u, y), v in self.plan.items()}))
+
+    @property
+    def is_milestone(self) -> bool:
+        """Whether the target is a share of an annual plan due by dates (``against``)."""
+        return bool(self.against)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Count columns the target itself reads from the counts: a milestone's ``done``.
+
+        Pass the targets to :func:`fpanalysis.io.load_counts` with the user indicators
+        (``indicators=[*scheme.indicators, *scheme.targets]``) so that these columns are
+        loaded and checked as counts.
+        """
+        return (self.done,) if self.is_milestone else ()
+
+    @property
+    def is_veto(self) -> bool:
+        """Whether failing the target puts the unit last (``scoring = "veto"``)."""
+        return self.scoring == "veto"
+
+    def baseline_period(self, period: object) -> str:
+        """The period a ``compare`` target compares ``period`` with: the same period a
+        year earlier (``previous_year``) or the named period.
+
+        Examples
+        --------
+        >>> t = Target(1, "sex_ratio_at_birth", "<=", -7, 5, compare="previous_year")
+        >>> [t.baseline_period(p) for p in ("2024", "2024Q3", "2024-06", "2024-01/2024-09",
+        ...                                 "2024-06-D2")]
+        ['2023', '2023Q3', '2023-06', '2023-01/2023-09', '2023-06-D2']
+        """
+        if not self.compare:
+            raise ValueError(f"{self.name} compares with no baseline")
+        if self.compare != "previous_year":
+            return str(pr.parse(self.compare))
+        p = pr.parse(period)
+        if isinstance(p, pr.Dekad):
+            return str(pr.Dekad(p.year - 1, p.month_number, p.part))
+        if isinstance(p, pr.Span):
+            return str(pr.Span(p.first - 12, p.last - 12))
+        return str(p - (1 if p.freqstr.startswith("Y") else
+                        4 if p.freqstr.startswith("Q") else 12))
+
+    def due(self, period: object) -> tuple[float, float]:
+        """A milestone target's share due (per cent of the annual plan) at the end of
+        ``period`` and the share of the year elapsed then (per cent, days to the period's
+        end over days in the year).
+
+        The share due is that of the latest milestone on or before the period's end; before
+        the first milestone nothing is due yet (NaN). With ``schedule = "elapsed"`` the
+        share due is the share of the year elapsed.
+
+        Examples
+        --------
+        >>> t = Target(1, "checkups", ">=", float("nan"), 10, against="annual_plan",
+        ...            done="checkups_done", plan_file="plan.csv",
+        ...            schedule={"06": 50, "09": 80, "12": 100}, periods=("ytd", "month"))
+        >>> [t.due(p)[0] for p in ("2024-05", "2024-06", "2024Q3", "2024-11", "2024")]
+        [nan, 50.0, 80.0, 80.0, 100.0]
+        >>> round(t.due("2024-06")[1], 4)  # 182 days (Jan-Jun 2024) / 366
+        49.7268
+        """
+        end = pr.end(period)
+        elapsed = 100.0 * ((end - pd.Timestamp(year=end.year, month=1, day=1)).days + 1) \
+            / pr.days_in_year(period)
+        if self.schedule == "elapsed":
+            return elapsed, elapsed
+        due = float("nan")
+        for key, share in dict(self.schedule or {}).items():  # a handful of milestones
+            stop = pd.Timestamp(year=int(key), month=12, day=31) if len(key) == 4 else \
+                pd.Timestamp(year=end.year, month=int(key), day=1) + pd.offsets.MonthEnd(0)
+            if stop <= end:
+                due = share
+        return due, elapsed
 
     @property
     def name(self) -> str:
@@ -493,7 +756,9 @@ class Scheme:
     def to_frame(self) -> pd.DataFrame:
         """The targets as a table for display: ``target`` (number), ``indicator``,
         ``label``, ``op``, ``threshold``, ``points``, ``weight``, ``scoring``, ``floor``,
-        ``per_event``, ``periods`` (tuple) and ``unit_thresholds`` (dict unit -> threshold).
+        ``per_event``, ``periods`` (tuple), ``unit_thresholds`` (dict unit -> threshold),
+        ``against``, ``done``, ``schedule`` (dict or 'elapsed'), ``compare`` and
+        ``when_empty``.
 
         Examples
         --------
@@ -510,6 +775,9 @@ class Scheme:
             "threshold": t.threshold, "points": t.points, "weight": t.weight,
             "scoring": t.scoring, "floor": t.floor, "per_event": t.per_event,
             "periods": t.periods, "unit_thresholds": dict(t.unit_thresholds),
+            "against": t.against, "done": t.done,
+            "schedule": t.schedule if isinstance(t.schedule, str) else dict(t.schedule or {}),
+            "compare": t.compare, "when_empty": t.when_empty,
         } for t in self.targets])
 
 
@@ -635,6 +903,66 @@ def _unit_thresholds(raw: Mapping[str, object], csv_name: str | None, base: Path
     return {k: v for k, (v, _) in found.items()}, problems
 
 
+def _annual_plan(csv_name: str, key: str, base: Path, units: pd.DataFrame | None,
+                 where: str, file: str) -> tuple[dict[tuple[str, int], float], list[Problem]]:
+    """A milestone target's annual plan, read strictly from ``plan_file`` (:data:`PLAN`):
+    one positive plan per unit and year (and per ``item``, where the file has that column:
+    only the rows whose item is the target's key are used)."""
+    path = base / csv_name
+    if not path.is_file():
+        return {}, [Problem(file, None, "plan_file", f"{where}: no such file {path}")]
+    from .tables import walk
+
+    try:
+        table = walk(path, PLAN, header_row=1)
+    except DataError as exc:
+        return {}, [Problem(p.file, p.row, p.column, f"{where}: {p.message}")
+                    for p in exc.problems]
+    problems = [Problem(p.file, p.row, p.column, f"{where}: {p.message}")
+                for p in table.col.problems]
+    data, rows = table.data, np.asarray(table.col.rows)
+    plan = table.numbers["plan"].to_numpy(dtype=float)
+    column = "unit" if "unit" in data.columns else "name"
+    if column not in data.columns:
+        return {}, problems + [Problem(str(path), 1, "unit", f"{where}: the file needs a unit "
+                                                             "(or name) column")]
+    flagged = {p.row for p in table.col.problems}
+    if "item" in data.columns:
+        items = data["item"].map(_key_text).to_numpy()
+        if key not in set(items):
+            problems.append(Problem(str(path), None, "item", f"{where}: no row has item "
+                                                             f"{key!r}"))
+    else:
+        items = np.full(len(data), key, dtype=object)
+    found: dict[tuple[str, int], tuple[float, int]] = {}
+    mapped = _map_units([_key_text(k) for k in data[column]], units)
+    for pos in np.flatnonzero(items == key):  # one row per unit: a few dozen rows
+        row = int(rows[pos])
+        if row in flagged:
+            continue
+        code, why = mapped[pos]
+        year = _key_text(data["period"].iloc[pos])
+        if code is None:
+            problems.append(Problem(str(path), row, column, f"{where}: {why}"))
+        if not (len(year) == 4 and year.isdigit()):
+            problems.append(Problem(str(path), row, "period", f"{where}: the plan's period "
+                                                              f"must be a year, got {year!r}"))
+        if np.isnan(plan[pos]):
+            problems.append(Problem(str(path), row, "plan", f"{where}: plan is empty"))
+        elif not np.isfinite(plan[pos]) or plan[pos] <= 0:
+            problems.append(Problem(str(path), row, "plan", f"{where}: the annual plan must "
+                                                            f"be a positive number, got "
+                                                            f"{plan[pos]:g}"))
+        elif code is not None and len(year) == 4 and year.isdigit():
+            if (code, int(year)) in found:
+                problems.append(Problem(str(path), row, column, f"{where}: unit {code} has a "
+                                        f"second plan for {year} (first in row "
+                                        f"{found[(code, int(year))][1]})"))
+            else:
+                found[(code, int(year))] = (float(plan[pos]), row)
+    return {k: v for k, (v, _) in found.items()}, problems
+
+
 def _known_indicators(indicators: Iterable[str | ind.Indicator] | None
                       ) -> tuple[set[str] | None, tuple[ind.Indicator, ...]]:
     if indicators is None:
@@ -661,6 +989,24 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
     and ``threshold``). ``[scheme]`` may hold ``name``, ``total_points`` and
     ``total_weight`` (checked against the targets), ``county_weight`` and ``city_weight``
     (default 0.6 and 0.4; they must sum to 1) and ``tier_size`` (default 3).
+
+    The scheme's own rules take these keys (see :class:`Target`)::
+
+        scoring = "veto"                # no points; failing it puts the unit last
+        when_empty = "met"              # or "not_met", "no_data" (default): denominator 0
+        compare = "previous_year"       # or a period label, e.g. "2023": met on the change
+        against = "annual_plan"         # a milestone, with:
+        done = "checkups_done"          #   the count column cumulated from January
+        plan_file = "annual_plan.csv"   #   unit (or name), period (year), plan [, item]
+        schedule = { "06" = 50, "09" = 80, "12" = 100 }   # or years, or "elapsed"
+
+    A veto's points may be left out (0; any other value is refused). A milestone has no
+    ``threshold`` (the schedule gives the share due), ``op = ">="``, no per-unit
+    thresholds, no ``compare`` or ``when_empty``, all_or_nothing or veto scoring, and no
+    ``dekad`` scope; its ``indicator`` is a free key. The plan file is read as strictly as
+    the data: every row's unit (a code or a unique name of ``units`` when given), a
+    four-digit year, a positive plan, one plan per unit and year; with an ``item`` column
+    only the rows whose item is the target's key are used.
 
     Parameters
     ----------
@@ -691,7 +1037,12 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         non-finite threshold; negative points, weight or deduction; an unknown or empty
         period scope; an unknown indicator; a floor on the wrong side of a threshold; a
         per-unit threshold for an unknown or ambiguous unit or given twice; declared totals
-        that do not match; county_weight + city_weight other than 1.
+        that do not match; county_weight + city_weight other than 1; a veto with points; a
+        when_empty or compare value that is not known; a milestone without done,
+        plan_file or schedule, or with a key that does not apply to it; a schedule key that
+        is not a month "01".."12" or a year, a share due outside 0..100 or not increasing;
+        an annual plan row with an unknown unit, a period that is not a year, a plan that
+        is not positive, or a second plan for a unit and year.
 
     Examples
     --------
@@ -757,7 +1108,7 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         rules = _target_rules(t)
         indicator = t.get("indicator")
         if known is not None and isinstance(indicator, str) and indicator.strip() \
-                and indicator not in known:
+                and indicator not in known and "against" not in t:
             rules.append(("indicator", f"unknown indicator {indicator!r}"
                                        f"{_suggest(indicator, known)}"))
         problems += [Problem(name, None, key, f"{where}: {msg}") for key, msg in rules]
@@ -769,6 +1120,14 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
             raw_units if usable else {}, csv_name if isinstance(csv_name, str) else None,
             file.parent, units, where, name)
         problems += unit_problems
+        plan: dict[tuple[str, int], float] = {}
+        plan_name = t.get("plan_file")
+        if "against" in t and isinstance(plan_name, str) and plan_name.strip() \
+                and isinstance(indicator, str):
+            plan, plan_problems = _annual_plan(plan_name, indicator, file.parent, units,
+                                               where, name)
+            problems += plan_problems
+            unit_problems = unit_problems + plan_problems
         if rules or unit_problems:
             continue
         fields = {k: v for k, v in t.items() if k != "unit_thresholds_file"}
@@ -777,8 +1136,13 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         late = _target_rules(fields)
         problems += [Problem(name, None, key, f"{where}: {msg}") for key, msg in late]
         if not late:
-            targets.append(Target(number=i, **{k: tuple(v) if k == "periods" else v
-                                               for k, v in fields.items()}))
+            if "against" in fields:
+                fields.setdefault("threshold", float("nan"))
+            if fields.get("scoring") == "veto":
+                fields.setdefault("points", 0.0)
+            targets.append(Target(number=i, plan=plan,
+                                  **{k: tuple(v) if k == "periods" else v
+                                     for k, v in fields.items()}))
     if not problems:
         problems += [Problem(name, None, key, f"scheme: {msg}")
                      for key, msg in _total_rules(scheme_fields, targets)]

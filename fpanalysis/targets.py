@@ -11,6 +11,13 @@ The steps chain on tidy frames and one :class:`~fpanalysis.scheme.Scheme`::
     ru = rank_uncertainty(counts, scheme, period=p)      # how sure is each rank?
     ye = combine(sc_quarters, city_scores, scheme)       # 0.6 county + 0.4 city, year end
 
+The scheme's own rules: a veto target (``scoring = "veto"``) earns nothing and puts a unit
+that fails it after every other unit of the period (:func:`score`); a milestone target
+(``against = "annual_plan"``) compares the share of the annual plan done to date
+(:func:`done_to_date`) with the share due by the schedule; a compare target is met on the
+change against a baseline period, with a MOVER interval; ``when_empty`` says what a zero
+denominator means.
+
 Values are compared unrounded: a sex ratio of 130.4 does not meet "<= 130" although it
 displays as 130. Every unit is assessed in every period: a unit without data for a target
 is reported as ``no_data``, earns no points and, when its counts were not reported, is
@@ -35,6 +42,7 @@ __all__ = [
     "assess",
     "bands",
     "combine",
+    "done_to_date",
     "evaluate",
     "rank_uncertainty",
     "rank_units",
@@ -44,7 +52,7 @@ __all__ = [
     "tiers",
 ]
 
-VERDICTS = ("clearly_met", "indeterminate", "clearly_not_met", "no_data")
+VERDICTS = ("clearly_met", "indeterminate", "clearly_not_met", "no_data", "not_due")
 _PREFER = ("computed", "supplied")
 _KEY = ["unit", "period", "indicator"]
 
@@ -87,6 +95,8 @@ def _observations(results: pd.DataFrame, values: pd.DataFrame | None,
                              "value": _numbers(frame, "value"),
                              "lower": _numbers(frame, "lower"),
                              "upper": _numbers(frame, "upper"),
+                             "numerator": _numbers(frame, "numerator"),
+                             "denominator": _numbers(frame, "denominator"),
                              "note": note, "source": source})
         dup = part.duplicated(_KEY, keep=False).to_numpy()
         if dup.any():
@@ -141,6 +151,10 @@ def _check_target_data(t: Target, periods: Sequence[str], rows: pd.DataFrame,
                        indicators: set[str], codes: set[str], units_given: bool) -> None:
     """Refuse a target that would give every unit ``no_data`` in silence, or that names
     per-unit thresholds for units that are not there."""
+    if rows.empty and t.is_milestone:
+        raise ValueError(f"{t.name}: no done to date under the milestone's key "
+                         f"{t.indicator!r} in the results or the supplied values (assess() "
+                         "computes it from the counts, see done_to_date())")
     if rows.empty:
         raise ValueError(f"{t.name}: indicator {t.indicator!r} is in neither the results nor "
                          f"the supplied values{_suggest(t.indicator, indicators)}")
@@ -177,20 +191,68 @@ def _verdicts(t: Target, value: np.ndarray, lower: np.ndarray, upper: np.ndarray
 
 _EVALUATED = ["unit", "period", "target", "indicator", "label", "value", "lower", "upper",
               "op", "threshold", "met", "verdict", "points", "weight", "earned", "weighted",
-              "source", "note", "not_reported"]
+              "source", "note", "not_reported", "scoring", "empty", "done", "plan", "share",
+              "due", "elapsed", "baseline", "baseline_period", "change", "change_lower",
+              "change_upper"]
+
+
+def _per_period(periods: pd.Series, f) -> pd.Series:
+    """``f`` of each distinct period label, spread over the rows (a few labels)."""
+    return periods.map({p: f(p) for p in periods.unique()})
+
+
+def _milestone(t: Target, part: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Done to date (the value given for the target's key), the unit's annual plan for the
+    period's year, the share of the plan done, the share due and the share of the year
+    elapsed at the period's end."""
+    done = part["value"].to_numpy(dtype=float)
+    year = _per_period(part["period"], lambda p: pr.end(p).year).to_numpy(dtype=int)
+    plan = pd.Series(list(zip(part["unit"], year, strict=True)), dtype=object) \
+        .map(dict(t.plan)).to_numpy(dtype=float)
+    dues = _per_period(part["period"], t.due)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = 100.0 * done / plan
+    return {"done": done, "plan": plan, "share": share,
+            "due": np.array([d for d, _ in dues], dtype=float),
+            "elapsed": np.array([e for _, e in dues], dtype=float), "year": year}
+
+
+def _change(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The baseline period's value and the change with its MOVER interval (Newcombe 1998,
+    Zou & Donner 2008): L = d - sqrt((v1 - l1)^2 + (u0 - v0)^2), U = d + sqrt((u1 - v1)^2 +
+    (v0 - l0)^2), 1 = the period, 0 = the baseline; a value without an interval is exact."""
+    bp = _per_period(part["period"], t.baseline_period)
+    b = base[base["indicator"] == t.indicator].rename(columns={
+        "period": "_bp", "value": "_v0", "lower": "_l0", "upper": "_u0"})
+    got = pd.DataFrame({"unit": part["unit"].to_numpy(), "_bp": bp.to_numpy()}).merge(
+        b[["unit", "_bp", "_v0", "_l0", "_u0"]], on=["unit", "_bp"], how="left")
+    v1 = part["value"].to_numpy(dtype=float)
+    l1 = np.where(np.isnan(part["lower"].to_numpy(float)), v1, part["lower"].to_numpy(float))
+    u1 = np.where(np.isnan(part["upper"].to_numpy(float)), v1, part["upper"].to_numpy(float))
+    v0 = got["_v0"].to_numpy(dtype=float)
+    l0 = np.where(np.isnan(got["_l0"].to_numpy(float)), v0, got["_l0"].to_numpy(float))
+    u0 = np.where(np.isnan(got["_u0"].to_numpy(float)), v0, got["_u0"].to_numpy(float))
+    d = v1 - v0
+    return {"baseline": v0, "baseline_period": bp.to_numpy(dtype=object), "change": d,
+            "change_lower": d - np.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2),
+            "change_upper": d + np.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)}
 
 
 def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | None = None,
-             units: pd.DataFrame | None = None, prefer: str | None = None) -> pd.DataFrame:
+             units: pd.DataFrame | None = None, prefer: str | None = None,
+             baseline: pd.DataFrame | None = None) -> pd.DataFrame:
     """Check every unit and period against every target of the scheme that applies to it.
 
     Parameters
     ----------
     results : pandas.DataFrame
         Indicator results (:func:`fpanalysis.indicators.compute`): ``unit``, ``period``,
-        ``indicator``, ``value`` and optionally ``lower``, ``upper``, ``note``. Their
-        periods are the periods assessed; a ``note`` starting with "not reported" marks a
-        unit whose counts are missing (fully or partly) for the period.
+        ``indicator``, ``value`` and optionally ``lower``, ``upper``, ``numerator``,
+        ``denominator``, ``note``. Their periods are the periods assessed; a ``note``
+        starting with "not reported" marks a unit whose counts are missing (fully or
+        partly) for the period. For a milestone target the rows of its key give the
+        cumulative done from January to the period's end as ``value``
+        (:func:`done_to_date`; or supplied in ``values``).
     scheme : Scheme
         From :func:`fpanalysis.scheme.load_targets`.
     values : pandas.DataFrame, optional
@@ -204,6 +266,10 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     prefer : {'computed', 'supplied'}, optional
         Which value wins where an indicator of a unit and period is both in ``results`` and
         in ``values``. Without it such a clash is an error.
+    baseline : pandas.DataFrame, optional
+        Results of the baseline periods of ``compare`` targets (same columns as
+        ``results``), used only as baselines, never assessed. Baselines are also looked up
+        in ``results`` and ``values``.
 
     Returns
     -------
@@ -213,12 +279,26 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         ``op``, ``threshold`` (the unit's own where overridden), ``met`` (nullable boolean,
         on the unrounded value; ``<NA>`` without data), ``verdict`` (``clearly_met`` when the
         whole interval meets the target, ``clearly_not_met`` when none of it does, else
-        ``indeterminate``; ``no_data``; a value supplied without an interval is taken as
-        exact), ``points`` (available), ``weight``, ``earned`` (points earned; 0 without
-        data), ``weighted`` (earned x weight), ``source`` (``computed``, ``supplied`` or
-        '' without a value), ``note`` (from the results) and ``not_reported`` (the note
-        starts with "not reported", or the unit has no result row in the period). Sorted by
-        period, unit and target.
+        ``indeterminate``; ``no_data``; ``not_due``; a value supplied without an interval is
+        taken as exact), ``points`` (available), ``weight``, ``earned`` (points earned; 0
+        without data), ``weighted`` (earned x weight), ``source`` (``computed``,
+        ``supplied`` or '' without a value), ``note`` (from the results, and why a row has
+        no data), ``not_reported`` (the note starts with "not reported", or the unit has no
+        result row in the period), ``scoring``, ``empty`` (the denominator is 0: numerator
+        and denominator both 0, e.g. no births), then for milestone targets ``done``,
+        ``plan``, ``share`` (% of the plan), ``due`` (% due at the period's end),
+        ``elapsed`` (% of the year elapsed at the period's end), and for compare targets
+        ``baseline``, ``baseline_period``, ``change`` (value - baseline),
+        ``change_lower``, ``change_upper`` (NaN / '' for other targets). Sorted by period,
+        unit and target.
+
+        A milestone row has ``value`` = ``share`` and ``threshold`` = ``due``; before the
+        schedule's first milestone nothing is due: ``verdict`` ``not_due``, ``met``
+        ``<NA>``, ``points`` 0 (the target is not assessed yet, as if it did not apply). A
+        compare row is met on the change: ``change op threshold``, its verdict from the
+        change's interval; without a baseline value it is ``no_data``. An empty
+        denominator (not a unit that did not report) is met, not met or no data as the
+        target's ``when_empty`` says; met earns the full points.
 
     Raises
     ------
@@ -247,6 +327,9 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     if prefer is not None and prefer not in _PREFER:
         raise ValueError(f"prefer must be 'computed' or 'supplied', got {prefer!r}")
     data = _observations(results, values, prefer)
+    base = data if baseline is None else pd.concat(
+        [data, _observations(baseline, None, None)], ignore_index=True
+    ).drop_duplicates(_KEY, keep="first")
     pairs = _assessed(results, units)
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
@@ -261,46 +344,188 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         _check_target_data(t, applies, rows, indicators, codes, units is not None)
         part = pairs[pairs["period"].isin(applies)].merge(
             rows.drop(columns="indicator"), on=["unit", "period"], how="left")
-        value = part["value"].to_numpy(dtype=float)
-        threshold = t.thresholds(part["unit"])
-        missing = np.isnan(value)
-        earned = t.earned(value, threshold)
-        note = part["note"].fillna("").astype(str)
-        pieces.append(pd.DataFrame({
-            "unit": part["unit"], "period": part["period"], "target": t.number,
-            "indicator": t.indicator, "label": t.label, "value": value,
-            "lower": part["lower"].to_numpy(dtype=float),
-            "upper": part["upper"].to_numpy(dtype=float), "op": t.op, "threshold": threshold,
-            "met": pd.array(np.where(missing, None, t.meets(value, threshold)),
-                            dtype="boolean"),
-            "verdict": _verdicts(t, value, part["lower"].to_numpy(dtype=float),
-                                 part["upper"].to_numpy(dtype=float), threshold),
-            "points": t.points, "weight": t.weight, "earned": earned,
-            "weighted": earned * t.weight,
-            "source": part["source"].where(~missing, "").fillna("").astype(str),
-            "note": note,
-            "not_reported": note.str.startswith("not reported").to_numpy()
-            | ~part["_rows"].to_numpy(dtype=bool),
-        }))
+        pieces.append(_evaluate_target(t, part, base))
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _EVALUATED})
     out = pd.concat(pieces, ignore_index=True)
     return out.sort_values(["period", "unit", "target"], kind="stable").reset_index(drop=True)
 
 
+def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one target: ``part`` holds its assessed (unit, period) pairs with their
+    observations (value, lower, upper, numerator, denominator, note, source, _rows)."""
+    n = len(part)
+    value = part["value"].to_numpy(dtype=float)
+    lower = part["lower"].to_numpy(dtype=float)
+    upper = part["upper"].to_numpy(dtype=float)
+    note = part["note"].fillna("").astype(str).to_numpy(dtype=object)
+    not_reported = pd.Series(note).str.startswith("not reported").to_numpy() \
+        | ~part["_rows"].to_numpy(dtype=bool)
+    nan = np.full(n, np.nan)
+    extra: dict[str, np.ndarray] = {k: nan for k in ("done", "plan", "share", "due", "elapsed",
+                                                     "baseline", "change", "change_lower",
+                                                     "change_upper")}
+    extra["baseline_period"] = np.full(n, "", dtype=object)
+    threshold = t.thresholds(part["unit"])
+    points = np.full(n, t.points)
+    compared, lo, hi = value, lower, upper
+    not_due = np.zeros(n, dtype=bool)
+    if t.is_milestone:
+        m = _milestone(t, part)
+        extra.update({k: m[k] for k in ("done", "plan", "share", "due", "elapsed")})
+        compared, lo, hi, threshold = m["share"], nan, nan, m["due"]
+        not_due = np.isnan(m["due"])
+        no_plan = ~np.isnan(value) & np.isnan(m["plan"])
+        note = np.where(no_plan, _join(note, "no annual plan for " + m["year"].astype(str)),
+                        note)
+        points = np.where(not_due, 0.0, points)
+    elif t.compare:
+        c = _change(t, part, base)
+        extra.update(c)
+        compared, lo, hi = c["change"], c["change_lower"], c["change_upper"]
+        no_base = ~np.isnan(value) & np.isnan(c["baseline"])
+        note = np.where(no_base, _join(note, "no baseline value for "
+                                       + c["baseline_period"].astype(str)), note)
+    num = part["numerator"].to_numpy(dtype=float)
+    den = part["denominator"].to_numpy(dtype=float)
+    empty = ~not_reported & np.isnan(value) & (num == 0) & (den == 0)
+    missing = np.isnan(compared) & ~(empty & (t.when_empty != "no_data"))
+    met = t.meets(compared, threshold)
+    earned = t.earned(compared, threshold)
+    verdict = _verdicts(t, compared, lo, hi, threshold)
+    if t.when_empty != "no_data" and empty.any():
+        ok = t.when_empty == "met"
+        met = np.where(empty, ok, met)
+        earned = np.where(empty, t.points if ok and not t.is_veto else 0.0, earned)
+        verdict = np.where(empty, "clearly_met" if ok else "clearly_not_met", verdict)
+    verdict = np.where(not_due, "not_due", verdict)
+    earned = np.where(not_due | missing, 0.0, earned)
+    source = part["source"].where(~np.isnan(value), "").fillna("").astype(str).to_numpy()
+    return pd.DataFrame({
+        "unit": part["unit"].to_numpy(), "period": part["period"].to_numpy(),
+        "target": t.number, "indicator": t.indicator, "label": t.label, "value": compared
+        if t.is_milestone else value, "lower": lower, "upper": upper, "op": t.op,
+        "threshold": threshold,
+        "met": pd.array(np.where(missing | not_due, None, met), dtype="boolean"),
+        "verdict": verdict, "points": points, "weight": t.weight, "earned": earned,
+        "weighted": earned * t.weight, "source": source, "note": note,
+        "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra}
+    )[_EVALUATED]
+
+
+def _join(note: np.ndarray, text: object) -> np.ndarray:
+    """``note; text`` (or ``text`` where the note is empty), element-wise."""
+    note = pd.Series(note, dtype=object).astype(str)
+    text = pd.Series(text, index=note.index).astype(str) if not isinstance(text, str) \
+        else text
+    return np.where(note == "", text, note + "; " + text).astype(object)
+
+
 def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
               ) -> list[str | ind.Indicator]:
     """The indicators of the targets that are computed from counts: built-in keys and the
-    scheme's user indicators, each once."""
+    scheme's user indicators, each once (a milestone's key is not an indicator)."""
     user = {i.key: i for i in scheme.indicators}
     builtin = set(ind.keys())
     out: dict[str, str | ind.Indicator] = {}
     for t in targets if targets is not None else scheme.targets:
+        if t.is_milestone:
+            continue
         if t.indicator in user:
             out[t.indicator] = user[t.indicator]
         elif t.indicator in builtin:
             out[t.indicator] = t.indicator
     return list(out.values())
+
+
+def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
+                 units: pd.DataFrame | None = None, level: str | None = None
+                 ) -> pd.DataFrame:
+    """Cumulative done of each milestone target, January to each period's end.
+
+    For every milestone target (``against = "annual_plan"``) that applies to a period, the
+    target's ``done`` count column is summed over the year to date ending with the period
+    (:func:`fpanalysis.periods.year_to_date`) for every unit, as
+    :func:`fpanalysis.indicators.compute` sums counts (a unit missing a month of it is
+    not reported, never counted short).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result rows for :func:`evaluate`: ``unit``, ``period`` (the period assessed, e.g.
+        ``2024Q3``), ``indicator`` (the target's key), ``numerator`` and ``value`` (the
+        done to date), ``denominator``, ``lower`` and ``upper`` (NaN: a count of work done
+        is exact) and ``note`` (why the value is missing, else '').
+    """
+    parts = []
+    for t in scheme.targets:  # the few milestone targets x the few periods
+        if not t.is_milestone:
+            continue
+        spec = ind.ratio(t.indicator, t.done, t.done)
+        for p in periods:
+            if not t.applies_to(p):
+                continue
+            r = ind.compute(counts, [spec], period=p, ytd=True, level=level, units=units)
+            note = r["note"].astype(str)
+            done = r["numerator"].to_numpy(dtype=float)
+            blocked = note.str.startswith(ind.NOT_REPORTED).to_numpy()
+            done = np.where(blocked, np.nan, done)
+            keep = blocked | np.isnan(done) | note.str.startswith(ind.PARTIAL).to_numpy()
+            parts.append(pd.DataFrame({
+                "unit": r["unit"].astype(str).to_numpy(), "period": str(pr.parse(p)),
+                "indicator": t.indicator, "numerator": done, "denominator": np.nan,
+                "value": done, "lower": np.nan, "upper": np.nan,
+                "note": np.where(keep, note.to_numpy(dtype=object), "")}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in
+                             ("unit", "period", "indicator", "numerator", "denominator",
+                              "value", "lower", "upper", "note")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _baselines(counts: pd.DataFrame, scheme: Scheme, periods: Sequence[object],
+               units: pd.DataFrame | None, level: str | None) -> pd.DataFrame | None:
+    """Results of the baseline periods of the scheme's compare targets that are not among
+    ``periods``; a baseline period the counts do not cover is left out (its units are then
+    ``no_data`` with a note)."""
+    assessed = {str(pr.parse(p)) for p in periods}
+    wanted: dict[str, list[str | ind.Indicator]] = {}
+    for t in scheme.targets:
+        if not t.compare:
+            continue
+        for p in periods:
+            if t.applies_to(p):
+                b = t.baseline_period(p)
+                if b not in assessed:
+                    wanted.setdefault(b, []).extend(_computed(scheme, [t]))
+    out = []
+    for b, keys in wanted.items():  # a few baseline periods
+        try:
+            out.append(ind.compute(counts, list({str(getattr(k, "key", k)): k
+                                                 for k in keys}.values()),
+                                   period=b, level=level, units=units))
+        except ValueError:  # no counts for the baseline period: no baseline, no points
+            continue
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def _inputs(counts: pd.DataFrame, scheme: Scheme, periods: Sequence[object],
+            units: pd.DataFrame | None, level: str | None
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The results :func:`evaluate` needs for ``periods`` (indicators and milestones' done to
+    date) and the baseline periods' results."""
+    keys = _computed(scheme)
+    if not keys and not any(t.is_milestone for t in scheme.targets):
+        raise ValueError("no target of the scheme is computed from counts; evaluate "
+                         "supplied values with evaluate()")
+    parts = [ind.compute(counts, keys, period=p, level=level, units=units)
+             for p in periods] if keys else []  # a handful of periods
+    if any(t.is_milestone for t in scheme.targets):
+        parts.append(done_to_date(counts, scheme, periods=periods, units=units, level=level))
+    results = pd.concat([pt.astype({"period": object}).assign(
+        period=_labels(pt["period"]).to_numpy(), indicator=pt["indicator"].astype(str))
+        for pt in parts], ignore_index=True)
+    return results, _baselines(counts, scheme, periods, units, level)
 
 
 def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
@@ -310,8 +535,10 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     """Evaluate and score several periods at once (e.g. every quarter of the year so far).
 
     Computes the scheme's indicators that come from counts (built-in ones and the scheme's
-    user indicators) for each period, then :func:`evaluate` (with ``values``, ``units`` and
-    ``prefer``), :func:`score`, :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
+    user indicators) for each period, the milestone targets' done to date
+    (:func:`done_to_date`) and the results of the compare targets' baseline periods, then
+    :func:`evaluate` (with ``values``, ``units`` and ``prefer``), :func:`score`,
+    :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
 
     Returns
     -------
@@ -320,44 +547,82 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
         ``tier`` and bottom-tier ``streak``.
     """
     scheme = _check_scheme(scheme)
-    keys = _computed(scheme)
-    if not keys:
-        raise ValueError("no target of the scheme is computed from counts; evaluate "
-                         "supplied values with evaluate()")
-    results = pd.concat([ind.compute(counts, keys, period=p, level=level, units=units)
-                         for p in periods], ignore_index=True)  # a handful of periods
-    evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    results, base = _inputs(counts, scheme, periods, units, level)
+    evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer,
+                         baseline=base)
     return evaluated, streaks(tiers(score(evaluated), k=scheme.tier_size))
 
 
 def score(evaluated: pd.DataFrame) -> pd.DataFrame:
     """Sum points per unit and period and rank the units within each period.
 
+    A unit that fails a veto target (``scoring = "veto"``) in a period, or has no data on
+    it (a unit that does not report must never gain), is ``vetoed``: it ranks after every
+    unit that is not, whatever its points; vetoed units rank among themselves by score.
+    A milestone not due yet (verdict ``not_due``) counts neither way.
+
     Returns
     -------
     pandas.DataFrame
         ``unit``, ``period``, ``score`` (weighted points earned), ``max_score`` (weighted
-        points available), ``met`` (targets met), ``not_met``, ``no_data``, ``targets``,
-        ``not_reported`` (any of the unit's rows in the period is), ``rank`` (1 = best; tied
-        units share the better rank), sorted by period, rank, unit.
+        points available), ``met`` (targets met), ``not_met``, ``no_data``, ``targets``
+        (targets assessed: met + not_met + no_data), ``not_reported`` (any of the unit's
+        rows in the period is), ``vetoed`` (bool), ``veto_reason`` (each failed veto as
+        "label: not met" or "label: no data", joined by "; "; '' if none), ``rank`` (1 =
+        best; tied units share the better rank; vetoed units after all others), sorted by
+        period, rank, unit.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["A", "A", "B", "B"], "period": "2024Q1",
+    ...     "target": [1, 2, 1, 2], "label": ["", "符合率否决"] * 2,
+    ...     "indicator": ["x", "compliance_rate"] * 2, "points": [10.0, 0.0] * 2,
+    ...     "weight": 1.0, "weighted": [10.0, 0.0, 5.0, 0.0],
+    ...     "met": pd.array([True, False, False, True], dtype="boolean"),
+    ...     "verdict": ["clearly_met", "clearly_not_met", "clearly_not_met", "clearly_met"],
+    ...     "scoring": ["all_or_nothing", "veto"] * 2, "not_reported": False})
+    >>> score(ev)[["unit", "score", "vetoed", "veto_reason", "rank"]]
+      unit  score  vetoed     veto_reason  rank
+    0    B    5.0   False                     1
+    1    A   10.0    True  符合率否决: not met     2
     """
+    due = (evaluated["verdict"] != "not_due").to_numpy() if "verdict" in evaluated.columns \
+        else np.ones(len(evaluated), dtype=bool)
+    met = evaluated["met"]
+    veto = (evaluated["scoring"] == "veto").to_numpy() if "scoring" in evaluated.columns \
+        else np.zeros(len(evaluated), dtype=bool)
+    failed = veto & due & ~met.fillna(False).to_numpy(dtype=bool)
     e = evaluated.assign(
         _avail=evaluated["points"] * evaluated["weight"],
-        _met=evaluated["met"].fillna(False).astype(int),
-        _not=(evaluated["met"] == False).fillna(False).astype(int),  # noqa: E712
-        _none=evaluated["met"].isna().astype(int),
-        _nr=evaluated["not_reported"].astype(bool))
+        _met=(met.fillna(False).astype(int) * due),
+        _not=((met == False).fillna(False).astype(int) * due),  # noqa: E712
+        _none=(met.isna().astype(int) * due),
+        _due=due.astype(int),
+        _nr=evaluated["not_reported"].astype(bool),
+        _veto=failed)
     g = e.groupby(["unit", "period"], sort=True)
     out = pd.DataFrame({"score": g["weighted"].sum(), "max_score": g["_avail"].sum(),
                         "met": g["_met"].sum(), "not_met": g["_not"].sum(),
-                        "no_data": g["_none"].sum(), "targets": g.size(),
-                        "not_reported": g["_nr"].any()}).reset_index()
-    return rank_units(out)
+                        "no_data": g["_none"].sum(), "targets": g["_due"].sum(),
+                        "not_reported": g["_nr"].any(), "vetoed": g["_veto"].any()})
+    out["veto_reason"] = ""
+    if failed.any():  # the few failed vetoes: name each
+        f = e[failed]
+        name = f["label"].astype(str).where(f["label"].astype(str) != "",
+                                            "target " + f["target"].astype(str) + " ("
+                                            + f["indicator"].astype(str) + ")")
+        why = name + np.where(f["met"].isna(), ": no data", ": not met")
+        reasons = why.groupby([f["unit"], f["period"]], sort=True).agg("; ".join)
+        out["veto_reason"] = reasons.reindex(out.index).fillna("").to_numpy(dtype=object)
+    return rank_units(out.reset_index())
 
 
 def rank_units(scores: pd.DataFrame, *, column: str = "score", by: str = "period",
                higher_is_better: bool = True) -> pd.DataFrame:
     """Rank units within each ``by`` group; ties share the better rank (``method='min'``).
+
+    Where ``scores`` has a ``vetoed`` column, vetoed units rank after every unit that is
+    not, ties among them by ``column``.
 
     Examples
     --------
@@ -369,9 +634,23 @@ def rank_units(scores: pd.DataFrame, *, column: str = "score", by: str = "period
     1    A     2
     2    C     2
     3    D     4
+    >>> rank_units(s.assign(vetoed=[False, True, False, True]))[["unit", "rank"]]
+      unit  rank
+    0    A     1
+    1    C     1
+    2    B     3
+    3    D     4
     """
     out = scores.copy()
-    out["rank"] = out.groupby(by)[column].rank(method="min", ascending=not higher_is_better)
+    if "vetoed" in out.columns and len(out):
+        vetoed = out["vetoed"].astype(bool)
+        within = out.groupby([out[by], vetoed])[column].rank(
+            method="min", ascending=not higher_is_better)
+        clean = (~vetoed).astype(int).groupby(out[by]).transform("sum")
+        out["rank"] = within + np.where(vetoed, clean, 0)
+    else:
+        out["rank"] = out.groupby(by)[column].rank(method="min",
+                                                   ascending=not higher_is_better)
     out["rank"] = out["rank"].astype("Int64")
     return out.sort_values([by, "rank", "unit"], kind="stable").reset_index(drop=True)
 
@@ -592,7 +871,8 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
 
 
 _UNCERTAINTY = {"unit": object, "period": object, "score": float, "rank": "Int64",
-                "not_reported": bool, "median_rank": float, "rank_lower": float,
+                "not_reported": bool, "vetoed": bool, "p_vetoed": float,
+                "median_rank": float, "rank_lower": float,
                 "rank_upper": float, "p_top": float, "p_bottom": float, "draws": int,
                 "seed": int}
 
@@ -619,8 +899,12 @@ def rank_uncertainty(
     from the normal distribution matching it (without one it is held fixed); a value that is
     missing stays missing and earns nothing. Each draw is scored with
     :meth:`fpanalysis.scheme.Target.earned`, the rule :func:`evaluate` uses, and the units
-    are ranked (ties share the better rank). All draws are computed at once as
-    (draws x units) arrays.
+    are ranked (ties share the better rank). A unit that fails a veto target in a draw
+    ranks after every unit that does not in that draw, as :func:`score` ranks it. A
+    compare target redraws both periods' values and scores their difference; a milestone's
+    done to date is a count of work, not a sample, and is held at its observed share; an
+    empty denominator is met or not as ``when_empty`` says, in every draw. All draws are
+    computed at once as (draws x units) arrays.
 
     Parameters
     ----------
@@ -647,7 +931,8 @@ def rank_uncertainty(
     -------
     pandas.DataFrame
         ``unit``, ``period``, ``score`` and ``rank`` (observed), ``not_reported``,
-        ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
+        ``vetoed`` (observed), ``p_vetoed`` (share of draws in which the unit fails a
+        veto), ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
         the simulated ranks), ``p_top`` and ``p_bottom`` (probability of being in the top /
         bottom k), ``draws`` and ``seed``; sorted by observed rank. Empty (with these
         columns) when no target of the scheme applies to ``period``.
@@ -660,33 +945,70 @@ def rank_uncertainty(
     if not applicable:  # e.g. a monthly report under a quarterly scheme: nothing to rank
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _UNCERTAINTY.items()})
     keys = _computed(scheme, applicable)
-    if not keys:
+    if not keys and not any(t.is_milestone for t in applicable):
         raise ValueError(f"no target that applies to {p} is computed from counts; "
                          "rank_uncertainty redraws counts")
-    results = ind.compute(counts, keys, period=p, level=level, units=units)
-    sums, specs = ind.group_sums(counts, keys, by=["unit"], period=p, level=level,
-                                 units=units)
-    ev = evaluate(results, scheme, values=values, units=units, prefer=prefer)
+    results, base = _inputs(counts, scheme, [p], units, level)
+    ev = evaluate(results, scheme, values=values, units=units, prefer=prefer, baseline=base)
     observed = score(ev).set_index("unit")
     unit_codes = pd.Series(sorted(observed.index.astype(str)))
-    sums = sums.set_axis(sums.index.astype(str)).reindex(unit_codes)  # NaN: no counts
     n_units = len(unit_codes)
     total = np.zeros((draws, n_units))
-    by_key = {s.key: s for s in specs}
+    vetoed = np.zeros((draws, n_units), dtype=bool)
+    sums_of: dict[str, tuple[pd.DataFrame, dict[str, ind.Indicator]]] = {}
+
+    def redraw(key: str, period: str) -> np.ndarray:
+        """Draws of one indicator for every unit in ``period`` (NaN without counts)."""
+        if period not in sums_of:
+            try:
+                sums, specs = ind.group_sums(counts, keys, by=["unit"], period=period,
+                                             level=level, units=units)
+            except ValueError:  # no counts for a baseline period
+                sums, specs = pd.DataFrame(index=pd.Index([], dtype=object)), []
+            sums = sums.set_axis(sums.index.astype(str)).reindex(unit_codes)
+            sums_of[period] = (sums, {sp.key: sp for sp in specs})
+        sums, by_key = sums_of[period]
+        if key not in by_key:
+            return np.full((draws, n_units), np.nan)
+        return by_key[key].draw(sums, rng, draws)
+
     for t in applicable:  # the ~10 targets; each draws all units at once
         obs = ev[ev["target"] == t.number].set_index("unit").reindex(unit_codes)
         source = obs["source"].fillna("").to_numpy()
+        threshold = obs["threshold"].to_numpy(dtype=float)
         value = np.full((draws, n_units), np.nan)
-        if (source == "computed").any():
-            value = np.where(source == "computed",
-                             by_key[t.indicator].draw(sums, rng, draws), value)
-        if (source == "supplied").any():
+        if t.is_milestone:  # work done is counted, not sampled: held at the observed share
+            value = np.broadcast_to(obs["share"].to_numpy(dtype=float), value.shape)
+        elif (source == "computed").any():
+            value = np.where(source == "computed", redraw(t.indicator, str(p)), value)
+        if not t.is_milestone and (source == "supplied").any():
             mean = obs["value"].to_numpy(dtype=float)
             sd = ((obs["upper"] - obs["lower"]) / (2 * stats.norm.ppf(0.975))).to_numpy(float)
             sd = np.where(np.isnan(sd), 0.0, sd)
             value = np.where(source == "supplied",
                              mean + sd * rng.standard_normal((draws, n_units)), value)
-        total += t.earned(value, t.thresholds(unit_codes)) * t.weight
+        if t.compare:  # the change on the baseline, both periods redrawn
+            bp = obs["baseline_period"].fillna("").astype(str).to_numpy()
+            b = np.full((draws, n_units), np.nan)
+            for period in sorted(set(bp) - {""}):  # one baseline period per assessed period
+                b = np.where(bp == period, redraw(t.indicator, period), b)
+            held = obs["baseline"].to_numpy(dtype=float)  # a supplied baseline: held fixed
+            b = np.where(np.isnan(held), np.nan, np.where(np.isnan(b), held, b))
+            value = value - b
+        earned = t.earned(value, threshold)
+        met = t.meets(value, threshold) & ~np.isnan(value)
+        empty = obs["empty"].fillna(False).to_numpy(dtype=bool)
+        if t.when_empty != "no_data":  # an empty denominator: met or not by rule, no draw
+            ok = t.when_empty == "met"
+            earned = np.where(empty, t.points if ok and not t.is_veto else 0.0, earned)
+            met = np.where(empty, ok, met)
+        due = (obs["verdict"] != "not_due").to_numpy()
+        total += np.where(due, earned, 0.0) * t.weight
+        if t.is_veto:
+            vetoed |= due & ~met
+    # a vetoed unit ranks after every other, among vetoed units by score
+    key = total - np.where(vetoed, sum(t.points * t.weight for t in applicable) + 1.0, 0.0)
+    total = key
     ranks = stats.rankdata(-total, axis=1, method="min")
     from_bottom = stats.rankdata(total, axis=1, method="min")
     obs_units = observed.reindex(unit_codes)
@@ -694,6 +1016,8 @@ def rank_uncertainty(
         "unit": unit_codes, "period": str(p),
         "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
         "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
+        "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
+        "p_vetoed": vetoed.mean(axis=0),
         "median_rank": np.median(ranks, axis=0),
         "rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
         "rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),

@@ -45,7 +45,8 @@ def test_sample_scheme_loads(sample_dir, sample_units):
     frame = s.to_frame()
     assert frame.columns.tolist() == ["target", "indicator", "label", "op", "threshold",
                                       "points", "weight", "scoring", "floor", "per_event",
-                                      "periods", "unit_thresholds"]
+                                      "periods", "unit_thresholds", "against", "done",
+                                      "schedule", "compare", "when_empty"]
     assert frame["target"].tolist() == list(range(1, 11))
 
 
@@ -93,7 +94,7 @@ def test_specifications_are_frozen(sample_dir):
     (HEAD.replace(">=", "=>") + "threshold = 86\npoints = 20\n", "op",
      "target 1 (compliance_rate): must be '<=' or '>=', got '=>'"),
     (OK + 'scoring = "lineal"\nfloor = 50\n', "scoring",
-     T1 + "must be one of all_or_nothing, linear, per_event, got 'lineal' (did you mean "
+     T1 + "must be one of all_or_nothing, linear, per_event, veto, got 'lineal' (did you mean "
           "'linear'?)"),
     (OK + 'scoring = "linear"\n', "floor", T1 + "linear scoring needs floor"),
     (OK + "floor = 50\n", "floor", T1 + "floor applies only to linear scoring, not "
@@ -242,9 +243,11 @@ def test_unit_thresholds_file_on_the_wrong_side_of_a_linear_floor(write):
 def test_target_scores_through_the_scoring_table():
     """One rule per kind, hand-computed: all or nothing >= 86 for 20 points; linear <= 8.5
     from 10.5 for 15 points (9.0 -> 15 x 1.5 / 2 = 11.25); 5 points less 2.5 per event
-    (1 -> 2.5, 3 -> 0). Missing values earn nothing. The same method works on
-    (draws x units) arrays."""
-    assert set(SCORING) == {"all_or_nothing", "linear", "per_event"}
+    (1 -> 2.5, 3 -> 0); a veto earns nothing whatever the value. Missing values earn nothing.
+    The same method works on (draws x units) arrays."""
+    assert set(SCORING) == {"all_or_nothing", "linear", "per_event", "veto"}
+    veto = Target(4, "compliance_rate", ">=", 80, 0, scoring="veto")
+    assert veto.earned(np.array([[90.0, 70.0]]), np.full(2, 80.0)).tolist() == [[0.0, 0.0]]
     a = Target(1, "compliance_rate", ">=", 86, 20)
     assert a.earned(np.array([86.0, 85.9, np.nan]), np.full(3, 86.0)).tolist() == [20, 0, 0]
     lin = Target(2, "natural_growth_rate", "<=", 8.5, 15, scoring="linear", floor=10.5)
