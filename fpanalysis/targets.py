@@ -1034,6 +1034,8 @@ def _class_rules(rules: object, default: str | None
         if not criteria:
             raise ValueError(f"class {name!r}: targets must name at least one target")
         seen = [str(c).strip() for c in criteria]
+        if "" in seen:
+            raise ValueError(f"class {name!r}: a target name is empty")
         if len(set(seen)) < len(seen):
             twice = next(c for c in seen if seen.count(c) > 1)
             raise ValueError(f"class {name!r}: target {twice!r} is listed twice")
