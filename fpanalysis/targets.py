@@ -458,7 +458,8 @@ def tiers(ranked: pd.DataFrame, *, k: int = 3, column: str = "score", by: str = 
     Raises
     ------
     ValueError
-        ``k`` below 1, a missing column, two rows for one unit and period.
+        ``k`` below 1, a missing column, two rows for one unit and period, a ``vetoed``
+        flag that is missing.
 
     Examples
     --------
@@ -477,8 +478,12 @@ def tiers(ranked: pd.DataFrame, *, k: int = 3, column: str = "score", by: str = 
         return out
     _, labels = _keyed(out, by, "tiers")
     value = pd.to_numeric(out[column]).astype(float).to_numpy()
-    vetoed = out["vetoed"].astype(bool).to_numpy() if "vetoed" in out.columns \
-        else np.zeros(len(out), dtype=bool)
+    vetoed = np.zeros(len(out), dtype=bool)
+    if "vetoed" in out.columns:
+        flags = pd.array(out["vetoed"], dtype="boolean")
+        if flags.isna().any():
+            raise ValueError("tiers: vetoed must be True or False in every row")
+        vetoed = flags.to_numpy(dtype=bool)
     scored = ~np.isnan(value)
     frame = pd.DataFrame({"g": labels, "v": vetoed,
                           "s": -value if higher_is_better else value})  # smaller is better

@@ -361,6 +361,9 @@ def test_tiers_refuse_duplicates_and_bad_k_and_keep_empty_tables():
         targets.tiers(s, k=0)
     with pytest.raises(ValueError, match="tiers needs the column"):
         targets.tiers(s.drop(columns="score"))
+    with pytest.raises(ValueError, match="tiers: vetoed must be True or False in every row"):
+        targets.tiers(pd.DataFrame({"unit": ["A"], "period": ["2024Q1"], "score": [1.0],
+                                    "vetoed": [None]}))
     empty = targets.tiers(s.iloc[:0])
     assert empty.empty and "tier" in empty.columns
 
