@@ -574,3 +574,23 @@ def test_a_class_criterion_must_be_named():
     with pytest.raises(ValueError, match="class '一类': a target name is empty"):
         targets.classify(village_evaluation(), [{"name": "一类", "targets": [" "]}],
                          default="三类")
+
+
+def test_skipping_reports_never_shortens_a_streak_nor_lowers_a_bottom_count():
+    """Property over random tables (seeded): drop random rows of one unit; with
+    missing='in_tier' every remaining row's streak and every year's bottom count is at
+    least what the full table gives (a held period counts as bottom)."""
+    rng = np.random.default_rng(8)
+    periods = ["2023Q1", "2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    for _ in range(40):
+        full = pd.DataFrame({"unit": ["A"] * 8 + ["B"] * 8, "period": periods * 2,
+                             "tier": rng.choice(["bottom", "", "top"], 16)})
+        keep = np.r_[rng.random(8) < 0.6, np.ones(8, dtype=bool)]  # B keeps every row
+        keep[rng.integers(8)] = True  # A keeps at least one row
+        part = full[keep]
+        whole = targets.streaks(full, missing="in_tier")["streak"].to_numpy()[keep]
+        skipped = targets.streaks(part, missing="in_tier")["streak"].to_numpy()
+        assert (skipped >= whole).all()
+        b_full = targets.tier_counts(full, missing="in_tier")["bottom"].to_numpy()
+        b_part = targets.tier_counts(part, missing="in_tier")["bottom"].to_numpy()
+        assert (b_part >= b_full).all()
