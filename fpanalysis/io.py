@@ -1,4 +1,4 @@
-"""Load counts, units, audits, supplied values, external scores and targets.
+"""Load counts, units, audits, supplied values, external scores, adjustments and targets.
 
 Files come as county offices make them: CSV in UTF-8 (with or without BOM), UTF-16 with BOM
 or GB18030/GBK, Excel workbooks (one sheet, or the one named with ``sheet=``), or Parquet;
@@ -42,12 +42,23 @@ from .rules import (
     check_units_known,
     consistency,
 )
-from .schema import AUDITS, COUNTS, SCORES, UNITS, VALUES, DataError, TableSpec
-from .tables import LoadReport, Walked, load_report, normalise_keys, walk
+from .schema import (
+    ADJUSTMENTS,
+    AUDITS,
+    COUNTS,
+    SCORES,
+    UNITS,
+    VALUES,
+    DataError,
+    Problem,
+    TableSpec,
+)
+from .tables import Collector, LoadReport, Walked, load_report, normalise_keys, walk
 
 __all__ = [
     "LoadReport",
     "find_file",
+    "load_adjustments",
     "load_audits",
     "load_counts",
     "load_report",
@@ -377,4 +388,75 @@ def load_scores(path: str | Path, *, name: str = "city_scores",
     out = pd.DataFrame({"unit": data["unit"].astype("string"), "period": data["period"],
                         "score": score})
     out = out.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
+    return _store(out, w.report)
+
+
+def _check_years(data: pd.DataFrame, col: Collector) -> None:
+    """Report parsed periods that are not years (each distinct period looked at once)."""
+    values = data["period"].astype(object)
+    codes, uniq = pd.factorize(values)  # hashing only: Dekad and Period do not compare
+    kinds = np.array([pr.kind(u) for u in uniq] + [""], dtype=object)
+    labels = np.array([str(u) for u in uniq] + [""], dtype=object)
+    codes = np.where(codes < 0, len(uniq), codes)
+    wrong = (kinds[codes] != "year") & (codes < len(uniq)) & ~col.flagged("period")
+    col.at(wrong, "period",
+           lambda p: f"adjustments are per year: period {labels[codes[p]]!r} is a "
+                     f"{kinds[codes[p]].replace('_', '-')} (write the year, e.g. 2024)")
+
+
+def load_adjustments(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
+                     header_row: int | None = None, sheet: str | int | None = None,
+                     period: object = None) -> pd.DataFrame:
+    """Load year-end adjustments: points added to or taken off a unit's year-end standing,
+    each with its reason (a deduction per case decided at year end, a bonus).
+
+    The file (``adjustments.*`` in a data directory; English or Chinese headers, title lines
+    and notes as for counts) has ``unit`` (or ``name`` with ``units``), ``period`` (the
+    year, e.g. ``2024``), ``points`` (any sign, fractions allowed; 调整分/加减分) and
+    ``reason`` (text, required; 原因/事由). A unit may have several adjustments in a year,
+    one row per reason; :func:`fpanalysis.targets.combine` adds them up after the
+    county/city combination. Other parameters are as for :func:`load_counts` (``period``:
+    the year of every row, for a sheet without a period column).
+
+    The key is (unit, period, reason): the same reason twice for one unit and year is
+    refused as a row entered twice. Several cases of one kind go in one row with their
+    summed points, or in rows whose reasons tell them apart (e.g. the case number).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (``period[Y-DEC]``), ``points`` (float), ``reason`` (text,
+        normalised: NFKC, stripped), sorted by unit, period and reason.
+
+    Raises
+    ------
+    DataError
+        Missing column, non-numeric, malformed or empty points, empty reason, a period that
+        is not a year, unreadable period, duplicate (unit, period, reason), unknown unit.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "adjustments.csv").write_text(
+    ...     "单位代码,期间,加减分,原因\\n101,2024,-2.5,年底未结案1例\\n"
+    ...     "101,2024,1,市级表彰\\n", encoding="utf-8")
+    >>> load_adjustments(d)
+      unit period  points   reason
+    0  101   2024     1.0     市级表彰
+    1  101   2024    -2.5  年底未结案1例
+    """
+    units = _units_table(path, units)
+    w = _walk(path, ADJUSTMENTS, units, header_row=header_row, sheet=sheet, period=period)
+    data, col = w.data, w.col
+    points = w.numbers["points"].to_numpy()
+    col.at(np.isnan(points) & ~col.flagged("points"), "points", "points is empty")
+    check_periods(data, col)
+    _check_years(data, col)
+    check_duplicates(data, ADJUSTMENTS.keys, col)
+    check_units_known(data, units, col)
+    col.raise_if_any()
+    out = pd.DataFrame({"unit": data["unit"].astype("string"), "period": data["period"],
+                        "points": points, "reason": data["reason"].astype("string")})
+    out = out.sort_values(["unit", "period", "reason"], kind="stable").reset_index(drop=True)
     return _store(out, w.report)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ADJUSTMENTS",
     "AGE_GROUPS",
     "ALIASES",
     "AUDITS",
@@ -184,6 +185,20 @@ SCORES = TableSpec(
 )
 
 
+#: Year-end adjustments (a deduction per case decided at year end, a bonus): several rows per
+#: unit and year are normal, one per reason. The key is (unit, period, reason): the same
+#: reason twice for a unit and year is refused as a row entered twice; several cases of one
+#: kind go in one row with their summed points, or in rows whose reasons tell them apart
+#: (the case number).
+ADJUSTMENTS = TableSpec(
+    name="adjustments",
+    keys=("unit", "period", "reason"),
+    required=("unit", "period", "points", "reason"),
+    optional=("name",),
+    numbers=("points",),
+)
+
+
 def count_columns(columns: Iterable[str]) -> list[str]:
     """Return the contract count columns among ``columns``, in contract order."""
     present = set(columns)
@@ -240,12 +255,19 @@ ALIASES: dict[str, str] = {
     "指标": "indicator", "指标名称": "indicator", "值": "value", "数值": "value",
     "指标值": "value", "下限": "lower", "上限": "upper",
     "得分": "score", "考核得分": "score", "市考核得分": "score",
+    # year-end adjustments: only sign-neutral headers (扣分/加分 carry a sign of their own
+    # and are deliberately not aliases: -2 under 扣分 would be ambiguous)
+    "调整分": "points", "调整分值": "points", "调整分数": "points", "加减分": "points",
+    "加减分值": "points", "adjustment": "points",
+    "原因": "reason", "调整原因": "reason", "加减分原因": "reason", "事由": "reason",
+    "调整事由": "reason", "加减分事由": "reason", "理由": "reason",
     **_age_aliases(),
     **{s.numerator_zh: s.numerator for s in SERVICES},
     **{s.denominator_zh: s.denominator for s in SERVICES},
 }
 
-_KNOWN = {c for spec in (COUNTS, UNITS, AUDITS, VALUES, SCORES) for c in spec.columns}
+_KNOWN = {c for spec in (COUNTS, UNITS, AUDITS, VALUES, SCORES, ADJUSTMENTS)
+          for c in spec.columns}
 
 
 def canonical_header(header: object) -> str | None:

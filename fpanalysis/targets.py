@@ -27,7 +27,7 @@ flagged ``not_reported``; so no unit can gain points or rank by not reporting.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ __all__ = [
     "VERDICTS",
     "assess",
     "bands",
+    "classify",
     "combine",
     "done_to_date",
     "evaluate",
@@ -49,6 +50,7 @@ __all__ = [
     "score",
     "scopes",
     "streaks",
+    "tier_counts",
     "tiers",
 ]
 
@@ -655,23 +657,240 @@ def rank_units(scores: pd.DataFrame, *, column: str = "score", by: str = "period
     return out.sort_values([by, "rank", "unit"], kind="stable").reset_index(drop=True)
 
 
+_TIERS = ("top", "bottom")
+
+
+def _check_tier(tier: object) -> None:
+    if tier not in _TIERS:
+        raise ValueError(f"tier must be 'top' or 'bottom', got {tier!r}")
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs the column(s) {', '.join(missing)}")
+
+
+def _keyed(frame: pd.DataFrame, by: str, what: str, extra: Sequence[str] = ()
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Unit codes (stripped) and canonical period labels of ``frame``; refuse two rows for
+    one unit and period (and ``extra`` key columns), naming up to five of them."""
+    unit = frame["unit"].astype(str).str.strip().to_numpy(dtype=object)
+    labels = _labels(frame[by]).to_numpy(dtype=object)
+    keys = pd.DataFrame({"unit": unit, "period": labels}
+                        | {c: frame[c].astype(str).to_numpy() for c in extra})
+    dup = keys.duplicated(keep="first").to_numpy()
+    if dup.any():
+        shown = keys[dup].drop_duplicates().iloc[:5].astype(str).to_numpy()
+        names = ", ".join(f"{r[0]} in {r[1]}" + "".join(f" ({c} {v})" for c, v in
+                                                         zip(extra, r[2:], strict=True))
+                          for r in shown)
+        per = "unit and period" if not extra else f"unit, period and {', '.join(extra)}"
+        raise ValueError(f"{what} takes one row per {per}; the table holds more than one "
+                         f"for {names}")
+    return unit, labels
+
+
+def _tier_values(frame: pd.DataFrame, what: str) -> np.ndarray:
+    """The ``tier`` column as text; refuse any value but 'top', 'bottom' and ''."""
+    tier = frame["tier"]
+    bad = ~tier.isin(["top", "bottom", ""]).to_numpy()
+    if bad.any():
+        shown = sorted({repr(v) for v in tier[bad].astype(object)})[:5]
+        raise ValueError(f"{what}: tier must be 'top', 'bottom' or '' in every row, got "
+                         f"{', '.join(shown)}")
+    return tier.to_numpy(dtype=object)
+
+
+def _not_reported(frame: pd.DataFrame) -> np.ndarray:
+    """``not_reported`` as bool (an unknown flag counts as not reported); False without it."""
+    if "not_reported" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return pd.array(frame["not_reported"], dtype="boolean").fillna(True).to_numpy(dtype=bool)
+
+
 def tiers(ranked: pd.DataFrame, *, k: int = 3, column: str = "score", by: str = "period",
           higher_is_better: bool = True) -> pd.DataFrame:
     """Mark the top ``k`` and bottom ``k`` units of each period (``tier``: top/bottom/'').
 
     A unit is in the bottom tier when fewer than ``k`` units are strictly worse; ties at the
-    edge therefore all join the tier. Where a table has fewer than 2k units, top wins.
+    edge therefore all join the tier. Where a table has fewer than 2k units, top wins. A
+    unit without a score (NaN) is in no tier. Where ``ranked`` has a ``vetoed`` column
+    (:func:`score`), a vetoed unit ranks after every unvetoed one whatever its score: it is
+    never in the top tier, and vetoed units are compared among themselves by score.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        ``unit``, ``by`` and ``column``, one row per unit and period; optionally
+        ``vetoed``.
+    k : int, default 3
+    column : str, default 'score'
+    by : str, default 'period'
+    higher_is_better : bool, default True
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``ranked`` (rows in their order) with ``tier``.
+
+    Raises
+    ------
+    ValueError
+        ``k`` below 1, a missing column, two rows for one unit and period, a ``vetoed``
+        flag that is missing.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"unit": list("ABCD"), "period": "2024Q1",
+    ...                   "score": [95.0, 80.0, 70.0, 60.0],
+    ...                   "vetoed": [True, False, False, False]})
+    >>> tiers(s, k=1)["tier"].tolist()
+    ['bottom', 'top', '', '']
     """
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a whole number of at least 1, got {k!r}")
+    _require(ranked, ["unit", by, column], "tiers")
     out = ranked.copy()
-    worse_first = out.groupby(by)[column].rank(method="min", ascending=higher_is_better)
-    better_first = out.groupby(by)[column].rank(method="min", ascending=not higher_is_better)
-    out["tier"] = np.where(better_first <= k, "top", np.where(worse_first <= k, "bottom", ""))
+    if out.empty:
+        out["tier"] = pd.Series(dtype=object)
+        return out
+    _, labels = _keyed(out, by, "tiers")
+    value = pd.to_numeric(out[column]).astype(float).to_numpy()
+    vetoed = np.zeros(len(out), dtype=bool)
+    if "vetoed" in out.columns:
+        flags = pd.array(out["vetoed"], dtype="boolean")
+        if flags.isna().any():
+            raise ValueError("tiers: vetoed must be True or False in every row")
+        vetoed = flags.to_numpy(dtype=bool)
+    scored = ~np.isnan(value)
+    frame = pd.DataFrame({"g": labels, "v": vetoed,
+                          "s": -value if higher_is_better else value})  # smaller is better
+    within = frame.groupby(["g", "v"], sort=False)["s"]
+    better = within.rank(method="min").to_numpy()
+    worse = within.rank(method="min", ascending=False).to_numpy()
+    clear = pd.Series(~vetoed & scored).groupby(labels).transform("sum").to_numpy()
+    barred = pd.Series(vetoed & scored).groupby(labels).transform("sum").to_numpy()
+    better_first = better + np.where(vetoed, clear, 0)
+    worse_first = worse + np.where(vetoed, 0, barred)
+    with np.errstate(invalid="ignore"):
+        top = (better_first <= k) & ~vetoed
+        bottom = worse_first <= k
+    out["tier"] = np.where(top, "top", np.where(bottom, "bottom", "")).astype(object)
     return out
 
 
-def streaks(tiered: pd.DataFrame, *, tier: str = "bottom", by: str = "period") -> pd.DataFrame:
+def _year_of(p: object) -> int:
+    """The calendar year a period counts in: the year of its last day (a span that crosses
+    the new year, such as 2023-12/2024-01, counts in the year it ends)."""
+    if isinstance(p, pr.Span):
+        return int(p.last.year)
+    if isinstance(p, pd.Period | pr.Dekad):
+        return int(p.year)
+    raise ValueError(f"cannot place period {p!r} in a year")
+
+
+def _ordinal(p: object, *, ytd_step: int | None = None) -> int:
+    """Consecutive integers for consecutive periods of one kind.
+
+    Months, quarters and years are numbered by pandas; dekads three to a month; a span of
+    L months (two-monthly 双月 periods, half-years) by its first month // L, so spans that
+    tile the calendar (2024-01/2024-02, 2024-03/2024-04, ...) number 1 apart. Year-to-date
+    spans of one series (``ytd_step``: months between their ends) are numbered by their
+    last month, so 2024-01/2024-12 and 2025-01/2025-03 follow each other quarterly.
+
+    Examples
+    --------
+    >>> [_ordinal(pr.parse(x)) for x in ("2024-11/2024-12", "2025-01/2025-02")]
+    [329, 330]
+    >>> [_ordinal(pr.parse(x)) for x in ("2023-12-D3", "2024-01-D1")]
+    [72863, 72864]
+    """
+    if isinstance(p, pd.Period):
+        return int(p.ordinal)
+    if isinstance(p, pr.Dekad):
+        return (p.year * 12 + p.month_number - 1) * 3 + p.part - 1
+    if isinstance(p, pr.Span):
+        if ytd_step is not None:
+            return (int(p.last.ordinal) + 1) // ytd_step
+        length = int(p.last.ordinal - p.first.ordinal) + 1
+        return int(p.first.ordinal) // length
+    raise ValueError(f"cannot order period {p!r}")
+
+
+def _series(labels: np.ndarray, what: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Ordinal and year of each distinct period label; refuse periods that are not one
+    series (months with quarters, two-monthly spans with quarterly ones)."""
+    parsed = {u: pr.parse(u) for u in pd.unique(labels)}
+
+    def family(p: object) -> str:
+        return "span" if isinstance(p, pr.Span) else "dekad" if isinstance(p, pr.Dekad) \
+            else p.freqstr
+
+    families = {}
+    for u, p in parsed.items():
+        families.setdefault(family(p), u)
+    if len(families) > 1:
+        shown = ", ".join(f"{u} ({pr.kind(u)})" for u in families.values())
+        raise ValueError(f"{what} needs periods of one kind, got {shown}")
+    step = None
+    spans = [p for p in parsed.values() if isinstance(p, pr.Span)]
+    if spans and all(s.first.month == 1 and s.first.year == s.last.year for s in spans):
+        step = int(np.gcd.reduce([s.last.month for s in spans] + [12]))  # year to date
+    elif spans:
+        shape = {(int(s.last.ordinal - s.first.ordinal) + 1,
+                  int(s.first.ordinal) % (int(s.last.ordinal - s.first.ordinal) + 1))
+                 for s in spans}
+        if len(shape) > 1:
+            raise ValueError(f"{what} needs spans of one length that follow each other "
+                             f"(e.g. two-monthly 2024-01/2024-02, 2024-03/2024-04), got "
+                             f"{', '.join(sorted(parsed)[:6])}")
+    return ({u: _ordinal(p, ytd_step=step) for u, p in parsed.items()},
+            {u: _year_of(p) for u, p in parsed.items()})
+
+
+_MISSING = ("break", "in_tier")
+
+
+def streaks(tiered: pd.DataFrame, *, tier: str = "bottom", by: str = "period",
+            missing: str = "break", reset: str | None = None) -> pd.DataFrame:
     """Add ``streak``: how many consecutive periods, up to this one, the unit has been in
-    ``tier`` (0 when it is not). A period the unit has no row for breaks the run.
+    ``tier`` (0 when it is not).
+
+    Periods follow each other across year boundaries (2023Q4 then 2024Q1; 2023-12 then
+    2024-01; 2023-12-D3 then 2024-01-D1; two-monthly 2023-11/2023-12 then 2024-01/2024-02;
+    year-to-date spans of one series, 2024-01/2024-12 then 2025-01/2025-03). All periods
+    must be of one kind. A period that no unit has a row for is not in the table: it
+    breaks every run.
+
+    Parameters
+    ----------
+    tiered : pandas.DataFrame
+        ``unit``, ``by``, ``tier`` ('top', 'bottom' or ''), one row per unit and period
+        (e.g. :func:`tiers` output); optionally ``not_reported``.
+    tier : {'bottom', 'top'}, default 'bottom'
+    by : str, default 'period'
+    missing : {'break', 'in_tier'}, default 'break'
+        ``'break'``: a period the unit has no row for breaks its run. ``'in_tier'`` (bottom
+        tier only): a period of the table that the unit has no row for, or a row flagged
+        ``not_reported``, counts as in the bottom tier, so skipping a report never breaks a
+        run (nor gains anything). Every unit of the table is taken to be assessed in every
+        period of the table.
+    reset : {None, 'year'}, default None
+        ``'year'``: runs restart with the first period of each calendar year (the year of
+        the period's last day).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``tiered`` (rows in their order) with ``streak`` (int).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``tier``, ``missing`` or ``reset``; ``missing='in_tier'`` with the top
+        tier; a missing column; a tier value other than 'top', 'bottom' or ''; two rows for
+        one unit and period; periods of several kinds.
 
     Examples
     --------
@@ -679,44 +898,74 @@ def streaks(tiered: pd.DataFrame, *, tier: str = "bottom", by: str = "period") -
     ...                   "tier": ["bottom", "bottom", "", "bottom"]})
     >>> streaks(t)["streak"].tolist()
     [1, 2, 0, 1]
+    >>> y = pd.DataFrame({"unit": ["A"] * 3, "period": ["2023Q3", "2023Q4", "2024Q1"],
+    ...                   "tier": "bottom"})
+    >>> streaks(y)["streak"].tolist(), streaks(y, reset="year")["streak"].tolist()
+    ([1, 2, 3], [1, 2, 1])
     """
+    _check_tier(tier)
+    if missing not in _MISSING:
+        raise ValueError(f"missing must be 'break' or 'in_tier', got {missing!r}")
+    if reset not in (None, "year"):
+        raise ValueError(f"reset must be None or 'year', got {reset!r}")
+    if missing == "in_tier" and tier != "bottom":
+        raise ValueError("missing='in_tier' holds a unit that did not report in the bottom "
+                         "tier; it cannot be used with tier='top' (no unit may gain by not "
+                         "reporting)")
+    _require(tiered, ["unit", by, "tier"], "streaks")
     out = tiered.copy()
-    labels = out[by].astype(str)
-    ordinal = labels.map({p: _ordinal(pr.parse(p)) for p in labels.unique()}).to_numpy()
-    unit = out["unit"].astype(str).to_numpy()
+    if out.empty:
+        out["streak"] = pd.Series(dtype="int64")
+        return out
+    unit, labels = _keyed(out, by, "streaks")
+    inside = _tier_values(out, "streaks") == tier
+    ordinal_of, year_of = _series(labels, "streaks")
+    if missing == "in_tier":
+        inside |= _not_reported(out)
+        grid = pd.MultiIndex.from_product([pd.unique(unit), pd.unique(labels)])
+        absent = grid.difference(pd.MultiIndex.from_arrays([unit, labels]), sort=False)
+        unit = np.concatenate([unit, absent.get_level_values(0).to_numpy(dtype=object)])
+        labels = np.concatenate([labels, absent.get_level_values(1).to_numpy(dtype=object)])
+        inside = np.concatenate([inside, np.ones(len(absent), dtype=bool)])
+    ordinal = pd.Series(labels).map(ordinal_of).to_numpy(dtype=np.int64)
+    year = pd.Series(labels).map(year_of).to_numpy(dtype=np.int64)
     order = np.lexsort((ordinal, unit))
-    o, u = ordinal[order], unit[order]
-    inside = (out["tier"].to_numpy() == tier)[order]
+    o, u, y, i = ordinal[order], unit[order], year[order], inside[order]
+    follows = (u[1:] == u[:-1]) & (o[1:] - o[:-1] == 1)
+    if reset == "year":
+        follows &= y[1:] == y[:-1]
     # a run goes on while the unit stays, the next period follows and both are in the tier
-    goes_on = np.r_[False, (u[1:] == u[:-1]) & (o[1:] - o[:-1] == 1) & inside[:-1]] & inside
+    goes_on = np.r_[False, follows & i[:-1]] & i
     run = np.cumsum(~goes_on)
     idx = np.arange(len(o))
     first = pd.Series(idx).groupby(run).transform("min").to_numpy()
-    result = np.empty(len(o), dtype=int)
-    result[order] = np.where(inside, idx - first + 1, 0)
-    out["streak"] = result
+    result = np.empty(len(o), dtype=np.int64)
+    result[order] = np.where(i, idx - first + 1, 0)
+    out["streak"] = result[:len(out)]
     return out
-
-
-def _ordinal(p: object) -> int:
-    """Consecutive integers for consecutive periods of one kind."""
-    if isinstance(p, pd.Period):
-        return int(p.ordinal)
-    if isinstance(p, pr.Dekad):
-        return (p.year * 12 + p.month_number - 1) * 3 + p.part - 1
-    if isinstance(p, pr.Span):
-        return int(p.last.ordinal)
-    raise ValueError(f"cannot order period {p!r}")
 
 
 def bands(scores: pd.DataFrame, *, column: str = "score",
           edges: Sequence[float] = (90.0, 75.0),
           labels: Sequence[str] = ("一类", "二类", "三类")) -> pd.DataFrame:
-    """Classify units into named bands by a score or by the number of targets met.
+    """Band units by a score: ``edges`` are lower bounds, best band first.
 
-    ``edges`` are lower bounds, best band first: with the defaults a score >= 90 is band 1,
-    >= 75 band 2, else band 3. For "class 1 means all six zero-criteria are met", band on
-    ``column="met"`` with ``edges=(6, 4)``.
+    With the defaults a score >= 90 is band 1, >= 75 band 2, else band 3; a missing score
+    gets no band (''). Banding the number of targets met (``column="met"``) is right only
+    when every band is "at least n of the same criteria"; classes defined by their own named
+    criteria (a class-2 village: births outside policy under control, statistics without
+    error, no points lost on quality) need :func:`classify`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``scores`` with ``band``.
+
+    Raises
+    ------
+    ValueError
+        Labels not one more than edges, edges not from the best band down, a missing
+        column, two rows for one unit (and period, where there is a ``period`` column).
 
     Examples
     --------
@@ -728,10 +977,17 @@ def bands(scores: pd.DataFrame, *, column: str = "score",
         raise ValueError("bands needs one label more than edges")
     if list(edges) != sorted(edges, reverse=True):
         raise ValueError("band edges must run from the best band down")
+    _require(scores, ["unit", column], "bands")
     out = scores.copy()
-    v = out[column].to_numpy(dtype=float)
+    if "period" in out.columns and len(out):
+        _keyed(out, "period", "bands")
+    elif out["unit"].astype(str).str.strip().duplicated().any():
+        twice = out["unit"][out["unit"].astype(str).str.strip().duplicated()].iloc[0]
+        raise ValueError(f"bands takes one row per unit; the table holds more than one for "
+                         f"{twice}")
+    v = pd.to_numeric(out[column]).astype(float).to_numpy()
     conds = [v >= e for e in edges]
-    out["band"] = np.select(conds, list(labels[:-1]), labels[-1])
+    out["band"] = np.select(conds, list(labels[:-1]), labels[-1]).astype(object)
     out.loc[np.isnan(v), "band"] = ""
     return out
 
@@ -753,15 +1009,58 @@ def _refuse_duplicates(frame: pd.DataFrame, what: str) -> None:
         raise ValueError(f"the {what} hold more than one score for unit {u} in {p}")
 
 
+def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame) -> pd.DataFrame:
+    """Sum the adjustments per unit and year, with their reasons; refuse any for a unit and
+    year that is not in the standing."""
+    _require(adjustments, ["unit", "period", "points", "reason"], "the adjustments")
+    if adjustments.empty:
+        return pd.DataFrame({"unit": pd.Series(dtype=object), "period": pd.Series(dtype=object),
+                             "adjustment": pd.Series(dtype=float),
+                             "adjustment_reasons": pd.Series(dtype=object)})
+    a = pd.DataFrame({"unit": adjustments["unit"].astype(str).str.strip().to_numpy(),
+                      "period": _labels(adjustments["period"]).to_numpy(),
+                      "points": pd.to_numeric(adjustments["points"]).astype(float).to_numpy(),
+                      "reason": adjustments["reason"].astype("string").str.strip()
+                      .fillna("").to_numpy(dtype=object)})
+    _refuse_kinds(a["period"], "year", "yearly adjustments (one year each, e.g. 2024)")
+    if not np.isfinite(a["points"].to_numpy()).all():
+        u, p = a.loc[~np.isfinite(a["points"].to_numpy()), ["unit", "period"]].iloc[0]
+        raise ValueError(f"every adjustment needs its points; unit {u} in {p} has none")
+    if (a["reason"] == "").any():
+        u, p = a.loc[a["reason"] == "", ["unit", "period"]].iloc[0]
+        raise ValueError(f"every adjustment needs its reason; unit {u} in {p} has none")
+    twice = a.duplicated(["unit", "period", "reason"]).to_numpy()
+    if twice.any():
+        u, p, r = a.loc[twice, ["unit", "period", "reason"]].iloc[0]
+        raise ValueError(f"the adjustments hold the reason {r!r} twice for unit {u} in {p}; "
+                         "sum its points in one row or tell the cases apart in the reason")
+    known = pd.MultiIndex.from_frame(standing[["unit", "period"]])
+    stray = ~pd.MultiIndex.from_frame(a[["unit", "period"]]).isin(known)
+    if stray.any():
+        pairs = a.loc[stray, ["unit", "period"]].drop_duplicates()
+        shown = ", ".join(f"{u} in {p}" for u, p in pairs.itertuples(index=False))
+        raise ValueError(f"adjustments for units and years that are not in the standing: "
+                         f"{shown}")
+    a = a.sort_values(["unit", "period", "reason"], kind="stable")
+    a["text"] = a["reason"] + " (" + a["points"].map("{:+g}".format) + ")"
+    g = a.groupby(["unit", "period"], sort=True)
+    return pd.DataFrame({"adjustment": g["points"].sum(),
+                         "adjustment_reasons": g["text"].agg("; ".join)}).reset_index()
+
+
 def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
-            period: object | None = None) -> pd.DataFrame:
+            period: object | None = None,
+            adjustments: pd.DataFrame | None = None) -> pd.DataFrame:
     """Year-end standing: the county's mean quarterly score and an external (city) score,
-    weighted as the scheme says (``county_weight`` and ``city_weight``).
+    weighted as the scheme says (``county_weight`` and ``city_weight``), then adjusted.
 
     The county part is the mean over the quarters combined (all four quarters of the year,
     or the first ones up to ``period``) in which a missing quarter counts as 0 points and
     is named in ``missing_quarters``; it is never the mean of the quarters present, so no
-    unit gains by a missing quarter.
+    unit gains by a missing quarter. Year-end adjustments (a deduction per case decided at
+    year end, a bonus) are added after the weighting::
+
+        score = county_weight x county_score + city_weight x external_score + adjustment
 
     Parameters
     ----------
@@ -777,6 +1076,11 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
         The year to combine (``2024``: its four quarters), or a period inside it to combine
         the year so far (``2024Q3`` or ``2024-08``: Q1 to Q3). Rows of other years are left
         out. Default: every year of the county scores, four quarters each.
+    adjustments : pandas.DataFrame, optional
+        ``unit``, ``period`` (the year), ``points`` (any sign) and ``reason``
+        (:func:`fpanalysis.io.load_adjustments`), several rows per unit and year allowed
+        (one per reason). Every row must be for a unit and year of the standing: one that
+        is not is refused, never ignored.
 
     Returns
     -------
@@ -784,14 +1088,20 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
         ``unit``, ``period`` (year), ``county_score`` (sum of the quarterly scores / the
         number of quarters combined), ``quarters`` (quarters with a score),
         ``missing_quarters`` (those without, '' if none), ``not_reported`` (a quarter is
-        missing or was not reported), ``external_score``, ``score`` (the weighted
-        standing; NaN without an external score) and ``rank``.
+        missing or was not reported), ``external_score``, ``combined`` (the weighted
+        standing before adjustments; NaN without an external score), ``adjustment`` (sum
+        of the unit's adjustment points in the year, 0 without any),
+        ``adjustment_reasons`` (each reason with its points, "; "-separated, by reason;
+        '' without any), ``score`` (``combined`` + ``adjustment``) and ``rank`` (on
+        ``score``).
 
     Raises
     ------
     ValueError
         County rows that are not quarters, or quarters after ``period``; external rows that
-        are not years; two scores for one unit and period.
+        are not years; two scores for one unit and period; adjustments that are not for
+        a year, lack points or a reason, repeat a reason for a unit and year, or are for a
+        unit and year not in the standing.
 
     Examples
     --------
@@ -806,6 +1116,13 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
       unit  county_score missing_quarters  score  rank
     0    B          75.0           2024Q4   85.0     1
     1    A          90.0                    74.0     2
+    >>> adj = pd.DataFrame({"unit": ["B"], "period": ["2024"], "points": [-12.0],
+    ...                     "reason": ["unresolved cases"]})
+    >>> combine(q, city, s, adjustments=adj)[["unit", "combined", "adjustment", "score",
+    ...                                       "rank"]]
+      unit  combined  adjustment  score  rank
+    0    A      74.0         0.0   74.0     1
+    1    B      85.0       -12.0   73.0     2
     """
     scheme = _check_scheme(scheme)
     c = pd.DataFrame({"unit": county["unit"].astype(str).str.strip().to_numpy(),
@@ -837,34 +1154,321 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
                              f"lie after {period}; select the quarters up to it")
     x = x[x["period"].isin(list(through))]
     cols = ["unit", "period", "county_score", "quarters", "missing_quarters", "not_reported",
-            "external_score", "score"]
+            "external_score", "combined", "adjustment", "adjustment_reasons", "score"]
     if not through:  # no county scores at all
-        return rank_units(pd.DataFrame({c_: pd.Series(dtype=float) for c_ in cols}))
-    grids = []
-    for year, last in through.items():  # one row per unit and quarter combined; a few years
-        units = sorted(set(c.loc[c["year"] == year, "unit"]) | set(x.loc[x["period"] == year,
-                                                                         "unit"]))
-        quarters = [f"{year}Q{q}" for q in range(1, last + 1)]
-        grids.append(pd.MultiIndex.from_product([units, quarters], names=["unit", "quarter"])
-                     .to_frame(index=False).assign(year=year, n=last))
-    grid = pd.concat(grids, ignore_index=True)
-    grid = grid.merge(c.rename(columns={"period": "quarter"})[["unit", "quarter", "score",
-                                                               "_nr"]],
-                      on=["unit", "quarter"], how="left")
-    absent = grid["score"].isna()
-    grid["_score0"] = grid["score"].fillna(0.0)
-    grid["_nr"] = grid["_nr"].fillna(True).astype(bool) | absent
-    g = grid.groupby(["unit", "year"], sort=True)
-    out = pd.DataFrame({"county_score": g["_score0"].sum() / g["n"].first(),
-                        "quarters": g["score"].count(),
-                        "not_reported": g["_nr"].any()})
-    missing = grid[absent].groupby(["unit", "year"])["quarter"].agg(", ".join)
-    out["missing_quarters"] = missing.reindex(out.index).fillna("")
-    out = out.reset_index().rename(columns={"year": "period"})
-    out = out.merge(x, on=["unit", "period"], how="left")
-    out["score"] = scheme.county_weight * out["county_score"] \
-        + scheme.city_weight * out["external_score"]
+        out = pd.DataFrame({c_: pd.Series(dtype=float) for c_ in cols})
+    else:
+        grids = []
+        for year, last in through.items():  # one row per unit and quarter combined; a few
+            units = sorted(set(c.loc[c["year"] == year, "unit"])
+                           | set(x.loc[x["period"] == year, "unit"]))
+            quarters = [f"{year}Q{q}" for q in range(1, last + 1)]
+            grids.append(pd.MultiIndex.from_product([units, quarters],
+                                                    names=["unit", "quarter"])
+                         .to_frame(index=False).assign(year=year, n=last))
+        grid = pd.concat(grids, ignore_index=True)
+        grid = grid.merge(c.rename(columns={"period": "quarter"})[["unit", "quarter", "score",
+                                                                   "_nr"]],
+                          on=["unit", "quarter"], how="left")
+        absent = grid["score"].isna()
+        grid["_score0"] = grid["score"].fillna(0.0)
+        grid["_nr"] = grid["_nr"].fillna(True).astype(bool) | absent
+        g = grid.groupby(["unit", "year"], sort=True)
+        out = pd.DataFrame({"county_score": g["_score0"].sum() / g["n"].first(),
+                            "quarters": g["score"].count(),
+                            "not_reported": g["_nr"].any()})
+        missing = grid[absent].groupby(["unit", "year"])["quarter"].agg(", ".join)
+        out["missing_quarters"] = missing.reindex(out.index).fillna("")
+        out = out.reset_index().rename(columns={"year": "period"})
+        out = out.merge(x, on=["unit", "period"], how="left")
+        out["combined"] = scheme.county_weight * out["county_score"] \
+            + scheme.city_weight * out["external_score"]
+    if adjustments is not None:
+        adj = _adjustments(adjustments, out)
+        out = out.merge(adj, on=["unit", "period"], how="left")
+    out["adjustment"] = out["adjustment"].astype(float).fillna(0.0) \
+        if "adjustment" in out.columns else 0.0
+    out["adjustment_reasons"] = out["adjustment_reasons"].astype(object).fillna("") \
+        if "adjustment_reasons" in out.columns else ""
+    out["score"] = out["combined"] + out["adjustment"]
     return rank_units(out[cols])
+
+
+_COUNTS = ("unit", "period", "periods", "top", "bottom", "held")
+
+
+def tier_counts(tiered: pd.DataFrame, *, within: str = "year",
+                tier: str | Sequence[str] = ("top", "bottom"), by: str = "period",
+                missing: str | None = None) -> pd.DataFrame:
+    """Count, per unit and calendar year, the periods the unit was in the top and in the
+    bottom tier (the scheme acts on "in the bottom three times or more in a year").
+
+    Parameters
+    ----------
+    tiered : pandas.DataFrame
+        ``unit``, ``by``, ``tier`` ('top', 'bottom' or ''), one row per unit and period,
+        all periods of one kind (e.g. :func:`tiers` output over the year's quarters or
+        months); optionally ``not_reported``.
+    within : {'year'}, default 'year'
+        Count within each calendar year (the year of the period's last day).
+    tier : {'top', 'bottom'} or sequence of them, default ('top', 'bottom')
+        The tiers to count, a column each.
+    by : str, default 'period'
+    missing : {None, 'in_tier'}, default None
+        ``'in_tier'``: a period of the table that the unit has no row for, or a row flagged
+        ``not_reported``, counts as a bottom-tier period (and never as a top-tier one), as
+        :func:`streaks` does; ``held`` counts those. Every unit of the table is taken to
+        be assessed in every period of the table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit of the input and year of the input (zeros where the unit was in no
+        tier): ``unit``, ``period`` (the year, e.g. '2024'), ``periods`` (the table's
+        periods in that year), a count column per tier asked for (``top``, ``bottom``) and
+        ``held`` (periods counted in the bottom tier for not reporting; 0 unless
+        ``missing='in_tier'``). Sorted by period and unit.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``within``, ``tier`` or ``missing``; a missing column; a tier value
+        other than 'top', 'bottom' or ''; two rows for one unit and period; periods of
+        several kinds.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"unit": ["A"] * 4 + ["B"] * 4,
+    ...                   "period": ["2024Q1", "2024Q2", "2024Q3", "2024Q4"] * 2,
+    ...                   "tier": ["bottom", "bottom", "", "bottom", "top", "", "", ""]})
+    >>> tier_counts(t)
+      unit period  periods  top  bottom  held
+    0    A   2024        4    0       3     0
+    1    B   2024        4    1       0     0
+    """
+    if within != "year":
+        raise ValueError(f"within must be 'year', got {within!r}")
+    names = tuple(dict.fromkeys((tier,) if isinstance(tier, str) else tuple(tier)))
+    if not names:
+        raise ValueError("tier must name 'top', 'bottom' or both")
+    for name in names:
+        _check_tier(name)
+    if missing not in (None, "in_tier"):
+        raise ValueError(f"missing must be None or 'in_tier', got {missing!r}")
+    _require(tiered, ["unit", by, "tier"], "tier_counts")
+    cols = [c for c in _COUNTS if c not in _TIERS or c in names]
+    if tiered.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("unit", "period")
+                                          else "int64") for c in cols})
+    unit, labels = _keyed(tiered, by, "tier_counts")
+    where = _tier_values(tiered, "tier_counts")
+    _, year_of = _series(labels, "tier_counts")
+    year = pd.Series(labels).map(year_of).astype(str).to_numpy(dtype=object)
+    held = _not_reported(tiered) if missing == "in_tier" else np.zeros(len(unit), dtype=bool)
+    rows = pd.DataFrame({"unit": unit, "period": year,
+                         "top": (where == "top") & ~held,
+                         "bottom": (where == "bottom") | held,
+                         "held": held & (where != "bottom")})
+    grid = pd.MultiIndex.from_product([sorted(set(unit)), sorted(set(year))],
+                                      names=["unit", "period"])
+    g = rows.groupby(["unit", "period"], sort=True)
+    out = g[["top", "bottom", "held"]].sum().reindex(grid, fill_value=0).astype("int64")
+    per_year = pd.Series(labels).groupby(year).nunique()
+    periods = per_year.reindex(grid.get_level_values("period")).to_numpy(dtype="int64")
+    if missing == "in_tier":  # periods of the table the unit has no row for
+        absent = periods - g.size().reindex(grid, fill_value=0).to_numpy(dtype="int64")
+        out["bottom"] += absent
+        out["held"] += absent
+    out.insert(0, "periods", periods)
+    out = out.reset_index()
+    return out.sort_values(["period", "unit"], kind="stable")[cols].reset_index(drop=True)
+
+
+_RULE_KEYS = ("name", "targets", "min")
+
+
+def _class_rules(rules: object, default: str | None
+                 ) -> tuple[list[tuple[str, tuple[object, ...], int]], str]:
+    """(name, criteria, number needed) per class, best first, and the default class."""
+    if hasattr(rules, "classes"):  # a scheme
+        if default is None:
+            default = getattr(rules, "default_class", None)
+        rules = rules.classes
+    if isinstance(rules, str | bytes | Mapping) or not isinstance(rules, Iterable):
+        raise ValueError("rules must be a sequence of classes (objects or dicts with name, "
+                         "targets and optionally min), best first, or a scheme with classes")
+    out = []
+    for i, rule in enumerate(rules, start=1):
+        if isinstance(rule, Mapping):
+            unknown = sorted(set(map(str, rule)) - set(_RULE_KEYS))
+            if unknown:
+                raise ValueError(f"class {i}: unknown key {unknown[0]!r}"
+                                 f"{_suggest(unknown[0], set(_RULE_KEYS))}; a class has name, "
+                                 "targets and optionally min")
+            name, criteria, need = rule.get("name"), rule.get("targets"), rule.get("min")
+        else:
+            name, criteria, need = (getattr(rule, "name", None), getattr(rule, "targets", None),
+                                    getattr(rule, "min", None))
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"class {i}: name must be a non-empty text, got {name!r}")
+        if isinstance(criteria, str | bytes) or not isinstance(criteria, Iterable):
+            raise ValueError(f"class {name!r}: targets must be a list of target names, got "
+                             f"{criteria!r}")
+        criteria = tuple(criteria)
+        if not criteria:
+            raise ValueError(f"class {name!r}: targets must name at least one target")
+        seen = [str(c).strip() for c in criteria]
+        if "" in seen:
+            raise ValueError(f"class {name!r}: a target name is empty")
+        if len(set(seen)) < len(seen):
+            twice = next(c for c in seen if seen.count(c) > 1)
+            raise ValueError(f"class {name!r}: target {twice!r} is listed twice")
+        if need is None:
+            need = len(criteria)
+        elif isinstance(need, bool) or not isinstance(need, int | np.integer) \
+                or not 1 <= need <= len(criteria):
+            raise ValueError(f"class {name!r}: min must be a whole number from 1 to "
+                             f"{len(criteria)} (its number of targets), got {need!r}")
+        out.append((name.strip(), criteria, int(need)))
+    if not out:
+        raise ValueError("classify needs at least one class")
+    names = [r[0] for r in out]
+    if len(set(names)) < len(names):
+        raise ValueError(f"class {next(n for n in names if names.count(n) > 1)!r} is "
+                         "defined twice")
+    if default is None:
+        raise ValueError("classify needs default=, the class of a unit that meets no class's "
+                         "criteria (e.g. '三类')")
+    if not isinstance(default, str) or not default.strip():
+        raise ValueError(f"default must be a non-empty text, got {default!r}")
+    if default.strip() in names:
+        raise ValueError(f"default {default!r} is also the name of a class with criteria")
+    return out, default.strip()
+
+
+def _criterion(name: object, cls: str, catalogue: pd.DataFrame) -> str:
+    """The ``target`` (as text) a criterion names: by the target's label, indicator key, number,
+    or ``target N (indicator)``; exactly one target must match."""
+    text = str(name).strip()
+    hit = catalogue.loc[(catalogue[["target", "indicator", "label", "name"]] == text)
+                        .any(axis=1).to_numpy(), "target"]
+    found = list(dict.fromkeys(hit))
+    if not found:
+        choices = set(catalogue["label"]) | set(catalogue["indicator"])
+        raise ValueError(f"class {cls!r}: criterion {text!r} names no target of the evaluated "
+                         f"table{_suggest(text, choices - {''})}")
+    if len(found) > 1:
+        raise ValueError(f"class {cls!r}: criterion {text!r} names several targets "
+                         f"({', '.join(map(str, found))}); name one by its label or number")
+    return found[0]
+
+
+def classify(evaluated: pd.DataFrame, rules: object, *,
+             default: str | None = None) -> pd.DataFrame:
+    """Give each unit and period the first class whose criteria it meets, best class first.
+
+    Each class names its criteria: targets of the evaluated table that must all be met, or
+    at least ``min`` of them. A class-1 village meets all six "zero" criteria; a class-2
+    village meets the class-2 list, which need not be "four of the six" (e.g. births outside
+    policy under control, statistics without error, no points lost on quality); a unit that
+    meets no class's criteria gets ``default``. A criterion without data (``met`` is
+    ``<NA>``, or the unit has no row for the target) is not met, so no unit gains a class
+    by not reporting.
+
+    Parameters
+    ----------
+    evaluated : pandas.DataFrame
+        :func:`evaluate` output: ``unit``, ``period``, ``target`` and ``met``, and
+        optionally ``indicator`` and ``label`` (to name criteria by).
+    rules : sequence of class rules, or a scheme with ``classes``
+        Best class first. Each rule is an object with attributes, or a dict with keys,
+        ``name`` (text), ``targets`` (the criteria: each a target's label, indicator key,
+        number, or ``target N (indicator)``, naming exactly one target of ``evaluated``)
+        and ``min`` (optional: how many of them must be met; default all). A scheme's
+        ``classes`` are used, and its ``default_class`` when ``default`` is not given.
+    default : str
+        The class of a unit that meets no class's criteria, e.g. '三类'.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period``, ``class`` and ``failed``: for a unit below the first class,
+        the criteria of the class just above the one it got that it failed, each by the
+        name the rule gives it, with "(no data)" where there was none, and for a ``min``
+        class led by "k of n met, m needed:"; '' for the first class. Sorted by period and
+        unit.
+
+    Raises
+    ------
+    ValueError
+        A rule without a name or criteria, a ``min`` outside 1..number of criteria, a
+        class named twice, no ``default``; a criterion that names no target or several; a
+        criterion's target with no row in a period of the table (it does not apply to the
+        period: classify the periods it applies to); two rows for one unit, period and
+        target.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["V1", "V1", "V2", "V2"], "period": "2024",
+    ...                    "target": [1, 2, 1, 2], "indicator": ["a", "b", "a", "b"],
+    ...                    "label": ["", "", "", ""], "met": [True, True, True, None]})
+    >>> classify(ev, [{"name": "一类", "targets": ["a", "b"]}], default="二类")
+      unit period class          failed
+    0   V1   2024  一类
+    1   V2   2024  二类  b (no data)
+    """
+    classes, default = _class_rules(rules, default)
+    _require(evaluated, ["unit", "period", "target", "met"], "classify")
+    cols = ["unit", "period", "class", "failed"]
+    if evaluated.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    unit, labels = _keyed(evaluated, "period", "classify", extra=("target",))
+    key = evaluated["target"].astype(str).str.strip().to_numpy(dtype=object)
+    text = {c: evaluated[c].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+            if c in evaluated.columns else np.full(len(unit), "", dtype=object)
+            for c in ("indicator", "label")}
+    catalogue = pd.DataFrame({"target": key, "indicator": text["indicator"],
+                              "label": text["label"]}).drop_duplicates("target")
+    catalogue["name"] = "target " + catalogue["target"] + " (" + catalogue["indicator"] + ")"
+    met = pd.array(evaluated["met"], dtype="boolean")
+    state = np.where(met.isna(), -1, met.fillna(False).to_numpy(dtype=bool).astype(int))
+    wide = pd.DataFrame({"unit": unit, "period": labels, "key": key,
+                         "state": state}).pivot(index=["period", "unit"], columns="key",
+                                                values="state")
+    periods = pd.Series(labels).groupby(key).unique()
+    all_periods = set(labels)
+    holds, failed = [], []
+    for name, criteria, need in classes:  # a loop over the few classes and their criteria
+        met_n = np.zeros(len(wide), dtype=int)
+        text_failed = np.full(len(wide), "", dtype=object)
+        for c in criteria:
+            k = _criterion(c, name, catalogue)
+            absent = sorted(all_periods - set(periods[k]))
+            if absent:
+                raise ValueError(f"class {name!r}: criterion {str(c).strip()!r} has no row in "
+                                 f"period(s) {', '.join(absent[:6])} (its target does not "
+                                 "apply there); classify the periods it applies to")
+            s = wide[k].fillna(-1).to_numpy(dtype=int)
+            met_n += s == 1
+            piece = np.where(s == 1, "", np.where(s == -1, f"{str(c).strip()} (no data)",
+                                                  str(c).strip())).astype(object)
+            text_failed = np.where(piece == "", text_failed,
+                                   np.where(text_failed == "", piece,
+                                            text_failed + ", " + piece)).astype(object)
+        if need < len(criteria):
+            lead = pd.Series(met_n).astype(str).to_numpy(dtype=object) \
+                + f" of {len(criteria)} met, {need} needed: "
+            text_failed = (lead + text_failed).astype(object)
+        holds.append(met_n >= need)
+        failed.append(text_failed)
+    names = [c[0] for c in classes]
+    got = np.select(holds, names, default).astype(object)
+    above = [np.full(len(wide), "", dtype=object)] + failed[:-1]
+    why = np.select(holds, above, failed[-1]).astype(object)
+    out = wide.index.to_frame(index=False)[["unit", "period"]]
+    out["class"] = got
+    out["failed"] = why
+    return out.sort_values(["period", "unit"], kind="stable").reset_index(drop=True)[cols]
 
 
 # --------------------------------------------------------------------------- uncertainty
