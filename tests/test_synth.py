@@ -248,3 +248,17 @@ def test_full_scheme_file_has_the_whole_shape():
     assert classes[0]["targets"] == [label for _, label in synth.ZERO_CRITERIA]
     assert all(name in by_label for k in classes for name in k["targets"])
     assert doc["scheme"]["default_class"] == "三类"
+
+
+def test_township_rows_beside_their_villages_are_checked_as_totals(tmp_path, sample_units):
+    # one sheet with the two townships' own rows and their villages' rows: the loader takes
+    # each township row as the total of its villages, checks it column by column and sets it
+    # aside (a mismatch would be a DataError)
+    v = _raw("counts_villages.csv")
+    t = _raw("counts.csv")
+    t = t.loc[t["unit"].isin([TOWN_A, TOWN_B]), list(v.columns)]
+    (pd.concat([t, v]).to_csv(tmp_path / "both.csv", index=False))
+    both = io.load_counts(tmp_path / "both.csv", units=sample_units)
+    rep = io.load_report(both)
+    assert (rep.rows_in, rep.rows_used, len(rep.skipped)) == (72 + 576, 576, 72)
+    assert set(both["unit"]) == set(v["unit"])
