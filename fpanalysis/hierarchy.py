@@ -1,4 +1,6 @@
-"""The unit hierarchy (county -> township -> village): walk it, check it, name its units.
+"""The unit hierarchy (county -> township -> [area ->] village): walk it, check it, name its
+units. An area (片) groups villages of one township; areas are optional, so a village's parent
+is an area or a township.
 
 One walker serves the whole package: :func:`ancestors` maps units to their ancestor at a
 level (for aggregating to townships or the county), :func:`lineage` lists every
@@ -8,7 +10,7 @@ units table; :func:`codes_for_names` maps the unit names of a names-only sheet t
 refusing names that match no unit or several.
 
 Every walk steps all units up one level at a time, so it takes as many vectorised steps as
-the hierarchy has levels (three), never a loop over units.
+the hierarchy has levels (four), never a loop over units.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .schema import LEVELS
+from .schema import LEVELS, OPTIONAL_LEVELS
 from .tables import Collector
 
 __all__ = ["ancestors", "check_units", "codes_for_names", "descendants", "lineage"]
@@ -35,14 +37,15 @@ def ancestors(units: pd.DataFrame, level: str) -> pd.Series:
     units : pandas.DataFrame
         The units table (``unit``, ``parent``, ``level``), as from
         :func:`fpanalysis.io.load_units`.
-    level : {'county', 'township', 'village'}
+    level : {'county', 'township', 'area', 'village'}
         The level to map to.
 
     Returns
     -------
     pandas.Series
         Indexed by unit code: the code of the unit's ancestor-or-self at ``level``; NaN for
-        units above ``level`` or with no ancestor there.
+        units above ``level`` or with no ancestor there (at ``level="area"``, a village
+        directly under its township).
 
     Raises
     ------
@@ -56,6 +59,14 @@ def ancestors(units: pd.DataFrame, level: str) -> pd.Series:
     ...                       "level": ["county", "township", "village", "township"]})
     >>> ancestors(units, "township").to_dict()
     {'1': nan, '11': '11', '111': '11', '12': '12'}
+
+    Village 121 is in area 12A; village 122 sits directly under its township:
+
+    >>> units = pd.DataFrame({"unit": ["1", "12", "12A", "121", "122"],
+    ...                       "parent": [None, "1", "12", "12A", "12"],
+    ...                       "level": ["county", "township", "area", "village", "village"]})
+    >>> ancestors(units, "area").to_dict()
+    {'1': nan, '12': nan, '12A': '12A', '121': '12A', '122': nan}
     """
     parent = _parent_map(units)
     lvl = pd.Series(units["level"].to_numpy(), index=units["unit"].to_numpy())
@@ -143,9 +154,44 @@ def _cycles(codes: pd.Series, parent: pd.Series, orphan: np.ndarray) -> dict[int
     return chains
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _parent_levels() -> dict[str, tuple[str, ...]]:
+    """The levels each level's parent may have: the next level up, and past an optional level
+    (:data:`~fpanalysis.schema.OPTIONAL_LEVELS`) the one above it too.
+
+    Examples
+    --------
+    >>> _parent_levels()
+    {'county': (), 'township': ('county',), 'area': ('township',), 'village': ('area', 'township')}
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    for i, lv in enumerate(LEVELS):
+        up: list[str] = []
+        for above in reversed(LEVELS[:i]):
+            up.append(above)
+            if above not in OPTIONAL_LEVELS:
+                break
+        out[lv] = tuple(up)
+    return out
+
+
+def _parent_rule(level: str) -> str:
+    allowed = _parent_levels()[level]
+    if not allowed:
+        return f"{_a(level)} has no parent (it is the top level)"
+    skipped = [lv for lv in allowed if lv in OPTIONAL_LEVELS]
+    note = f"; {', '.join(lv + 's' for lv in skipped)} are optional" if skipped else ""
+    return (f"{_a(level)}'s parent must be {' or '.join(_a(lv) for lv in allowed)} "
+            f"(the next level up{note})")
+
+
 def check_units(data: pd.DataFrame, col: Collector) -> None:
     """Check a units table (text columns ``unit``, ``name``, ``parent``, ``level``, levels
-    already mapped to English): known levels, known parents one level up, no cycles, an empty
+    already mapped to English): known levels, known parents at the next level up (a village
+    may skip the optional area: its parent is an area or a township), no cycles, an empty
     parent only at the top level. Problems go to ``col``."""
     level, parent = data["level"], data["parent"]
     col.at(~level.isin(LEVELS).to_numpy(), "level",
@@ -153,7 +199,7 @@ def check_units(data: pd.DataFrame, col: Collector) -> None:
     top = level == LEVELS[0]
     no_parent = ((parent == "") & ~top & level.isin(LEVELS)).to_numpy()
     col.at(no_parent, "parent",
-           lambda p: f"a {level.iloc[p]} needs a parent (only the {LEVELS[0]} has none)")
+           lambda p: f"{_a(level.iloc[p])} needs a parent (only the {LEVELS[0]} has none)")
     codes = set(data["unit"])
     orphan = ((parent != "") & ~parent.isin(codes)).to_numpy()
     col.at(orphan, "parent", lambda p: f"parent {parent.iloc[p]!r} is not a unit in this file")
@@ -161,17 +207,22 @@ def check_units(data: pd.DataFrame, col: Collector) -> None:
     for pos, chain in chains.items():
         col.add(int(col.rows[pos]), "parent", f"parent cycle: {chain}")
     rank = {lv: i for i, lv in enumerate(LEVELS)}
+    allowed = np.zeros((len(LEVELS), len(LEVELS)), dtype=bool)  # [level, parent's level]
+    for lv, ups in _parent_levels().items():
+        allowed[rank[lv], [rank[u] for u in ups]] = True
     level_rank = level.map(rank)
     coded = (data["unit"] != "").to_numpy()  # a row without a code is reported elsewhere
     rank_of = pd.Series(level_rank.to_numpy()[coded], index=data["unit"].to_numpy()[coded])
     parent_rank = parent.where(parent != "").map(rank_of.groupby(level=0).first())
     cyc = np.zeros(len(data), dtype=bool)
     cyc[list(chains)] = True
-    wrong = (parent_rank.notna() & level_rank.notna()
-             & (parent_rank != level_rank - 1)).to_numpy() & ~cyc
-    col.at(wrong, "parent",
-           lambda p: f"a {level.iloc[p]}'s parent must be one level up, but "
-                     f"{parent.iloc[p]!r} is a {LEVELS[int(parent_rank.iloc[p])]}")
+    both = (parent_rank.notna() & level_rank.notna()).to_numpy()
+    ok = np.ones(len(data), dtype=bool)
+    ok[both] = allowed[level_rank.to_numpy()[both].astype(int),
+                       parent_rank.to_numpy()[both].astype(int)]
+    col.at(~ok & ~cyc, "parent",
+           lambda p: f"{_parent_rule(level.iloc[p])}, but {parent.iloc[p]!r} is "
+                     f"{_a(LEVELS[int(parent_rank.iloc[p])])}")
 
 
 def codes_for_names(names: pd.Series, units: pd.DataFrame, col: Collector) -> pd.Series:

@@ -68,7 +68,8 @@ __all__ = [
 ]
 
 _LEVEL_ALIASES = {"县": "county", "县级": "county", "区": "county", "乡": "township",
-                  "镇": "township", "乡镇": "township", "街道": "township", "村": "village",
+                  "镇": "township", "乡镇": "township", "街道": "township", "片": "area",
+                  "片区": "area", "管区": "area", "工作片": "area", "村": "village",
                   "社区": "village", "村居": "village"}
 
 

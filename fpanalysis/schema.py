@@ -20,6 +20,7 @@ __all__ = [
     "COUNTS",
     "DataError",
     "LEVELS",
+    "OPTIONAL_LEVELS",
     "Problem",
     "SERVICES",
     "STOCK_COLUMNS",
@@ -39,8 +40,12 @@ AGE_GROUPS: tuple[str, ...] = ("15_19", "20_24", "25_29", "30_34", "35_39", "40_
 #: Birth orders with their own sex split: first, second, third and higher.
 BIRTH_ORDERS: tuple[str, ...] = ("o1", "o2", "o3p")
 
-#: Administrative levels, top down.
-LEVELS: tuple[str, ...] = ("county", "township", "village")
+#: Administrative levels, top down. An area (片, a group of villages that an office assesses
+#: and ranks together) is optional: a village's parent is an area or a township.
+LEVELS: tuple[str, ...] = ("county", "township", "area", "village")
+
+#: Levels a unit's parent may skip: a village may sit directly under a township.
+OPTIONAL_LEVELS: frozenset[str] = frozenset({"area"})
 
 #: Cell values that mark a totals row in county spreadsheets (合计/总计) rather than a unit.
 TOTAL_LABELS: frozenset[str] = frozenset(
@@ -223,6 +228,7 @@ ALIASES: dict[str, str] = {
     # keys and descriptors
     "单位代码": "unit", "代码": "unit", "编码": "unit", "乡镇代码": "unit", "村代码": "unit",
     "区划代码": "unit", "行政区划代码": "unit", "unit_code": "unit", "code": "unit",
+    "片区代码": "unit", "片区": "name", "片区名称": "name",
     "单位": "name", "单位名称": "name", "乡镇": "name", "乡镇名称": "name", "名称": "name",
     "村": "name", "村名": "name", "地区": "name", "unit_name": "name",
     "上级代码": "parent", "上级单位代码": "parent", "上级": "parent", "上级单位": "parent",

@@ -10,6 +10,13 @@ its own population, women's age structure, total fertility rate, death rate, bir
 sex ratio at birth by order, policy compliance and service levels; births and deaths follow
 seasonal profiles. Counts are drawn as Poisson/binomial variates, so the indicators computed
 from them scatter around the parameters exactly as real small-area figures do.
+
+Two townships have villages (the second groups them in areas, 片): the township counts are
+split among their villages event by event, so a township computed from its villages equals its
+own row. Village counts go to their own file (``counts_villages.csv``), so that ``counts.csv``
+holds the townships alone; each village also has supplied values of the six "zero" criteria of
+a class-1 village. Every table has its own random stream, so adding one leaves the others
+byte-identical.
 """
 
 from __future__ import annotations
@@ -22,21 +29,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import AGE_GROUPS, SERVICES
+from .schema import AGE_GROUPS, BIRTH_ORDERS, SERVICES
 
 __all__ = [
     "SAMPLE_SEED",
     "SAMPLE_UNITS",
     "SAMPLE_YEARS",
+    "VILLAGE_COLUMNS",
+    "ZERO_CRITERIA",
+    "full_scheme_toml",
+    "make_adjustments",
+    "make_annual_plan",
     "make_audits",
     "make_counts",
     "make_city_scores",
     "make_hospital_births",
     "make_units",
     "make_values",
+    "make_village_counts",
+    "make_village_values",
+    "make_villages",
     "main",
     "parameters",
     "targets_toml",
+    "village_parameters",
     "write_events",
     "write_sample",
 ]
@@ -318,34 +334,336 @@ def make_city_scores(params: pd.DataFrame, years: tuple[int, int] = SAMPLE_YEARS
                          "score": np.round(score, 1)})
 
 
-def targets_toml(params: pd.DataFrame | None = None) -> str:
-    """Return the sample scheme's targets (thresholds of a real county's scheme).
+# --------------------------------------------------------------------------- villages and areas
 
-    The township with the highest fertility gets its own natural-growth threshold (9.0 per
-    mille, from its population plan), to show per-unit thresholds.
+#: The six "zero" criteria of a class-1 village, supplied per village and quarter (and year):
+#: key, Chinese label of the target that asks for zero.
+ZERO_CRITERIA: tuple[tuple[str, str], ...] = (
+    ("statistics_errors", "出生统计零差错"),
+    ("overdue_services", "到期服务零积压"),
+    ("missed_registrations", "育龄妇女零漏登"),
+    ("missed_followups", "孕期随访零漏访"),
+    ("health_education_gaps", "健康教育零空白"),
+    ("sex_selection_cases", "性别选择零发生"),
+)
+
+_AREA_NAMES = ("东片", "西片", "南片", "北片", "中片")
+#: Villages of the first township with villages (directly under it), and per area of the
+#: second (its villages are all in areas).
+_DIRECT_VILLAGES = 7
+_AREA_VILLAGES = (3, 3, 3)
+_BIRTH_CELLS = tuple(f"births_{sex}_{o}" for o in BIRTH_ORDERS for sex in ("male", "female"))
+#: Columns of the village counts, in contract order.
+VILLAGE_COLUMNS: tuple[str, ...] = (
+    "births", "births_male", "births_female", *_BIRTH_CELLS, "deaths", "deaths_infant",
+    "population", "births_compliant", "postpartum_visited_timely", "postpartum_due")
+
+
+def _village_townships(params: pd.DataFrame) -> list[str]:
+    """The (up to) two townships that get villages: the first two without a special role
+    (ordinary fertility, sex ratio, compliance and reporting, not small), else the first."""
+    ordinary = ((params["tfr"] < 2) & (params["srb_o2"] < 130) & (params["compliance"] >= 0.86)
+                & (params["false_rate"] < 0.1) & (params["hospital_ratio"] == 1)
+                & (params["population0"] >= 4000))
+    chosen = params.loc[ordinary, "unit"].tolist()
+    if len(chosen) < 2:
+        chosen = params["unit"].tolist()
+    return [str(u) for u in chosen[:2]]
+
+
+def village_parameters(params: pd.DataFrame, years: tuple[int, int] = SAMPLE_YEARS, *,
+                       seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Return the areas and villages of the county with the parameters villages are drawn by.
+
+    The first township chosen (see below) has :data:`_DIRECT_VILLAGES` villages directly
+    under it, the last of them a hamlet of about 350 people that has no births in the second
+    quarter of the last year (for ``when_empty``); the second has three areas (片) of three
+    villages each. The townships are the first two without a special role in
+    :func:`parameters` (ordinary fertility, sex ratio, compliance and reporting, not small).
+    Codes: a village is its township's code + ``2NN``, an area its township's code + ``90N``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area and village: ``unit``, ``name``, ``parent``, ``level`` (``area`` or
+        ``village``), ``township``, and for villages (NaN or '' for areas) ``share`` (of the
+        township's population, births and deaths; the shares of a township sum to 1),
+        ``role`` (``clean``: all six zero criteria met; ``good``: no statistics error, a
+        missed zero elsewhere each year, high compliance and postpartum visits; ``weak``: a
+        statistics error each year, more births outside policy and fewer visits),
+        ``compliance_weight`` and ``visit_weight`` (how strongly policy-compliant births and
+        timely postpartum visits go to the village rather than its neighbours) and
+        ``empty_quarter`` (the quarter without births, or '').
     """
-    rows = [
-        ("compliance_rate", "政策符合率", ">=", 86, 20, "all_or_nothing", ""),
-        ("natural_growth_rate", "人口自然增长率", "<=", 8.5, 15, "linear", "floor = 10.5\n"),
-        ("sex_ratio_at_birth", "出生人口性别比", "<=", 130, 15, "all_or_nothing", ""),
-        ("healthcare_coverage", "孕前孕期保健覆盖率", ">=", 100, 5, "all_or_nothing", ""),
-        ("migrant_service_coverage", "流动人口服务覆盖率", ">=", 95, 10, "all_or_nothing", ""),
-        ("early_registration_rate", "早孕建册率", ">=", 60, 10, "all_or_nothing", ""),
-        ("antenatal_followup_rate", "孕期随访率", ">=", 90, 10, "all_or_nothing", ""),
-        ("postpartum_visit_rate", "产后访视及时率", ">=", 80, 5, "all_or_nothing", ""),
-        ("counselling_followup_rate", "咨询随访率", ">=", 100, 5, "all_or_nothing", ""),
-        ("substantiated_complaints", "查实投诉", "<=", 0, 5, "per_event",
-         "per_event = 2.5\n"),
-    ]
-    text = ("# Assessment targets of the fictional 青禾县 scheme. Thresholds are in the\n"
-            "# indicator's display unit (per cent, per mille, males per 100 females) and are\n"
-            "# compared with unrounded values. Regenerated by python -m fpanalysis.synth.\n"
-            "\n[scheme]\nname = \"青禾县人口和计划生育目标管理责任制考核\"\n"
-            "total_points = 100\ncounty_weight = 0.6\ncity_weight = 0.4\ntier_size = 3\n")
+    rng = np.random.default_rng([seed, 9])
+    towns = _village_townships(params)
+    pairs = [a + b for a in _FIRST for b in _SECOND if a != b]
+    n_villages = _DIRECT_VILLAGES + (sum(_AREA_VILLAGES) if len(towns) > 1 else 0)
+    names = iter(pairs[i] + "村" for i in rng.permutation(len(pairs))[:n_villages])
+    rows: list[dict[str, object]] = []
+    first = towns[0]
+    share = rng.dirichlet(np.full(_DIRECT_VILLAGES - 1, 6.0))
+    hamlet = 350 / float(params.set_index("unit").loc[first, "population0"])
+    share = np.append(share * (1 - hamlet), hamlet)
+    for i in range(_DIRECT_VILLAGES):
+        rows.append({"unit": f"{first}{201 + i}", "name": next(names), "parent": first,
+                     "level": "village", "township": first, "share": share[i],
+                     "empty_quarter": f"{years[1]}Q2" if i == _DIRECT_VILLAGES - 1 else ""})
+    if len(towns) > 1:
+        second = towns[1]
+        share = rng.dirichlet(np.full(sum(_AREA_VILLAGES), 6.0))
+        k = 0
+        for j, size in enumerate(_AREA_VILLAGES):
+            area = f"{second}{901 + j}"
+            rows.append({"unit": area, "name": _AREA_NAMES[j], "parent": second,
+                         "level": "area", "township": second, "share": np.nan,
+                         "empty_quarter": ""})
+            for _ in range(size):
+                rows.append({"unit": f"{second}{201 + k}", "name": next(names), "parent": area,
+                             "level": "village", "township": second, "share": share[k],
+                             "empty_quarter": ""})
+                k += 1
+    out = pd.DataFrame(rows)
+    village = (out["level"] == "village").to_numpy()
+    n = int(village.sum())
+    n_clean, n_weak = max(1, round(n / 4)), max(1, round(n / 3))
+    roles = np.array(["clean"] * n_clean + ["weak"] * n_weak + ["good"] * (n - n_clean - n_weak))
+    out["role"] = ""
+    out.loc[village, "role"] = roles[rng.permutation(n)]
+    weak = (out["role"] == "weak").to_numpy()
+    out["compliance_weight"] = np.where(village, np.where(weak, 0.5, 2.5), np.nan)
+    out["visit_weight"] = np.where(village, np.where(weak, 0.5, 2.0), np.nan)
+    return out
+
+
+def make_villages(params: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Return the units-table rows of the county's areas and villages (see
+    :func:`village_parameters`): ``unit``, ``name``, ``parent``, ``level``."""
+    return village_parameters(params, seed=seed)[["unit", "name", "parent", "level"]]
+
+
+def _rank_within(group: np.ndarray, key: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Rank (0-based) of each record by ``key`` within its group; groups are 0..len(sizes)-1
+    and ``sizes`` their record counts."""
+    order = np.lexsort((key, group))
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - offsets[group[order]]
+    return rank
+
+
+def _draw_village(rng: np.random.Generator, month: np.ndarray, weights: np.ndarray
+                  ) -> np.ndarray:
+    """Draw a village for each record from its month's row of ``weights`` (months x
+    villages); a village of weight 0 never gets one."""
+    cum = np.cumsum(weights, axis=1)
+    x = rng.uniform(0, 1, len(month)) * cum[month, -1]
+    pick = (x[:, None] >= cum[month]).sum(axis=1)
+    last = weights.shape[1] - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+    return np.minimum(pick, last[month])
+
+
+def make_village_counts(counts: pd.DataFrame, villages: pd.DataFrame, *,
+                        seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Split the monthly counts of each township with villages among its villages.
+
+    Every birth of the township's month (with its sex and order, whether it complied with
+    policy and whether its postpartum visit was timely) and every death (infant or not) is
+    given to one village, so the villages of a township sum **exactly** to the township's
+    row in every column; population is split by the villages' shares (largest remainders,
+    so it sums exactly too). Births go to villages by their shares (none to a village in its
+    ``empty_quarter``), compliant births and timely visits preferably to villages of high
+    ``compliance_weight`` / ``visit_weight`` (each birth draws an exponential key divided
+    by its village's weight; the month's compliant births are those with the smallest
+    keys). No loop over records: only over the (two) townships.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (``period[M]``) and :data:`VILLAGE_COLUMNS` as int64, sorted by
+        unit and period.
+    """
+    rng = np.random.default_rng([seed, 10])
+    vill = villages[villages["level"] == "village"]
+    pieces = []
+    for town, vs in vill.groupby("township", sort=True):  # the two townships with villages
+        rows = counts[counts["unit"] == town].sort_values("period", kind="stable")
+        months = pd.PeriodIndex(rows["period"], freq="M")
+        m, k = len(rows), len(vs)
+        share = vs["share"].to_numpy(dtype=float)
+        births_w = np.tile(share, (m, 1))
+        quarter = months.asfreq("Q").astype(str).to_numpy()
+        empty = vs["empty_quarter"].to_numpy(dtype=object)
+        births_w[quarter[:, None] == empty[None, :]] = 0.0
+        cells = rows[list(_BIRTH_CELLS)].to_numpy(dtype=np.int64)  # months x cells
+        births = cells.sum(axis=1)
+        n_cells = len(_BIRTH_CELLS)
+        month = np.repeat(np.repeat(np.arange(m), n_cells), cells.reshape(-1))
+        cell = np.repeat(np.tile(np.arange(n_cells), m), cells.reshape(-1))
+        village = _draw_village(rng, month, births_w)
+        flags = {}
+        for col, weight in (("births_compliant", "compliance_weight"),
+                            ("postpartum_visited_timely", "visit_weight")):
+            key = rng.exponential(1.0, len(month)) / vs[weight].to_numpy(float)[village]
+            rank = _rank_within(month, key, births)
+            flags[col] = rank < rows[col].to_numpy(dtype=np.int64)[month]
+        deaths = rows["deaths"].to_numpy(dtype=np.int64)
+        d_month = np.repeat(np.arange(m), deaths)
+        offsets = np.concatenate([[0], np.cumsum(deaths)[:-1]])
+        infant = (np.arange(len(d_month)) - offsets[d_month]
+                  < rows["deaths_infant"].to_numpy(dtype=np.int64)[d_month])
+        d_village = _draw_village(rng, d_month, np.tile(share, (m, 1)))
+        pop = rows["population"].to_numpy(dtype=np.int64)
+        exact = pop[:, None] * share[None, :]
+        base = np.floor(exact).astype(np.int64)
+        left = pop - base.sum(axis=1)  # 0..k-1 people left by rounding down
+        order = np.argsort(-(exact - base), axis=1, kind="stable")
+        base += np.argsort(order, axis=1, kind="stable") < left[:, None]
+
+        def tally(v: np.ndarray, mo: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+            idx = v * m + mo if mask is None else (v * m + mo)[mask]
+            return np.bincount(idx, minlength=k * m)
+
+        cols = {c: tally(village[cell == i], month[cell == i])
+                for i, c in enumerate(_BIRTH_CELLS)}
+        male = sum(cols[c] for c in _BIRTH_CELLS if "_male_" in c)
+        female = sum(cols[c] for c in _BIRTH_CELLS if "_female_" in c)
+        total = tally(village, month)
+        out = {
+            "births": total, "births_male": male, "births_female": female, **cols,
+            "deaths": tally(d_village, d_month),
+            "deaths_infant": tally(d_village, d_month, infant),
+            "population": base.T.reshape(-1),
+            "births_compliant": tally(village, month, flags["births_compliant"]),
+            "postpartum_visited_timely": tally(village, month,
+                                               flags["postpartum_visited_timely"]),
+            "postpartum_due": total,
+        }
+        frame = pd.DataFrame({"unit": np.repeat(vs["unit"].to_numpy(dtype=object), m),
+                              "period": pd.PeriodIndex(np.tile(months, k), freq="M")})
+        for c in VILLAGE_COLUMNS:
+            frame[c] = np.asarray(out[c]).astype(np.int64)
+        pieces.append(frame)
+    frame = pd.concat(pieces, ignore_index=True)
+    return frame.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
+
+
+def make_village_values(villages: pd.DataFrame, years: tuple[int, int] = SAMPLE_YEARS, *,
+                        seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Supplied values of the six zero criteria (:data:`ZERO_CRITERIA`) per village, for each
+    quarter and each year (the year's value is the sum of its quarters: they count cases).
+
+    ``clean`` villages have none; ``good`` villages have no statistics error and at least
+    one case of another criterion each year; ``weak`` villages at least one statistics
+    error each year and more cases of the others. Sex-selection cases are rarer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (``2024Q1`` ... ``2024Q4``, ``2024``), ``indicator``, ``value``
+        (int), each village's quarters of a year followed by the year.
+    """
+    rng = np.random.default_rng([seed, 11])
+    vill = villages[villages["level"] == "village"]
+    role = vill["role"].to_numpy()
+    yrs = np.arange(years[0], years[1] + 1)
+    n_v, n_y, n_i = len(vill), len(yrs), len(ZERO_CRITERIA)
+    rate = rng.gamma(1.5, 0.12, (n_v, n_i)) * np.where(role == "weak", 2.5, 1.0)[:, None]
+    rate[:, 0] = np.where(role == "weak", rng.gamma(2.0, 0.25, n_v), 0.0)
+    rate[:, -1] *= 0.2
+    rate[role == "clean"] = 0.0
+    x = rng.poisson(np.broadcast_to(rate[:, None, None, :], (n_v, n_y, 4, n_i))).copy()
+    # the roles hold every year: a weak village errs at least once, a good one misses a zero
+    q = rng.integers(0, 4, (n_v, n_y))
+    weak_clean = (role == "weak")[:, None] & (x[:, :, :, 0].sum(axis=2) == 0)
+    v, y = np.nonzero(weak_clean)
+    x[v, y, q[v, y], 0] += 1
+    which = rng.integers(1, n_i - 1, (n_v, n_y))
+    good_clean = (role == "good")[:, None] & (x[:, :, :, 1:].sum(axis=(2, 3)) == 0)
+    v, y = np.nonzero(good_clean)
+    x[v, y, q[v, y], which[v, y]] += 1
+    full = np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2)  # 4 quarters + year
+    labels = np.array([[f"{yr}Q{i}" for i in range(1, 5)] + [str(yr)] for yr in yrs]).reshape(-1)
+    return pd.DataFrame({
+        "unit": np.repeat(vill["unit"].to_numpy(dtype=object), n_y * 5 * n_i),
+        "period": np.tile(np.repeat(labels, n_i), n_v),
+        "indicator": np.tile(np.array([k for k, _ in ZERO_CRITERIA]), n_v * n_y * 5),
+        "value": full.reshape(-1).astype(np.int64),
+    })
+
+
+def make_annual_plan(counts: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Each township's annual plan of pre-pregnancy check-ups per year: about the year's sum
+    of ``checkups_planned`` (times 0.97-1.05), rounded to tens.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (the year, e.g. ``2024``), ``plan`` (int).
+    """
+    rng = np.random.default_rng([seed, 12])
+    yearly = counts.groupby([counts["unit"], counts["period"].dt.year.rename("year")],
+                            sort=True)["checkups_planned"].sum()
+    factor = rng.uniform(0.97, 1.05, len(yearly))
+    plan = np.round(yearly.to_numpy() * factor / 10).astype(np.int64) * 10
+    keys = yearly.index.to_frame(index=False)
+    return pd.DataFrame({"unit": keys["unit"].to_numpy(), "period": keys["year"].astype(str),
+                         "plan": plan})
+
+
+def make_adjustments(params: pd.DataFrame, years: tuple[int, int] = SAMPLE_YEARS, *,
+                     seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Year-end adjustments of the last two years: per-case deductions (falsified births
+    found by the year-end audit, 1 point each, for the township that falsifies reports;
+    concealed births, 2 points each, for another township) and a bonus (+2) for a third.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (year), ``points`` (negative for deductions), ``reason``; one
+        row per unit and year.
+    """
+    rng = np.random.default_rng([seed, 13])
+    codes = params["unit"].astype(str).to_numpy()
+    liar = codes[int(np.argmax(params["false_rate"].to_numpy()))]
+    rows = []
+    for year in range(max(years[0], years[1] - 1), years[1] + 1):  # the last two years
+        others = rng.permutation(codes[codes != liar])
+        n_false, n_hidden = int(rng.integers(2, 5)), int(rng.integers(1, 3))
+        rows.append((liar, str(year), -n_false, f"年终核查虚报出生{n_false}例，每例扣1分"))
+        if len(others) > 0:
+            rows.append((others[0], str(year), -2 * n_hidden,
+                         f"年终核查瞒报出生{n_hidden}例，每例扣2分"))
+        if len(others) > 1:
+            rows.append((others[1], str(year), 2, "获评市级人口监测先进单位，加2分"))
+    out = pd.DataFrame(rows, columns=["unit", "period", "points", "reason"])
+    return out.sort_values(["period", "unit"], kind="stable").reset_index(drop=True)
+
+
+#: The township targets of the sample scheme: indicator, label, op, threshold, points, scoring,
+#: extra keys (thresholds of a real county's scheme).
+_TOWNSHIP_TARGETS = (
+    ("compliance_rate", "政策符合率", ">=", 86, 20, "all_or_nothing", ""),
+    ("natural_growth_rate", "人口自然增长率", "<=", 8.5, 15, "linear", "floor = 10.5\n"),
+    ("sex_ratio_at_birth", "出生人口性别比", "<=", 130, 15, "all_or_nothing", ""),
+    ("healthcare_coverage", "孕前孕期保健覆盖率", ">=", 100, 5, "all_or_nothing", ""),
+    ("migrant_service_coverage", "流动人口服务覆盖率", ">=", 95, 10, "all_or_nothing", ""),
+    ("early_registration_rate", "早孕建册率", ">=", 60, 10, "all_or_nothing", ""),
+    ("antenatal_followup_rate", "孕期随访率", ">=", 90, 10, "all_or_nothing", ""),
+    ("postpartum_visit_rate", "产后访视及时率", ">=", 80, 5, "all_or_nothing", ""),
+    ("counselling_followup_rate", "咨询随访率", ">=", 100, 5, "all_or_nothing", ""),
+    ("substantiated_complaints", "查实投诉", "<=", 0, 5, "per_event", "per_event = 2.5\n"),
+)
+
+
+def _township_targets(params: pd.DataFrame | None) -> str:
+    """The ``[[target]]`` tables of :data:`_TOWNSHIP_TARGETS`; the township with the highest
+    fertility gets its own natural-growth threshold."""
     high = None
     if params is not None and len(params):
         high = str(params.sort_values("tfr")["unit"].iloc[-1])
-    for ind, lab, op, thr, pts, scoring, extra in rows:
+    text = ""
+    for ind, lab, op, thr, pts, scoring, extra in _TOWNSHIP_TARGETS:
         periods = '["quarter"]' if scoring == "per_event" else '["quarter", "year", "ytd"]'
         text += (f"\n[[target]]\nindicator = \"{ind}\"\nlabel = \"{lab}\"\nop = \"{op}\"\n"
                  f"threshold = {thr}\npoints = {pts}\nweight = 1.0\nscoring = \"{scoring}\"\n"
@@ -355,36 +673,134 @@ def targets_toml(params: pd.DataFrame | None = None) -> str:
     return text
 
 
+def targets_toml(params: pd.DataFrame | None = None) -> str:
+    """Return the sample scheme's targets (thresholds of a real county's scheme).
+
+    The township with the highest fertility gets its own natural-growth threshold (9.0 per
+    mille, from its population plan), to show per-unit thresholds.
+    """
+    text = ("# Assessment targets of the fictional 青禾县 scheme. Thresholds are in the\n"
+            "# indicator's display unit (per cent, per mille, males per 100 females) and are\n"
+            "# compared with unrounded values. Regenerated by python -m fpanalysis.synth.\n"
+            "\n[scheme]\nname = \"青禾县人口和计划生育目标管理责任制考核\"\n"
+            "total_points = 100\ncounty_weight = 0.6\ncity_weight = 0.4\ntier_size = 3\n")
+    return text + _township_targets(params)
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return "[" + ", ".join(f"\"{i}\"" for i in items) + "]"
+
+
+def full_scheme_toml(params: pd.DataFrame | None = None) -> str:
+    """Return the sample county's whole scheme (``scheme_full.toml``), in the targets-file
+    syntax of issue 8: the township targets of :func:`targets_toml` (per-case deductions for
+    complaints among them), a veto, a milestone against the annual plan, a change on last
+    year, the village targets (six zeros, compliance and postpartum visits, empty
+    denominators met) and the village classes; ``[scheme]`` holds the 0.6/0.4 weights and
+    the default class. Adjustments are a table (``adjustments.csv``), not keys of the file.
+    """
+    zero_labels = [label for _, label in ZERO_CRITERIA]
+    text = (
+        "# The whole assessment scheme of the fictional 青禾县 in one targets file: the\n"
+        "# township targets of targets.toml (with per-case deductions for complaints), a\n"
+        "# veto, a milestone against the annual plan, a change on last year, the village\n"
+        "# targets and the village classes. Year-end standing: 0.6 x the mean of the\n"
+        "# county's quarterly scores + 0.4 x the city's score (city_scores.csv), then the\n"
+        "# year-end adjustments of adjustments.csv. The village targets are assessed on\n"
+        "# village results (counts_villages.csv, values_villages.csv).\n"
+        "# Regenerated by python -m fpanalysis.synth.\n"
+        "\n[scheme]\nname = \"青禾县人口和计划生育目标管理责任制考核（全貌）\"\n"
+        "county_weight = 0.6\ncity_weight = 0.4\ntier_size = 3\ndefault_class = \"三类\"\n"
+        "\n# ---- township targets ----\n"
+    )
+    text += _township_targets(params)
+    text += (
+        "\n# A veto (一票否决): compliance below 80 % puts the township at the bottom of the\n"
+        "# period whatever its points.\n"
+        "[[target]]\nindicator = \"compliance_rate\"\nlabel = \"政策符合率一票否决\"\nop = \">=\"\n"
+        "threshold = 80\npoints = 0\nscoring = \"veto\"\n"
+        "periods = [\"quarter\", \"year\", \"ytd\"]\n"
+        "\n# Check-ups done since January against the year's plan (annual_plan.csv): at least\n"
+        "# 50 % by the end of June, 80 % by September, 100 % by December.\n"
+        "[[target]]\nindicator = \"checkup_plan_progress\"\nlabel = \"孕前优生检查年度计划进度\"\n"
+        "against = \"annual_plan\"\ndone = \"checkups_done\"\nplan_file = \"annual_plan.csv\"\n"
+        "schedule = { \"06\" = 50, \"09\" = 80, \"12\" = 100 }\nop = \">=\"\npoints = 10\n"
+        "periods = [\"quarter\", \"ytd\"]\n"
+        "\n# The sex ratio at birth down at least 7 points on last year.\n"
+        "[[target]]\nindicator = \"sex_ratio_at_birth\"\nlabel = \"出生人口性别比较上年下降\"\n"
+        "compare = \"previous_year\"\nop = \"<=\"\nthreshold = -7\npoints = 5\n"
+        "periods = [\"year\"]\n"
+        "\n# ---- village targets (village results) ----\n"
+        "# The six zeros of a class-1 village, supplied per quarter and year.\n"
+    )
+    for key, label in ZERO_CRITERIA:
+        text += (f"\n[[target]]\nindicator = \"{key}\"\nlabel = \"{label}\"\nop = \"<=\"\n"
+                 "threshold = 0\npoints = 10\nperiods = [\"quarter\", \"year\"]\n")
+    text += (
+        "\n# A village without births has had none outside policy: met, not 0 points.\n"
+        "[[target]]\nindicator = \"compliance_rate\"\nlabel = \"村政策符合率\"\nop = \">=\"\n"
+        "threshold = 90\npoints = 20\nwhen_empty = \"met\"\nperiods = [\"quarter\", \"year\"]\n"
+        "\n[[target]]\nindicator = \"postpartum_visit_rate\"\nlabel = \"村产后访视及时率\"\n"
+        "op = \">=\"\nthreshold = 80\npoints = 20\nwhen_empty = \"met\"\n"
+        "periods = [\"quarter\", \"year\"]\n"
+        "\n# ---- village classes, best first; a village meeting neither is 三类 ----\n"
+        "# 一类: the six zeros.\n"
+        f"[[class]]\nname = \"一类\"\ntargets = {_quoted(zero_labels)}\n"
+        "\n# 二类: births outside policy under control, no statistics error, no points lost\n"
+        "# on quality (postpartum visits).\n"
+        f"[[class]]\nname = \"二类\"\n"
+        f"targets = {_quoted(['村政策符合率', zero_labels[0], '村产后访视及时率'])}\n"
+    )
+    return text
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def write_sample(out: str | Path, *, seed: int = SAMPLE_SEED, units: int = SAMPLE_UNITS,
                  years: tuple[int, int] = SAMPLE_YEARS) -> list[Path]:
-    """Write units, counts, audits, hospital births and targets of one county to ``out``.
+    """Write one county's data and schemes to ``out``.
+
+    Files: ``units.csv`` (the county, its townships, then the areas and villages of
+    :func:`village_parameters`), ``counts.csv`` (townships only), ``counts_villages.csv``
+    (the villages: they sum exactly to their townships' rows), ``audits.csv``,
+    ``births_hospital.csv``, ``values.csv`` (complaints per township),
+    ``values_villages.csv`` (the six zero criteria per village), ``city_scores.csv``,
+    ``annual_plan.csv``, ``adjustments.csv``, ``targets.toml`` and ``scheme_full.toml``.
 
     Returns the paths written. The same arguments give byte-identical files.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    unit_table = make_units(units, seed=seed)
     params = parameters(units, seed=seed)
+    villages = village_parameters(params, years, seed=seed)
+    unit_table = pd.concat([make_units(units, seed=seed),
+                            villages[["unit", "name", "parent", "level"]]], ignore_index=True)
     counts = make_counts(params, years, seed=seed)
+    village_counts = make_village_counts(counts, villages, seed=seed)
     written = {
         "units.csv": unit_table,
         "counts.csv": counts.assign(period=counts["period"].astype(str)),
+        "counts_villages.csv": village_counts.assign(
+            period=village_counts["period"].astype(str)),
         "audits.csv": make_audits(counts, params, seed=seed),
         "births_hospital.csv": make_hospital_births(counts, params, seed=seed).assign(
             period=lambda f: f["period"].astype(str)),
         "values.csv": make_values(params, years, seed=seed),
+        "values_villages.csv": make_village_values(villages, years, seed=seed),
         "city_scores.csv": make_city_scores(params, years, seed=seed),
+        "annual_plan.csv": make_annual_plan(counts, seed=seed),
+        "adjustments.csv": make_adjustments(params, years, seed=seed),
     }
     paths = []
     for name, frame in written.items():
         _write_csv(frame, out / name)
         paths.append(out / name)
-    (out / "targets.toml").write_text(targets_toml(params), encoding="utf-8", newline="\n")
-    paths.append(out / "targets.toml")
+    for name, text in (("targets.toml", targets_toml(params)),
+                       ("scheme_full.toml", full_scheme_toml(params))):
+        (out / name).write_text(text, encoding="utf-8", newline="\n")
+        paths.append(out / name)
     return paths
 
 
@@ -449,8 +865,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fpanalysis.synth",
                                      description="Generate a fictional county's data.")
     parser.add_argument("--out", type=Path, default=Path("data/sample"),
-                        help="directory for units, counts, audits, births_hospital, values "
-                             "and city_scores CSVs and targets.toml (default data/sample)")
+                        help="directory for the sample's CSVs, targets.toml and "
+                             "scheme_full.toml (default data/sample)")
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED)
     parser.add_argument("--units", type=int, default=SAMPLE_UNITS, help="number of townships")
     parser.add_argument("--years", type=_years, default=SAMPLE_YEARS,
