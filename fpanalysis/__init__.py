@@ -9,6 +9,7 @@ those; ``plots`` and ``report`` on top.
 from . import hierarchy, indicators, intervals, io, periods, schema, scheme, targets
 from .io import (
     LoadReport,
+    load_adjustments,
     load_audits,
     load_counts,
     load_report,
@@ -29,6 +30,7 @@ __all__ = [
     "indicators",
     "intervals",
     "io",
+    "load_adjustments",
     "load_audits",
     "load_counts",
     "load_report",

@@ -139,7 +139,8 @@ def test_unit_rules_unknown_parent_level_and_duplicate(write):
         io.load_units(f)
     assert where(e) == [("units.csv", 4, "unit"), ("units.csv", 5, "parent"),
                         ("units.csv", 6, "level"), ("units.csv", 7, "parent")]
-    assert problems(e)[3][3] == "a village's parent must be one level up, but '100' is a county"
+    assert problems(e)[3][3] == ("a village's parent must be an area or a township (the next "
+                                 "level up; areas are optional), but '100' is a county")
 
 
 def test_several_problems_are_all_listed(write):
