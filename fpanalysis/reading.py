@@ -14,7 +14,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io as _io
+import re
 import unicodedata
+import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,16 +140,141 @@ def _find_header(rows: list[list[str]], known: Collection[str]) -> int | None:
     return best
 
 
-def _csv_rows(path: Path, name: str) -> tuple[list[list[str]], str]:
-    data = path.read_bytes()
-    text, encoding = _decode(data, name)
+def _csv_text(path: Path, name: str) -> tuple[str, str]:
+    text, encoding = _decode(path.read_bytes(), name)
     if not text.strip():
         raise _fail(name, "the file is empty")
+    return text, encoding
+
+
+def _csv_rows(text: str, name: str) -> list[list[str]]:
+    """Every record of the file, parsed strictly by the csv module (the careful path)."""
     try:
-        rows = list(csv.reader(_io.StringIO(text, newline=""), strict=True))
+        return list(csv.reader(_io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:  # NUL bytes, a field beyond csv.field_size_limit(), bad quoting
         raise _fail(name, f"CSV cannot be parsed: {exc}") from exc
-    return rows, encoding
+
+
+# A quoted field (opened at the start of a field, ``""`` an escaped quote) whose closing
+# quote is followed by something other than a comma, a line end or the end of the text: the
+# csv module (strict) refuses it, pandas' C parser would join the text silently. Possessive,
+# so that an escaped ``""`` is never taken for the closing quote. It may also fire inside a
+# quoted field holding ``,"``; that only sends the file to the careful path.
+_BAD_CLOSE = re.compile(r'(?:\A|(?<=[,\r\n]))"(?:[^"]|"")*+"(?![,\r\n]|\Z)')
+_EXACT = 2 ** 53
+
+
+def _longest_line(text: str) -> int:
+    """Length in characters of the longest line (a CR or LF ends one)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ends = np.flatnonzero((codes == 10) | (codes == 13))
+    bounds = np.concatenate(([-1], ends, [len(codes)]))
+    return int(np.diff(bounds).max()) - 1
+
+
+def _exact_integers(column: pd.Series) -> bool:
+    """An int64 column within +-2**53 (held exactly as floats too)."""
+    return (column.dtype == np.int64 and len(column) > 0
+            and -_EXACT <= column.min() and column.max() <= _EXACT)
+
+
+def _numeric_positions(names: list[str], spec: TableSpec, known: Collection[str]
+                       ) -> list[int]:
+    """Positions of the columns that :mod:`fpanalysis.tables` will parse as numbers (the
+    same header mapping as its ``_canonicalize``)."""
+    numeric = set(spec.counts) | set(spec.numbers) | set(known)
+    out = []
+    for i, original in enumerate(names):
+        canon = canonical_header(original)
+        if canon is None:
+            plain = unicodedata.normalize("NFKC", str(original)).strip().lower()
+            canon = plain if plain in known else None
+        if canon in numeric:
+            out.append(i)
+    return out
+
+
+def _read_body(body: str, width: int, text_columns: Collection[int],
+               usecols: list[int] | None = None) -> pd.DataFrame:
+    """pandas' C parser on the text below the header, configured like the csv module
+    (comma, double quote, ``""`` escape, no comments, blank lines kept, no NA values)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any parser warning sends the file to the careful path
+        return pd.read_csv(_io.StringIO(body), sep=",", header=None, names=list(range(width)),
+                           index_col=False, usecols=usecols,
+                           dtype={i: str for i in text_columns}, engine="c",
+                           na_filter=False, keep_default_na=False, skip_blank_lines=False,
+                           low_memory=False, quotechar='"', doublequote=True,
+                           escapechar=None, comment=None, skipinitialspace=False,
+                           thousands=None, decimal=".", encoding_errors="strict")
+
+
+def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
+              header_row: int | None) -> RawTable | None:
+    """Read a CSV with pandas' C parser below the header, or return None when the file
+    needs the careful path (the csv module, which lists every problem with its row).
+
+    The records above and including the header are read by the csv module, exactly as the
+    careful path reads them. The body goes to the C parser only when it cannot differ from
+    the csv module: no quote closed before other text, no line longer than the csv field
+    limit, no row longer than the header. Rows are records, numbered as the careful path
+    numbers them (a quoted line break stays inside its row), so that a spreadsheet shows the
+    same numbers. Count and number columns that the C parser reads as int64 within
+    +-2**53 are kept typed (every such cell is an optional sign and digits, with blanks
+    around, which the strict parser accepts with the same value); every other column is text.
+    """
+    scan = _MAX_HEADER_SCAN if header_row is None else header_row
+    stream = _io.StringIO(text, newline="")
+    records: list[list[str]] = []
+    ends: list[int] = []
+    try:
+        for record in csv.reader(stream, strict=True):
+            records.append(record)
+            ends.append(stream.tell())
+            if len(records) >= scan:
+                break
+    except csv.Error:
+        return None
+    if header_row is None:
+        h = _find_header(records, set(spec.columns) | set(known))
+    else:
+        h = header_row - 1 if 0 <= header_row - 1 < len(records) else None
+    if h is None:
+        return None
+    names, problems = _header_names(records[h], h + 1, name)
+    width = len(names)
+    body = text[ends[h]:]
+    limit = csv.field_size_limit()
+    if not body or (len(body) > limit and _longest_line(body) > limit):
+        return None
+    quoted = '"' in body
+    if quoted and _BAD_CLOSE.search(body):
+        return None
+    numeric = _numeric_positions(names, spec, known)
+    text_columns = [i for i in range(width) if i not in set(numeric)]
+    try:
+        frame = _read_body(body, width, text_columns)
+        retext = [i for i in numeric if not (_exact_integers(frame[i])
+                                             or isinstance(frame[i].dtype, pd.StringDtype))]
+        if retext:  # floats, bools, integers beyond 2**53: the strict parser reads the text
+            again = _read_body(body, width, retext, usecols=retext)
+            if len(again) != len(frame):
+                return None
+            for i in retext:
+                frame[i] = again[i]
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, csv.Error,
+            OverflowError, MemoryError):
+        return None
+    texts = [i for i in range(width) if not _exact_integers(frame[i])]
+    for i in texts:
+        if not isinstance(frame[i].dtype, pd.StringDtype):
+            return None
+        if quoted and frame[i].str.len().max() > limit:
+            return None  # a quoted field spanning lines beyond the csv field limit
+    frame = frame.astype({i: object for i in texts})
+    frame.columns = pd.Index(names, dtype=object)
+    rownum = np.arange(h + 2, h + 2 + len(frame))
+    return RawTable(frame, rownum, h + 1, None, None, problems)
 
 
 def _excel_rows(path: Path, name: str, sheet: str | int | None
@@ -248,7 +375,12 @@ def read_table(path: Path, spec: TableSpec, *, header_row: int | None = None,
     elif suffix in (".csv", ".txt"):
         if sheet is not None:
             raise ValueError("sheet= applies only to Excel workbooks")
-        rows, encoding = _csv_rows(path, name)
+        text, encoding = _csv_text(path, name)
+        fast = _csv_fast(text, name, spec, known, header_row)
+        if fast is not None:
+            fast.encoding = encoding
+            return fast
+        rows = _csv_rows(text, name)
     else:
         raise _fail(name, f"unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
     if not any(any(c.strip() for c in r) for r in rows):
