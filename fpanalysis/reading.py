@@ -40,7 +40,9 @@ class RawTable:
     ----------
     frame : pandas.DataFrame
         The rows below the header, columns named by their header cells (a repeated or empty
-        header gets a made-up name). Cells are text (``""`` when empty), except from Parquet.
+        header gets a made-up name). Cells are text (``""`` when empty), except from Parquet
+        and in the count and number columns of a CSV that pandas' C parser typed as whole
+        numbers held exactly (int64, or float64 with NaN for an empty cell).
     rows : numpy.ndarray
         File row number (1-based, title and header lines counted) of each frame row.
     header_row : int or None
@@ -172,10 +174,26 @@ def _longest_line(text: str) -> int:
     return int(np.diff(bounds).max()) - 1
 
 
-def _exact_integers(column: pd.Series) -> bool:
-    """An int64 column within +-2**53 (held exactly as floats too)."""
-    return (column.dtype == np.int64 and len(column) > 0
-            and -_EXACT <= column.min() and column.max() <= _EXACT)
+def _typed_ok(column: pd.Series) -> bool:
+    """A number column as the C parser typed it that the strict parser would read alike:
+    int64 within +-2**53, or float64 whose values are whole and below 2**53 in size (NaN
+    only for an empty cell).
+
+    Every cell the C parser types so is, once stripped of blanks, an optional sign with
+    digits, a decimal point and an exponent, a form the strict grammar accepts with the
+    same value; text it does not type (``1,234``, ``nan``, full-width digits) leaves the
+    column as text. Infinity and fractions (where the two parsers could round apart) are
+    left to the strict parser too.
+    """
+    if len(column) == 0:
+        return False
+    if column.dtype == np.int64:
+        return bool(-_EXACT <= column.min() and column.max() <= _EXACT)
+    if column.dtype == np.float64:
+        v = column.to_numpy()
+        v = v[~np.isnan(v)]
+        return bool(np.all((np.abs(v) < _EXACT) & (v == np.floor(v))))
+    return False
 
 
 def _numeric_positions(names: list[str], spec: TableSpec, known: Collection[str]
@@ -195,15 +213,18 @@ def _numeric_positions(names: list[str], spec: TableSpec, known: Collection[str]
 
 
 def _read_body(body: str, width: int, text_columns: Collection[int],
-               usecols: list[int] | None = None) -> pd.DataFrame:
+               usecols: list[int] | None = None, numeric: Collection[int] = ()
+               ) -> pd.DataFrame:
     """pandas' C parser on the text below the header, configured like the csv module
-    (comma, double quote, ``""`` escape, no comments, blank lines kept, no NA values)."""
+    (comma, double quote, ``""`` escape, no comments, blank lines kept). Only an empty cell
+    of a ``numeric`` column is NA; every other cell is kept as written or typed."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any parser warning sends the file to the careful path
         return pd.read_csv(_io.StringIO(body), sep=",", header=None, names=list(range(width)),
                            index_col=False, usecols=usecols,
                            dtype={i: str for i in text_columns}, engine="c",
-                           na_filter=False, keep_default_na=False, skip_blank_lines=False,
+                           na_filter=bool(numeric), na_values={i: [""] for i in numeric},
+                           keep_default_na=False, skip_blank_lines=False,
                            low_memory=False, quotechar='"', doublequote=True,
                            escapechar=None, comment=None, skipinitialspace=False,
                            thousands=None, decimal=".", encoding_errors="strict")
@@ -219,9 +240,8 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
     the csv module: no quote closed before other text, no line longer than the csv field
     limit, no row longer than the header. Rows are records, numbered as the careful path
     numbers them (a quoted line break stays inside its row), so that a spreadsheet shows the
-    same numbers. Count and number columns that the C parser reads as int64 within
-    +-2**53 are kept typed (every such cell is an optional sign and digits, with blanks
-    around, which the strict parser accepts with the same value); every other column is text.
+    same numbers. Count and number columns that the C parser types as :func:`_typed_ok`
+    allows are kept typed; every other column is text.
     """
     scan = _MAX_HEADER_SCAN if header_row is None else header_row
     stream = _io.StringIO(text, newline="")
@@ -253,10 +273,9 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
     numeric = _numeric_positions(names, spec, known)
     text_columns = [i for i in range(width) if i not in set(numeric)]
     try:
-        frame = _read_body(body, width, text_columns)
-        retext = [i for i in numeric if not (_exact_integers(frame[i])
-                                             or isinstance(frame[i].dtype, pd.StringDtype))]
-        if retext:  # floats, bools, integers beyond 2**53: the strict parser reads the text
+        frame = _read_body(body, width, text_columns, numeric=numeric)
+        retext = [i for i in numeric if not _typed_ok(frame[i])]
+        if retext:  # fractions, infinities, beyond 2**53, text: the strict parser reads them
             again = _read_body(body, width, retext, usecols=retext)
             if len(again) != len(frame):
                 return None
@@ -265,13 +284,15 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
     except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, csv.Error,
             OverflowError, MemoryError):
         return None
-    texts = [i for i in range(width) if not _exact_integers(frame[i])]
+    texts = [i for i in range(width) if not _typed_ok(frame[i])]
     for i in texts:
         if not isinstance(frame[i].dtype, pd.StringDtype):
             return None
         if quoted and frame[i].str.len().max() > limit:
             return None  # a quoted field spanning lines beyond the csv field limit
-    frame = frame.astype({i: object for i in texts})
+    # key and other text columns as Python strings, as the careful path gives them; count
+    # and number columns stay pandas text, which the number parser reads vectorised
+    frame = frame.astype({i: object for i in texts if i not in numeric})
     frame.columns = pd.Index(names, dtype=object)
     rownum = np.arange(h + 2, h + 2 + len(frame))
     return RawTable(frame, rownum, h + 1, None, None, problems)

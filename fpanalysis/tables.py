@@ -335,10 +335,10 @@ def normalise_keys(values: pd.Series) -> pd.Series:
     >>> normalise_keys(pd.Series([" 11", "１１", "11"])).tolist()
     ['11', '11', '11']
     """
-    text = values.astype("string")
-    uniq = pd.unique(text.dropna())
-    table = {u: unicodedata.normalize("NFKC", u).strip() for u in uniq}
-    return text.map(table).astype("string")
+    codes, uniq = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    norm = np.array([unicodedata.normalize("NFKC", u).strip() for u in uniq] + [pd.NA],
+                    dtype=object)  # each distinct cell once; code -1 (missing) takes NA
+    return pd.Series(norm[codes], index=values.index, dtype="string")
 
 
 def _canonicalize(frame: pd.DataFrame, known: Collection[str], col: Collector,
