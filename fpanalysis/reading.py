@@ -40,8 +40,8 @@ class RawTable:
     ----------
     frame : pandas.DataFrame
         The rows below the header, columns named by their header cells (a repeated or empty
-        header gets a made-up name). Cells are text (``""`` when empty), except from Parquet
-        and in the count and number columns of a CSV that pandas' C parser typed as whole
+        header gets a made-up name). Cells are text (``""`` when empty; Python or pandas
+        strings), except from Parquet and in the count and number columns of a CSV that pandas' C parser typed as whole
         numbers held exactly (int64, or float64 with NaN for an empty cell).
     rows : numpy.ndarray
         File row number (1-based, title and header lines counted) of each frame row.
@@ -166,12 +166,20 @@ _BAD_CLOSE = re.compile(r'(?:\A|(?<=[,\r\n]))"(?:[^"]|"")*+"(?![,\r\n]|\Z)')
 _EXACT = 2 ** 53
 
 
-def _longest_line(text: str) -> int:
-    """Length in characters of the longest line (a CR or LF ends one)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    ends = np.flatnonzero((codes == 10) | (codes == 13))
-    bounds = np.concatenate(([-1], ends, [len(codes)]))
-    return int(np.diff(bounds).max()) - 1
+def _has_long_line(text: str, limit: int) -> bool:
+    """Whether a line (a CR or LF ends one) may be longer than ``limit`` characters.
+
+    A line longer than ``limit`` holds a whole aligned block of ``limit // 2`` characters,
+    so it is enough that every such block has a line end (one ``find`` per block, no copy).
+    A line between ``limit // 2`` and ``limit`` characters long may be taken for a long one;
+    that only sends the file to the careful path.
+    """
+    block = max(limit // 2, 1)
+    for start in range(0, len(text) - block + 1, block):
+        end = start + block
+        if text.find("\n", start, end) < 0 and text.find("\r", start, end) < 0:
+            return True
+    return False
 
 
 def _typed_ok(column: pd.Series) -> bool:
@@ -265,7 +273,7 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
     width = len(names)
     body = text[ends[h]:]
     limit = csv.field_size_limit()
-    if not body or (len(body) > limit and _longest_line(body) > limit):
+    if not body or _has_long_line(body, limit):
         return None
     quoted = '"' in body
     if quoted and _BAD_CLOSE.search(body):
@@ -290,9 +298,6 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
             return None
         if quoted and frame[i].str.len().max() > limit:
             return None  # a quoted field spanning lines beyond the csv field limit
-    # key and other text columns as Python strings, as the careful path gives them; count
-    # and number columns stay pandas text, which the number parser reads vectorised
-    frame = frame.astype({i: object for i in texts if i not in numeric})
     frame.columns = pd.Index(names, dtype=object)
     rownum = np.arange(h + 2, h + 2 + len(frame))
     return RawTable(frame, rownum, h + 1, None, None, problems)
