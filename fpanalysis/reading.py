@@ -273,7 +273,8 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
     width = len(names)
     body = text[ends[h]:]
     limit = csv.field_size_limit()
-    if not body or _has_long_line(body, limit):
+    # pandas drops a byte-order mark that opens its text; the csv module keeps it
+    if not body or body.startswith("\ufeff") or _has_long_line(body, limit):
         return None
     quoted = '"' in body
     if quoted and _BAD_CLOSE.search(body):

@@ -148,7 +148,8 @@ def test_sheet_is_for_workbooks_only(write):
 
 CELLS = ["3", " 4 ", "+5", "-2", "007", '"1,234"', '"1,2,3"', "3,5", "3.5", "3.0", "1e3", "",
          "9007199254740993", "99999999999999999999", "x", '"a""b"', '"x\ny"', '"ab"c',
-         'a"b', '""', "合计", "注：单位", "inf", "True", " "]
+         'a"b', '""', "合计", "注：单位", "inf", "True", " ", "\ufeff1", "a\x00b", "\x1a", "#c",
+         "\t2", "1\x0b"]
 
 
 def _careful(monkeypatch, run):
@@ -165,7 +166,7 @@ def _outcome(run):
         return [(p.row, p.column, p.message) for p in exc.problems]
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=int(__import__("os").environ.get("FUZZ", 150)), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=st.booleans(),
        rows=st.lists(st.lists(st.sampled_from(CELLS), min_size=0, max_size=6), max_size=8),
@@ -247,3 +248,33 @@ def test_big_and_thousands_cells_in_a_clean_file_keep_their_rules(write):
     # 1,234 is 1234; the population is exact above 2**53 (2**53 + 1)
     assert c["births"].tolist() == [1234]
     assert c["population"].tolist() == [9007199254740993]
+
+
+def test_a_quoted_field_of_short_lines_beyond_the_csv_limit_is_a_data_error(tmp_path):
+    # three lines of 60,000 characters, each below the limit, make one quoted field of
+    # 180,002 characters, beyond csv.field_size_limit() (131,072 by default)
+    limit = csv.field_size_limit()
+    field = "\n".join(["x" * 60_000] * 3)
+    assert len(field) > limit
+    f = tmp_path / "c.csv"
+    f.write_text("unit,period,births,remark\n101,2024-01,3,\"" + field + '"\n')
+    with pytest.raises(DataError) as e:
+        io.load_counts(f)
+    assert problems(e) == [("c.csv", None, None, "CSV cannot be parsed: field larger than "
+                                                 f"field limit ({limit})")]
+
+
+def test_an_office_file_is_read_by_the_fast_path(write):
+    # a title line, a blank row, a totals row and a note: all read by pandas' C parser,
+    # with rows numbered as in the file (title 1, header 2, data from 3)
+    f = write("c.csv", "2024年1月 出生统计\n" + HEADER + ROW + "\n"
+                       "102,2024-01,2,1,1,0,900\n合计,2024-01,5,3,2,1,1900\n注：数据来源 县卫健委\n")
+    raw = reading._csv_fast(f.read_text(encoding="utf-8"), str(f), COUNTS, (), None)
+    assert raw is not None and raw.header_row == 2
+    assert raw.rows.tolist() == [3, 4, 5, 6, 7]
+    assert str(raw.frame["births"].dtype) == "float64"  # whole numbers, NaN where empty
+    c = io.load_counts(f)
+    assert c["births"].tolist() == [3, 2]
+    assert io.load_report(c).skipped == [
+        (4, "blank row"), (6, "totals row (checked against the rows above)"),
+        (7, "note below or beside the table: '注：数据来源 县卫健委'")]
