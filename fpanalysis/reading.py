@@ -7,6 +7,13 @@ the cells below the header as text (Parquet keeps its typed columns), the file r
 each, and the problems found on the way (duplicate header names, ragged rows). Every decode,
 CSV-parser, field-size and Excel-engine error becomes a
 :class:`~fpanalysis.schema.DataError` naming the file.
+
+A CSV is read in two ways that give the same table. The fast path hands the text below the
+header to pandas' C parser when nothing in it can be read differently from the strict csv
+module (quoting, row width, field size are checked first) and keeps count and number
+columns that it types as whole numbers held exactly. Otherwise, and whenever the C parser
+stops, the careful path reads every record with the csv module and lists every problem
+with its row number.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ class RawTable:
     frame : pandas.DataFrame
         The rows below the header, columns named by their header cells (a repeated or empty
         header gets a made-up name). Cells are text (``""`` when empty; Python or pandas
-        strings), except from Parquet and in the count and number columns of a CSV that pandas' C parser typed as whole
-        numbers held exactly (int64, or float64 with NaN for an empty cell).
+        strings), except from Parquet and in the count and number columns of a CSV that
+        pandas' C parser typed as whole numbers held exactly (int64, or float64 with NaN
+        for an empty cell).
     rows : numpy.ndarray
         File row number (1-based, title and header lines counted) of each frame row.
     header_row : int or None
