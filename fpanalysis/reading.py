@@ -235,7 +235,9 @@ def _read_body(body: str, width: int, text_columns: Collection[int],
     (comma, double quote, ``""`` escape, no comments, blank lines kept). Only an empty cell
     of a ``numeric`` column is NA; every other cell is kept as written or typed."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # any parser warning sends the file to the careful path
+        # a parser's warning (lost columns, mixed types) sends the file to the careful path
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        warnings.simplefilter("error", pd.errors.DtypeWarning)
         return pd.read_csv(_io.StringIO(body), sep=",", header=None, names=list(range(width)),
                            index_col=False, usecols=usecols,
                            dtype={i: str for i in text_columns}, engine="c",
@@ -243,7 +245,7 @@ def _read_body(body: str, width: int, text_columns: Collection[int],
                            keep_default_na=False, skip_blank_lines=False,
                            low_memory=False, quotechar='"', doublequote=True,
                            escapechar=None, comment=None, skipinitialspace=False,
-                           thousands=None, decimal=".", encoding_errors="strict")
+                           thousands=None, decimal=".")
 
 
 def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
@@ -298,8 +300,8 @@ def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
                 return None
             for i in retext:
                 frame[i] = again[i]
-    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning, csv.Error,
-            OverflowError, MemoryError):
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning,
+            pd.errors.DtypeWarning, csv.Error, OverflowError, MemoryError):
         return None
     texts = [i for i in range(width) if not _typed_ok(frame[i])]
     for i in texts:
