@@ -238,8 +238,11 @@ def _read_body(body: str, width: int, text_columns: Collection[int],
         # a parser's warning (lost columns, mixed types) sends the file to the careful path
         warnings.simplefilter("error", pd.errors.ParserWarning)
         warnings.simplefilter("error", pd.errors.DtypeWarning)
-        return pd.read_csv(_io.StringIO(body), sep=",", header=None, names=list(range(width)),
-                           index_col=False, usecols=usecols,
+        # UTF-8 bytes: the C parser reads them as they are (a text stream would be encoded
+        # to UTF-8 chunk by chunk)
+        return pd.read_csv(_io.BytesIO(body.encode("utf-8")), encoding="utf-8",
+                           encoding_errors="strict", sep=",", header=None,
+                           names=list(range(width)), index_col=False, usecols=usecols,
                            dtype={i: str for i in text_columns}, engine="c",
                            na_filter=bool(numeric), na_values={i: [""] for i in numeric},
                            keep_default_na=False, skip_blank_lines=False,
