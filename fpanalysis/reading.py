@@ -7,6 +7,13 @@ the cells below the header as text (Parquet keeps its typed columns), the file r
 each, and the problems found on the way (duplicate header names, ragged rows). Every decode,
 CSV-parser, field-size and Excel-engine error becomes a
 :class:`~fpanalysis.schema.DataError` naming the file.
+
+A CSV is read in two ways that give the same table. The fast path hands the text below the
+header to pandas' C parser when nothing in it can be read differently from the strict csv
+module (quoting, row width, field size are checked first) and keeps count and number
+columns that it types as whole numbers held exactly. Otherwise, and whenever the C parser
+stops, the careful path reads every record with the csv module and lists every problem
+with its row number.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io as _io
+import re
 import unicodedata
+import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +47,10 @@ class RawTable:
     ----------
     frame : pandas.DataFrame
         The rows below the header, columns named by their header cells (a repeated or empty
-        header gets a made-up name). Cells are text (``""`` when empty), except from Parquet.
+        header gets a made-up name). Cells are text (``""`` when empty; Python or pandas
+        strings), except from Parquet and in the count and number columns of a CSV that
+        pandas' C parser typed as whole numbers held exactly (int64, or float64 with NaN
+        for an empty cell).
     rows : numpy.ndarray
         File row number (1-based, title and header lines counted) of each frame row.
     header_row : int or None
@@ -138,16 +150,171 @@ def _find_header(rows: list[list[str]], known: Collection[str]) -> int | None:
     return best
 
 
-def _csv_rows(path: Path, name: str) -> tuple[list[list[str]], str]:
-    data = path.read_bytes()
-    text, encoding = _decode(data, name)
+def _csv_text(path: Path, name: str) -> tuple[str, str]:
+    text, encoding = _decode(path.read_bytes(), name)
     if not text.strip():
         raise _fail(name, "the file is empty")
+    return text, encoding
+
+
+def _csv_rows(text: str, name: str) -> list[list[str]]:
+    """Every record of the file, parsed strictly by the csv module (the careful path)."""
     try:
-        rows = list(csv.reader(_io.StringIO(text, newline=""), strict=True))
+        return list(csv.reader(_io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:  # NUL bytes, a field beyond csv.field_size_limit(), bad quoting
         raise _fail(name, f"CSV cannot be parsed: {exc}") from exc
-    return rows, encoding
+
+
+# A quoted field (opened at the start of a field, ``""`` an escaped quote) whose closing
+# quote is followed by something other than a comma, a line end or the end of the text: the
+# csv module (strict) refuses it, pandas' C parser would join the text silently. Possessive,
+# so that an escaped ``""`` is never taken for the closing quote. It may also fire inside a
+# quoted field holding ``,"``; that only sends the file to the careful path.
+_BAD_CLOSE = re.compile(r'(?:\A|(?<=[,\r\n]))"(?:[^"]|"")*+"(?![,\r\n]|\Z)')
+_EXACT = 2 ** 53
+
+
+def _has_long_line(text: str, limit: int) -> bool:
+    """Whether a line (a CR or LF ends one) may be longer than ``limit`` characters.
+
+    A line longer than ``limit`` holds a whole aligned block of ``limit // 2`` characters,
+    so it is enough that every such block has a line end (one ``find`` per block, no copy).
+    A line between ``limit // 2`` and ``limit`` characters long may be taken for a long one;
+    that only sends the file to the careful path.
+    """
+    block = max(limit // 2, 1)
+    for start in range(0, len(text) - block + 1, block):
+        end = start + block
+        if text.find("\n", start, end) < 0 and text.find("\r", start, end) < 0:
+            return True
+    return False
+
+
+def _typed_ok(column: pd.Series) -> bool:
+    """A number column as the C parser typed it that the strict parser would read alike:
+    int64 within +-2**53, or float64 whose values are whole and below 2**53 in size (NaN
+    only for an empty cell).
+
+    Every cell the C parser types so is, once stripped of blanks, an optional sign with
+    digits, a decimal point and an exponent, a form the strict grammar accepts with the
+    same value; text it does not type (``1,234``, ``nan``, full-width digits) leaves the
+    column as text. Infinity and fractions (where the two parsers could round apart) are
+    left to the strict parser too.
+    """
+    if len(column) == 0:
+        return False
+    if column.dtype == np.int64:
+        return bool(-_EXACT <= column.min() and column.max() <= _EXACT)
+    if column.dtype == np.float64:
+        v = column.to_numpy()
+        v = v[~np.isnan(v)]
+        return bool(np.all((np.abs(v) < _EXACT) & (v == np.floor(v))))
+    return False
+
+
+def _numeric_positions(names: list[str], spec: TableSpec, known: Collection[str]
+                       ) -> list[int]:
+    """Positions of the columns that :mod:`fpanalysis.tables` will parse as numbers (the
+    same header mapping as its ``_canonicalize``)."""
+    numeric = set(spec.counts) | set(spec.numbers) | set(known)
+    out = []
+    for i, original in enumerate(names):
+        canon = canonical_header(original)
+        if canon is None:
+            plain = unicodedata.normalize("NFKC", str(original)).strip().lower()
+            canon = plain if plain in known else None
+        if canon in numeric:
+            out.append(i)
+    return out
+
+
+def _read_body(body: str, width: int, text_columns: Collection[int],
+               usecols: list[int] | None = None, numeric: Collection[int] = ()
+               ) -> pd.DataFrame:
+    """pandas' C parser on the text below the header, configured like the csv module
+    (comma, double quote, ``""`` escape, no comments, blank lines kept). Only an empty cell
+    of a ``numeric`` column is NA; every other cell is kept as written or typed."""
+    with warnings.catch_warnings():
+        # a parser's warning (lost columns, mixed types) sends the file to the careful path
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        warnings.simplefilter("error", pd.errors.DtypeWarning)
+        # UTF-8 bytes: the C parser reads them as they are (a text stream would be encoded
+        # to UTF-8 chunk by chunk)
+        return pd.read_csv(_io.BytesIO(body.encode("utf-8")), encoding="utf-8",
+                           encoding_errors="strict", sep=",", header=None,
+                           names=list(range(width)), index_col=False, usecols=usecols,
+                           dtype={i: str for i in text_columns}, engine="c",
+                           na_filter=bool(numeric), na_values={i: [""] for i in numeric},
+                           keep_default_na=False, skip_blank_lines=False,
+                           low_memory=False, quotechar='"', doublequote=True,
+                           escapechar=None, comment=None, skipinitialspace=False,
+                           thousands=None, decimal=".")
+
+
+def _csv_fast(text: str, name: str, spec: TableSpec, known: Collection[str],
+              header_row: int | None) -> RawTable | None:
+    """Read a CSV with pandas' C parser below the header, or return None when the file
+    needs the careful path (the csv module, which lists every problem with its row).
+
+    The records above and including the header are read by the csv module, exactly as the
+    careful path reads them. The body goes to the C parser only when it cannot differ from
+    the csv module: no quote closed before other text, no line longer than the csv field
+    limit, no row longer than the header. Rows are records, numbered as the careful path
+    numbers them (a quoted line break stays inside its row), so that a spreadsheet shows the
+    same numbers. Count and number columns that the C parser types as :func:`_typed_ok`
+    allows are kept typed; every other column is text.
+    """
+    scan = _MAX_HEADER_SCAN if header_row is None else header_row
+    stream = _io.StringIO(text, newline="")
+    records: list[list[str]] = []
+    ends: list[int] = []
+    try:
+        for record in csv.reader(stream, strict=True):
+            records.append(record)
+            ends.append(stream.tell())
+            if len(records) >= scan:
+                break
+    except csv.Error:
+        return None
+    if header_row is None:
+        h = _find_header(records, set(spec.columns) | set(known))
+    else:
+        h = header_row - 1 if 0 <= header_row - 1 < len(records) else None
+    if h is None:
+        return None
+    names, problems = _header_names(records[h], h + 1, name)
+    width = len(names)
+    body = text[ends[h]:]
+    limit = csv.field_size_limit()
+    # pandas drops a byte-order mark that opens its text; the csv module keeps it
+    if not body or body.startswith("\ufeff") or _has_long_line(body, limit):
+        return None
+    quoted = '"' in body
+    if quoted and _BAD_CLOSE.search(body):
+        return None
+    numeric = _numeric_positions(names, spec, known)
+    text_columns = [i for i in range(width) if i not in set(numeric)]
+    try:
+        frame = _read_body(body, width, text_columns, numeric=numeric)
+        retext = [i for i in numeric if not _typed_ok(frame[i])]
+        if retext:  # fractions, infinities, beyond 2**53, text: the strict parser reads them
+            again = _read_body(body, width, retext, usecols=retext)
+            if len(again) != len(frame):
+                return None
+            for i in retext:
+                frame[i] = again[i]
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning,
+            pd.errors.DtypeWarning, csv.Error, OverflowError, MemoryError):
+        return None
+    texts = [i for i in range(width) if not _typed_ok(frame[i])]
+    for i in texts:
+        if not isinstance(frame[i].dtype, pd.StringDtype):
+            return None
+        if quoted and frame[i].str.len().max() > limit:
+            return None  # a quoted field spanning lines beyond the csv field limit
+    frame.columns = pd.Index(names, dtype=object)
+    rownum = np.arange(h + 2, h + 2 + len(frame))
+    return RawTable(frame, rownum, h + 1, None, None, problems)
 
 
 def _excel_rows(path: Path, name: str, sheet: str | int | None
@@ -248,7 +415,12 @@ def read_table(path: Path, spec: TableSpec, *, header_row: int | None = None,
     elif suffix in (".csv", ".txt"):
         if sheet is not None:
             raise ValueError("sheet= applies only to Excel workbooks")
-        rows, encoding = _csv_rows(path, name)
+        text, encoding = _csv_text(path, name)
+        fast = _csv_fast(text, name, spec, known, header_row)
+        if fast is not None:
+            fast.encoding = encoding
+            return fast
+        rows = _csv_rows(text, name)
     else:
         raise _fail(name, f"unsupported file type {suffix!r}; use .csv, .xlsx or .parquet")
     if not any(any(c.strip() for c in r) for r in rows):

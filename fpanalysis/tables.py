@@ -335,10 +335,11 @@ def normalise_keys(values: pd.Series) -> pd.Series:
     >>> normalise_keys(pd.Series([" 11", "１１", "11"])).tolist()
     ['11', '11', '11']
     """
-    text = values.astype("string")
-    uniq = pd.unique(text.dropna())
-    table = {u: unicodedata.normalize("NFKC", u).strip() for u in uniq}
-    return text.map(table).astype("string")
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    norm = np.array([unicodedata.normalize("NFKC", u).strip() for u in uniq] + [pd.NA],
+                    dtype=object)  # each distinct cell once; code -1 (missing) takes NA
+    return pd.Series(norm[codes], index=values.index, dtype="string")
 
 
 def _canonicalize(frame: pd.DataFrame, known: Collection[str], col: Collector,
@@ -378,6 +379,14 @@ def _filled(column: pd.Series) -> np.ndarray:
     return filled[np.where(codes < 0, len(uniq), codes)]
 
 
+def _matches(column: pd.Series, pattern: re.Pattern) -> np.ndarray:
+    """Cells whose stripped text matches ``pattern`` (each distinct cell tried once)."""
+    codes, uniq = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Series(uniq, dtype=object).astype("string").str.strip()
+    hit = np.append(text.str.match(pattern).fillna(False).to_numpy(dtype=bool), False)
+    return hit[np.where(codes < 0, len(uniq), codes)]
+
+
 def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec, number_columns: Sequence[str],
                      known: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Blank rows and notes; ``known`` gives the filled cells of columns already parsed."""
@@ -391,9 +400,8 @@ def _blank_and_notes(frame: pd.DataFrame, spec: TableSpec, number_columns: Seque
         keys.append("name")
     no_counts = ~np.any([filled[c] for c in counts], axis=0) if counts \
         else np.ones(n, dtype=bool)
-    first = frame.iloc[:, 0].astype("string").str.strip() if frame.shape[1] \
-        else pd.Series([], dtype="string")
-    noted = first.str.match(_NOTE_START).fillna(False).to_numpy(dtype=bool)
+    noted = _matches(frame.iloc[:, 0], _NOTE_START) if frame.shape[1] \
+        else np.zeros(0, dtype=bool)
     # a note: starts like a note, or fills only the first cell(s) and neither counts nor keys
     key_empty = ~np.all([filled[c] for c in keys], axis=0) if keys else np.ones(n, dtype=bool)
     if counts:
