@@ -540,7 +540,8 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     user indicators) for each period, the milestone targets' done to date
     (:func:`done_to_date`) and the results of the compare targets' baseline periods, then
     :func:`evaluate` (with ``values``, ``units`` and ``prefer``), :func:`score`,
-    :func:`tiers` (``scheme.tier_size``) and :func:`streaks`.
+    :func:`tiers` (``scheme.tier_size``) and :func:`streaks` (within each kind of period,
+    with ``missing="in_tier"``: a report not sent never breaks a bottom streak).
 
     Returns
     -------
@@ -552,7 +553,15 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     results, base = _inputs(counts, scheme, periods, units, level)
     evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer,
                          baseline=base)
-    return evaluated, streaks(tiers(score(evaluated), k=scheme.tier_size))
+    scored = tiers(score(evaluated), k=scheme.tier_size)
+    if scored.empty:
+        return evaluated, scored.assign(streak=pd.Series(dtype="int64"))
+    # streaks run within one kind of period (quarters after quarters); a unit that did not
+    # report is held in the bottom tier, so skipping a report never breaks a streak
+    labels = scored["period"].astype(str)
+    kinds = labels.map({p: pr.kind(p) for p in labels.unique()})
+    parts = [streaks(part, missing="in_tier") for _, part in scored.groupby(kinds, sort=False)]
+    return evaluated, pd.concat(parts).loc[scored.index]
 
 
 def score(evaluated: pd.DataFrame) -> pd.DataFrame:
