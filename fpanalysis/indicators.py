@@ -21,7 +21,7 @@ import pandas as pd
 from . import hierarchy
 from . import intervals as iv
 from . import periods as pr
-from .schema import AGE_GROUPS, SERVICES, STOCK_COLUMNS, count_columns
+from .schema import AGE_GROUPS, LEVELS, OPTIONAL_LEVELS, SERVICES, STOCK_COLUMNS, count_columns
 
 __all__ = [
     "FUNNEL_LABELS",
@@ -701,6 +701,14 @@ def _to_level(data: pd.DataFrame, units: pd.DataFrame, level: str, *, cols: list
     """Sum children's rows into their ancestors at ``level``, noting missing children."""
     anc = hierarchy.ancestors(units, level)
     mapped = data["unit"].map(anc)
+    # areas are optional: a village directly under its township belongs to no area, so at
+    # level="area" it is left out (its township's other villages are grouped in areas)
+    depth = pd.Series(units["level"].to_numpy(), index=units["unit"].to_numpy()).map(
+        {lv: i for i, lv in enumerate(LEVELS)})
+    outside = (mapped.isna() & (data["unit"].map(depth) > LEVELS.index(level))).to_numpy()
+    if level in OPTIONAL_LEVELS and outside.any():
+        data, mapped = data[~outside].reset_index(drop=True), mapped[~outside].reset_index(
+            drop=True)
     unplaced = sorted(str(u) for u in pd.unique(data.loc[mapped.isna(), "unit"]))
     if unplaced:
         raise ValueError(f"units cannot be placed under a unit of level {level!r}: "
@@ -797,7 +805,7 @@ def compute(
     freq : {'M', 'Q', 'H', 'Y'}, optional
         Roll monthly counts up to this frequency. A period is listed when at least one
         unit has it complete; every unit then gets a row in it.
-    level : {'county', 'township', 'village'}, optional
+    level : {'county', 'township', 'area', 'village'}, optional
         Aggregate units to their ancestor at this level first (needs ``units``).
     ytd : bool, default False
         With ``period``: use the year to date ending with that period.

@@ -333,10 +333,11 @@ def parse_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     good = parsed[~bad]
     if len(good) and all(isinstance(v, pd.Period) for v in table.values() if v is not None):
         freqs = {v.freqstr for v in table.values() if v is not None}
-        if len(freqs) == 1:
-            out = pd.Series(pd.NaT, index=values.index, dtype=f"period[{freqs.pop()}]")
-            out[~bad] = pd.PeriodIndex(list(good), freq=good.iloc[0].freq)
-            return out, bad
+        if len(freqs) == 1:  # one Period per distinct label, then taken by code
+            per = pd.PeriodIndex([table[u] if table[u] is not None else pd.NaT
+                                  for u in uniq_text], freq=freqs.pop())
+            return pd.Series(per.take(codes, allow_fill=True, fill_value=pd.NaT),
+                             index=values.index), bad
     return parsed, bad
 
 
