@@ -653,8 +653,9 @@ def _universe(data: pd.DataFrame, units: pd.DataFrame | None) -> list[str]:
     level_of = known.loc[list(codes)]
     levels = set(level_of)
     if len(levels) > 1:
-        listed = "; ".join(f"{lv}: {', '.join(sorted(map(str, level_of.index[level_of == lv]))[:5])}"
-                           for lv in sorted(levels))
+        listed = "; ".join(
+            f"{lv}: {', '.join(sorted(map(str, level_of.index[level_of == lv]))[:5])}"
+            for lv in sorted(levels))
         raise ValueError(f"counts hold units of several levels ({listed}): a unit's own row "
                          "beside its children's would be counted twice (load_counts(units=) "
                          "checks it as a totals row and sets it aside); compute each level "

@@ -50,7 +50,6 @@ from .schema import (
     UNITS,
     VALUES,
     DataError,
-    Problem,
     TableSpec,
 )
 from .tables import Collector, LoadReport, Walked, load_report, normalise_keys, walk

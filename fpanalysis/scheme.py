@@ -31,9 +31,10 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
-from .schema import DataError, Problem, TableSpec
+from .schema import LEVELS, DataError, Problem, TableSpec
 
 __all__ = [
+    "ClassRule",
     "PLAN",
     "SCOPES",
     "SCORING",
@@ -73,16 +74,18 @@ PLAN = TableSpec(
 WHEN_EMPTY = ("met", "not_met", "no_data")
 _AGAINST = ("annual_plan",)
 _DEFAULT_PERIODS = ("quarter", "year")
-_TABLES = ("scheme", "target")
+_TABLES = ("scheme", "target", "class")
+_CLASS_KEYS = ("name", "targets", "min")
 _TEXT, _NUMBER, _INT, _LIST, _TABLE = "text", "number", "integer", "list", "table"
 _TARGET_KEYS = {"indicator": _TEXT, "op": _TEXT, "threshold": _NUMBER, "points": _NUMBER,
                 "weight": _NUMBER, "scoring": _TEXT, "periods": _LIST, "label": _TEXT,
                 "floor": _NUMBER, "per_event": _NUMBER, "unit_thresholds": _TABLE,
                 "unit_thresholds_file": _TEXT, "against": _TEXT, "done": _TEXT,
                 "plan_file": _TEXT, "schedule": "table or 'elapsed'", "compare": _TEXT,
-                "when_empty": _TEXT}
+                "when_empty": _TEXT, "level": _TEXT}
 _SCHEME_KEYS = {"name": _TEXT, "total_points": _NUMBER, "total_weight": _NUMBER,
-                "county_weight": _NUMBER, "city_weight": _NUMBER, "tier_size": _INT}
+                "county_weight": _NUMBER, "city_weight": _NUMBER, "tier_size": _INT,
+                "default_class": _TEXT}
 _REQUIRED = ("indicator", "op", "threshold", "points")
 
 Rule = tuple[str, str]  # (key, message)
@@ -384,6 +387,10 @@ def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
 def _plan_rules(fields: Mapping[str, object], ok: Callable[[str], bool]) -> list[Rule]:
     """Rules of milestones (``against``), baselines (``compare``) and ``when_empty``."""
     out: list[Rule] = []
+    if ok("level") and fields["level"] not in LEVELS:
+        lv = fields["level"]
+        out.append(("level", f"must be one of {', '.join(LEVELS)}, got {lv!r}"
+                             f"{_suggest(lv, LEVELS)}"))
     if ok("when_empty") and fields["when_empty"] not in WHEN_EMPTY:
         w = fields["when_empty"]
         out.append(("when_empty", f"must be one of {', '.join(WHEN_EMPTY)}, got {w!r}"
@@ -518,6 +525,9 @@ class Target:
     when_empty : {'no_data', 'met', 'not_met'}, default 'no_data'
         What a zero denominator (numerator and denominator both 0: no births, no
         person-years) means; a unit that did not report is never saved by it.
+    level : str, default ''
+        The level of unit the target applies to (``village``, ``township`` …; with the units
+        table at evaluation); empty: every unit assessed.
     plan : mapping of (unit, year) to float
         Milestones: each unit's annual plan.
 
@@ -552,6 +562,7 @@ target 2 (compliance_rate): points: must not be negative, got -5
     compare: str = ""
     when_empty: str = "no_data"
     plan: Mapping[tuple[str, int], float] = field(default_factory=dict, hash=False)
+    level: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.number, int) or isinstance(self.number, bool) \
@@ -578,6 +589,8 @@ target 2 (compliance_rate): points: must not be negative, got -5
             fields["compare"] = self.compare
         if self.when_empty != "no_data":
             fields["when_empty"] = self.when_empty
+        if self.level:
+            fields["level"] = self.level
         _raise_rules(f"target {self.number} ({self.indicator})", _target_rules(fields))
         for name in ("threshold", "points", "weight", "floor", "per_event"):
             object.__setattr__(self, name, float(getattr(self, name)))
@@ -694,6 +707,63 @@ target 2 (compliance_rate): points: must not be negative, got -5
 
 
 @dataclass(frozen=True)
+class ClassRule:
+    """A class of units (一类, 二类 … villages): the named targets that decide it.
+
+    A unit is in the class when all of ``targets`` are met, or at least ``min`` of them.
+    Each name is a target's label or indicator key and must name exactly one target of the
+    scheme (checked by :class:`Scheme`). Units are given the first class whose rule holds
+    (:func:`fpanalysis.targets.classify`), else the scheme's ``default_class``.
+
+    Examples
+    --------
+    >>> ClassRule("一类", ("出生统计零差错", "性别选择零发生")).min is None
+    True
+    >>> ClassRule("二类", ("a", "b"), min=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: class 二类: min must be between 1 and the number of its targets (2), got 3
+    """
+
+    name: str
+    targets: tuple[str, ...]
+    min: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"a class needs a name, got {self.name!r}")
+        names = self.targets
+        if isinstance(names, str) or not isinstance(names, list | tuple) or not names or \
+                not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError(f"class {self.name}: targets must be a non-empty list of target "
+                             f"labels or keys, got {names!r}")
+        twice = sorted({n for n in names if list(names).count(n) > 1})
+        if twice:
+            raise ValueError(f"class {self.name}: target(s) named twice: {', '.join(twice)}")
+        object.__setattr__(self, "targets", tuple(names))
+        if self.min is not None and (isinstance(self.min, bool) or not isinstance(self.min, int)
+                                     or not 1 <= self.min <= len(names)):
+            raise ValueError(f"class {self.name}: min must be between 1 and the number of its "
+                             f"targets ({len(names)}), got {self.min!r}")
+
+
+def _class_names(targets: tuple[Target, ...], classes: tuple[ClassRule, ...]) -> list[Rule]:
+    """Each class criterion must name exactly one target, by label or indicator key."""
+    out: list[Rule] = []
+    for rule in classes:
+        for name in rule.targets:
+            hits = [t for t in targets if name in (t.label, t.indicator)]
+            if len(hits) != 1:
+                labels = [t.label or t.indicator for t in targets]
+                why = "no target" if not hits else \
+                    f"{len(hits)} targets ({', '.join(str(t.number) for t in hits)})"
+                out.append(("class", f"class {rule.name}: {name!r} names {why}"
+                                     + (_suggest(name, labels) if not hits else
+                                        "; name it by its label")))
+    return out
+
+
+@dataclass(frozen=True)
 class Scheme:
     """An assessment scheme: its targets and how scores combine.
 
@@ -712,6 +782,11 @@ class Scheme:
     indicators : tuple of Indicator
         User indicators the scheme's targets may name (computed by
         :func:`fpanalysis.targets.assess` with the built-in ones).
+    classes : tuple of ClassRule
+        Classes of units, best first (``[[class]]`` tables), for
+        :func:`fpanalysis.targets.classify`.
+    default_class : str
+        The class of a unit that meets no class's rule (needed with ``classes``).
 
     Examples
     --------
@@ -729,9 +804,22 @@ class Scheme:
     total_points: float | None = None
     total_weight: float | None = None
     indicators: tuple[ind.Indicator, ...] = ()
+    classes: tuple[ClassRule, ...] = ()
+    default_class: str = ""
 
     def __post_init__(self) -> None:
         targets = tuple(self.targets)
+        classes = tuple(self.classes)
+        if not all(isinstance(c, ClassRule) for c in classes):
+            raise ValueError("a scheme's classes must be ClassRule objects")
+        names = [c.name for c in classes] + ([self.default_class] if self.default_class else [])
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must differ, got {', '.join(names)}")
+        if classes and not self.default_class:
+            raise ValueError("scheme: default_class: classes need a default_class for units "
+                             "that meet no class's rule (e.g. default_class = \"三类\")")
+        _raise_rules("scheme", _class_names(targets, classes))
+        object.__setattr__(self, "classes", classes)
         if not targets:
             raise ValueError("a scheme needs at least one target")
         if not all(isinstance(t, Target) for t in targets):
@@ -777,7 +865,7 @@ class Scheme:
             "periods": t.periods, "unit_thresholds": dict(t.unit_thresholds),
             "against": t.against, "done": t.done,
             "schedule": t.schedule if isinstance(t.schedule, str) else dict(t.schedule or {}),
-            "compare": t.compare, "when_empty": t.when_empty,
+            "compare": t.compare, "when_empty": t.when_empty, "level": t.level,
         } for t in self.targets])
 
 
@@ -1065,8 +1153,11 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         raise FileNotFoundError(f"no targets file {file}")
     name = str(file)
     try:
-        doc = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        doc = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
+    except UnicodeDecodeError as exc:
+        raise DataError([Problem(name, None, None, "not UTF-8 text: save the targets file as "
+                                 f"UTF-8 ({exc.reason} at byte {exc.start})")]) from exc
+    except tomllib.TOMLDecodeError as exc:
         raise DataError([Problem(name, None, None, f"not valid TOML: {exc}")]) from exc
     problems: list[Problem] = []
     for key, value in doc.items():
@@ -1074,7 +1165,7 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
             continue
         what = "table" if isinstance(value, dict | list) else "key"
         near = difflib.get_close_matches(key, _TABLES, n=1, cutoff=0.6)
-        spelled = {"scheme": "[scheme]", "target": "[[target]]"}
+        spelled = {"scheme": "[scheme]", "target": "[[target]]", "class": "[[class]]"}
         hint = f" (did you mean {spelled[near[0]]}?)" if near and what == "table" else \
             (f" (did you mean {near[0]!r}?)" if near else "")
         if what == "key" and key in _SCHEME_KEYS:
@@ -1143,9 +1234,33 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
             targets.append(Target(number=i, plan=plan,
                                   **{k: tuple(v) if k == "periods" else v
                                      for k, v in fields.items()}))
+    classes: list[ClassRule] = []
+    raw_classes = doc.get("class", [])
+    if not isinstance(raw_classes, list) or not all(isinstance(c, dict) for c in raw_classes):
+        problems.append(Problem(name, None, "class", "write each class as a [[class]] table"))
+        raw_classes = []
+    for i, c in enumerate(raw_classes, start=1):
+        where = f"class {i} ({c.get('name', '?')})"
+        for key in c:
+            if key not in _CLASS_KEYS:
+                problems.append(Problem(name, None, key, f"{where}: unknown key {key!r}"
+                                                         f"{_suggest(key, _CLASS_KEYS)}"))
+        try:
+            classes.append(ClassRule(c.get("name", ""), c.get("targets", ()), c.get("min")))
+        except ValueError as error:
+            problems.append(Problem(name, None, "class", f"{where}: {error}"))
+    if classes and not problems:
+        problems += [Problem(name, None, key, msg)
+                     for key, msg in _class_names(tuple(targets), tuple(classes))]
+    if classes and not scheme_fields.get("default_class"):
+        problems.append(Problem(name, None, "default_class", "scheme: [[class]] tables need "
+                                "default_class in [scheme] for units that meet no class"))
+    if not classes and scheme_fields.get("default_class"):
+        problems.append(Problem(name, None, "default_class", "scheme: default_class without "
+                                "any [[class]] table"))
     if not problems:
         problems += [Problem(name, None, key, f"scheme: {msg}")
                      for key, msg in _total_rules(scheme_fields, targets)]
     if problems:
         raise DataError(problems)
-    return Scheme(tuple(targets), indicators=user, **scheme_fields)
+    return Scheme(tuple(targets), indicators=user, classes=tuple(classes), **scheme_fields)

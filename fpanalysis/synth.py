@@ -520,7 +520,8 @@ def make_village_counts(counts: pd.DataFrame, villages: pd.DataFrame, *,
         order = np.argsort(-(exact - base), axis=1, kind="stable")
         base += np.argsort(order, axis=1, kind="stable") < left[:, None]
 
-        def tally(v: np.ndarray, mo: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        def tally(v: np.ndarray, mo: np.ndarray, mask: np.ndarray | None = None,
+                  m: int = m, k: int = k) -> np.ndarray:
             idx = v * m + mo if mask is None else (v * m + mo)[mask]
             return np.bincount(idx, minlength=k * m)
 
@@ -713,34 +714,42 @@ def full_scheme_toml(params: pd.DataFrame | None = None) -> str:
         "county_weight = 0.6\ncity_weight = 0.4\ntier_size = 3\ndefault_class = \"三类\"\n"
         "\n# ---- township targets ----\n"
     )
-    text += _township_targets(params)
+    # every target says which level of unit it applies to: township results and village
+    # results are evaluated against the one scheme
+    text += _township_targets(params).replace("[[target]]\n", "[[target]]\nlevel = \"township\"\n")
     text += (
         "\n# A veto (一票否决): compliance below 80 % puts the township at the bottom of the\n"
         "# period whatever its points.\n"
-        "[[target]]\nindicator = \"compliance_rate\"\nlabel = \"政策符合率一票否决\"\nop = \">=\"\n"
+        "[[target]]\nlevel = \"township\"\nindicator = \"compliance_rate\"\n"
+        "label = \"政策符合率一票否决\"\nop = \">=\"\n"
         "threshold = 80\npoints = 0\nscoring = \"veto\"\n"
         "periods = [\"quarter\", \"year\", \"ytd\"]\n"
         "\n# Check-ups done since January against the year's plan (annual_plan.csv): at least\n"
         "# 50 % by the end of June, 80 % by September, 100 % by December.\n"
-        "[[target]]\nindicator = \"checkup_plan_progress\"\nlabel = \"孕前优生检查年度计划进度\"\n"
+        "[[target]]\nlevel = \"township\"\nindicator = \"checkup_plan_progress\"\n"
+        "label = \"孕前优生检查年度计划进度\"\n"
         "against = \"annual_plan\"\ndone = \"checkups_done\"\nplan_file = \"annual_plan.csv\"\n"
         "schedule = { \"06\" = 50, \"09\" = 80, \"12\" = 100 }\nop = \">=\"\npoints = 10\n"
         "periods = [\"quarter\", \"ytd\"]\n"
         "\n# The sex ratio at birth down at least 7 points on last year.\n"
-        "[[target]]\nindicator = \"sex_ratio_at_birth\"\nlabel = \"出生人口性别比较上年下降\"\n"
+        "[[target]]\nlevel = \"township\"\nindicator = \"sex_ratio_at_birth\"\n"
+        "label = \"出生人口性别比较上年下降\"\n"
         "compare = \"previous_year\"\nop = \"<=\"\nthreshold = -7\npoints = 5\n"
         "periods = [\"year\"]\n"
         "\n# ---- village targets (village results) ----\n"
         "# The six zeros of a class-1 village, supplied per quarter and year.\n"
     )
     for key, label in ZERO_CRITERIA:
-        text += (f"\n[[target]]\nindicator = \"{key}\"\nlabel = \"{label}\"\nop = \"<=\"\n"
+        text += (f"\n[[target]]\nlevel = \"village\"\nindicator = \"{key}\"\n"
+                 f"label = \"{label}\"\nop = \"<=\"\n"
                  "threshold = 0\npoints = 10\nperiods = [\"quarter\", \"year\"]\n")
     text += (
         "\n# A village without births has had none outside policy: met, not 0 points.\n"
-        "[[target]]\nindicator = \"compliance_rate\"\nlabel = \"村政策符合率\"\nop = \">=\"\n"
+        "[[target]]\nlevel = \"village\"\nindicator = \"compliance_rate\"\n"
+        "label = \"村政策符合率\"\nop = \">=\"\n"
         "threshold = 90\npoints = 20\nwhen_empty = \"met\"\nperiods = [\"quarter\", \"year\"]\n"
-        "\n[[target]]\nindicator = \"postpartum_visit_rate\"\nlabel = \"村产后访视及时率\"\n"
+        "\n[[target]]\nlevel = \"village\"\nindicator = \"postpartum_visit_rate\"\n"
+        "label = \"村产后访视及时率\"\n"
         "op = \">=\"\nthreshold = 80\npoints = 20\nwhen_empty = \"met\"\n"
         "periods = [\"quarter\", \"year\"]\n"
         "\n# ---- village classes, best first; a village meeting neither is 三类 ----\n"

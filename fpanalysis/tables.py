@@ -193,8 +193,6 @@ def parse_numbers(values: pd.Series, *, whole: bool) -> Numbers:
     "malformed number: '1,2,3' (commas only between groups of three digits, e.g. 1,234; \
 decimals with a point, e.g. 3.5)"
     """
-    index = values.index
-    n = len(values)
     if pd.api.types.is_bool_dtype(values) or (
             pd.api.types.is_numeric_dtype(values) and not
             isinstance(values.dtype, pd.CategoricalDtype)):

@@ -337,15 +337,26 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
         else set(pairs["unit"])
     period_scopes = {p: scopes(p) for p in pairs["period"].unique()}
+    leveled = [t for t in scheme.targets if t.level]
+    if leveled and units is None:
+        raise ValueError(f"target {leveled[0].number} ({leveled[0].indicator}) applies to "
+                         f"{leveled[0].level} units only: pass units= so that levels are known")
+    level_of = pairs["unit"].map(dict(zip(units["unit"].astype(str).str.strip(),
+                                          units["level"], strict=False))) \
+        if leveled else None
     pieces = []
     for t in scheme.targets:  # a loop over the ~10 targets of a scheme, not over units
         applies = [p for p, s in period_scopes.items() if s & set(t.periods)]
-        if not applies:
+        assessed = pairs[pairs["period"].isin(applies)]
+        if t.level:
+            assessed = assessed[(level_of.loc[assessed.index] == t.level).to_numpy()]
+        if assessed.empty:
             continue
+        applies = list(pd.unique(assessed["period"]))
         rows = data[data["indicator"] == t.indicator]
         _check_target_data(t, applies, rows, indicators, codes, units is not None)
-        part = pairs[pairs["period"].isin(applies)].merge(
-            rows.drop(columns="indicator"), on=["unit", "period"], how="left")
+        part = assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"],
+                              how="left")
         pieces.append(_evaluate_target(t, part, base))
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _EVALUATED})
@@ -361,7 +372,8 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
     lower = part["lower"].to_numpy(dtype=float)
     upper = part["upper"].to_numpy(dtype=float)
     note = part["note"].fillna("").astype(str).to_numpy(dtype=object)
-    not_reported = pd.Series(note).str.startswith("not reported").to_numpy() \
+    # a partial figure (compute(partial=True)) is not a full report either: never scored as one
+    not_reported = pd.Series(note).str.startswith(("not reported", "partial")).to_numpy() \
         | ~part["_rows"].to_numpy(dtype=bool)
     nan = np.full(n, np.nan)
     extra: dict[str, np.ndarray] = {k: nan for k in ("done", "plan", "share", "due", "elapsed",

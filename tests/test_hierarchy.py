@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from fpanalysis import hierarchy, indicators, io, targets
-from fpanalysis.scheme import Scheme, Target
 from fpanalysis.schema import DataError
+from fpanalysis.scheme import Scheme, Target
 
 # county 1; townships 11, 12; villages 111, 112 (under 11) and 121 (under 12)
 UNITS = pd.DataFrame({

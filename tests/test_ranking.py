@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from fpanalysis import io, targets
-from fpanalysis.scheme import Scheme, Target
 from fpanalysis.schema import DataError
+from fpanalysis.scheme import Scheme, Target
 
 UNITS = ("unit,name,parent,level\n100,青禾县,,county\n101,东林镇,100,township\n"
          "102,双凰乡,100,township\n")

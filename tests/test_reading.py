@@ -268,7 +268,8 @@ def test_an_office_file_is_read_by_the_fast_path(write):
     # a title line, a blank row, a totals row and a note: all read by pandas' C parser,
     # with rows numbered as in the file (title 1, header 2, data from 3)
     f = write("c.csv", "2024年1月 出生统计\n" + HEADER + ROW + "\n"
-                       "102,2024-01,2,1,1,0,900\n合计,2024-01,5,3,2,1,1900\n注：数据来源 县卫健委\n")
+                       "102,2024-01,2,1,1,0,900\n合计,2024-01,5,3,2,1,1900\n"
+                       "注：数据来源 县卫健委\n")
     raw = reading._csv_fast(f.read_text(encoding="utf-8"), str(f), COUNTS, (), None)
     assert raw is not None and raw.header_row == 2
     assert raw.rows.tolist() == [3, 4, 5, 6, 7]

@@ -46,7 +46,7 @@ def test_sample_scheme_loads(sample_dir, sample_units):
     assert frame.columns.tolist() == ["target", "indicator", "label", "op", "threshold",
                                       "points", "weight", "scoring", "floor", "per_event",
                                       "periods", "unit_thresholds", "against", "done",
-                                      "schedule", "compare", "when_empty"]
+                                      "schedule", "compare", "when_empty", "level"]
     assert frame["target"].tolist() == list(range(1, 11))
 
 

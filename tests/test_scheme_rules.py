@@ -18,8 +18,8 @@ import pytest
 from scipy import stats
 
 from fpanalysis import targets
-from fpanalysis.scheme import Scheme, Target, load_targets
 from fpanalysis.schema import DataError
+from fpanalysis.scheme import Scheme, Target, load_targets
 
 NAN = float("nan")
 UNITS = pd.DataFrame({"unit": ["C", "101", "102", "103"],

@@ -159,7 +159,7 @@ def test_areas_are_computed_from_their_villages(sample_units):
     area = raw["unit"].map(_raw("units.csv").set_index("unit")["parent"])
     s = raw.groupby(area)[["births_compliant", "births"]].sum()
     expected = (s["births_compliant"] / s["births"] * 100).to_dict()
-    assert dict(zip(r["unit"], r["value"])) == pytest.approx(
+    assert dict(zip(r["unit"], r["value"], strict=True)) == pytest.approx(
         {k: expected[k] for k in ("990101105901", "990101105902", "990101105903")})
 
 
@@ -231,7 +231,10 @@ def test_full_scheme_file_has_the_whole_shape():
     assert set(doc) == {"scheme", "target", "class"}
     assert doc["scheme"]["county_weight"] == 0.6 and doc["scheme"]["city_weight"] == 0.4
     t = doc["target"]
-    assert t[:10] == basic["target"]  # the township targets of targets.toml, unchanged
+    # the township targets of targets.toml, unchanged but for the level they apply to
+    assert [{k: v for k, v in x.items() if k != "level"} for x in t[:10]] == basic["target"]
+    assert {x["level"] for x in t[:13]} == {"township"}
+    assert {x["level"] for x in t[13:]} == {"village"}
     by_label = {x["label"]: x for x in t}
     assert len(by_label) == len(t)
     assert by_label["政策符合率一票否决"]["scoring"] == "veto"
