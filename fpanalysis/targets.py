@@ -1030,9 +1030,11 @@ def _refuse_duplicates(frame: pd.DataFrame, what: str) -> None:
         raise ValueError(f"the {what} hold more than one score for unit {u} in {p}")
 
 
-def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame) -> pd.DataFrame:
-    """Sum the adjustments per unit and year, with their reasons; refuse any for a unit and
-    year that is not in the standing."""
+def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame,
+                 years: set[str] | None = None) -> pd.DataFrame:
+    """Sum the adjustments per unit and year, with their reasons. With ``years`` (the year
+    asked for) adjustments of other years are left for those years; any other adjustment
+    for a unit and year not in the standing is refused."""
     _require(adjustments, ["unit", "period", "points", "reason"], "the adjustments")
     if adjustments.empty:
         return pd.DataFrame({"unit": pd.Series(dtype=object), "period": pd.Series(dtype=object),
@@ -1055,6 +1057,8 @@ def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame) -> pd.DataFr
         u, p, r = a.loc[twice, ["unit", "period", "reason"]].iloc[0]
         raise ValueError(f"the adjustments hold the reason {r!r} twice for unit {u} in {p}; "
                          "sum its points in one row or tell the cases apart in the reason")
+    if years is not None:
+        a = a[a["period"].isin(years)].reset_index(drop=True)
     known = pd.MultiIndex.from_frame(standing[["unit", "period"]])
     stray = ~pd.MultiIndex.from_frame(a[["unit", "period"]]).isin(known)
     if stray.any():
@@ -1205,7 +1209,8 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
         out["combined"] = scheme.county_weight * out["county_score"] \
             + scheme.city_weight * out["external_score"]
     if adjustments is not None:
-        adj = _adjustments(adjustments, out)
+        adj = _adjustments(adjustments, out,
+                       set(out["period"]) if period is not None else None)
         out = out.merge(adj, on=["unit", "period"], how="left")
     out["adjustment"] = out["adjustment"].astype(float).fillna(0.0) \
         if "adjustment" in out.columns else 0.0

@@ -158,17 +158,19 @@ def test_adjustments_that_cannot_apply_are_refused(rows, message):
         targets.combine(q, city, scheme(), adjustments=pd.DataFrame(rows))
 
 
-def test_adjustments_for_a_year_outside_the_period_combined_are_refused():
-    # combining 2024 so far (through Q3): an adjustment for 2023 is not in that standing
+def test_adjustments_of_another_year_than_the_period_combined_wait_for_their_year():
+    # combining 2024 so far (through Q3): the adjustments file also holds 2023's, which
+    # belong to the 2023 standing and leave 2024's alone; a 2024 adjustment for a unit
+    # without a 2024 standing is still refused
     q = quarters({"A": [90.0] * 4}).iloc[:3]
     city = pd.DataFrame({"unit": ["A", "A"], "period": ["2023", "2024"], "score": [80.0, 80.0]})
     adj = pd.DataFrame({"unit": ["A"], "period": ["2023"], "points": [1.0], "reason": ["x"]})
-    with pytest.raises(ValueError, match="not in the standing: A in 2023"):
-        targets.combine(q, city, scheme(), period="2024Q3", adjustments=adj)
-    empty = adj.iloc[:0]
-    y = targets.combine(q, city, scheme(), period="2024Q3", adjustments=empty)
+    y = targets.combine(q, city, scheme(), period="2024Q3", adjustments=adj)
     assert y["adjustment"].tolist() == [0.0]  # (90 x 3) / 3 = 90 -> 0.6 x 90 + 0.4 x 80 = 86
     assert y["score"].tolist() == pytest.approx([86.0])
+    stray = pd.DataFrame({"unit": ["Z"], "period": ["2024"], "points": [1.0], "reason": ["x"]})
+    with pytest.raises(ValueError, match="not in the standing: Z in 2024"):
+        targets.combine(q, city, scheme(), period="2024Q3", adjustments=stray)
 
 
 def test_adjustments_from_a_file_into_the_standing(write):
