@@ -1036,10 +1036,11 @@ def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame,
     asked for) adjustments of other years are left for those years; any other adjustment
     for a unit and year not in the standing is refused."""
     _require(adjustments, ["unit", "period", "points", "reason"], "the adjustments")
+    none = pd.DataFrame({"unit": pd.Series(dtype=object), "period": pd.Series(dtype=object),
+                         "adjustment": pd.Series(dtype=float),
+                         "adjustment_reasons": pd.Series(dtype=object)})
     if adjustments.empty:
-        return pd.DataFrame({"unit": pd.Series(dtype=object), "period": pd.Series(dtype=object),
-                             "adjustment": pd.Series(dtype=float),
-                             "adjustment_reasons": pd.Series(dtype=object)})
+        return none
     a = pd.DataFrame({"unit": adjustments["unit"].astype(str).str.strip().to_numpy(),
                       "period": _labels(adjustments["period"]).to_numpy(),
                       "points": pd.to_numeric(adjustments["points"]).astype(float).to_numpy(),
@@ -1059,6 +1060,8 @@ def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame,
                          "sum its points in one row or tell the cases apart in the reason")
     if years is not None:
         a = a[a["period"].isin(years)].reset_index(drop=True)
+        if a.empty:
+            return none
     known = pd.MultiIndex.from_frame(standing[["unit", "period"]])
     stray = ~pd.MultiIndex.from_frame(a[["unit", "period"]]).isin(known)
     if stray.any():
