@@ -43,6 +43,7 @@ __all__ = [
     "start",
     "subperiods",
     "year_fraction",
+    "year_of",
     "year_to_date",
 ]
 
@@ -431,6 +432,17 @@ def year_to_date(period: PeriodLike) -> Span:
     """
     last = months(period)[-1]
     return Span(pd.Period(year=last.year, month=1, freq="M"), last)
+
+
+def year_of(period: PeriodLike) -> pd.Period:
+    """Return the calendar year holding the end of ``period``.
+
+    Examples
+    --------
+    >>> str(year_of("2024Q3")), str(year_of("2024-07-D2")), str(year_of("2023-01/2023-12"))
+    ('2024', '2024', '2023')
+    """
+    return pd.Period(year=months(period)[-1].year, freq="Y")
 
 
 def quarters_to_date(period: PeriodLike) -> list[pd.Period]:

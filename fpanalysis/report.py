@@ -23,7 +23,9 @@ __all__ = [
     "SUPPRESSED",
     "RenderError",
     "attainment_table",
+    "change_table",
     "check_period",
+    "class_table",
     "counts_table",
     "folder_name",
     "heading",
@@ -31,12 +33,14 @@ __all__ = [
     "latest_complete_quarter",
     "league_table",
     "load_summary",
+    "milestone_table",
     "output_folder",
     "publishable",
     "render",
     "standing_table",
     "suppress_small_cells",
     "test_table",
+    "tier_count_table",
     "tier_table",
     "write_excel",
 ]
@@ -428,6 +432,9 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
     if "not_reported" in data:
         table[("未报", "not reported")[i]] = np.where(
             data["not_reported"].to_numpy(dtype=bool), ("是", "yes")[i], "")
+    if "vetoed" in data:  # ranked last whatever the points; p_vetoed: how sure that is
+        table[("否决", "vetoed")[i]] = np.where(
+            data["vetoed"].to_numpy(dtype=bool), ("是", "yes")[i], "")
     if scores is not None:
         met, of = _int_text(data["met"]), _int_text(data["targets"])
         table[("达标项", "targets met")[i]] = np.where(data["met"].isna().to_numpy(dtype=bool),
@@ -441,7 +448,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
                language: str = "zh") -> pd.DataFrame:
     """Units x periods: score and rank, marked ▲ in the top tier and ▼ in the bottom tier
-    with the run of consecutive bottom-tier periods (▼3 = third period running).
+    with the run of consecutive bottom-tier periods (▼3 = third period running), and 否决
+    (vetoed) where a veto target failed.
 
     An empty ``scores`` gives an empty table.
 
@@ -466,8 +474,12 @@ def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
     data = scores.copy()
     mark = np.where(data["tier"] == "top", " ▲",
                     np.where(data["tier"] == "bottom",
-                             " ▼" + _int_text(data["streak"]), ""))
-    score = np.array([f"{v:g}" for v in data["score"].to_numpy(dtype=float)], dtype=object)
+                             " ▼" + _int_text(data["streak"]), "")).astype(object)
+    if "vetoed" in data.columns:  # a veto puts the unit at the bottom whatever its points
+        mark = mark + np.where(data["vetoed"].to_numpy(dtype=bool),
+                               (" 否决", " vetoed")[language != "zh"], "")
+    score = np.array([f"{round(v, 1):g}" for v in data["score"].to_numpy(dtype=float)],
+                     dtype=object)
     rank = _int_text(data["rank"], "—")
     data["cell"] = pd.Series(score + " (" + rank + ")" + mark.astype(object),
                              index=data.index, dtype=object)
@@ -477,6 +489,139 @@ def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     wide.columns = pd.Index(list(wide.columns), dtype=object)
     return wide
+
+
+def milestone_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                    language: str = "zh") -> pd.DataFrame:
+    """Progress against the annual plan: units x periods, the share of the plan done since
+    January with the share due by then and a mark (✓ met, ✗ not met; "not yet due" before
+    the first milestone). Each column header gives the share of the year elapsed, so "time
+    half gone, work half done" can be read across.
+
+    ``evaluated`` holds milestone rows of :func:`fpanalysis.targets.evaluate` (those with
+    an ``elapsed`` share); other rows are ignored. Without milestone rows the table is empty.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["a", "a", "b", "b"], "period": ["2024Q1", "2024Q2"] * 2,
+    ...     "target": 1, "share": [24.1, 52.7, 20.0, 41.0], "due": [np.nan, 50, np.nan, 50],
+    ...     "elapsed": [24.86, 49.73, 24.86, 49.73], "verdict": ["not_due", "clearly_met",
+    ...     "not_due", "clearly_not_met"],
+    ...     "met": pd.array([None, True, None, False], dtype="boolean")})
+    >>> milestone_table(ev, language="en")
+         2024Q1 (24.9% of year)  2024Q2 (49.7% of year)
+    unit
+    a      24.1% (not yet due)        52.7% of 50% ✓
+    b      20.0% (not yet due)        41.0% of 50% ✗
+    """
+    zh = language == "zh"
+    data = evaluated[evaluated["elapsed"].notna()].copy() if "elapsed" in evaluated else \
+        evaluated.iloc[:0]
+    if data.empty:
+        return pd.DataFrame(index=pd.Index([], name="单位" if zh else "unit"))
+    _duplicates(data, ["unit", "period", "target"], "milestone_table")
+    share = np.char.mod("%.1f%%", np.nan_to_num(data["share"].to_numpy(dtype=float)))
+    due = np.char.mod("%g%%", np.nan_to_num(data["due"].to_numpy(dtype=float)))
+    met = data["met"].astype("boolean")
+    mark = np.where(met.fillna(False).to_numpy(dtype=bool), "✓", "✗")
+    text = np.where(data["verdict"].to_numpy() == "not_due",
+                    share.astype(object) + ("（未到期）" if zh else " (not yet due)"),
+                    share.astype(object) + ("，应达" if zh else " of ") + due.astype(object)
+                    + " " + mark.astype(object))
+    text = np.where(data["share"].isna().to_numpy(), "未报" if zh else "not reported", text)
+    data["cell"] = pd.Series(text, index=data.index, dtype=object)
+    data["period"] = data["period"].astype(str)
+    elapsed = data.groupby("period")["elapsed"].first()
+    wide = data.pivot_table(index="unit", columns="period", values="cell", aggfunc="first")
+    order = sorted(wide.columns, key=pr.parse)
+    wide = wide.reindex(columns=order)
+    wide.columns = pd.Index([f"{p}（时间进度{elapsed[p]:.1f}%）" if zh else
+                             f"{p} ({elapsed[p]:.1f}% of year)" for p in order], dtype=object)
+    wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    return wide
+
+
+def change_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                 language: str = "zh") -> pd.DataFrame:
+    """Change-on-a-baseline targets for display: the value, the baseline period's value,
+    the change with its 95 % interval (both periods' sampling variation, MOVER) and whether
+    the change meets the target. Rows without a baseline target are ignored.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"unit": ["a"], "period": ["2024"], "target": [3],
+    ...     "label": ["性别比下降"], "value": [106.82], "baseline": [116.28],
+    ...     "baseline_period": ["2023"], "change": [-9.46], "change_lower": [-20.1],
+    ...     "change_upper": [1.2], "threshold": [-7.0],
+    ...     "met": pd.array([True], dtype="boolean")})
+    >>> change_table(ev, language="en").iloc[0].astype(str).tolist()
+    ['性别比下降', '106.82', '2023', '116.28', '-9.46', '-20.10 to 1.20', '-7.0', '✓']
+    """
+    zh = language == "zh"
+    data = evaluated[evaluated["baseline_period"].fillna("").astype(str) != ""] \
+        if "baseline_period" in evaluated else evaluated.iloc[:0]
+    i = 0 if zh else 1
+    met = data["met"].astype("boolean") if len(data) else pd.Series([], dtype="boolean")
+    interval = np.where(data["change"].isna().to_numpy(), "",
+                        np.char.mod("%.2f", np.nan_to_num(data["change_lower"].to_numpy(
+                            dtype=float))).astype(object) + (" 至 " if zh else " to ")
+                        + np.char.mod("%.2f", np.nan_to_num(data["change_upper"].to_numpy(
+                            dtype=float))).astype(object)) if len(data) else np.array([])
+    return pd.DataFrame({
+        ("目标", "target")[i]: data["label"].to_numpy() if len(data) else [],
+        ("本期", "value")[i]: data["value"].to_numpy(dtype=float),
+        ("基期", "baseline period")[i]: data["baseline_period"].to_numpy(dtype=object),
+        ("基期值", "baseline")[i]: data["baseline"].to_numpy(dtype=float),
+        ("变化", "change")[i]: data["change"].to_numpy(dtype=float),
+        ("变化区间", "95% interval")[i]: interval,
+        ("目标变化", "target change")[i]: data["threshold"].to_numpy(dtype=float),
+        ("达标", "met")[i]: np.where(met.isna().to_numpy(dtype=bool), "—",
+                                   np.where(met.fillna(False).to_numpy(dtype=bool), "✓", "✗")),
+    }, index=_unit_index(data["unit"] if len(data) else pd.Series([], dtype=object), units,
+                         language))
+
+
+def class_table(classes: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                language: str = "zh") -> pd.DataFrame:
+    """Classes of units (from :func:`fpanalysis.targets.classify`) for display: the unit's
+    parent, its class and the criteria it failed for the class above.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": ["v1", "v2"], "period": "2024", "class": ["一类", "三类"],
+    ...                   "failed": ["", "村政策符合率"]})
+    >>> class_table(c, language="en")
+         class            failed
+    unit
+    v1      一类
+    v2      三类  村政策符合率
+    """
+    i = 0 if language == "zh" else 1
+    _duplicates(classes, ["unit", "period"], "class_table")
+    _one_period(classes, "class_table")
+    table = pd.DataFrame({("类别", "class")[i]: classes["class"].to_numpy(),
+                          ("未达条件", "failed")[i]: classes["failed"].to_numpy()},
+                         index=_unit_index(classes["unit"], units, language))
+    if units is not None:
+        parent = classes["unit"].map(units.set_index("unit")["parent"])
+        table.insert(0, ("上级", "parent")[i], _names(parent.fillna(""), units).to_numpy())
+    return table
+
+
+def tier_count_table(counts: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                     language: str = "zh") -> pd.DataFrame:
+    """How often each unit was in the top and the bottom tier in each year (from
+    :func:`fpanalysis.targets.tier_counts`); ``held`` periods (not reported, counted in the
+    bottom tier) are shown where the column is there."""
+    i = 0 if language == "zh" else 1
+    table = pd.DataFrame({("年度", "year")[i]: counts["period"].astype(str).to_numpy(),
+                          ("考核期数", "periods")[i]: counts["periods"].to_numpy(),
+                          ("前列次数", "times top")[i]: counts["top"].to_numpy(),
+                          ("后列次数", "times bottom")[i]: counts["bottom"].to_numpy()},
+                         index=_unit_index(counts["unit"], units, language))
+    if "held" in counts.columns:
+        table[("未报计入后列", "held in bottom (not reported)")[i]] = counts["held"].to_numpy()
+    return table
 
 
 def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
@@ -493,8 +638,15 @@ def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("市考核得分", "city score")[i]: standing["external_score"].to_numpy(),
         ("综合得分", "standing")[i]: standing["score"].to_numpy(),
     }, index=_unit_index(standing["unit"], units, language))
+    if "adjustment" in standing.columns:  # year-end adjustments, after the 0.6/0.4 weighting
+        at = table.columns.get_loc(("综合得分", "standing")[i])
+        table.insert(at, ("加减前得分", "before adjustments")[i], standing["combined"].to_numpy())
+        table.insert(at + 1, ("加减分", "adjustment")[i], standing["adjustment"].to_numpy())
+        table[("加减分原因", "adjustment reasons")[i]] = standing["adjustment_reasons"].to_numpy()
     if "missing_quarters" in standing.columns:  # a missing quarter counts 0 points
         table.insert(3, ("缺季度", "missing quarters")[i], standing["missing_quarters"].to_numpy())
+    if "vetoed_quarters" in standing.columns:  # so does a vetoed one
+        table.insert(4, ("否决季度", "vetoed quarters")[i], standing["vetoed_quarters"].to_numpy())
     if "band" in standing.columns:
         table[("等级", "band")[i]] = standing["band"].to_numpy()
     return table

@@ -1115,13 +1115,15 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
     pandas.DataFrame
         ``unit``, ``period`` (year), ``county_score`` (sum of the quarterly scores / the
         number of quarters combined), ``quarters`` (quarters with a score),
-        ``missing_quarters`` (those without, '' if none), ``not_reported`` (a quarter is
-        missing or was not reported), ``external_score``, ``combined`` (the weighted
+        ``missing_quarters`` (those without, '' if none), ``vetoed_quarters`` (quarters
+        whose assessment a veto failed: they count 0 points), ``not_reported`` (a quarter
+        is missing or was not reported, or the external score is missing),
+        ``external_score``, ``combined`` (the weighted
         standing before adjustments; NaN without an external score), ``adjustment`` (sum
         of the unit's adjustment points in the year, 0 without any),
         ``adjustment_reasons`` (each reason with its points, "; "-separated, by reason;
         '' without any), ``score`` (``combined`` + ``adjustment``) and ``rank`` (on
-        ``score``).
+        ``score``; a unit without a score ranks after every unit with one).
 
     Raises
     ------
@@ -1157,7 +1159,9 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
                       "period": _labels(county["period"]).to_numpy(),
                       "score": pd.to_numeric(county["score"]).astype(float).to_numpy(),
                       "_nr": county["not_reported"].astype(bool).to_numpy()
-                      if "not_reported" in county.columns else False})
+                      if "not_reported" in county.columns else False,
+                      "_veto": county["vetoed"].astype(bool).to_numpy()
+                      if "vetoed" in county.columns else False})
     x = pd.DataFrame({"unit": external["unit"].astype(str).str.strip().to_numpy(),
                       "period": _labels(external["period"]).to_numpy(),
                       "external_score": pd.to_numeric(external["score"]).astype(float)
@@ -1181,8 +1185,9 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
             raise ValueError(f"county scores for {', '.join(sorted(set(c.loc[late, 'period'])))} "
                              f"lie after {period}; select the quarters up to it")
     x = x[x["period"].isin(list(through))]
-    cols = ["unit", "period", "county_score", "quarters", "missing_quarters", "not_reported",
-            "external_score", "combined", "adjustment", "adjustment_reasons", "score"]
+    cols = ["unit", "period", "county_score", "quarters", "missing_quarters",
+            "vetoed_quarters", "not_reported", "external_score", "combined", "adjustment",
+            "adjustment_reasons", "score"]
     if not through:  # no county scores at all
         out = pd.DataFrame({c_: pd.Series(dtype=float) for c_ in cols})
     else:
@@ -1196,10 +1201,12 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
                          .to_frame(index=False).assign(year=year, n=last))
         grid = pd.concat(grids, ignore_index=True)
         grid = grid.merge(c.rename(columns={"period": "quarter"})[["unit", "quarter", "score",
-                                                                   "_nr"]],
+                                                                   "_nr", "_veto"]],
                           on=["unit", "quarter"], how="left")
         absent = grid["score"].isna()
-        grid["_score0"] = grid["score"].fillna(0.0)
+        vetoed = grid["_veto"].fillna(False).astype(bool)
+        # a missing quarter counts 0, and so does a vetoed one: its assessment failed
+        grid["_score0"] = grid["score"].fillna(0.0).where(~vetoed, 0.0)
         grid["_nr"] = grid["_nr"].fillna(True).astype(bool) | absent
         g = grid.groupby(["unit", "year"], sort=True)
         out = pd.DataFrame({"county_score": g["_score0"].sum() / g["n"].first(),
@@ -1207,6 +1214,8 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
                             "not_reported": g["_nr"].any()})
         missing = grid[absent].groupby(["unit", "year"])["quarter"].agg(", ".join)
         out["missing_quarters"] = missing.reindex(out.index).fillna("")
+        out["vetoed_quarters"] = grid[vetoed].groupby(["unit", "year"])["quarter"].agg(
+            ", ".join).reindex(out.index).fillna("")
         out = out.reset_index().rename(columns={"year": "period"})
         out = out.merge(x, on=["unit", "period"], how="left")
         out["combined"] = scheme.county_weight * out["county_score"] \
@@ -1220,7 +1229,15 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
     out["adjustment_reasons"] = out["adjustment_reasons"].astype(object).fillna("") \
         if "adjustment_reasons" in out.columns else ""
     out["score"] = out["combined"] + out["adjustment"]
-    return rank_units(out[cols])
+    # a unit without an external score has no standing, but it never escapes the ranking:
+    # it ranks after every unit with one (and is flagged not_reported)
+    no_score = out["score"].isna()
+    out["not_reported"] = out["not_reported"].astype(bool) | no_score
+    ranked = rank_units(out[cols])
+    if no_score.any():
+        ranked["rank"] = ranked["rank"].fillna(
+            ranked.groupby("period")["score"].transform("count") + 1).astype("Int64")
+    return ranked
 
 
 _COUNTS = ("unit", "period", "periods", "top", "bottom", "held")

@@ -596,3 +596,27 @@ def test_skipping_reports_never_shortens_a_streak_nor_lowers_a_bottom_count():
         b_full = targets.tier_counts(full, missing="in_tier")["bottom"].to_numpy()
         b_part = targets.tier_counts(part, missing="in_tier")["bottom"].to_numpy()
         assert (b_part >= b_full).all()
+
+
+def test_a_vetoed_quarter_counts_zero_in_the_year_end_standing():
+    # A: 100, 100, 100, 100 but vetoed in Q2 -> county (100 + 0 + 100 + 100) / 4 = 75;
+    # city 80 -> 0.6 x 75 + 0.4 x 80 = 77.0. B: 80 each quarter -> 80; city 80 -> 80.0.
+    q = quarters({"A": [100.0] * 4, "B": [80.0] * 4})
+    q["vetoed"] = [False, True, False, False] + [False] * 4
+    city = pd.DataFrame({"unit": ["A", "B"], "period": "2024", "score": [80.0, 80.0]})
+    y = targets.combine(q, city, scheme()).set_index("unit")
+    assert y.loc["A", "county_score"] == pytest.approx(75.0)
+    assert y.loc["A", "score"] == pytest.approx(77.0)
+    assert y.loc["A", "vetoed_quarters"] == "2024Q2" and y.loc["B", "vetoed_quarters"] == ""
+    assert y["rank"].to_dict() == {"B": 1, "A": 2}
+
+
+def test_a_unit_without_a_city_score_ranks_last_not_nowhere():
+    # C has the best county scores but no city score: no standing, so it cannot be ranked
+    # among the others; it ranks after them (3 of 3) and is flagged, never left unranked
+    q = quarters({"A": [90.0] * 4, "B": [80.0] * 4, "C": [100.0] * 4})
+    city = pd.DataFrame({"unit": ["A", "B"], "period": "2024", "score": [80.0, 80.0]})
+    y = targets.combine(q, city, scheme()).set_index("unit")
+    assert np.isnan(y.loc["C", "score"])
+    assert y["rank"].to_dict() == {"A": 1, "B": 2, "C": 3}
+    assert bool(y.loc["C", "not_reported"]) and not bool(y.loc["A", "not_reported"])
