@@ -183,8 +183,9 @@ def _earn_linear(t: Target, value: np.ndarray, met: np.ndarray,
 
 def _earn_per_event(t: Target, value: np.ndarray, met: np.ndarray,
                     threshold: np.ndarray) -> np.ndarray:
-    # points off per counted event, never below zero
-    return np.maximum(t.points - t.per_event * value, 0.0)
+    # points off per counted event, never below zero and never above the points (observed
+    # counts are checked to be whole and >= 0 by evaluate; a redrawn one may stray below 0)
+    return np.clip(t.points - t.per_event * np.maximum(value, 0.0), 0.0, t.points)
 
 
 def _earn_veto(t: Target, value: np.ndarray, met: np.ndarray,
@@ -224,9 +225,13 @@ def _check_linear(fields: Mapping[str, object]) -> list[Rule]:
 
 def _check_per_event(fields: Mapping[str, object]) -> list[Rule]:
     d = fields.get("per_event")
+    out = []
     if _is_number(d) and math.isfinite(d) and d < 0:
-        return [("per_event", f"the deduction per event must not be negative, got {d:g}")]
-    return []
+        out.append(("per_event", f"the deduction per event must not be negative, got {d:g}"))
+    if fields.get("op") == ">=":
+        out.append(("op", "per_event scoring counts events to deduct (complaints, cases): "
+                          "fewer is better, so op must be '<='"))
+    return out
 
 
 #: The scoring kinds, by name: the one place that says how each earns points.

@@ -336,6 +336,15 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
         else set(pairs["unit"])
+    if units is not None and len(pairs):  # units are ranked against their own level only
+        level_by = pairs["unit"].map(dict(zip(units["unit"].astype(str).str.strip(),
+                                              units["level"], strict=False)))
+        if level_by.nunique() > 1:
+            shown = "; ".join(
+                f"{lv}: {', '.join(sorted(set(pairs.loc[level_by == lv, 'unit']))[:3])}"
+                for lv in sorted(level_by.dropna().unique()))
+            raise ValueError(f"the results hold units of several levels ({shown}): evaluate "
+                             "and rank each level on its own")
     period_scopes = {p: scopes(p) for p in pairs["period"].unique()}
     leveled = [t for t in scheme.targets if t.level]
     if leveled and units is None:
@@ -400,6 +409,15 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
         no_base = ~np.isnan(value) & np.isnan(c["baseline"])
         note = np.where(no_base, _join(note, "no baseline value for "
                                        + c["baseline_period"].astype(str)), note)
+    if t.scoring == "per_event":  # events are counted: whole numbers, never below zero
+        with np.errstate(invalid="ignore"):
+            wrong = ~np.isnan(value) & ((value < 0) | (np.mod(value, 1) != 0))
+        if wrong.any():
+            shown = ", ".join(f"{u} in {p}: {v:g}" for u, p, v in zip(
+                part["unit"].to_numpy()[wrong][:5], part["period"].to_numpy()[wrong][:5],
+                value[wrong][:5], strict=True))
+            raise ValueError(f"target {t.number} ({t.indicator}) deducts per event, so its "
+                             f"values must be counts (whole numbers >= 0); got {shown}")
     num = part["numerator"].to_numpy(dtype=float)
     den = part["denominator"].to_numpy(dtype=float)
     empty = ~not_reported & np.isnan(value) & (num == 0) & (den == 0)
