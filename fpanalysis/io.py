@@ -147,6 +147,9 @@ def load_units(path: str | Path, *, header_row: int | None = None,
     data, col = w.data, w.col
     if any(p.message == "required column is missing" for p in col.problems):
         raise DataError(col.problems)
+    if data.empty:  # every later table is checked against this one: it cannot be empty
+        col.add(w.report.header_row, None, "no units below the header")
+        col.raise_if_any()
     for c in ("unit", "name", "parent", "level"):
         data[c] = normalise_keys(data[c]).fillna("")
     data["level"] = data["level"].str.lower().replace(_LEVEL_ALIASES)

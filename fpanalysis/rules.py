@@ -107,6 +107,13 @@ def check_units_known(data: pd.DataFrame, units: pd.DataFrame | None, col: Colle
     codes = data["unit"].astype("string").fillna("")
     unknown = (~codes.isin(set(units["unit"])) & (codes != "")).to_numpy()
     col.at(unknown, "unit", lambda p: f"unknown unit code {codes.iloc[p]!r} (not in units)")
+    if "name" in data.columns:  # a code and a name that point at two units: which is meant?
+        given = data["name"].astype("string").fillna("").str.strip()
+        known = codes.map(dict(zip(units["unit"], units["name"], strict=False)))
+        known = known.astype("string").fillna("")
+        wrong = ((given != "") & ~unknown & (known != "") & (given != known)).to_numpy()
+        col.at(wrong, "name", lambda p: f"name {given.iloc[p]!r} does not match unit "
+                                        f"{codes.iloc[p]} ({known.iloc[p]}) in units")
 
 
 def ancestor_rows(data: pd.DataFrame, numbers: dict[str, pd.Series], units: pd.DataFrame,

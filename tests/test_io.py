@@ -553,3 +553,20 @@ def test_a_malformed_number_in_a_totals_row_is_reported(write):
     with pytest.raises(DataError) as e:
         io.load_counts(f)
     assert problems(e) == [("c.csv", 4, "population", MALFORMED.format("1,9,0,0"))]
+
+
+def test_units_file_without_units_is_refused(write):
+    f = write("units.csv", "unit,name,parent,level\n")
+    with pytest.raises(DataError) as e:
+        io.load_units(f)
+    assert problems(e) == [("units.csv", 1, None, "no units below the header")]
+
+
+def test_code_and_name_that_point_at_two_units_are_refused(write):
+    # row 2 says unit 101 but names 双凰乡, which is unit 102: which one reported?
+    units = write("units.csv", UNITS)
+    f = write("c.csv", "乡镇代码,乡镇,期间,男,女\n101,双凰乡,2024-07,1,2\n102,双凰乡,2024-07,2,2\n")
+    with pytest.raises(DataError) as e:
+        io.load_counts(f, units=units)
+    assert problems(e) == [("c.csv", 2, "name",
+                            "name '双凰乡' does not match unit 101 (东林镇) in units")]
