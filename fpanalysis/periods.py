@@ -50,7 +50,33 @@ __all__ = [
 _DEKAD_ZH = {"上旬": 1, "中旬": 2, "下旬": 3}
 
 
-class Dekad(str):
+class _Label(str):
+    """A period that is its own label text, ordered by time against its own kind (by
+    ``_key``) and as text against anything else."""
+
+    __slots__ = ()
+
+    def _key(self, other: object) -> tuple[tuple, tuple] | None:
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] < k[1] if k else str.__lt__(self, other)
+
+    def __le__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] <= k[1] if k else str.__le__(self, other)
+
+    def __gt__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] > k[1] if k else str.__gt__(self, other)
+
+    def __ge__(self, other: object) -> bool:
+        k = self._key(other)
+        return k[0] >= k[1] if k else str.__ge__(self, other)
+
+
+class Dekad(_Label):
     """A ten-day period: part 1 is days 1-10, part 2 days 11-20, part 3 day 21 to month end.
 
     A ``Dekad`` is a ``str`` whose text is its label (``2024-07-D2``), so result frames that
@@ -102,22 +128,6 @@ class Dekad(str):
                     (other.year, other.month_number, other.part))
         return None
 
-    def __lt__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] < k[1] if k else str.__lt__(self, other)
-
-    def __le__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] <= k[1] if k else str.__le__(self, other)
-
-    def __gt__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] > k[1] if k else str.__gt__(self, other)
-
-    def __ge__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] >= k[1] if k else str.__ge__(self, other)
-
     @property
     def month(self) -> pd.Period:
         return pd.Period(year=self.year, month=self.month_number, freq="M")
@@ -137,7 +147,7 @@ class Dekad(str):
         return (self.end_time - self.start_time).days + 1
 
 
-class Span(str):
+class Span(_Label):
     """A run of whole months from ``first`` to ``last`` (both ``Period[M]``, inclusive).
 
     Half-years print as ``2024H1``/``2024H2``; any other span as ``2024-01/2024-09``. Like
@@ -190,22 +200,6 @@ class Span(str):
             return ((self.first.ordinal, self.last.ordinal),
                     (other.first.ordinal, other.last.ordinal))
         return None
-
-    def __lt__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] < k[1] if k else str.__lt__(self, other)
-
-    def __le__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] <= k[1] if k else str.__le__(self, other)
-
-    def __gt__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] > k[1] if k else str.__gt__(self, other)
-
-    def __ge__(self, other: object) -> bool:
-        k = self._key(other)
-        return k[0] >= k[1] if k else str.__ge__(self, other)
 
     @property
     def start_time(self) -> pd.Timestamp:
