@@ -132,6 +132,9 @@ def cell_text(value: object) -> str:
         return pd.Timestamp(value).strftime("%Y-%m")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2.0 ** 53:
         return str(int(value))
+    if isinstance(value, int | np.integer) and not isinstance(value, bool) \
+            and abs(int(value)) >= 2 ** 53:  # a spreadsheet holds doubles: not exact here
+        return repr(float(value))
     return str(value).strip()
 
 
@@ -338,12 +341,38 @@ def _excel_rows(path: Path, name: str, sheet: str | int | None
             else:
                 raise _fail(name, f"no sheet {sheet!r} in the workbook; its sheets are {listed}")
             raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+        _refuse_uncached_formulas(path, name, chosen)
     except DataError:
         raise
     except Exception as exc:  # zipfile, openpyxl and pandas each raise their own types
         raise _fail(name, f"the workbook cannot be read: {type(exc).__name__}: {exc}") from exc
     rows = [[cell_text(c) for c in r] for r in raw.to_numpy().tolist()]
     return rows, chosen
+
+
+def _refuse_uncached_formulas(path: Path, name: str, sheet: str) -> None:
+    """A formula cell whose result was never saved (a workbook written by a program, not
+    by Excel) reads as empty: say so, rather than take it for a gap in the data."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        problems = []
+        for r, (f_row, v_row) in enumerate(zip(formulas[sheet].iter_rows(values_only=True),
+                                               values[sheet].iter_rows(values_only=True),
+                                               strict=False), start=1):
+            for c, (f, v) in enumerate(zip(f_row, v_row, strict=False), start=1):
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    problems.append(Problem(name, r, f"column {get_column_letter(c)}",
+                                            f"formula {f} has no saved value: open the "
+                                            "workbook in Excel or WPS and save it"))
+    finally:
+        formulas.close()
+        values.close()
+    if problems:
+        raise DataError(problems)
 
 
 def _header_names(cells: list[str], header_row: int, name: str

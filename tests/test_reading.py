@@ -279,3 +279,26 @@ def test_an_office_file_is_read_by_the_fast_path(write):
     assert io.load_report(c).skipped == [
         (4, "blank row"), (6, "totals row (checked against the rows above)"),
         (7, "note below or beside the table: '注：数据来源 县卫健委'")]
+
+
+def test_workbook_formula_without_a_saved_value_is_refused(tmp_path):
+    # openpyxl (and other programs) write formulas without their results; read as data
+    # the cell would be an empty count in silence
+    wb = openpyxl.Workbook()
+    wb.active.append(["unit", "period", "births_male", "births_female"])
+    wb.active.append(["101", "2024-07", "=1+1", 1])
+    wb.save(tmp_path / "f.xlsx")
+    with pytest.raises(DataError) as e:
+        io.load_counts(tmp_path / "f.xlsx")
+    assert [(p.row, p.column, p.message) for p in e.value.problems] == [
+        (2, "column C", "formula =1+1 has no saved value: open the workbook in Excel or WPS "
+                        "and save it")]
+
+
+def test_workbook_integer_beyond_2_53_is_refused_not_rounded(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["unit", "period", "births_male", "births_female"])
+    wb.active.append(["101", "2024-07", 9007199254740993, 1])
+    wb.save(tmp_path / "big.xlsx")
+    with pytest.raises(DataError, match="row 2, column 'births_male': number too large"):
+        io.load_counts(tmp_path / "big.xlsx")
