@@ -380,8 +380,9 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     unit
     a     91.0 ✓  2.0 (✗)
     b     80.0 ✗      —
-    >>> attainment_table(ev.iloc[:0], language="en").shape
-    (0, 0)
+    >>> empty = attainment_table(ev.iloc[:0], language="en")
+    >>> empty.shape, empty.columns.name
+    ((0, 0), 'no target of the scheme applies to this period')
     """
     _one_period(evaluated, "attainment_table")
     _duplicates(evaluated, ["unit", "target"], "attainment_table")
@@ -403,7 +404,15 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     wide.columns = pd.Index(list(wide.columns), dtype=object)
-    return wide
+    return _no_target(wide, evaluated.empty, language)
+
+
+def _no_target(table: pd.DataFrame, empty: bool, language: str) -> pd.DataFrame:
+    """An empty assessment table says why it is empty in its header."""
+    if empty:
+        table.columns.name = ("本期无适用的考核目标" if language == "zh"
+                              else "no target of the scheme applies to this period")
+    return table
 
 
 def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
@@ -442,7 +451,7 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         tier_names = {"top": ("前列", "top")[i], "bottom": ("后列", "bottom")[i], "": ""}
         table[("梯队", "tier")[i]] = data["tier"].map(tier_names).to_numpy()
         table[("连续后列期数", "bottom streak")[i]] = data["streak"].astype("Int64").to_numpy()
-    return table
+    return _no_target(table, uncertainty.empty, language)
 
 
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
