@@ -908,6 +908,9 @@ def render(
     failed = final.with_name(final.name + ".failed")
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    work.chmod(0o777 & ~umask)  # mkdtemp makes it private; the report is for the office
     params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
               "period": label,
               "output_dir": os.path.relpath(work.resolve(), nb_dir),
