@@ -724,7 +724,7 @@ def _to_level(data: pd.DataFrame, units: pd.DataFrame, level: str, *, cols: list
     group = [used["unit"]] + [used[k] for k in keys]
     sums = used[cols].groupby(group, sort=True, observed=True, dropna=False).sum(min_count=1)
     gaps = used[cols].isna().groupby(group, sort=True, observed=True, dropna=False).any()
-    sums = sums.mask(gaps.to_numpy()).reset_index()
+    sums = sums.mask(gaps.to_numpy(dtype=bool)).reset_index()
     sums.columns = ["unit"] + keys + cols
     parents = sorted(units.loc[units["level"] == level, "unit"])
     sums["_note"] = ""
@@ -1029,7 +1029,7 @@ def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | No
     if cols:
         if np.isnan(values.to_numpy()).any():  # a gap keeps the group's sum missing
             gaps = values.isna().groupby(keys, sort=True, observed=True, dropna=False).any()
-            sums = sums.mask(gaps.to_numpy())
+            sums = sums.mask(gaps.to_numpy(dtype=bool))
     else:
         sums = pd.DataFrame(index=grouped.size().index)
     status = np.full(len(sums), "", dtype=object)

@@ -166,7 +166,7 @@ def _user_columns(indicators: Iterable[object]) -> tuple[list[str], list[tuple[s
     (numerator, denominator) pairs of user proportions."""
     extra: list[str] = []
     pairs: list[tuple[str, str]] = []
-    for ind in indicators:
+    for ind in indicators or ():
         if isinstance(ind, str):  # a built-in indicator key: its columns are in the contract
             continue
         columns = getattr(ind, "columns", None)

@@ -542,7 +542,7 @@ def milestone_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, 
     data["period"] = data["period"].astype(str)
     elapsed = data.groupby("period")["elapsed"].first()
     wide = data.pivot_table(index="unit", columns="period", values="cell", aggfunc="first")
-    order = sorted(wide.columns, key=pr.parse)
+    order = sorted(wide.columns, key=lambda q: (pr.end(q), pr.start(q)))
     wide = wide.reindex(columns=order)
     wide.columns = pd.Index([f"{p}（时间进度{elapsed[p]:.1f}%）" if zh else
                              f"{p} ({elapsed[p]:.1f}% of year)" for p in order], dtype=object)

@@ -396,6 +396,10 @@ def _plan_rules(fields: Mapping[str, object], ok: Callable[[str], bool]) -> list
         lv = fields["level"]
         out.append(("level", f"must be one of {', '.join(LEVELS)}, got {lv!r}"
                              f"{_suggest(lv, LEVELS)}"))
+    if fields.get("when_empty") in ("met", "not_met") and (
+            "compare" in fields or fields.get("scoring") == "per_event"):
+        out.append(("when_empty", "applies to a rate or share whose denominator can be 0, "
+                                  "not to a change on a baseline or a count of events"))
     if ok("when_empty") and fields["when_empty"] not in WHEN_EMPTY:
         w = fields["when_empty"]
         out.append(("when_empty", f"must be one of {', '.join(WHEN_EMPTY)}, got {w!r}"
@@ -727,7 +731,7 @@ class ClassRule:
     >>> ClassRule("二类", ("a", "b"), min=3)
     Traceback (most recent call last):
     ...
-    ValueError: class 二类: min must be between 1 and the number of its targets (2), got 3
+    ValueError: class 二类: min must be a whole number between 1 and the number of its targets (2), got 3
     """
 
     name: str
@@ -748,8 +752,8 @@ class ClassRule:
         object.__setattr__(self, "targets", tuple(names))
         if self.min is not None and (isinstance(self.min, bool) or not isinstance(self.min, int)
                                      or not 1 <= self.min <= len(names)):
-            raise ValueError(f"class {self.name}: min must be between 1 and the number of its "
-                             f"targets ({len(names)}), got {self.min!r}")
+            raise ValueError(f"class {self.name}: min must be a whole number between 1 and the "
+                             f"number of its targets ({len(names)}), got {self.min!r}")
 
 
 def _class_names(targets: tuple[Target, ...], classes: tuple[ClassRule, ...]) -> list[Rule]:
@@ -1257,6 +1261,10 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
     if classes and not problems:
         problems += [Problem(name, None, key, msg)
                      for key, msg in _class_names(tuple(targets), tuple(classes))]
+    if classes and scheme_fields.get("default_class") in {c.name for c in classes}:
+        problems.append(Problem(name, None, "default_class", f"scheme: default_class "
+                                f"{scheme_fields['default_class']!r} is also the name of a "
+                                "[[class]]: the default is for units that meet no class"))
     if classes and not scheme_fields.get("default_class"):
         problems.append(Problem(name, None, "default_class", "scheme: [[class]] tables need "
                                 "default_class in [scheme] for units that meet no class"))

@@ -470,6 +470,13 @@ def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
     return list(out.values())
 
 
+def _close(word: str, choices: Sequence[object]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
                  units: pd.DataFrame | None = None, level: str | None = None
                  ) -> pd.DataFrame:
@@ -493,6 +500,10 @@ def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[obje
     for t in scheme.targets:  # the few milestone targets x the few periods
         if not t.is_milestone:
             continue
+        if t.done not in counts.columns:
+            raise ValueError(f"target {t.number} ({t.indicator}) counts done work in column "
+                             f"{t.done!r}, which the counts do not have"
+                             f"{_close(t.done, counts.columns)}")
         spec = ind.ratio(t.indicator, t.done, t.done)
         for p in periods:
             if not t.applies_to(p):
@@ -590,6 +601,9 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     # report is held in the bottom tier, so skipping a report never breaks a streak
     labels = scored["period"].astype(str)
     kinds = labels.map({p: pr.kind(p) for p in labels.unique()})
+    if (kinds == "ytd").any():  # 2024-01/2024-06 prints as 2024H1 but runs in the ytd series
+        starts_january = labels.map({p: pr.start(p).month == 1 for p in labels.unique()})
+        kinds = kinds.mask((kinds == "half_year") & starts_january.astype(bool), "ytd")
     parts = [streaks(part, missing="in_tier") for _, part in scored.groupby(kinds, sort=False)]
     return evaluated, pd.concat(parts).loc[scored.index]
 
@@ -1096,7 +1110,8 @@ def _adjustments(adjustments: pd.DataFrame, standing: pd.DataFrame,
 
 def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
             period: object | None = None,
-            adjustments: pd.DataFrame | None = None) -> pd.DataFrame:
+            adjustments: pd.DataFrame | None = None,
+            annual: pd.DataFrame | None = None) -> pd.DataFrame:
     """Year-end standing: the county's mean quarterly score and an external (city) score,
     weighted as the scheme says (``county_weight`` and ``city_weight``), then adjusted.
 
@@ -1122,6 +1137,11 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
         The year to combine (``2024``: its four quarters), or a period inside it to combine
         the year so far (``2024Q3`` or ``2024-08``: Q1 to Q3). Rows of other years are left
         out. Default: every year of the county scores, four quarters each.
+    annual : pandas.DataFrame, optional
+        :func:`score` of the year itself (period ``2024``), for the targets assessed on the
+        year's figures: a unit vetoed there ranks after every unit that is not
+        (``vetoed``, ``veto_reason``), whatever its standing. A year not reported in full
+        (mid-year) vetoes nobody; its missing quarters already count 0.
     adjustments : pandas.DataFrame, optional
         ``unit``, ``period`` (the year), ``points`` (any sign) and ``reason``
         (:func:`fpanalysis.io.load_adjustments`), several rows per unit and year allowed
@@ -1247,6 +1267,23 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
     out["adjustment_reasons"] = out["adjustment_reasons"].astype(object).fillna("") \
         if "adjustment_reasons" in out.columns else ""
     out["score"] = out["combined"] + out["adjustment"]
+    if annual is not None:  # a veto failed on the year's own figures
+        _require(annual, ["unit", "period", "vetoed"], "the annual scores")
+        a = pd.DataFrame({"unit": annual["unit"].astype(str).str.strip().to_numpy(),
+                          "period": _labels(annual["period"]).to_numpy(),
+                          # a year not yet complete (not reported) vetoes nobody: its
+                          # quarters already count what is missing
+                          "vetoed": (annual["vetoed"].astype(bool)
+                                     & ~(annual["not_reported"].astype(bool)
+                                         if "not_reported" in annual.columns else False)
+                                     ).to_numpy(),
+                          "veto_reason": annual["veto_reason"].astype(str).to_numpy()
+                          if "veto_reason" in annual.columns else ""})
+        _refuse_kinds(a["period"], "year", "the year's own scores (period 2024)")
+        out = out.merge(a, on=["unit", "period"], how="left")
+        out["vetoed"] = out["vetoed"].astype("boolean").fillna(False).astype(bool)
+        out["veto_reason"] = out["veto_reason"].astype(object).fillna("")
+        cols = cols + ["vetoed", "veto_reason"]
     # a unit without an external score has no standing, but it never escapes the ranking:
     # it ranks after every unit with one (and is flagged not_reported)
     no_score = out["score"].isna()

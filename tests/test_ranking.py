@@ -620,3 +620,38 @@ def test_a_unit_without_a_city_score_ranks_last_not_nowhere():
     assert np.isnan(y.loc["C", "score"])
     assert y["rank"].to_dict() == {"A": 1, "B": 2, "C": 3}
     assert bool(y.loc["C", "not_reported"]) and not bool(y.loc["A", "not_reported"])
+
+
+def test_a_veto_failed_on_the_year_puts_the_unit_last_in_the_standing():
+    # A has the best quarters (95) but failed a veto target on the year's own figures:
+    # 0.6 x 95 + 0.4 x 80 = 89 would rank it first; vetoed, it ranks after B (0.6 x 80 +
+    # 0.4 x 80 = 80). C's year is not complete (not reported): that vetoes nobody.
+    q = quarters({"A": [95.0] * 4, "B": [80.0] * 4, "C": [70.0] * 4})
+    city = pd.DataFrame({"unit": ["A", "B", "C"], "period": "2024", "score": [80.0] * 3})
+    annual = pd.DataFrame({"unit": ["A", "B", "C"], "period": "2024",
+                           "vetoed": [True, False, True], "not_reported": [False, False, True],
+                           "veto_reason": ["政策符合率一票否决: not met", "", "x: no data"]})
+    y = targets.combine(q, city, scheme(), annual=annual).set_index("unit")
+    assert y["rank"].to_dict() == {"B": 1, "C": 2, "A": 3}
+    assert y.loc["A", "score"] == pytest.approx(89.0)
+    assert y.loc["A", "veto_reason"] == "政策符合率一票否决: not met"
+    assert not y.loc["C", "vetoed"]
+
+
+def test_assess_runs_a_year_to_date_streak_through_june():
+    # 2024-01/2024-06 prints as 2024H1 but belongs to the year-to-date series: a township
+    # in the bottom tier at every year-to-date point keeps counting 1, 2, 3 through June
+    from fpanalysis import io
+    from tests.conftest import SAMPLE
+
+    units = io.load_units(SAMPLE)
+    counts = io.load_counts(SAMPLE, units=units)
+    s = Scheme((Target(1, "compliance_rate", ">=", 86.0, 100.0, periods=("ytd", "half_year")),),
+               tier_size=3)
+    p = ["2024-01/2024-03", "2024-01/2024-06", "2024-01/2024-09"]
+    _, sc = targets.assess(counts, s, periods=p, units=units)
+    bottom_all = sc.groupby("unit")["tier"].apply(lambda t: (t == "bottom").all())
+    unit = bottom_all[bottom_all].index[0]
+    got = sc[sc["unit"] == unit].assign(period=sc["period"].astype(str)).set_index("period")
+    assert got.loc[["2024-01/2024-03", "2024H1", "2024-01/2024-09"], "streak"].tolist() == \
+        [1, 2, 3]

@@ -566,3 +566,34 @@ def test_rank_uncertainty_redraws_a_change_and_holds_a_milestone():
     assert ru["score"].to_dict() == {"101": 5.0, "102": 0.0}
     assert ru["p_top"].to_dict() == {"101": 1.0, "102": 0.0}
     assert ru["p_bottom"].to_dict() == {"101": 0.0, "102": 1.0}
+
+
+# --------------------------------------------------------------------------- careless input
+
+
+def test_when_empty_cannot_save_a_change_or_a_count_of_events(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('[[target]]\nindicator = "sex_ratio_at_birth"\ncompare = "previous_year"\n'
+                 'op = "<="\nthreshold = -7\npoints = 5\nperiods = ["year"]\n'
+                 'when_empty = "met"\n', encoding="utf-8")
+    with pytest.raises(DataError, match="applies to a rate or share whose denominator can be 0"):
+        load_targets(f)
+
+
+def test_default_class_that_is_also_a_class_is_refused(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('[scheme]\ndefault_class = "二类"\n[[target]]\nindicator = "compliance_rate"\n'
+                 'op = ">="\nthreshold = 86\npoints = 20\n[[class]]\nname = "二类"\n'
+                 'targets = ["compliance_rate"]\n', encoding="utf-8")
+    with pytest.raises(DataError, match="default_class '二类' is also the name of a"):
+        load_targets(f)
+
+
+def test_a_misspelt_done_column_is_refused_not_scored_as_no_data(sample_counts, sample_units):
+    t = Target(1, "checkup_plan_progress", ">=", float("nan"), 10, against="annual_plan",
+               done="checkup_done", plan_file="annual_plan.csv",
+               schedule={"06": 50, "12": 100}, periods=("quarter",),
+               plan={("990101101", 2024): 1500.0})
+    with pytest.raises(ValueError, match="column 'checkup_done', which the counts do not "
+                                         "have .did you mean 'checkups_done'.."):
+        targets.assess(sample_counts, Scheme((t,)), periods=["2024Q2"], units=sample_units)
