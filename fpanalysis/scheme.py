@@ -731,7 +731,8 @@ class ClassRule:
     >>> ClassRule("二类", ("a", "b"), min=3)
     Traceback (most recent call last):
     ...
-    ValueError: class 二类: min must be a whole number between 1 and the number of its targets (2), got 3
+    ValueError: class 二类: min must be a whole number between 1 and the number of its \
+targets (2), got 3
     """
 
     name: str
