@@ -564,7 +564,7 @@ def change_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
     ...     "change_upper": [1.2], "threshold": [-7.0],
     ...     "met": pd.array([True], dtype="boolean")})
     >>> change_table(ev, language="en").iloc[0].astype(str).tolist()
-    ['性别比下降', '106.82', '2023', '116.28', '-9.46', '-20.10 to 1.20', '-7.0', '✓']
+    ['2024', '性别比下降', '106.82', '2023', '116.28', '-9.46', '-20.10 to 1.20', '-7.0', '✓']
     """
     zh = language == "zh"
     data = evaluated[evaluated["baseline_period"].fillna("").astype(str) != ""] \
@@ -577,6 +577,7 @@ def change_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
                         + np.char.mod("%.2f", np.nan_to_num(data["change_upper"].to_numpy(
                             dtype=float))).astype(object)) if len(data) else np.array([])
     return pd.DataFrame({
+        ("期间", "period")[i]: data["period"].astype(str).to_numpy() if len(data) else [],
         ("目标", "target")[i]: data["label"].to_numpy() if len(data) else [],
         ("本期", "value")[i]: data["value"].to_numpy(dtype=float),
         ("基期", "baseline period")[i]: data["baseline_period"].to_numpy(dtype=object),
