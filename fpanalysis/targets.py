@@ -497,9 +497,11 @@ def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[obje
         is exact) and ``note`` (why the value is missing, else '').
     """
     parts = []
+    counted = set(units.loc[units["unit"].isin(set(counts["unit"])), "level"]) \
+        if units is not None and level is None else {level}
     for t in scheme.targets:  # the few milestone targets x the few periods
-        if not t.is_milestone:
-            continue
+        if not t.is_milestone or (t.level and t.level not in counted):
+            continue  # a township milestone is not looked for in village counts
         if t.done not in counts.columns:
             raise ValueError(f"target {t.number} ({t.indicator}) counts done work in column "
                              f"{t.done!r}, which the counts do not have"
