@@ -46,11 +46,13 @@ Two sources of ``sd_kj``:
   (:func:`rank_sets`);
 * a score summed from points over many targets, whose sampling distribution only the redraws
   know: ``sd_kj`` is the standard deviation of ``S_k - S_j`` over the redraws, from their
-  covariance matrix (:func:`draw_difference_sd`). The interval is still "observed difference
-  +/- c sd", i.e. a normal approximation with a redraw-estimated standard error, not a
-  percentile bootstrap of the ranks. Scores are step functions of the rates (points for
-  meeting a threshold), so the approximation is coarse for a unit whose rate sits at a
-  threshold; it is the same caveat as for the scores themselves.
+  covariance matrix (:func:`draw_difference_sd`). The interval is "difference +/- c sd", a
+  normal approximation with a redraw-estimated standard error, not a percentile bootstrap
+  of the ranks. Scores are step functions of the rates (points for meeting a threshold), and
+  the redraws' mean score can differ from the observed one by a whole step (an observed
+  100 % meets a ">= 100 %" target, no redraw of it does), so the interval spans both the
+  observed and the mean redrawn difference (``also_centre``), +/- c sd. That is
+  conservative; the approximation stays coarse for a unit whose rate sits at a threshold.
 """
 
 from __future__ import annotations
@@ -73,16 +75,19 @@ def _check_level(level: object, what: str) -> float:
     return float(level)
 
 
-def _sets(d: np.ndarray, sd: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rank bounds from differences ``d[..., k, j]`` (better is positive) and their SDs."""
-    n = d.shape[-1]
-    better = (d + c * sd < 0).sum(axis=-1)  # j surely better than k
-    worse = (d - c * sd > 0).sum(axis=-1)  # j surely worse than k
+def _sets(low: np.ndarray, high: np.ndarray, sd: np.ndarray, c: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Rank bounds from differences in ``[low, high]`` (``[..., k, j]``, better is positive)
+    widened by ``c`` SDs."""
+    n = low.shape[-1]
+    better = (high + c * sd < 0).sum(axis=-1)  # j surely better than k
+    worse = (low - c * sd > 0).sum(axis=-1)  # j surely worse than k
     return 1 + better, n - worse
 
 
 def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
-                    difference_sd: np.ndarray | None = None, level: float = 0.95,
+                    difference_sd: np.ndarray | None = None,
+                    also_centre: np.ndarray | None = None, level: float = 0.95,
                     higher_is_better: bool = True) -> dict[str, np.ndarray]:
     """Marginal and joint rank confidence sets from estimates, arrays in and out.
 
@@ -95,6 +100,11 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     difference_sd : array (..., K, K), optional
         Standard deviation of ``value_k - value_j`` (e.g. from :func:`draw_difference_sd`).
         Exactly one of ``se`` and ``difference_sd`` is given.
+    also_centre : array (..., K), optional
+        A second estimate of the values (e.g. the mean over redraws). Each difference's
+        interval then runs from the smaller of the two differences minus ``c sd`` to the
+        larger plus ``c sd``: conservative where the two disagree, as they do when a score
+        is a step function of a rate that sits at its threshold.
     level : float, default 0.95
         Coverage of each marginal set, and of the joint set for all units at once.
     higher_is_better : bool, default True
@@ -146,8 +156,15 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     pairs = max(n - 1, 1)
     c_marginal = stats.norm.ppf(1 - alpha / (2 * pairs))
     c_joint = stats.norm.ppf(1 - alpha / max(n * (n - 1), 1))
-    lo, hi = _sets(d, sd, c_marginal)
-    jlo, jhi = _sets(d, sd, c_joint)
+    low = high = d
+    if also_centre is not None:
+        y = np.broadcast_to(np.asarray(also_centre, dtype=float), x.shape)
+        if np.isnan(y).any():
+            raise ValueError("also_centre needs a value for every unit; got NaN")
+        e = sign * (y[..., :, None] - y[..., None, :])
+        low, high = np.minimum(d, e), np.maximum(d, e)
+    lo, hi = _sets(low, high, sd, c_marginal)
+    jlo, jhi = _sets(low, high, sd, c_joint)
     rank = 1 + (d < 0).sum(axis=-1)
     return {"rank": rank, "rank_set_lower": lo, "rank_set_upper": hi,
             "joint_rank_set_lower": jlo, "joint_rank_set_upper": jhi}
