@@ -141,6 +141,8 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     n = x.shape[-1]
     if se is not None:
         s = np.broadcast_to(np.asarray(se, dtype=float), x.shape)
+        if (s < 0).any():
+            raise ValueError("standard errors must not be negative")
         sd = np.sqrt(s[..., :, None] ** 2 + s[..., None, :] ** 2)
     else:
         sd = np.asarray(difference_sd, dtype=float)
