@@ -492,7 +492,7 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
             raise ValueError("league_table needs one pooled row per unit")
         other = pooled.assign(unit=pooled["unit"].astype(str)).set_index("unit").reindex(
             data["unit"].astype(str))
-        name = label[0] if len(label) else ""
+        name = label[0] if len(label) else ("合并期", "pooled")[i]  # no target applies
         table[(f"{name}名次", f"{name} rank")[i]] = _int_text(other["rank"], "—")
         table[(f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]] = np.where(
             other["rank_set_lower"].isna().to_numpy(dtype=bool), "—",

@@ -189,7 +189,8 @@ UNCERTAINTY = pd.DataFrame({
     "unit": ["b", "a"], "period": "2024Q3", "score": [90.0, 72.5], "rank": [1, 2],
     "median_rank": [1.0, 2.0], "draw_rank_lower": [1, 1], "draw_rank_upper": [2, 2],
     "rank_set_lower": [1, 1], "rank_set_upper": [2, 2], "joint_rank_set_lower": [1, 1],
-    "joint_rank_set_upper": [2, 2], "p_top": [0.8123, 0.1877], "p_bottom": [0.1877, 0.8123], "draws": 100, "seed": 1})
+    "joint_rank_set_upper": [2, 2], "p_top": [0.8123, 0.1877], "p_bottom": [0.1877, 0.8123],
+    "draws": 100, "seed": 1})
 SCORES = pd.DataFrame({"unit": ["b", "a"], "period": "2024Q3", "met": [9, 7], "targets": 10,
                        "tier": ["top", "bottom"], "streak": [0, 2]})
 LEAGUE_EN = ["rank", "score", "95% rank confidence set", "95% joint rank set",
@@ -223,6 +224,9 @@ def test_league_table_puts_the_pooled_year_beside_the_quarter():
     t = report.league_table(UNCERTAINTY, SCORES, UNITS, pooled=year, language="en")
     assert t["2024 rank"].tolist() == ["—", "1"]  # b has no pooled row
     assert t["2024 95% rank confidence set"].tolist() == ["—", "1–1"]
+    # no target applies to the pooled period: its columns say so with —, not a blank label
+    none = report.league_table(UNCERTAINTY, pooled=year.iloc[:0], language="en")
+    assert none["pooled rank"].tolist() == ["—", "—"]
 
 
 def test_league_table_refuses_an_old_result_and_a_pooled_table_of_two_periods():
