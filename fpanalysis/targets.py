@@ -1631,10 +1631,11 @@ def rank_uncertainty(
     The rank sets come from :func:`fpanalysis.ranks.confidence_sets`: an interval for each
     pairwise difference of the scores (from the smaller to the larger of the observed and
     the mean redrawn difference, +/- z times its standard deviation over the redraws;
-    Bonferroni over the unit's K - 1 differences for the
-    marginal set and over all pairs for the joint set). The scores compared include the
-    veto: a vetoed unit's score is lowered below every unvetoed score, as in the ranking.
-    It is a normal approximation; see :mod:`fpanalysis.ranks` for where it is weak.
+    Bonferroni over the unit's K - 1 differences for the marginal set and over all pairs
+    for the joint set). The scores compared include the veto: a vetoed unit's score is
+    lowered below every unvetoed score, as in the ranking. It is a normal approximation;
+    see :mod:`fpanalysis.ranks` for where it is weak. At a quarter's counts the sets of an
+    18-township county are often 1-18: that is what the data can tell.
     """
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
