@@ -352,24 +352,40 @@ def caterpillar(
     units: pd.DataFrame | None = None,
     language: str = "zh",
 ) -> Figure:
-    """League table with rank uncertainty: each unit's 95 % rank interval (bar), median
-    simulated rank (dot) and observed rank (diamond), best first."""
+    """League table with rank uncertainty, best first: each unit's marginal 95 % rank
+    confidence set (wide pale bar), the joint 95 % set (thin grey line behind it), the spread
+    of ranks under redraws (narrow dark bar; not a confidence set), the median redrawn rank
+    (dot) and the observed rank (diamond). ``uncertainty`` is
+    :func:`fpanalysis.targets.rank_uncertainty`."""
+    need = ["rank", "unit", "score", "median_rank", "draw_rank_lower", "draw_rank_upper",
+            "rank_set_lower", "rank_set_upper", "joint_rank_set_lower", "joint_rank_set_upper"]
+    missing = [c for c in need if c not in uncertainty.columns]
+    if missing:
+        raise ValueError("caterpillar needs the output of targets.rank_uncertainty; "
+                         f"missing columns {missing}")
+    zh = language == "zh"
     data = uncertainty.sort_values(["rank", "unit"]).reset_index(drop=True)
     names = _names(data, units)
     n = len(data)
-    fig = Figure(figsize=(7.5, 0.3 * n + 1.6), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.3 * n + 1.8), layout="constrained")
     ax = fig.subplots()
     y = np.arange(n)[::-1]
-    ax.hlines(y, data["rank_lower"], data["rank_upper"], color="#8faadc", linewidth=4)
+    ax.hlines(y, data["joint_rank_set_lower"] - 0.4, data["joint_rank_set_upper"] + 0.4,
+              color="#a6a6a6", linewidth=1,
+              label="全表95%名次置信集" if zh else "95 % joint rank set")
+    ax.hlines(y, data["rank_set_lower"] - 0.4, data["rank_set_upper"] + 0.4, color="#c9d7ef",
+              linewidth=8, label="95%名次置信集" if zh else "95 % rank confidence set")
+    ax.hlines(y, data["draw_rank_lower"], data["draw_rank_upper"], color="#2e75b6",
+              linewidth=2, label="重抽名次范围 (非置信集)" if zh
+              else "redraw rank range (not a confidence set)")
     ax.plot(data["median_rank"], y, "o", color="#1f4e79", markersize=5,
-            label="模拟中位名次" if language == "zh" else "median simulated rank")
+            label="重抽中位名次" if zh else "median redrawn rank")
     ax.plot(data["rank"], y, "D", color="#c00000", markersize=4, fillstyle="none",
-            label="实际名次" if language == "zh" else "observed rank")
+            label="实际名次" if zh else "observed rank")
     ax.set_yticks(y, [f"{nm} ({s:g})" for nm, s in zip(names, data["score"], strict=True)])
-    ax.set_xlim(0.5, n + 0.5)
+    ax.set_xlim(0.4, n + 0.6)
     ax.set_xticks(range(1, n + 1))
-    ax.set_xlabel("名次 (1 = 最好)，条为 95% 区间" if language == "zh"
-                  else "rank (1 = best); bars: 95 % interval")
-    fig.legend(loc="outside upper center", ncol=2, fontsize=8, frameon=False)
+    ax.set_xlabel("名次 (1 = 最好)" if zh else "rank (1 = best)")
+    fig.legend(loc="outside upper center", ncol=3, fontsize=7, frameon=False)
     ax.grid(axis="x", color="#eeeeee")
     return fig

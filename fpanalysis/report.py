@@ -415,14 +415,51 @@ def _no_target(table: pd.DataFrame, empty: bool, language: str) -> pd.DataFrame:
     return table
 
 
+_LEAGUE_NEEDS = ["unit", "period", "score", "rank", "draw_rank_lower", "draw_rank_upper",
+                 "rank_set_lower", "rank_set_upper", "joint_rank_set_lower",
+                 "joint_rank_set_upper", "p_top", "p_bottom"]
+
+
+def _span(data: pd.DataFrame, lower: str, upper: str) -> np.ndarray:
+    return _int_text(data[lower]) + "–" + _int_text(data[upper])
+
+
 def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
-                 units: pd.DataFrame | None = None, *, language: str = "zh") -> pd.DataFrame:
-    """The league table: score, rank, the 95 % rank interval and tier probabilities, with
-    the tier and bottom-tier streak where ``scores`` (from :func:`targets.assess`) are given.
+                 units: pd.DataFrame | None = None, *, pooled: pd.DataFrame | None = None,
+                 language: str = "zh") -> pd.DataFrame:
+    """The league table: score, rank, the 95 % rank confidence sets, the spread of ranks under
+    redraws and the share of redraws in the top / bottom tier, with the tier and bottom-tier
+    streak where ``scores`` (from :func:`targets.assess`) are given.
+
+    Columns (zh / en), from :func:`fpanalysis.targets.rank_uncertainty`:
+
+    * 95%名次置信集 / 95% rank confidence set: ``rank_set_lower``–``rank_set_upper``, the
+      unit's true rank lies in it with probability >= 95 %;
+    * 全表95%名次置信集 / 95% joint rank set: ``joint_rank_set_*``, all units' true ranks lie
+      in their sets at once with probability >= 95 %;
+    * 重抽名次范围 / redraw rank range: ``draw_rank_lower``–``draw_rank_upper``, 2.5–97.5 % of
+      the ranks under redraws; a description of the spread, not a confidence set;
+    * 重抽前列占比% / 重抽后列占比% (top k in redraws % / bottom k in redraws %).
+
+    ``pooled``, a :func:`~fpanalysis.targets.rank_uncertainty` of a longer period (e.g. the
+    year to date), adds that period's rank and 95 % rank confidence set beside the
+    period's, headed with its label: a set as wide as 1–18 over a quarter often narrows
+    over the year.
 
     The unit name is the index. Where ``scores`` have no row for a unit's period the
     targets met show —. An empty ``uncertainty`` gives an empty table with the columns.
+
+    Raises
+    ------
+    ValueError
+        If ``uncertainty`` or ``pooled`` lacks a column of :func:`targets.rank_uncertainty`
+        (an older result without the rank confidence sets), or ``pooled`` spans several
+        periods or repeats a unit.
     """
+    missing = [c for c in _LEAGUE_NEEDS if c not in uncertainty.columns]
+    if missing:
+        raise ValueError("league_table needs the output of targets.rank_uncertainty; "
+                         f"missing columns {missing}")
     data = uncertainty.copy()
     if scores is not None:
         extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
@@ -430,14 +467,36 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         data = data.assign(unit=data["unit"].astype(object), period=data["period"].astype(str))
         data = data.merge(extra, on=["unit", "period"], how="left", validate="many_to_one")
     i = 0 if language == "zh" else 1
-    lower, upper = _int_text(data["rank_lower"]), _int_text(data["rank_upper"])
     table = pd.DataFrame({
         ("名次", "rank")[i]: data["rank"].to_numpy(),
         ("得分", "score")[i]: data["score"].to_numpy(),
-        ("名次区间", "95% rank interval")[i]: lower + "–" + upper,
-        ("前列概率%", "P(top k) %")[i]: (100 * data["p_top"]).round(1).to_numpy(),
-        ("后列概率%", "P(bottom k) %")[i]: (100 * data["p_bottom"]).round(1).to_numpy(),
+        ("95%名次置信集", "95% rank confidence set")[i]:
+            _span(data, "rank_set_lower", "rank_set_upper"),
+        ("全表95%名次置信集", "95% joint rank set")[i]:
+            _span(data, "joint_rank_set_lower", "joint_rank_set_upper"),
+        ("重抽名次范围", "redraw rank range")[i]:
+            _span(data, "draw_rank_lower", "draw_rank_upper"),
+        ("重抽前列占比%", "top k in redraws %")[i]: (100 * data["p_top"]).round(1).to_numpy(),
+        ("重抽后列占比%", "bottom k in redraws %")[i]:
+            (100 * data["p_bottom"]).round(1).to_numpy(),
     }, index=_unit_index(data["unit"], units, language))
+    if pooled is not None:
+        gone = [c for c in _LEAGUE_NEEDS if c not in pooled.columns]
+        if gone:
+            raise ValueError("league_table needs the output of targets.rank_uncertainty as "
+                             f"pooled; missing columns {gone}")
+        label = pooled["period"].astype(str).unique()
+        if len(label) > 1:
+            raise ValueError(f"league_table pools one period; got {', '.join(sorted(label))}")
+        if pooled["unit"].astype(str).duplicated().any():
+            raise ValueError("league_table needs one pooled row per unit")
+        other = pooled.assign(unit=pooled["unit"].astype(str)).set_index("unit").reindex(
+            data["unit"].astype(str))
+        name = label[0] if len(label) else ("合并期", "pooled")[i]  # no target applies
+        table[(f"{name}名次", f"{name} rank")[i]] = _int_text(other["rank"], "—")
+        table[(f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]] = np.where(
+            other["rank_set_lower"].isna().to_numpy(dtype=bool), "—",
+            _span(other, "rank_set_lower", "rank_set_upper"))
     if "not_reported" in data:
         table[("未报", "not reported")[i]] = np.where(
             data["not_reported"].to_numpy(dtype=bool), ("是", "yes")[i], "")

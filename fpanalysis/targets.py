@@ -35,6 +35,7 @@ from scipy import stats
 
 from . import indicators as ind
 from . import periods as pr
+from . import ranks as rk
 from .scheme import Scheme, Target, scopes
 
 __all__ = [
@@ -1579,9 +1580,21 @@ def classify(evaluated: pd.DataFrame, rules: object, *,
 
 _UNCERTAINTY = {"unit": object, "period": object, "score": float, "rank": "Int64",
                 "not_reported": bool, "vetoed": bool, "p_vetoed": float,
-                "median_rank": float, "rank_lower": float,
-                "rank_upper": float, "p_top": float, "p_bottom": float, "draws": int,
-                "seed": int}
+                "median_rank": float, "draw_rank_lower": float,
+                "draw_rank_upper": float, "rank_set_lower": int, "rank_set_upper": int,
+                "joint_rank_set_lower": int, "joint_rank_set_upper": int,
+                "p_top": float, "p_bottom": float, "draws": int, "seed": int}
+
+
+_SET_COLUMNS = ("rank_set_lower", "rank_set_upper", "joint_rank_set_lower",
+                "joint_rank_set_upper")
+_RANK_SET_ATTRS = {
+    "level": 0.95,
+    "method": "rank_set_*: marginal 95 % rank confidence set (Bonferroni over the unit's K - 1 "
+              "score differences); joint_rank_set_*: simultaneous 95 % set (Bonferroni over "
+              "all pairs); each difference: observed and mean redrawn difference, +/- z x "
+              "its SD over the redraws (normal approximation). draw_rank_*: 2.5-97.5 % of "
+              "the ranks under redraws, not a confidence set."}
 
 
 def rank_uncertainty(
@@ -1597,7 +1610,8 @@ def rank_uncertainty(
     k: int | None = None,
     seed: int = 20241,
 ) -> pd.DataFrame:
-    """How certain is each unit's rank? Redraw, rescore and re-rank ``draws`` times.
+    """How certain is each unit's rank? 95 % rank confidence sets, and the ranks under
+    ``draws`` redraws.
 
     The observed evaluation is :func:`evaluate` of the scheme's targets that apply to
     ``period`` (with ``values``, ``units`` and ``prefer``). In each draw every computed
@@ -1639,10 +1653,28 @@ def rank_uncertainty(
     pandas.DataFrame
         ``unit``, ``period``, ``score`` and ``rank`` (observed), ``not_reported``,
         ``vetoed`` (observed), ``p_vetoed`` (share of draws in which the unit fails a
-        veto), ``median_rank``, ``rank_lower`` and ``rank_upper`` (2.5 % and 97.5 % quantiles of
-        the simulated ranks), ``p_top`` and ``p_bottom`` (probability of being in the top /
+        veto), ``median_rank``, ``draw_rank_lower`` and ``draw_rank_upper`` (2.5 % and
+        97.5 % quantiles of the ranks under redraws: the spread of the ranks, *not* a 95 %
+        confidence set for the true rank; redraws centred on the observed counts inherit the
+        observed ranks' pull towards the middle), ``rank_set_lower`` and ``rank_set_upper``
+        (the marginal 95 % rank confidence set: the unit's true rank lies in it with
+        probability >= 95 %), ``joint_rank_set_lower`` and ``joint_rank_set_upper`` (the
+        simultaneous 95 % set: every unit's true rank lies in its set at once with
+        probability >= 95 %), ``p_top`` and ``p_bottom`` (share of redraws in the top /
         bottom k), ``draws`` and ``seed``; sorted by observed rank. Empty (with these
-        columns) when no target of the scheme applies to ``period``.
+        columns) when no target of the scheme applies to ``period``. ``attrs["level"]`` and
+        ``attrs["method"]`` say how the sets are built.
+
+    Notes
+    -----
+    The rank sets come from :func:`fpanalysis.ranks.confidence_sets`: an interval for each
+    pairwise difference of the scores (from the smaller to the larger of the observed and
+    the mean redrawn difference, +/- z times its standard deviation over the redraws;
+    Bonferroni over the unit's K - 1 differences for the marginal set and over all pairs
+    for the joint set). The scores compared include the veto: a vetoed unit's score is
+    lowered below every unvetoed score, as in the ranking. It is a normal approximation;
+    see :mod:`fpanalysis.ranks` for where it is weak. At a quarter's counts the sets of an
+    18-township county are often 1-18: that is what the data can tell.
     """
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
@@ -1650,7 +1682,9 @@ def rank_uncertainty(
     p = pr.parse(period)
     applicable = scheme.applicable(p)
     if not applicable:  # e.g. a monthly report under a quarterly scheme: nothing to rank
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _UNCERTAINTY.items()})
+        empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in _UNCERTAINTY.items()})
+        empty.attrs.update(_RANK_SET_ATTRS)
+        return empty
     keys = _computed(scheme, applicable)
     if not keys and not any(t.is_milestone for t in applicable):
         raise ValueError(f"no target that applies to {p} is computed from counts; "
@@ -1714,11 +1748,18 @@ def rank_uncertainty(
         if t.is_veto:
             vetoed |= due & ~met
     # a vetoed unit ranks after every other, among vetoed units by score
-    key = total - np.where(vetoed, sum(t.points * t.weight for t in applicable) + 1.0, 0.0)
-    total = key
+    full = sum(t.points * t.weight for t in applicable) + 1.0
+    total = total - np.where(vetoed, full, 0.0)
+    obs_units = observed.reindex(unit_codes)
+    obs_key = obs_units["score"].to_numpy(dtype=float) \
+        - np.where(obs_units["vetoed"].to_numpy(dtype=bool), full, 0.0)
+    if n_units > 1:  # rank sets: intervals on every pairwise score difference
+        sets = rk.confidence_sets(obs_key, difference_sd=rk.draw_difference_sd(total),
+                                  also_centre=total.mean(axis=0))
+    else:
+        sets = {c: np.ones(n_units, dtype=int) for c in _SET_COLUMNS}
     ranks = stats.rankdata(-total, axis=1, method="min")
     from_bottom = stats.rankdata(total, axis=1, method="min")
-    obs_units = observed.reindex(unit_codes)
     out = pd.DataFrame({
         "unit": unit_codes, "period": str(p),
         "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
@@ -1726,9 +1767,12 @@ def rank_uncertainty(
         "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
         "p_vetoed": vetoed.mean(axis=0),
         "median_rank": np.median(ranks, axis=0),
-        "rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
-        "rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
+        "draw_rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
+        "draw_rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
+        **{c: sets[c] for c in _SET_COLUMNS},
         "p_top": (ranks <= k).mean(axis=0), "p_bottom": (from_bottom <= k).mean(axis=0),
         "draws": draws, "seed": seed,
     })
-    return out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
+    out.attrs.update(_RANK_SET_ATTRS)
+    return out

@@ -187,11 +187,14 @@ def test_attainment_table_refuses_several_periods():
 
 UNCERTAINTY = pd.DataFrame({
     "unit": ["b", "a"], "period": "2024Q3", "score": [90.0, 72.5], "rank": [1, 2],
-    "median_rank": [1.0, 2.0], "rank_lower": [1, 1], "rank_upper": [2, 2],
-    "p_top": [0.8123, 0.1877], "p_bottom": [0.1877, 0.8123], "draws": 100, "seed": 1})
+    "median_rank": [1.0, 2.0], "draw_rank_lower": [1, 1], "draw_rank_upper": [2, 2],
+    "rank_set_lower": [1, 1], "rank_set_upper": [2, 2], "joint_rank_set_lower": [1, 1],
+    "joint_rank_set_upper": [2, 2], "p_top": [0.8123, 0.1877], "p_bottom": [0.1877, 0.8123],
+    "draws": 100, "seed": 1})
 SCORES = pd.DataFrame({"unit": ["b", "a"], "period": "2024Q3", "met": [9, 7], "targets": 10,
                        "tier": ["top", "bottom"], "streak": [0, 2]})
-LEAGUE_EN = ["rank", "score", "95% rank interval", "P(top k) %", "P(bottom k) %",
+LEAGUE_EN = ["rank", "score", "95% rank confidence set", "95% joint rank set",
+             "redraw rank range", "top k in redraws %", "bottom k in redraws %",
              "targets met", "tier", "bottom streak"]
 
 
@@ -199,8 +202,42 @@ def test_league_table_by_hand():
     t = report.league_table(UNCERTAINTY, SCORES, UNITS, language="en")
     assert list(t.columns) == LEAGUE_EN and t.index.tolist() == ["乙镇", "甲乡"]
     # 100 * 0.8123 = 81.23 -> 81.2; 100 * 0.1877 = 18.77 -> 18.8
-    assert t.iloc[0].tolist() == [1, 90.0, "1–2", 81.2, 18.8, "9/10", "top", 0]
-    assert t.iloc[1].tolist() == [2, 72.5, "1–2", 18.8, 81.2, "7/10", "bottom", 2]
+    assert t.iloc[0].tolist() == [1, 90.0, "1–2", "1–2", "1–2", 81.2, 18.8, "9/10", "top", 0]
+    assert t.iloc[1].tolist() == [2, 72.5, "1–2", "1–2", "1–2", 18.8, 81.2, "7/10", "bottom",
+                                  2]
+
+
+def test_league_table_tells_the_confidence_sets_from_the_redraw_range():
+    # each column shows its own pair of columns of the input, written by hand here
+    u = UNCERTAINTY.assign(rank_set_lower=[1, 2], rank_set_upper=[1, 2],
+                           joint_rank_set_lower=[1, 1], joint_rank_set_upper=[2, 2],
+                           draw_rank_lower=[1, 2], draw_rank_upper=[1, 2])
+    t = report.league_table(u, language="zh")
+    assert t[["95%名次置信集", "全表95%名次置信集", "重抽名次范围"]].to_numpy().tolist() == [
+        ["1–1", "1–2", "1–1"], ["2–2", "1–2", "2–2"]]
+    assert "重抽前列占比%" in t and "名次区间" not in t
+
+
+def test_league_table_puts_the_pooled_year_beside_the_quarter():
+    year = UNCERTAINTY.assign(period="2024", rank=[2, 1], rank_set_lower=[2, 1],
+                              rank_set_upper=[2, 1]).iloc[[1]]  # unit a only
+    t = report.league_table(UNCERTAINTY, SCORES, UNITS, pooled=year, language="en")
+    assert t["2024 rank"].tolist() == ["—", "1"]  # b has no pooled row
+    assert t["2024 95% rank confidence set"].tolist() == ["—", "1–1"]
+    # no target applies to the pooled period: its columns say so with —, not a blank label
+    none = report.league_table(UNCERTAINTY, pooled=year.iloc[:0], language="en")
+    assert none["pooled rank"].tolist() == ["—", "—"]
+
+
+def test_league_table_refuses_an_old_result_and_a_pooled_table_of_two_periods():
+    old = UNCERTAINTY.rename(columns={"draw_rank_lower": "rank_lower"})
+    with pytest.raises(ValueError, match=r"league_table needs the output of "
+                                         r"targets.rank_uncertainty; missing columns "
+                                         r"\['draw_rank_lower'\]"):
+        report.league_table(old)
+    two = pd.concat([UNCERTAINTY, UNCERTAINTY.assign(period="2024")])
+    with pytest.raises(ValueError, match="league_table pools one period; got 2024, 2024Q3"):
+        report.league_table(UNCERTAINTY, pooled=two)
 
 
 def test_league_table_without_scores_for_the_period_says_so():

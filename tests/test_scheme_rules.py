@@ -116,7 +116,7 @@ def test_rank_uncertainty_puts_vetoed_draws_last():
     # top (k = 1) exactly when not vetoed; bottom exactly when vetoed
     assert abs(ru.loc["101", "p_top"] - (1 - ru.loc["101", "p_vetoed"])) < 1e-12
     assert abs(ru.loc["101", "p_bottom"] - ru.loc["101", "p_vetoed"]) < 1e-12
-    assert (ru.loc["101", "rank_lower"], ru.loc["101", "rank_upper"]) == (1, 3)
+    assert (ru.loc["101", "draw_rank_lower"], ru.loc["101", "draw_rank_upper"]) == (1, 3)
     assert bool(ru.loc["101", "vetoed"]) is False  # observed 80.0 >= 80: passes
     assert ru.loc["101", "rank"] == 1
     assert ru.loc["102", "p_vetoed"] < 1e-3

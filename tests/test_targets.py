@@ -474,7 +474,7 @@ def test_tiny_equal_units_have_rank_intervals_spanning_the_table():
                              threshold=130.0, points=15.0))
     ru = targets.rank_uncertainty(counts, s, period="2024Q1", draws=5_000, seed=11)
     assert (ru["rank"] == 1).all()  # the observed scores are all equal
-    assert (ru["rank_lower"] == 1).all() and (ru["rank_upper"] == 8).all()
+    assert (ru["draw_rank_lower"] == 1).all() and (ru["draw_rank_upper"] == 8).all()
 
 
 def test_a_unit_without_counts_is_ranked_last_in_every_draw():
@@ -489,7 +489,7 @@ def test_a_unit_without_counts_is_ranked_last_in_every_draw():
                           "level": ["county", "township", "township", "township"]})
     ru = targets.rank_uncertainty(counts, scheme_of(compliance()), period="2024Q1",
                                   units=units, draws=40_000, k=1).set_index("unit")
-    assert ru.loc["U2", ["score", "rank", "median_rank", "rank_upper"]].tolist() == [
+    assert ru.loc["U2", ["score", "rank", "median_rank", "draw_rank_upper"]].tolist() == [
         0.0, 3, 3.0, 3]
     assert bool(ru.loc["U2", "not_reported"]) and ru.loc["U2", "p_bottom"] == 1.0
     a = stats.beta.sf(0.86, 27.5, 3.5)
@@ -503,8 +503,8 @@ def test_rank_uncertainty_on_sample_is_seeded(sample_counts, sample_dir, sample_
     b = targets.rank_uncertainty(sample_counts, s, period="2024Q4", values=v, draws=2_000)
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 18
-    assert (a["rank_lower"] <= a["median_rank"]).all()
-    assert (a["median_rank"] <= a["rank_upper"]).all()
+    assert (a["draw_rank_lower"] <= a["median_rank"]).all()
+    assert (a["median_rank"] <= a["draw_rank_upper"]).all()
 
 
 def test_sample_scheme_scores_a_township_by_hand(sample_counts, sample_dir, sample_units):
