@@ -85,10 +85,10 @@ def main() -> None:
     peer = (time.perf_counter() - t) * args.draws / tenth
     print(f"loop peer (one draw at a time):  {peer:7.3f} s  ({tenth:,} draws timed, scaled)")
     print(f"ratio vectorized / loop peer:    {best / peer:7.3f}")
-    widest = res.assign(width=res["rank_upper"] - res["rank_lower"]).nlargest(3, "width")
+    widest = res.assign(width=res["draw_rank_upper"] - res["draw_rank_lower"]).nlargest(3, "width")
     print("widest rank intervals:", ", ".join(
         f"{u} rank {r} ({lo}-{hi})" for u, r, lo, hi in
-        widest[["unit", "rank", "rank_lower", "rank_upper"]].itertuples(index=False)))
+        widest[["unit", "rank", "draw_rank_lower", "draw_rank_upper"]].itertuples(index=False)))
 
 
 if __name__ == "__main__":

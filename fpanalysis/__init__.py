@@ -6,7 +6,7 @@ Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``r
 those; ``plots`` and ``report`` on top.
 """
 
-from . import hierarchy, indicators, intervals, io, periods, schema, scheme, targets
+from . import hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
 from .io import (
     LoadReport,
     load_adjustments,
@@ -40,6 +40,7 @@ __all__ = [
     "load_values",
     "parse_period",
     "periods",
+    "ranks",
     "schema",
     "scheme",
     "targets",
