@@ -162,6 +162,21 @@ def _col(sums: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     return sums[list(names)].to_numpy(dtype=float).sum(axis=1)
 
 
+#: A figure resting on fewer events than this gets an informational note (value kept).
+FEW_EVENTS = 10
+
+_EVENT_WORDS = {"births": "births", "deaths": "deaths", "deaths_infant": "infant deaths"}
+
+
+def _event_word(columns: Sequence[str]) -> str:
+    """What the counted events are called in a few-events note."""
+    if len(columns) == 1:
+        if columns[0].startswith("births"):
+            return "births"
+        return _EVENT_WORDS.get(columns[0], "events")
+    return "events"
+
+
 def _shape(x: np.ndarray) -> np.ndarray:
     """Jeffreys shape x + 1/2 of a count; NaN where the count is missing (the draw then
     gives NaN rather than failing)."""
@@ -215,6 +230,7 @@ class _PoissonKind(_Kind):
             value, lower, upper = num / den * m, lo / den * m, hi / den * m
         note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(~(den > 0), "no person-years" if self.name == "rate" else "denominator is 0")
+        note.few(num, _event_word(ind.numerator))
         return num, den, value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -244,18 +260,20 @@ class _PoissonRatioKind(_PoissonKind):
 class _DifferenceKind(_Kind):
     name = "difference"
     funnel = False
-    methods = ("normal",)
-    default_method = "normal"
+    methods = iv.DIFFERENCE_METHODS
+    default_method = "mover_jeffreys"
     funnel_axis = ("人年数", "person-years")
 
     def estimate(self, ind, sums, method, confidence, note):
         b, d = _col(sums, ind.numerator), _col(sums, ind.subtract)
         py, m = _col(sums, [ind.exposure]), ind.multiplier
         with np.errstate(all="ignore"):
-            lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence)
+            lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence,
+                                                   method=method)
             value = (b - d) / py * m
         note.flag(np.isnan(b) | np.isnan(d) | np.isnan(py), _EMPTY_CELLS)
         note.flag(~(py > 0), "no person-years")
+        note.few(b + d, "births and deaths")
         return b - d, py, value, lo * m, hi * m
 
     def draw(self, ind, sums, rng, draws):
@@ -305,7 +323,8 @@ class _SexRatioKind(_Kind):
             value = num / den * m
         note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(num + den == 0, "no births")
-        note.flag(den == 0, "no female births")
+        note.few(num + den, "births")
+        note.inform(den == 0, "no female births: value infinite, upper end open")
         return num, den, value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -326,16 +345,17 @@ class _SexRatioKind(_Kind):
 class _TfrKind(_Kind):
     name = "tfr"
     funnel = False
-    methods = ("delta",)
-    default_method = "delta"
+    methods = iv.TFR_METHODS
+    default_method = "gamma"
 
     def estimate(self, ind, sums, method, confidence, note):
         b = np.stack([_col(sums, [f"births_age_{a}"]) for a in AGE_GROUPS])
         w = np.stack([_col(sums, [f"women_{a}"]) for a in AGE_GROUPS])
         with np.errstate(all="ignore"):
-            value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
+            value, lower, upper = iv.tfr_confint(b, w, confidence=confidence, method=method)
         note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), _EMPTY_CELLS)
         note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
+        note.few(b.sum(axis=0), "births")
         return b.sum(axis=0), w.sum(axis=0), value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -948,6 +968,7 @@ class _Notes:
         self.reasons = [""]
         self.prefix = np.zeros(n, dtype=np.int32)
         self.prefixes = [""]
+        self.info = np.zeros(n, dtype=np.int32)  # informational notes: the value is kept
         if status is not None and n:
             codes, uniq = status  # factorized once for all indicators
             blocking = np.array([u.startswith(NOT_REPORTED) for u in uniq], dtype=bool)
@@ -960,16 +981,42 @@ class _Notes:
             self.prefix = np.where(partial[codes], base_p + codes, 0).astype(np.int32)
 
     def flag(self, mask: np.ndarray, reason: str) -> None:
+        """Mark rows whose value is missing for ``reason`` (value and limits are blanked)."""
         hit = (self.code == 0) & np.asarray(mask, dtype=bool)
         if hit.any():
             self.reasons.append(reason)
             self.code[hit] = len(self.reasons) - 1
 
+    def inform(self, mask: np.ndarray, text: str) -> None:
+        """Say ``text`` in the note of rows that keep their value (informational: nothing is
+        blanked). A blocking reason replaces it; several informational texts are joined by
+        '; ' in the order given."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        existing = self.info[mask]
+        new = np.empty_like(existing)
+        for u in np.unique(existing):  # the few distinct notes already given
+            self.reasons.append(text if u == 0 else f"{self.reasons[u]}; {text}")
+            new[existing == u] = len(self.reasons) - 1
+        self.info[mask] = new
+
+    def few(self, events: np.ndarray, word: str) -> None:
+        """Note "few events: 7 births" where a value rests on fewer than
+        :data:`FEW_EVENTS` events (informational; the value is kept)."""
+        events = np.asarray(events, dtype=float)
+        with np.errstate(invalid="ignore"):
+            small = np.isfinite(events) & (events < FEW_EVENTS)
+        for k in np.unique(events[small]):  # at most FEW_EVENTS distinct counts
+            self.inform(small & (events == k), f"few events: {k:g} {word}")
+
     def labels(self) -> tuple[np.ndarray, list[str]]:
-        """Codes and texts of the final notes (partial prefix + reason)."""
+        """Codes and texts of the final notes (partial prefix + reason, or the informational
+        note where no reason blanks the value)."""
+        code = np.where(self.code == 0, self.info, self.code).astype(np.int32)
         if not self.prefix.any():
-            return self.code, self.reasons
-        pair = self.prefix.astype(np.int64) * len(self.reasons) + self.code
+            return code, self.reasons
+        pair = self.prefix.astype(np.int64) * len(self.reasons) + code
         uniq, inverse = np.unique(pair, return_inverse=True)
         texts = []
         for u in uniq:

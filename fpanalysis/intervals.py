@@ -505,13 +505,22 @@ def sex_ratio_confint(
     Returns
     -------
     lower, upper : numpy.ndarray
-        NaN where there are no births or no female births (the ratio is undefined).
+        NaN where there are no births. Where there are boys but no girls the ratio is
+        infinite and so is the upper limit (the upper end is open), while the lower limit
+        stays finite: it is the limit of p = 1 mapped to the ratio.
 
     Examples
     --------
     >>> lo, hi = sex_ratio_confint([530, 0], [500, 4])
     >>> np.round(lo, 2), np.round(hi, 2)
     (array([93.63,  0.  ]), array([120.02, 151.49]))
+
+    Three boys and no girls: the Clopper-Pearson lower limit of p is 0.025^(1/3) = 0.2924,
+    so the ratio is at least 100 x 0.2924 / 0.7076 = 41.3:
+
+    >>> lo, hi = sex_ratio_confint(3, 0)
+    >>> round(float(lo), 1), float(hi)
+    (41.3, inf)
     """
     _check_method(method, ("clopper_pearson", "wilson"))
     m, f = _arrays(male, female)
@@ -519,7 +528,8 @@ def sex_ratio_confint(
     with np.errstate(all="ignore"):
         lower = 100 * lo / (1 - lo)
         upper = 100 * hi / (1 - hi)
-    bad = ~(f > 0)
+    bad = ~(m + f > 0) | ~(f >= 0) | ~(m >= 0)
+    upper = np.where(f == 0, np.inf, upper)
     return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
