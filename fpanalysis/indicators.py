@@ -287,7 +287,7 @@ class _DifferenceKind(_Kind):
 class _ProportionKind(_Kind):
     name = "proportion"
     methods = iv.PROPORTION_METHODS
-    default_method = "wilson"
+    default_method = "clopper_pearson"  # why: intervals.proportion_confint, Notes
 
     def estimate(self, ind, sums, method, confidence, note):
         num, den, m = _col(sums, ind.numerator), _col(sums, ind.denominator), ind.multiplier
@@ -391,9 +391,10 @@ def rate(key: str, numerator: str | Sequence[str], exposure: str = "population",
 
 
 def proportion(key: str, numerator: str | Sequence[str], denominator: str | Sequence[str], *,
-               label_zh: str = "", label_en: str = "", method: str = "wilson",
+               label_zh: str = "", label_en: str = "", method: str = "clopper_pearson",
                higher_is_better: bool | None = True) -> Indicator:
-    """Build a user indicator: a coverage-type proportion in per cent (Wilson by default).
+    """Build a user indicator: a coverage-type proportion in per cent (Clopper-Pearson by
+    default: near 100 % Wilson's upper limit falls below the truth too often).
 
     Examples
     --------

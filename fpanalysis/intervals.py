@@ -161,7 +161,8 @@ def proportion_confint(
     n: object,
     *,
     confidence: float = 0.95,
-    method: Literal["wilson", "wilson_modified", "clopper_pearson", "jeffreys"] = "wilson",
+    method: Literal["wilson", "wilson_modified", "clopper_pearson",
+                    "jeffreys"] = "clopper_pearson",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compute confidence limits for a binomial proportion x / n.
 
@@ -171,7 +172,8 @@ def proportion_confint(
         Successes and trials (broadcast together). ``x`` may be fractional for Wilson.
     confidence : float, default 0.95
         Two-sided level, in (0, 1).
-    method : {'wilson', 'wilson_modified', 'clopper_pearson', 'jeffreys'}, default 'wilson'
+    method : {'wilson', 'wilson_modified', 'clopper_pearson', 'jeffreys'}, \
+default 'clopper_pearson'
         Wilson score; Brown, Cai and DasGupta's (2001, section 4.1.1) modified Wilson, which
         replaces the lower limit by the one-sided Poisson limit ``Γ⁻¹(x, α) / n`` when
         1 <= x <= x*, and the upper limit by ``1 - Γ⁻¹(n - x, α) / n`` when
@@ -190,6 +192,24 @@ def proportion_confint(
     Wilson: ``(2x + z² ∓ z √(z² + 4x(1 - x/n))) / (2(n + z²))``, as PHEindicatormethods
     ``wilson_lower``/``wilson_upper`` and statsmodels ``proportion_confint(method='wilson')``.
 
+    Why Clopper-Pearson is the default. The targets for coverage indicators sit at 95-100 %,
+    where Wilson's upper limit falls below the truth too often. Exact coverage of the 95 %
+    intervals (the binomial sum over every x, not a simulation), minimum over n:
+
+    ========  =========  ======  ===============  ===============
+    p         n          Wilson  modified Wilson  Clopper-Pearson
+    ========  =========  ======  ===============  ===============
+    0.95      10-200     0.898   0.925            0.953
+    0.99      10-540     0.843   0.928            0.959
+    0.999     100-1000   0.839   0.950            0.975
+    ========  =========  ======  ===============  ===============
+
+    Modified Wilson still dips below 0.93 (p = 0.95, n = 20; p = 0.99, n = 156), while
+    Clopper-Pearson never falls below 0.95 (it is exact: guaranteed >= 95 % for every p and
+    n) and costs little: its mean width over those n is 7 %, 4 % and -1 % of Wilson's
+    (0.1136 vs 0.1059, 0.0410 vs 0.0393, 0.0111 vs 0.0112). Pass ``method='wilson'`` for
+    PHE-comparable figures.
+
     References
     ----------
     Wilson EB (1927) JASA 22:209-212. Clopper CJ, Pearson ES (1934) Biometrika 26:404-413.
@@ -197,7 +217,7 @@ def proportion_confint(
 
     Examples
     --------
-    >>> lo, hi = proportion_confint([0, 5, 100], 100)
+    >>> lo, hi = proportion_confint([0, 5, 100], 100, method="wilson")
     >>> np.round(lo, 6), np.round(hi, 6)
     (array([0.      , 0.021544, 0.963007]), array([0.036993, 0.11175 , 1.      ]))
 

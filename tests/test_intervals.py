@@ -45,7 +45,8 @@ def test_phe_wilson_proportions():
     data = data[data["confidence"] < 1]
     assert len(data) >= 50
     for (conf, mult), g in data.groupby(["confidence", "multiplier"]):
-        lo, hi = iv.proportion_confint(g["numerator"], g["denominator"], confidence=conf)
+        lo, hi = iv.proportion_confint(g["numerator"], g["denominator"], confidence=conf,
+                                        method="wilson")
         rel_close(lo * mult, g["lowercl"], 1e-9)
         rel_close(hi * mult, g["uppercl"], 1e-9)
 
@@ -264,7 +265,7 @@ GRID = [(x, n) for n in (1, 2, 5, 10, 37, 100, 1000, 10**6, 10**9)
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.998])
 def test_wilson_matches_statsmodels(confidence):
     x, n = np.array(GRID, dtype=float).T
-    lo, hi = iv.proportion_confint(x, n, confidence=confidence)
+    lo, hi = iv.proportion_confint(x, n, confidence=confidence, method="wilson")
     slo, shi = sm_confint(x, n, alpha=1 - confidence, method="wilson")
     np.testing.assert_allclose(lo, slo, rtol=0, atol=1e-12)
     np.testing.assert_allclose(hi, shi, rtol=0, atol=1e-12)
@@ -372,7 +373,7 @@ def test_wilson_coverage_is_near_nominal(n, p):
     """Simulated coverage of the 95 % Wilson interval lies in [0.93, 0.97] (seeded)."""
     rng = np.random.default_rng(20241)
     x = rng.binomial(n, p, 40_000)
-    lo, hi = iv.proportion_confint(x, n)
+    lo, hi = iv.proportion_confint(x, n, method="wilson")
     coverage = np.mean((lo <= p) & (p <= hi))
     assert 0.93 <= coverage <= 0.97
 
