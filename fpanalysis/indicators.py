@@ -850,6 +850,15 @@ def compute(
         ``method`` and ``note`` (why a value is missing, or that it is partial; else
         empty). Sorted by ``by`` and the registry order of indicators; RangeIndex.
 
+        Two notes are informational and keep the value and limits: ``"few events: 7
+        births"`` where a rate, ratio, natural growth (births + deaths), TFR (births) or sex
+        ratio (births) rests on fewer than :data:`FEW_EVENTS` (10) events, so that tables
+        and verdicts can show it and offer pooling (several quarters, or the parent unit);
+        and, for a sex ratio with boys but no girls, ``"no female births: value infinite,
+        upper end open"``: the value and upper limit are ``inf``, the lower limit finite.
+        Several are joined by ``"; "``. Every other note blanks the value: test for a
+        missing value with ``value.isna()``, not with ``note != ""``.
+
     Raises
     ------
     ValueError
@@ -861,7 +870,11 @@ def compute(
     -----
     Person-years ``PY = population × days / days_in_year``; crude birth rate
     ``births / PY × 1000`` (per 1000 person-years); natural growth ``(B - D) / PY × 1000``
-    with ``var = (B + D) / PY²``; TFR ``5 Σ ASFR / 1000`` children per woman.
+    (MOVER-Jeffreys interval by default, ``'normal'``: ``var = (B + D) / PY²``); TFR
+    ``5 Σ ASFR / 1000`` children per woman (gamma interval of Fay and Feuer by default,
+    ``'tiwari'`` and ``'delta'`` on request); coverage proportions Clopper-Pearson by
+    default (``'wilson'``, ``'wilson_modified'``, ``'jeffreys'`` on request). Why: see
+    :mod:`fpanalysis.intervals` and ``benchmarks/coverage.py``.
 
     Examples
     --------
@@ -869,12 +882,12 @@ def compute(
     ...                   freq="Q"), "births_male": [53, 0], "births_female": [50, 0],
     ...                   "deaths": [40, 1], "population": [40000, 500]})
     >>> r = compute(c, ["crude_birth_rate", "sex_ratio_at_birth"])
-    >>> r[["unit", "indicator", "numerator", "value", "lower", "upper", "note"]].round(2)
-      unit           indicator  numerator   value  lower   upper       note
-    0    A    crude_birth_rate      103.0   10.36   8.45   12.56
-    1    A  sex_ratio_at_birth       53.0  106.00  70.65  159.23
-    2    B    crude_birth_rate        0.0    0.00   0.00   29.67
-    3    B  sex_ratio_at_birth        0.0     NaN    NaN     NaN  no births
+    >>> r[["unit", "numerator", "value", "lower", "upper", "note"]].round(2)
+      unit  numerator   value  lower   upper                  note
+    0    A      103.0   10.36   8.45   12.56
+    1    A       53.0  106.00  70.65  159.23
+    2    B        0.0    0.00   0.00   29.67  few events: 0 births
+    3    B        0.0     NaN    NaN     NaN             no births
 
     A unit that sent two of three monthly reports keeps its row:
 

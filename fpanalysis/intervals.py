@@ -535,6 +535,13 @@ def sex_ratio_confint(
     >>> np.round(lo, 2), np.round(hi, 2)
     (array([93.63,  0.  ]), array([120.02, 151.49]))
 
+    Why Clopper-Pearson stays the default: it is exact (>= 95 % for every true ratio and
+    number of births), and a verdict rests on one end of the interval. Wilson is 2.5 to 8
+    times narrower in a small township's cells by birth order and covered 0.952-0.991 in
+    the issue-13 study (``benchmarks/coverage.py``), but its coverage for a given number of
+    births dips to 0.91-0.93 (true ratio 105-160, 6 to 20 births: exact binomial sums), so
+    it is an option (``method='wilson'``), not the default.
+
     Three boys and no girls: the Clopper-Pearson lower limit of p is 0.025^(1/3) = 0.2924,
     so the ratio is at least 100 x 0.2924 / 0.7076 = 41.3:
 

@@ -187,7 +187,7 @@ def test_user_registered_indicator(sample_counts):
     got = r[r.indicator == "postpartum_share"]
     q4 = pr.rollup(sample_counts, "2024Q4")
     np.testing.assert_allclose(got["value"], q4.postpartum_visited_timely / q4.births * 100)
-    assert got["method"].unique().tolist() == ["wilson"]
+    assert got["method"].unique().tolist() == ["clopper_pearson"]  # the new default
 
 
 def test_methods_and_confidence_are_carried(sample_counts):
@@ -469,7 +469,9 @@ def test_three_levels_name_the_missing_village():
     assert np.isnan(t["value"].iloc[0]) and t["value"].iloc[1] == 400.0
     v = ind.compute(counts, ["sex_ratio_at_birth"], units=units)
     assert v["unit"].tolist() == ["V1", "V2", "V3"]
-    assert v["note"].tolist() == ["", "not reported: no counts for 2024", ""]
+    # V1: 1 + 1 births, V3: 4 + 1 (informational notes, values kept)
+    assert v["note"].tolist() == ["few events: 2 births", "not reported: no counts for 2024",
+                                  "few events: 5 births"]
 
 
 # --------------------------------------------------------------------------- careless input
@@ -541,3 +543,22 @@ def test_a_report_sent_blank_is_not_reported():
     r = ind.compute(c, ["crude_birth_rate"], period="2024Q3")
     assert np.isnan(r["value"].iloc[0])
     assert r["note"].iloc[0] == "not reported: empty count cells"
+
+
+def test_few_events_note_keeps_the_value():
+    """Issue 13: fewer than 10 events say so without blanking. A: 4 births, 2 deaths over a
+    year of 1,000 people: natural growth (4 - 2) / 1000 x 1000 = 2 per mille on 6 events;
+    B: 12 births and 3 deaths (15 events), no note."""
+    c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2023"] * 2, freq="Y"),
+                      "births_male": [2, 6], "births_female": [2, 6], "deaths": [2, 3],
+                      "population": [1000, 1000]})
+    r = ind.compute(c, ["crude_birth_rate", "crude_death_rate", "natural_growth_rate",
+                        "sex_ratio_at_birth"]).set_index(["unit", "indicator"])
+    assert r.loc[("A", "natural_growth_rate"), "note"] == "few events: 6 births and deaths"
+    assert r.loc[("A", "natural_growth_rate"), "value"] == pytest.approx(2.0, rel=1e-12)
+    assert r.loc[("A", "crude_death_rate"), "note"] == "few events: 2 deaths"
+    assert r.loc[("A", "sex_ratio_at_birth"), "note"] == "few events: 4 births"
+    assert r.loc[("A", "sex_ratio_at_birth"), "value"] == 100.0
+    assert r.loc["A", ["value", "lower", "upper"]].notna().all().all()
+    assert (r.loc["B", "note"].drop("crude_death_rate") == "").all()
+    assert r.loc[("B", "crude_death_rate"), "note"] == "few events: 3 deaths"
