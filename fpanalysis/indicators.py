@@ -1021,8 +1021,25 @@ class _Notes:
         events = np.asarray(events, dtype=float)
         with np.errstate(invalid="ignore"):
             small = np.isfinite(events) & (events < FEW_EVENTS)
-        for k in np.unique(events[small]):  # at most FEW_EVENTS distinct counts
-            self.inform(small & (events == k), f"few events: {k:g} {word}")
+        rows = np.flatnonzero(small)
+        if not len(rows):
+            return
+        small_events = events[rows]
+        whole = small_events.astype(np.int64)
+        if np.all(whole == small_events) and whole.min() >= 0:  # counts: no sort needed
+            ks = np.flatnonzero(np.bincount(whole, minlength=FEW_EVENTS))
+            lookup = np.zeros(FEW_EVENTS, dtype=np.int64)
+            lookup[ks] = np.arange(len(ks))
+            ks, which = ks.astype(float), lookup[whole]
+        else:
+            ks, which = np.unique(small_events, return_inverse=True)
+        if self.info[rows].any():  # rare: join to the notes already given
+            for j, k in enumerate(ks):
+                self.inform(small & (events == k), f"few events: {k:g} {word}")
+            return
+        base = len(self.reasons)
+        self.reasons += [f"few events: {k:g} {word}" for k in ks]
+        self.info[rows] = base + which.reshape(-1)
 
     def labels(self) -> tuple[np.ndarray, list[str]]:
         """Codes and texts of the final notes (partial prefix + reason, or the informational

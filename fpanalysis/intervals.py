@@ -338,11 +338,14 @@ def poisson_confint(
 
 def _jeffreys_poisson(x: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Jeffreys limits of a Poisson mean: quantiles alpha/2 and 1 - alpha/2 of
-    Gamma(x + 1/2), with the lower limit 0 at x = 0."""
+    Gamma(x + 1/2), with the lower limit 0 at x = 0. Each distinct count is solved once."""
+    ok = np.isfinite(x) & (x >= 0)
+    xs, inverse = np.unique(np.where(ok, x, 0.0), return_inverse=True)
     with np.errstate(all="ignore"):
-        lower = np.where(x > 0, special.gammaincinv(x + 0.5, alpha / 2), 0.0)
-        upper = special.gammaincinv(x + 0.5, 1 - alpha / 2)
-    return lower, upper
+        lower = np.where(xs > 0, special.gammaincinv(xs + 0.5, alpha / 2), 0.0)
+        upper = special.gammaincinv(xs + 0.5, 1 - alpha / 2)
+    lower, upper = lower[inverse].reshape(x.shape), upper[inverse].reshape(x.shape)
+    return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)
 
 
 def poisson_difference_confint(
