@@ -172,14 +172,14 @@ def proportion_confint(
         Successes and trials (broadcast together). ``x`` may be fractional for Wilson.
     confidence : float, default 0.95
         Two-sided level, in (0, 1).
-    method : {'wilson', 'wilson_modified', 'clopper_pearson', 'jeffreys'}, \
-default 'clopper_pearson'
+    method : {'clopper_pearson', 'wilson', 'wilson_modified', 'jeffreys'}
+        Default 'clopper_pearson' (see Notes for why).
         Wilson score; Brown, Cai and DasGupta's (2001, section 4.1.1) modified Wilson, which
         replaces the lower limit by the one-sided Poisson limit ``Γ⁻¹(x, α) / n`` when
         1 <= x <= x*, and the upper limit by ``1 - Γ⁻¹(n - x, α) / n`` when
         1 <= n - x <= x*, with x* = 2 for n <= 50 and x* = 3 above (the paper gives 3 for
-        51 <= n <= 100; larger n keep 3 here); Clopper-Pearson exact (beta quantiles of Beta(x, n - x + 1) and
-        Beta(x + 1, n - x)); Jeffreys (quantiles of Beta(x + 1/2, n - x + 1/2), with the
+        51 <= n <= 100; larger n keep 3 here); Clopper-Pearson exact (beta quantiles of
+        Beta(x, n - x + 1) and Beta(x + 1, n - x)); Jeffreys (quantiles of Beta(x + 1/2, n - x + 1/2), with the
         lower limit 0 at x = 0 and the upper 1 at x = n).
 
     Returns
