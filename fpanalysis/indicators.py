@@ -162,6 +162,21 @@ def _col(sums: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     return sums[list(names)].to_numpy(dtype=float).sum(axis=1)
 
 
+#: A figure resting on fewer events than this gets an informational note (value kept).
+FEW_EVENTS = 10
+
+_EVENT_WORDS = {"births": "births", "deaths": "deaths", "deaths_infant": "infant deaths"}
+
+
+def _event_word(columns: Sequence[str]) -> str:
+    """What the counted events are called in a few-events note."""
+    if len(columns) == 1:
+        if columns[0].startswith("births"):
+            return "births"
+        return _EVENT_WORDS.get(columns[0], "events")
+    return "events"
+
+
 def _shape(x: np.ndarray) -> np.ndarray:
     """Jeffreys shape x + 1/2 of a count; NaN where the count is missing (the draw then
     gives NaN rather than failing)."""
@@ -215,6 +230,7 @@ class _PoissonKind(_Kind):
             value, lower, upper = num / den * m, lo / den * m, hi / den * m
         note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(~(den > 0), "no person-years" if self.name == "rate" else "denominator is 0")
+        note.few(num, _event_word(ind.numerator))
         return num, den, value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -244,18 +260,20 @@ class _PoissonRatioKind(_PoissonKind):
 class _DifferenceKind(_Kind):
     name = "difference"
     funnel = False
-    methods = ("normal",)
-    default_method = "normal"
+    methods = iv.DIFFERENCE_METHODS
+    default_method = "mover_jeffreys"
     funnel_axis = ("人年数", "person-years")
 
     def estimate(self, ind, sums, method, confidence, note):
         b, d = _col(sums, ind.numerator), _col(sums, ind.subtract)
         py, m = _col(sums, [ind.exposure]), ind.multiplier
         with np.errstate(all="ignore"):
-            lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence)
+            lo, hi = iv.poisson_difference_confint(b, d, py, confidence=confidence,
+                                                   method=method)
             value = (b - d) / py * m
         note.flag(np.isnan(b) | np.isnan(d) | np.isnan(py), _EMPTY_CELLS)
         note.flag(~(py > 0), "no person-years")
+        note.few(b + d, "births and deaths")
         return b - d, py, value, lo * m, hi * m
 
     def draw(self, ind, sums, rng, draws):
@@ -269,7 +287,7 @@ class _DifferenceKind(_Kind):
 class _ProportionKind(_Kind):
     name = "proportion"
     methods = iv.PROPORTION_METHODS
-    default_method = "wilson"
+    default_method = "clopper_pearson"  # why: intervals.proportion_confint, Notes
 
     def estimate(self, ind, sums, method, confidence, note):
         num, den, m = _col(sums, ind.numerator), _col(sums, ind.denominator), ind.multiplier
@@ -305,7 +323,8 @@ class _SexRatioKind(_Kind):
             value = num / den * m
         note.flag(np.isnan(num) | np.isnan(den), _EMPTY_CELLS)
         note.flag(num + den == 0, "no births")
-        note.flag(den == 0, "no female births")
+        note.few(num + den, "births")
+        note.inform(den == 0, "no female births: value infinite, upper end open")
         return num, den, value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -326,16 +345,17 @@ class _SexRatioKind(_Kind):
 class _TfrKind(_Kind):
     name = "tfr"
     funnel = False
-    methods = ("delta",)
-    default_method = "delta"
+    methods = iv.TFR_METHODS
+    default_method = "gamma"
 
     def estimate(self, ind, sums, method, confidence, note):
         b = np.stack([_col(sums, [f"births_age_{a}"]) for a in AGE_GROUPS])
         w = np.stack([_col(sums, [f"women_{a}"]) for a in AGE_GROUPS])
         with np.errstate(all="ignore"):
-            value, lower, upper = iv.tfr_confint(b, w, confidence=confidence)
+            value, lower, upper = iv.tfr_confint(b, w, confidence=confidence, method=method)
         note.flag(np.isnan(b).any(axis=0) | np.isnan(w).any(axis=0), _EMPTY_CELLS)
         note.flag(~np.all(w > 0, axis=0), "no woman-years in an age group")
+        note.few(b.sum(axis=0), "births")
         return b.sum(axis=0), w.sum(axis=0), value, lower, upper
 
     def draw(self, ind, sums, rng, draws):
@@ -371,9 +391,10 @@ def rate(key: str, numerator: str | Sequence[str], exposure: str = "population",
 
 
 def proportion(key: str, numerator: str | Sequence[str], denominator: str | Sequence[str], *,
-               label_zh: str = "", label_en: str = "", method: str = "wilson",
+               label_zh: str = "", label_en: str = "", method: str = "clopper_pearson",
                higher_is_better: bool | None = True) -> Indicator:
-    """Build a user indicator: a coverage-type proportion in per cent (Wilson by default).
+    """Build a user indicator: a coverage-type proportion in per cent (Clopper-Pearson by
+    default: near 100 % Wilson's upper limit falls below the truth too often).
 
     Examples
     --------
@@ -829,6 +850,15 @@ def compute(
         ``method`` and ``note`` (why a value is missing, or that it is partial; else
         empty). Sorted by ``by`` and the registry order of indicators; RangeIndex.
 
+        Two notes are informational and keep the value and limits: ``"few events: 7
+        births"`` where a rate, ratio, natural growth (births + deaths), TFR (births) or sex
+        ratio (births) rests on fewer than :data:`FEW_EVENTS` (10) events, so that tables
+        and verdicts can show it and offer pooling (several quarters, or the parent unit);
+        and, for a sex ratio with boys but no girls, ``"no female births: value infinite,
+        upper end open"``: the value and upper limit are ``inf``, the lower limit finite.
+        Several are joined by ``"; "``. Every other note blanks the value: test for a
+        missing value with ``value.isna()``, not with ``note != ""``.
+
     Raises
     ------
     ValueError
@@ -840,7 +870,11 @@ def compute(
     -----
     Person-years ``PY = population × days / days_in_year``; crude birth rate
     ``births / PY × 1000`` (per 1000 person-years); natural growth ``(B - D) / PY × 1000``
-    with ``var = (B + D) / PY²``; TFR ``5 Σ ASFR / 1000`` children per woman.
+    (MOVER-Jeffreys interval by default, ``'normal'``: ``var = (B + D) / PY²``); TFR
+    ``5 Σ ASFR / 1000`` children per woman (gamma interval of Fay and Feuer by default,
+    ``'tiwari'`` and ``'delta'`` on request); coverage proportions Clopper-Pearson by
+    default (``'wilson'``, ``'wilson_modified'``, ``'jeffreys'`` on request). Why: see
+    :mod:`fpanalysis.intervals` and ``benchmarks/coverage.py``.
 
     Examples
     --------
@@ -848,12 +882,12 @@ def compute(
     ...                   freq="Q"), "births_male": [53, 0], "births_female": [50, 0],
     ...                   "deaths": [40, 1], "population": [40000, 500]})
     >>> r = compute(c, ["crude_birth_rate", "sex_ratio_at_birth"])
-    >>> r[["unit", "indicator", "numerator", "value", "lower", "upper", "note"]].round(2)
-      unit           indicator  numerator   value  lower   upper       note
-    0    A    crude_birth_rate      103.0   10.36   8.45   12.56
-    1    A  sex_ratio_at_birth       53.0  106.00  70.65  159.23
-    2    B    crude_birth_rate        0.0    0.00   0.00   29.67
-    3    B  sex_ratio_at_birth        0.0     NaN    NaN     NaN  no births
+    >>> r[["unit", "numerator", "value", "lower", "upper", "note"]].round(2)
+      unit  numerator   value  lower   upper                  note
+    0    A      103.0   10.36   8.45   12.56
+    1    A       53.0  106.00  70.65  159.23
+    2    B        0.0    0.00   0.00   29.67  few events: 0 births
+    3    B        0.0     NaN    NaN     NaN             no births
 
     A unit that sent two of three monthly reports keeps its row:
 
@@ -948,6 +982,7 @@ class _Notes:
         self.reasons = [""]
         self.prefix = np.zeros(n, dtype=np.int32)
         self.prefixes = [""]
+        self.info = np.zeros(n, dtype=np.int32)  # informational notes: the value is kept
         if status is not None and n:
             codes, uniq = status  # factorized once for all indicators
             blocking = np.array([u.startswith(NOT_REPORTED) for u in uniq], dtype=bool)
@@ -960,16 +995,59 @@ class _Notes:
             self.prefix = np.where(partial[codes], base_p + codes, 0).astype(np.int32)
 
     def flag(self, mask: np.ndarray, reason: str) -> None:
+        """Mark rows whose value is missing for ``reason`` (value and limits are blanked)."""
         hit = (self.code == 0) & np.asarray(mask, dtype=bool)
         if hit.any():
             self.reasons.append(reason)
             self.code[hit] = len(self.reasons) - 1
 
+    def inform(self, mask: np.ndarray, text: str) -> None:
+        """Say ``text`` in the note of rows that keep their value (informational: nothing is
+        blanked). A blocking reason replaces it; several informational texts are joined by
+        '; ' in the order given."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        existing = self.info[mask]
+        new = np.empty_like(existing)
+        for u in np.unique(existing):  # the few distinct notes already given
+            self.reasons.append(text if u == 0 else f"{self.reasons[u]}; {text}")
+            new[existing == u] = len(self.reasons) - 1
+        self.info[mask] = new
+
+    def few(self, events: np.ndarray, word: str) -> None:
+        """Note "few events: 7 births" where a value rests on fewer than
+        :data:`FEW_EVENTS` events (informational; the value is kept)."""
+        events = np.asarray(events, dtype=float)
+        with np.errstate(invalid="ignore"):
+            small = np.isfinite(events) & (events < FEW_EVENTS)
+        rows = np.flatnonzero(small)
+        if not len(rows):
+            return
+        small_events = events[rows]
+        whole = small_events.astype(np.int64)
+        if np.all(whole == small_events) and whole.min() >= 0:  # counts: no sort needed
+            ks = np.flatnonzero(np.bincount(whole, minlength=FEW_EVENTS))
+            lookup = np.zeros(FEW_EVENTS, dtype=np.int64)
+            lookup[ks] = np.arange(len(ks))
+            ks, which = ks.astype(float), lookup[whole]
+        else:
+            ks, which = np.unique(small_events, return_inverse=True)
+        if self.info[rows].any():  # rare: join to the notes already given
+            for j, k in enumerate(ks):
+                self.inform(small & (events == k), f"few events: {k:g} {word}")
+            return
+        base = len(self.reasons)
+        self.reasons += [f"few events: {k:g} {word}" for k in ks]
+        self.info[rows] = base + which.reshape(-1)
+
     def labels(self) -> tuple[np.ndarray, list[str]]:
-        """Codes and texts of the final notes (partial prefix + reason)."""
+        """Codes and texts of the final notes (partial prefix + reason, or the informational
+        note where no reason blanks the value)."""
+        code = np.where(self.code == 0, self.info, self.code).astype(np.int32)
         if not self.prefix.any():
-            return self.code, self.reasons
-        pair = self.prefix.astype(np.int64) * len(self.reasons) + self.code
+            return code, self.reasons
+        pair = self.prefix.astype(np.int64) * len(self.reasons) + code
         uniq, inverse = np.unique(pair, return_inverse=True)
         texts = []
         for u in uniq:

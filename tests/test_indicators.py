@@ -29,7 +29,12 @@ def test_result_contract(sample_counts):
     ok = r["note"] == ""
     assert (r.loc[ok, "lower"] <= r.loc[ok, "value"] + 1e-9).all()
     assert (r.loc[ok, "value"] <= r.loc[ok, "upper"] + 1e-9).all()
-    assert not np.isinf(r[["value", "lower", "upper"]].to_numpy()).any()
+    # only a sex ratio with boys but no girls is infinite (value and upper), never its lower
+    inf = np.isinf(r[["value", "lower", "upper"]].to_numpy())
+    open_end = (r["indicator"].astype(str).str.startswith("sex_ratio")
+                & (r["denominator"] == 0) & (r["numerator"] > 0)).to_numpy()
+    assert (inf[:, 0] == open_end).all() and (inf[:, 2] == open_end).all()
+    assert not inf[:, 1].any()
 
 
 def test_crude_rates_by_person_years(sample_counts):
@@ -133,7 +138,7 @@ def test_months_rolled_to_quarters_equal_quarterly_sums(rows):
                                    rtol=1e-12)
         comp = g["births_compliant"].sum() / (m + f) * 100 if m + f else np.nan
         np.testing.assert_allclose(got[key + ("compliance_rate",)], comp, rtol=1e-12)
-        srb = m / f * 100 if f else np.nan
+        srb = m / f * 100 if f else (np.inf if m else np.nan)  # boys only: infinite
         np.testing.assert_allclose(got[key + ("sex_ratio_at_birth",)], srb, rtol=1e-12)
 
 
@@ -149,12 +154,20 @@ def test_denominator_zero_gives_nan_with_reason():
     assert notes[("A", "crude_birth_rate")] == "no person-years"
     assert notes[("A", "sex_ratio_at_birth")] == "no births"
     assert notes[("A", "compliance_rate")] == "denominator is 0"
-    assert notes[("B", "sex_ratio_at_birth")] == "no female births"
+    # 3 boys and no girls: informational notes, the value (infinite) and limits are kept
+    assert notes[("B", "sex_ratio_at_birth")] == \
+        "few events: 3 births; no female births: value infinite, upper end open"
+    assert notes[("B", "crude_birth_rate")] == "few events: 3 births"
     assert notes[("C", "crude_birth_rate")] == "not reported: empty count cells"
     assert notes[("C", "compliance_rate")] == "numerator exceeds denominator"
-    bad = r["note"] != ""
+    values = r.set_index(["unit", "indicator"])[["value", "lower", "upper"]]
+    b = values.loc[("B", "sex_ratio_at_birth")]
+    # Clopper-Pearson lower limit of p at 3 of 3: 0.025^(1/3) = 0.292402; 100 p / (1 - p)
+    assert b["value"] == np.inf and b["upper"] == np.inf
+    assert b["lower"] == pytest.approx(100 * 0.025 ** (1 / 3) / (1 - 0.025 ** (1 / 3)))
+    bad = (r["note"] != "") & ~r["note"].astype(str).str.startswith("few events")
     assert r.loc[bad, ["value", "lower", "upper"]].isna().all().all()
-    assert not np.isinf(r[["value", "lower", "upper"]].to_numpy(dtype=float)).any()
+    assert np.isinf(r[["value", "lower", "upper"]].to_numpy(dtype=float)).sum() == 2
 
 
 def test_missing_columns_are_reported_per_indicator():
@@ -174,7 +187,7 @@ def test_user_registered_indicator(sample_counts):
     got = r[r.indicator == "postpartum_share"]
     q4 = pr.rollup(sample_counts, "2024Q4")
     np.testing.assert_allclose(got["value"], q4.postpartum_visited_timely / q4.births * 100)
-    assert got["method"].unique().tolist() == ["wilson"]
+    assert got["method"].unique().tolist() == ["clopper_pearson"]  # the new default
 
 
 def test_methods_and_confidence_are_carried(sample_counts):
@@ -296,7 +309,8 @@ def test_freq_lists_periods_some_unit_has_complete(sample_counts):
     q4 = r[r.period == pd.Period("2024Q4", "Q")].set_index("unit")
     assert len(q4) == 18
     assert q4.loc["990101101", "note"] == "not reported: 2 of 3 months, 2024-12 missing"
-    assert (q4.drop(index="990101101")["note"] == "").all()
+    others = q4.drop(index="990101101")["note"].astype(str)
+    assert (others.str.startswith("few events: ") | (others == "")).all()
 
 
 def test_county_total_is_missing_and_names_the_missing_townships(sample_counts, sample_units):
@@ -450,11 +464,14 @@ def test_three_levels_name_the_missing_village():
                            "births_male": [1, 4], "births_female": [1, 1]})
     t = ind.compute(counts, ["sex_ratio_at_birth"], level="township", units=units)
     # V2 (a village of T1) sent nothing: T1 is missing and says so, T2 = 4 / 1 x 100
-    assert t["note"].tolist() == ["not reported: children missing: V2", ""]
+    assert t["note"].tolist() == ["not reported: children missing: V2",
+                                  "few events: 5 births"]
     assert np.isnan(t["value"].iloc[0]) and t["value"].iloc[1] == 400.0
     v = ind.compute(counts, ["sex_ratio_at_birth"], units=units)
     assert v["unit"].tolist() == ["V1", "V2", "V3"]
-    assert v["note"].tolist() == ["", "not reported: no counts for 2024", ""]
+    # V1: 1 + 1 births, V3: 4 + 1 (informational notes, values kept)
+    assert v["note"].tolist() == ["few events: 2 births", "not reported: no counts for 2024",
+                                  "few events: 5 births"]
 
 
 # --------------------------------------------------------------------------- careless input
@@ -526,3 +543,22 @@ def test_a_report_sent_blank_is_not_reported():
     r = ind.compute(c, ["crude_birth_rate"], period="2024Q3")
     assert np.isnan(r["value"].iloc[0])
     assert r["note"].iloc[0] == "not reported: empty count cells"
+
+
+def test_few_events_note_keeps_the_value():
+    """Issue 13: fewer than 10 events say so without blanking. A: 4 births, 2 deaths over a
+    year of 1,000 people: natural growth (4 - 2) / 1000 x 1000 = 2 per mille on 6 events;
+    B: 12 births and 3 deaths (15 events), no note."""
+    c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2023"] * 2, freq="Y"),
+                      "births_male": [2, 6], "births_female": [2, 6], "deaths": [2, 3],
+                      "population": [1000, 1000]})
+    r = ind.compute(c, ["crude_birth_rate", "crude_death_rate", "natural_growth_rate",
+                        "sex_ratio_at_birth"]).set_index(["unit", "indicator"])
+    assert r.loc[("A", "natural_growth_rate"), "note"] == "few events: 6 births and deaths"
+    assert r.loc[("A", "natural_growth_rate"), "value"] == pytest.approx(2.0, rel=1e-12)
+    assert r.loc[("A", "crude_death_rate"), "note"] == "few events: 2 deaths"
+    assert r.loc[("A", "sex_ratio_at_birth"), "note"] == "few events: 4 births"
+    assert r.loc[("A", "sex_ratio_at_birth"), "value"] == 100.0
+    assert r.loc["A", ["value", "lower", "upper"]].notna().all().all()
+    assert (r.loc["B", "note"].drop("crude_death_rate") == "").all()
+    assert r.loc[("B", "crude_death_rate"), "note"] == "few events: 3 deaths"

@@ -45,7 +45,8 @@ def test_phe_wilson_proportions():
     data = data[data["confidence"] < 1]
     assert len(data) >= 50
     for (conf, mult), g in data.groupby(["confidence", "multiplier"]):
-        lo, hi = iv.proportion_confint(g["numerator"], g["denominator"], confidence=conf)
+        lo, hi = iv.proportion_confint(g["numerator"], g["denominator"], confidence=conf,
+                                        method="wilson")
         rel_close(lo * mult, g["lowercl"], 1e-9)
         rel_close(hi * mult, g["uppercl"], 1e-9)
 
@@ -264,7 +265,7 @@ GRID = [(x, n) for n in (1, 2, 5, 10, 37, 100, 1000, 10**6, 10**9)
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.998])
 def test_wilson_matches_statsmodels(confidence):
     x, n = np.array(GRID, dtype=float).T
-    lo, hi = iv.proportion_confint(x, n, confidence=confidence)
+    lo, hi = iv.proportion_confint(x, n, confidence=confidence, method="wilson")
     slo, shi = sm_confint(x, n, alpha=1 - confidence, method="wilson")
     np.testing.assert_allclose(lo, slo, rtol=0, atol=1e-12)
     np.testing.assert_allclose(hi, shi, rtol=0, atol=1e-12)
@@ -303,7 +304,12 @@ def test_sex_ratio_interval_and_test_match_scipy():
 
 def test_sex_ratio_edge_cases():
     lo, hi = iv.sex_ratio_confint([0, 5, 0], [0, 0, 5])
-    assert np.isnan(lo[:2]).all() and np.isnan(hi[:2]).all()  # no births; no girls
+    assert np.isnan(lo[0]) and np.isnan(hi[0])  # no births
+    # boys but no girls: the upper end is open, the lower limit is finite. Clopper-Pearson
+    # lower limit of p at 5 of 5 is 0.025^(1/5) = 0.478176 (scipy below), ratio 100 p/(1-p)
+    p = stats.beta.ppf(0.025, 5, 1)
+    assert hi[1] == np.inf and lo[1] == pytest.approx(100 * p / (1 - p), rel=1e-12)
+    assert lo[1] == pytest.approx(91.6356, abs=1e-4)
     assert lo[2] == 0 and hi[2] > 0
     assert np.isnan(iv.sex_ratio_test([0], [0])[0])
 
@@ -333,8 +339,8 @@ def test_poisson_edge_cases(method):
 
 
 def test_bad_method_is_named():
-    with pytest.raises(ValueError, match="method must be one of wilson, clopper_pearson, "
-                                         "jeffreys, got 'exact'"):
+    with pytest.raises(ValueError, match="method must be one of wilson, wilson_modified, "
+                                         "clopper_pearson, jeffreys, got 'exact'"):
         iv.proportion_confint(1, 2, method="exact")
 
 
@@ -367,21 +373,21 @@ def test_wilson_coverage_is_near_nominal(n, p):
     """Simulated coverage of the 95 % Wilson interval lies in [0.93, 0.97] (seeded)."""
     rng = np.random.default_rng(20241)
     x = rng.binomial(n, p, 40_000)
-    lo, hi = iv.proportion_confint(x, n)
+    lo, hi = iv.proportion_confint(x, n, method="wilson")
     coverage = np.mean((lo <= p) & (p <= hi))
     assert 0.93 <= coverage <= 0.97
 
 
 def test_rate_difference_and_tfr():
-    lo, hi = iv.poisson_difference_confint([30], [10], [1000.0])
+    lo, hi = iv.poisson_difference_confint([30], [10], [1000.0], method="normal")
     z = special.ndtri(0.975)
     # (30 - 10) / 1000 -/+ z sqrt(30 + 10) / 1000, both sides
     assert lo[0] == pytest.approx(0.02 - z * np.sqrt(40) / 1000, rel=1e-14)
     assert hi[0] == pytest.approx(0.02 + z * np.sqrt(40) / 1000, rel=1e-14)
     b = np.array([[2.0], [10.0]])
     w = np.array([[100.0], [200.0]])
-    tfr, tlo, thi = iv.tfr_confint(b, w)
-    assert tfr[0] == 5 * (2 / 100 + 10 / 200)
+    tfr, tlo, thi = iv.tfr_confint(b, w, method="delta")
+    assert tfr[0] == pytest.approx(5 * (2 / 100 + 10 / 200), rel=1e-14)
     assert thi[0] - tfr[0] == pytest.approx(z * 5 * np.sqrt(2 / 100**2 + 10 / 200**2))
 
 
@@ -395,3 +401,68 @@ def test_exact_funnel_limits_bracket_the_target():
     assert hi[-1] == pytest.approx(approx, rel=1e-3)
     plo, phi = iv.funnel_limits_poisson([1000, 1e6], 0.01)
     assert plo[1] < 0.01 < phi[1] and plo[0] < plo[1]
+
+
+# --------------------------------------------------------------------------- issue 13 methods
+
+
+def test_modified_wilson_against_poisson_limits():
+    """Brown, Cai and DasGupta (2001) 4.1.1: one-sided Poisson limit λ/n with
+    P(Poisson(λ) >= x) = α for 1 <= x <= x* (x* = 2 for n <= 50, 3 above); the mirror image
+    for the upper limit. λ from scipy.stats.poisson by root finding (independent of the
+    gammaincinv used by the code); elsewhere the plain Wilson limits of statsmodels."""
+    from scipy.optimize import brentq
+
+    def lam(k):  # P(X >= k | λ) = 0.05
+        return brentq(lambda m: stats.poisson.sf(k - 1, m) - 0.05, 1e-9, 50, xtol=1e-14)
+
+    x = np.array([1, 2, 3, 1, 3, 4, 48, 49, 97, 98, 10])
+    n = np.array([50, 50, 50, 100, 100, 100, 50, 50, 100, 100, 500])
+    lo, hi = iv.proportion_confint(x, n, method="wilson_modified")
+    slo, shi = sm_confint(x, n, alpha=0.05, method="wilson")
+    few = np.where(n <= 50, 2, 3)
+    for i in range(len(x)):
+        want_lo = lam(x[i]) / n[i] if x[i] <= few[i] else slo[i]
+        want_hi = 1 - lam(n[i] - x[i]) / n[i] if n[i] - x[i] <= few[i] else shi[i]
+        assert lo[i] == pytest.approx(want_lo, rel=1e-9), i
+        assert hi[i] == pytest.approx(want_hi, rel=1e-9), i
+    # 49 of 50: 1 - λ(1)/50 with λ(1) = -log(0.95) = 0.051293 by hand
+    assert hi[7] == pytest.approx(1 + np.log(0.95) / 50, rel=1e-12)
+
+
+def test_mover_jeffreys_difference():
+    """Zou and Donner (2008) MOVER with Jeffreys limits: quantiles of Gamma(x + 1/2) from
+    scipy.stats.gamma (the code uses special.gammaincinv)."""
+    x1, x2, e = 30.0, 10.0, 1000.0
+    g = stats.gamma
+    l1, u1 = g.ppf(0.025, x1 + 0.5), g.ppf(0.975, x1 + 0.5)
+    l2, u2 = g.ppf(0.025, x2 + 0.5), g.ppf(0.975, x2 + 0.5)
+    lo, hi = iv.poisson_difference_confint([x1], [x2], [e])
+    assert lo[0] == pytest.approx((20 - np.hypot(x1 - l1, u2 - x2)) / e, rel=1e-10)
+    assert hi[0] == pytest.approx((20 + np.hypot(u1 - x1, x2 - l2)) / e, rel=1e-10)
+    assert np.isnan(iv.poisson_difference_confint([1], [1], [0.0])[0][0])
+
+
+def test_tfr_gamma_and_tiwari():
+    """Fay and Feuer (1997): y = Σ w B, v = Σ w² B, w_M = max w;
+    lower = v/(2y) χ²(2y²/v, α/2), upper = (v + w_M²)/(2(y + w_M)) χ²(2(y+w_M)²/(v+w_M²),
+    1 - α/2), chi-square quantiles from scipy.stats.chi2. Tiwari: mean weight for w_M."""
+    b = np.array([[2.0, 0.0], [10.0, 0.0]])
+    w = np.array([[100.0, 50.0], [200.0, 80.0]])
+    wt = 5 / w[:, 0]  # 0.05, 0.025
+    y, v = (wt * b[:, 0]).sum(), (wt * wt * b[:, 0]).sum()  # 0.35, 0.01125
+    chi2 = stats.chi2.ppf
+    for method, wm in (("gamma", wt.max()), ("tiwari", wt.mean())):
+        tfr, lo, hi = iv.tfr_confint(b, w, method=method)
+        assert tfr[0] == pytest.approx(0.35, rel=1e-14)
+        assert lo[0] == pytest.approx(v / (2 * y) * chi2(0.025, 2 * y * y / v), rel=1e-10)
+        assert hi[0] == pytest.approx((v + wm**2) / (2 * (y + wm))
+                                      * chi2(0.975, 2 * (y + wm) ** 2 / (v + wm**2)),
+                                      rel=1e-10)
+        # no births at all: lower 0, upper the exact Poisson upper limit of one event at
+        # weight w_M: w_M Γ⁻¹(1, 0.975) = -w_M log(0.025)
+        wm0 = (5 / w[:, 1]).max() if method == "gamma" else (5 / w[:, 1]).mean()
+        assert tfr[1] == 0 and lo[1] == 0
+        assert hi[1] == pytest.approx(-wm0 * np.log(0.025), rel=1e-10)
+    with pytest.raises(ValueError, match="method must be one of gamma, tiwari, delta, got"):
+        iv.tfr_confint(b, w, method="exact")
