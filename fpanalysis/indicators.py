@@ -1034,7 +1034,7 @@ class _Notes:
         else:
             ks, which = np.unique(small_events, return_inverse=True)
         if self.info[rows].any():  # rare: join to the notes already given
-            for j, k in enumerate(ks):
+            for k in ks:
                 self.inform(small & (events == k), f"few events: {k:g} {word}")
             return
         base = len(self.reasons)

@@ -179,8 +179,8 @@ def proportion_confint(
         1 <= x <= x*, and the upper limit by ``1 - Γ⁻¹(n - x, α) / n`` when
         1 <= n - x <= x*, with x* = 2 for n <= 50 and x* = 3 above (the paper gives 3 for
         51 <= n <= 100; larger n keep 3 here); Clopper-Pearson exact (beta quantiles of
-        Beta(x, n - x + 1) and Beta(x + 1, n - x)); Jeffreys (quantiles of Beta(x + 1/2, n - x + 1/2), with the
-        lower limit 0 at x = 0 and the upper 1 at x = n).
+        Beta(x, n - x + 1) and Beta(x + 1, n - x)); Jeffreys (quantiles of
+        Beta(x + 1/2, n - x + 1/2), with the lower limit 0 at x = 0 and the upper 1 at x = n).
 
     Returns
     -------

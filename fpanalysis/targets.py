@@ -236,9 +236,16 @@ def _change(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> dict[str, np.n
     l0 = np.where(np.isnan(got["_l0"].to_numpy(float)), v0, got["_l0"].to_numpy(float))
     u0 = np.where(np.isnan(got["_u0"].to_numpy(float)), v0, got["_u0"].to_numpy(float))
     d = v1 - v0
+    with np.errstate(invalid="ignore"):
+        lower = d - np.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2)
+        upper = d + np.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)
+    # a sex ratio with boys but no girls is infinite with an open upper end: MOVER has no
+    # meaning there, but plain interval arithmetic still bounds the change honestly
+    open_end = np.isinf(v1) | np.isinf(v0)
+    lower = np.where(open_end, l1 - u0, lower)
+    upper = np.where(open_end, u1 - l0, upper)
     return {"baseline": v0, "baseline_period": bp.to_numpy(dtype=object), "change": d,
-            "change_lower": d - np.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2),
-            "change_upper": d + np.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)}
+            "change_lower": lower, "change_upper": upper}
 
 
 def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | None = None,

@@ -597,3 +597,19 @@ def test_a_misspelt_done_column_is_refused_not_scored_as_no_data(sample_counts, 
     with pytest.raises(ValueError, match="column 'checkup_done', which the counts do not "
                                          "have .did you mean 'checkups_done'.."):
         targets.assess(sample_counts, Scheme((t,)), periods=["2024Q2"], units=sample_units)
+
+
+def test_a_change_from_an_open_ended_sex_ratio_is_bounded_not_guessed():
+    # 2024: boys only -> ratio inf, lower 150, upper inf; 2023: 110 (100-120). The change is
+    # +inf; its interval by interval arithmetic is [150 - 120, inf - 100] = [30, inf], so
+    # "down at least 7" is clearly not met (before: MOVER gave NaN limits)
+    t = Target(1, "sex_ratio_at_birth", "<=", -7, 5, compare="previous_year",
+               periods=("year",))
+    now = pd.DataFrame({"unit": ["A"], "period": ["2024"], "indicator": "sex_ratio_at_birth",
+                        "value": [np.inf], "lower": [150.0], "upper": [np.inf]})
+    before = now.assign(period="2023", value=110.0, lower=100.0, upper=120.0)
+    ev = targets.evaluate(now, Scheme((t,)), baseline=before)
+    row = ev.iloc[0]
+    assert row["change"] == np.inf and row["change_lower"] == 30.0
+    assert row["change_upper"] == np.inf
+    assert row["verdict"] == "clearly_not_met" and not row["met"]
