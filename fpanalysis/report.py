@@ -33,7 +33,9 @@ __all__ = [
     "latest_complete_quarter",
     "league_table",
     "load_summary",
+    "method_table",
     "milestone_table",
+    "note_table",
     "output_folder",
     "publishable",
     "render",
@@ -324,6 +326,82 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         wide.columns = wide.columns.get_level_values(0) if cols else pd.Index([], dtype=object)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     return wide
+
+
+_METHOD_TEXT = {
+    "poisson_exact": ("精确泊松区间", "exact Poisson"),
+    "poisson_byar": ("Byar 近似泊松区间", "Byar's Poisson approximation"),
+    "mover_jeffreys": ("MOVER 法（Jeffreys 界限）", "MOVER with Jeffreys limits"),
+    "normal": ("正态近似", "normal approximation"),
+    "gamma": ("加权泊松和的伽马区间（Fay-Feuer）", "gamma interval (Fay-Feuer)"),
+    "tiwari": ("伽马区间（Tiwari 修正）", "gamma interval (Tiwari)"),
+    "delta": ("Delta 法", "delta method"),
+    "clopper_pearson": ("精确二项区间（Clopper-Pearson）", "exact binomial (Clopper-Pearson)"),
+    "wilson": ("Wilson 区间", "Wilson score"),
+    "wilson_modified": ("修正 Wilson 区间", "modified Wilson"),
+    "jeffreys": ("Jeffreys 区间", "Jeffreys"),
+}
+
+
+def method_table(results: pd.DataFrame, *, language: str = "zh") -> pd.DataFrame:
+    """Which interval each indicator carries: one row per indicator with its method(s) and
+    confidence level, so that a reader knows what each range in the report is.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"indicator": ["crude_birth_rate", "compliance_rate"],
+    ...                   "method": ["poisson_exact", "clopper_pearson"], "confidence": 0.95})
+    >>> method_table(r, language="en")
+                                               interval  confidence
+    indicator
+    Crude birth rate (‰)                  exact Poisson        0.95
+    Policy compliance (%)  exact binomial (Clopper-Pearson)        0.95
+    """
+    i = 0 if language == "zh" else 1
+    data = results.assign(indicator=results["indicator"].astype(str),
+                          method=results["method"].astype(str))
+    rows = data.groupby("indicator", sort=False).agg(
+        method=("method", lambda m: "、".join(_METHOD_TEXT.get(x, (x, x))[i]
+                                               for x in pd.unique(m))),
+        confidence=("confidence", "first"))
+    rows.index = pd.Index([_display_label(k, language) for k in rows.index],
+                          name=("指标", "indicator")[i])
+    return rows.rename(columns={"method": ("区间方法", "interval")[i],
+                                "confidence": ("置信水平", "confidence")[i]})
+
+
+def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
+               indicators: Sequence[str] | None = None, language: str = "zh",
+               min_count: int = 3) -> pd.DataFrame:
+    """Every figure that comes with a note, one row each: not reported, partial, few events
+    (the value stands but rests on fewer than 10 events: pool quarters or use the parent),
+    an open-ended ratio, a suppressed cell. Figures without a note are left out;
+    ``indicators`` keeps the table to those shown beside it.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"unit": ["a", "b"], "indicator": "crude_birth_rate",
+    ...                   "numerator": [7.0, 40.0], "value": [9.3, 11.0],
+    ...                   "note": ["few events: 7 births", ""]})
+    >>> note_table(r, language="en")
+                      indicator  value                  note
+    unit
+    a      Crude birth rate (‰)    9.3  few events: 7 births
+    """
+    i = 0 if language == "zh" else 1
+    data = publishable(results, min_count=min_count)
+    if indicators is not None:
+        absent = [k for k in indicators if k not in set(data["indicator"].astype(str))]
+        if absent:
+            raise ValueError(f"note_table: no results for {', '.join(map(str, absent))}")
+        data = data[data["indicator"].astype(str).isin(list(indicators))]
+    noted = data[data["note"].astype(str) != ""]
+    return pd.DataFrame({
+        ("指标", "indicator")[i]: [_display_label(str(k), language)
+                                   for k in noted["indicator"]],
+        ("值", "value")[i]: noted["value"].to_numpy(dtype=object),
+        ("说明", "note")[i]: noted["note"].astype(str).to_numpy(),
+    }, index=_unit_index(noted["unit"], units, language))
 
 
 def _display_label(key: str, language: str) -> str:
