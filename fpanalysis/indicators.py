@@ -12,6 +12,7 @@ Register your own indicator without touching the package: build it with
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -183,8 +184,8 @@ def _shape(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), np.nan, np.maximum(np.nan_to_num(x), 0) + 0.5)
 
 
-class _Kind:
-    """Behaviour of one indicator kind (see :class:`Indicator`)."""
+class _Kind(ABC):
+    """Behaviour of one indicator kind (see :class:`Indicator`); each kind is a subclass."""
 
     name = ""
     methods: tuple[str, ...] = ()
@@ -192,15 +193,15 @@ class _Kind:
     funnel_axis = ("分母", "denominator")  # x axis of a funnel plot (zh, en)
     funnel = True  # whether funnel limits exist
 
+    @abstractmethod
     def estimate(self, ind: Indicator, sums: pd.DataFrame, method: str, confidence: float,
                  note: _Notes) -> tuple[np.ndarray, ...]:
         """Numerator, denominator, value, lower, upper for every row of ``sums``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def draw(self, ind: Indicator, sums: pd.DataFrame, rng: np.random.Generator,
              draws: int) -> np.ndarray:
         """Values redrawn from the counts' sampling distributions, shape (draws, rows)."""
-        raise NotImplementedError
 
     def funnel_x(self, rows: pd.DataFrame) -> np.ndarray:
         """The funnel plot's x (what the value rests on) from result rows."""
