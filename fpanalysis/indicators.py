@@ -129,9 +129,13 @@ class Indicator:
     def draw(self, sums: pd.DataFrame, rng: np.random.Generator, draws: int) -> np.ndarray:
         """Values for every row of ``sums`` in every draw, shape (draws, rows).
 
-        Numerators are redrawn from their sampling distributions with Jeffreys priors: a
-        proportion or a sex ratio's male share p ~ Beta(x + 1/2, n - x + 1/2); a Poisson
-        mean ~ Gamma(x + 1/2) (both terms of a difference; each age group of a TFR).
+        Counts are redrawn as a repeat of the period would give them (the predictive
+        distribution, Jeffreys priors): a proportion's or a sex ratio's count x* ~
+        Binomial(n, p) with p ~ Beta(x + 1/2, n - x + 1/2); a Poisson count x* ~
+        Poisson(mu) with mu ~ Gamma(x + 1/2) (both terms of a difference; each age group of
+        a TFR). Values come from the redrawn counts the way observed ones do, so a target
+        such as ">= 100 %" that the observed count meets can be met again in a draw (a
+        redrawn true share never reaches 100 %).
         ``sums`` are as from :func:`group_sums`; a row with a missing count draws NaN.
 
         Examples
@@ -176,6 +180,32 @@ def _event_word(columns: Sequence[str]) -> str:
             return "births"
         return _EVENT_WORDS.get(columns[0], "events")
     return "events"
+
+
+def _poisson_redraw(x: np.ndarray, rng: np.random.Generator,
+                    size: tuple[int, int]) -> np.ndarray:
+    """Replicate counts of a Poisson count x: the mean drawn from its Jeffreys posterior
+    Gamma(x + 1/2), then a count from Poisson(mean) (the predictive, a negative binomial).
+    NaN where x is missing."""
+    mean = rng.gamma(_shape(x), 1.0, size)
+    missing = np.isnan(mean)
+    out = rng.poisson(np.where(missing, 0.0, mean)).astype(float)
+    out[missing] = np.nan
+    return out
+
+
+def _binomial_redraw(x: np.ndarray, n: np.ndarray, rng: np.random.Generator,
+                     size: tuple[int, int]) -> np.ndarray:
+    """Replicate counts of x of n: p drawn from its Jeffreys posterior Beta(x + 1/2,
+    n - x + 1/2), then a count from Binomial(n, p) (the predictive, a beta-binomial), so
+    that 100 % (or 0 %) can be observed again. NaN where x or n is missing."""
+    with np.errstate(invalid="ignore"):
+        p = rng.beta(_shape(x), _shape(n - x), size)
+    missing = np.isnan(p) | np.isnan(n)[None, :]
+    trials = np.broadcast_to(np.nan_to_num(n).astype(np.int64), size)
+    out = rng.binomial(trials, np.where(missing, 0.0, p)).astype(float)
+    out[missing] = np.nan
+    return out
 
 
 def _shape(x: np.ndarray) -> np.ndarray:
@@ -237,7 +267,7 @@ class _PoissonKind(_Kind):
     def draw(self, ind, sums, rng, draws):
         x, den = _col(sums, ind.numerator), self._den(ind, sums)
         with np.errstate(all="ignore"):
-            return rng.gamma(_shape(x), 1.0, (draws, len(sums))) / den * ind.multiplier
+            return _poisson_redraw(x, rng, (draws, len(sums))) / den * ind.multiplier
 
     def funnel_limits(self, x, target, multiplier, confidence):
         lo, hi = iv.funnel_limits_poisson(x, target / multiplier, confidence=confidence)
@@ -281,7 +311,7 @@ class _DifferenceKind(_Kind):
         b, d = _col(sums, ind.numerator), _col(sums, ind.subtract)
         py, size = _col(sums, [ind.exposure]), (draws, len(sums))
         with np.errstate(all="ignore"):
-            return (rng.gamma(_shape(b), 1.0, size) - rng.gamma(_shape(d), 1.0, size)) \
+            return (_poisson_redraw(b, rng, size) - _poisson_redraw(d, rng, size)) \
                 / py * ind.multiplier
 
 
@@ -302,9 +332,9 @@ class _ProportionKind(_Kind):
 
     def draw(self, ind, sums, rng, draws):
         x, n = _col(sums, ind.numerator), _col(sums, ind.denominator)
+        redrawn = _binomial_redraw(x, n, rng, (draws, len(sums)))
         with np.errstate(all="ignore"):
-            p = rng.beta(_shape(x), _shape(n - x), (draws, len(sums)))
-        return p * ind.multiplier
+            return redrawn / n * ind.multiplier
 
     def funnel_limits(self, x, target, multiplier, confidence):
         lo, hi = iv.funnel_limits_proportion(x, target / multiplier, confidence=confidence)
@@ -330,9 +360,9 @@ class _SexRatioKind(_Kind):
 
     def draw(self, ind, sums, rng, draws):
         x, f = _col(sums, ind.numerator), _col(sums, ind.denominator)
-        with np.errstate(all="ignore"):
-            p = rng.beta(_shape(x), _shape(f), (draws, len(sums)))
-            return 100 * p / (1 - p)
+        males = _binomial_redraw(x, x + f, rng, (draws, len(sums)))
+        with np.errstate(all="ignore"):  # boys only in a redraw: infinite, as observed
+            return 100 * males / ((x + f) - males)
 
     def funnel_x(self, rows):
         return (rows["numerator"] + rows["denominator"]).to_numpy(dtype=float)
@@ -364,7 +394,7 @@ class _TfrKind(_Kind):
         with np.errstate(all="ignore"):
             for a in AGE_GROUPS:  # seven age groups
                 b, w = _col(sums, [f"births_age_{a}"]), _col(sums, [f"women_{a}"])
-                total += rng.gamma(_shape(b), 1.0, total.shape) / w
+                total += _poisson_redraw(b, rng, total.shape) / w
         return 5 * total
 
 

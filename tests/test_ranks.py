@@ -225,9 +225,9 @@ def test_sets_from_redraws_cover_and_the_redraw_range_does_not():
 
 def test_rank_uncertainty_gives_sure_sets_for_units_far_apart():
     """Compliance >= 86 % for 20 points. U0: 597 of 600 compliant births (99.5 %), U1: 300
-    of 600 (50 %). P(Beta(597.5, 3.5) < 0.86) and P(Beta(300.5, 300.5) >= 0.86) are below
-    1e-50 (scipy.stats.beta), so the scores are 20 and 0 in every redraw: difference 20, SD
-    0, U0 surely first."""
+    of 600 (50 %). The redrawn counts BetaBinom(600, 597.5, 3.5) < 516 and
+    BetaBinom(600, 300.5, 300.5) >= 516 have probabilities below 1e-12 (scipy.stats.betabinom),
+    so the scores are 20 and 0 in every redraw: difference 20, SD 0, U0 surely first."""
     counts = _equal_units(10_000, births=100, deaths=1, compliant=199)
     counts.loc[counts["unit"] == "U1", "births_compliant"] = 100
     ru = targets.rank_uncertainty(counts, scheme_of(compliance()), period="2024Q1",

@@ -91,9 +91,10 @@ def test_veto_points_must_be_zero_and_default_to_zero(write):
 
 
 def test_rank_uncertainty_puts_vetoed_draws_last():
-    # unit 101: compliance 80 of 100 (26 + 27 + 27) against a veto at >= 80 %. Its share is
-    # drawn from Beta(80.5, 20.5) (Jeffreys), so it fails the veto with probability
-    # P(p < 0.8) = beta.cdf(0.8, 80.5, 20.5) (scipy, closed form). 101 has the best growth:
+    # unit 101: compliance 80 of 100 (26 + 27 + 27) against a veto at >= 80 %. Its compliant
+    # count is redrawn from the beta-binomial predictive BetaBinom(100, 80.5, 20.5)
+    # (Jeffreys), so it fails the veto (fewer than 80 of 100) with probability
+    # betabinom.cdf(79, 100, 80.5, 20.5) (scipy, closed form). 101 has the best growth:
     # 100 births / (100,000 x 92/366 person-years) x 1000 = 3.98 <= 14.5 (30 points); 102
     # and 103: 120 / (10,000 x 92/366) x 1000 = 47.7 > 14.5 (0 points) and 117 of 120
     # compliant (97.5 %), which fails the veto with P(p < 0.8 | Beta(117.5, 3.5)) ~ 1e-8.
@@ -110,7 +111,7 @@ def test_rank_uncertainty_puts_vetoed_draws_last():
                        periods=("quarter",))))
     ru = targets.rank_uncertainty(counts, s, period="2024Q3", draws=20000, seed=1, k=1)
     ru = ru.set_index("unit")
-    expected = stats.beta.cdf(0.8, 80.5, 20.5)
+    expected = stats.betabinom.cdf(79, 100, 80.5, 20.5)
     se = math.sqrt(expected * (1 - expected) / 20000)
     assert abs(ru.loc["101", "p_vetoed"] - expected) < 4 * se
     # top (k = 1) exactly when not vetoed; bottom exactly when vetoed

@@ -3,7 +3,7 @@
 Expected values are hand-computed from the scoring rules stated in each test (all-or-
 nothing, linear between floor and threshold, points off per event, the 60/40 year-end
 combination) on small frames built here, with the arithmetic in a comment; the rank
-simulation is checked against closed-form Beta tail probabilities from scipy.stats.beta,
+simulation is checked against closed-form beta-binomial tails from scipy.stats.betabinom,
 which the code under test does not call, and against symmetry (equal true rates must give
 equal chances).
 """
@@ -432,10 +432,12 @@ def test_assess_computes_user_indicators_of_the_scheme():
 def test_rank_uncertainty_against_beta_tail_probabilities():
     """Compliance >= 86 % for 20 points. U0: 27 of 30 compliant births (90 %, 20 points);
     U1: 24 of 30 (80 %, 0 points): observed scores 20 and 0, ranks 1 and 2 (by hand).
-    In each draw p ~ Beta(x + 1/2, n - x + 1/2); a unit meets the target with probability
-    a0 = P(Beta(27.5, 3.5) >= 0.86), a1 = P(Beta(24.5, 6.5) >= 0.86). U0 is first (alone or
-    tied) unless it misses while U1 meets: p_top(U0) = 1 - (1 - a0) a1 with k = 1, and
-    p_bottom(U1) = 1 - a1 (1 - a0) likewise. a0, a1 come from scipy.stats.beta.sf."""
+    In each draw the compliant count is redrawn from its predictive x* ~ Binomial(30, p),
+    p ~ Beta(x + 1/2, n - x + 1/2), i.e. beta-binomial; a unit meets the target when
+    x* / 30 >= 0.86, i.e. x* >= 26: a0 = P(BetaBinom(30, 27.5, 3.5) >= 26), a1 =
+    P(BetaBinom(30, 24.5, 6.5) >= 26). U0 is first (alone or tied) unless it misses while U1
+    meets: p_top(U0) = 1 - (1 - a0) a1 with k = 1, and p_bottom(U1) = 1 - a1 (1 - a0)
+    likewise. a0, a1 come from scipy.stats.betabinom.sf."""
     counts = _equal_units(10_000, births=5, deaths=1, compliant=9)
     counts.loc[counts["unit"] == "U1", "births_compliant"] = 8
     s = scheme_of(compliance())
@@ -443,8 +445,8 @@ def test_rank_uncertainty_against_beta_tail_probabilities():
                                   seed=5).set_index("unit")
     assert ru["score"].to_dict() == {"U0": 20.0, "U1": 0.0}
     assert ru["rank"].to_dict() == {"U0": 1, "U1": 2}
-    a0 = stats.beta.sf(0.86, 27.5, 3.5)
-    a1 = stats.beta.sf(0.86, 24.5, 6.5)
+    a0 = stats.betabinom.sf(25, 30, 27.5, 3.5)
+    a1 = stats.betabinom.sf(25, 30, 24.5, 6.5)
     assert ru.loc["U0", "p_top"] == pytest.approx(1 - (1 - a0) * a1, abs=0.01)
     assert ru.loc["U1", "p_bottom"] == pytest.approx(1 - a1 * (1 - a0), abs=0.01)
 
@@ -481,8 +483,8 @@ def test_a_unit_without_counts_is_ranked_last_in_every_draw():
     """U2 is in the units table but has no counts: it scores 0 in the observation and in
     every draw. It is never above another unit, so its worst rank is 3 and it is in the
     bottom tier (k = 1) in every draw; it shares rank 1 only when U0 and U1 both miss the
-    target, which has probability (1 - a)^2, a = P(Beta(27.5, 3.5) >= 0.86) from
-    scipy.stats.beta.sf (each has 27 of 30 compliant births)."""
+    target, which has probability (1 - a)^2, a = P(BetaBinom(30, 27.5, 3.5) >= 26) from
+    scipy.stats.betabinom.sf (each has 27 of 30 compliant births; 26 / 30 >= 86 %)."""
     counts = _equal_units(10_000, births=5, deaths=1, compliant=9)
     units = pd.DataFrame({"unit": ["C", "U0", "U1", "U2"], "name": ["c", "a", "b", "d"],
                           "parent": ["", "C", "C", "C"],
@@ -492,7 +494,7 @@ def test_a_unit_without_counts_is_ranked_last_in_every_draw():
     assert ru.loc["U2", ["score", "rank", "median_rank", "draw_rank_upper"]].tolist() == [
         0.0, 3, 3.0, 3]
     assert bool(ru.loc["U2", "not_reported"]) and ru.loc["U2", "p_bottom"] == 1.0
-    a = stats.beta.sf(0.86, 27.5, 3.5)
+    a = stats.betabinom.sf(25, 30, 27.5, 3.5)
     assert ru.loc["U2", "p_top"] == pytest.approx((1 - a) ** 2, abs=0.005)
 
 
