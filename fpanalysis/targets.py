@@ -676,7 +676,11 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
         name = f["label"].astype(str).where(f["label"].astype(str) != "",
                                             "target " + f["target"].astype(str) + " ("
                                             + f["indicator"].astype(str) + ")")
-        why = name + np.where(f["met"].isna(), ": no data", ": not met")
+        # say why there are no data: not reported, an empty denominator, no baseline ...
+        note = f["note"].fillna("").astype(str) if "note" in f.columns \
+            else pd.Series("", index=f.index)
+        no_data = ": no data" + np.where(note != "", " (" + note + ")", "")
+        why = name + np.where(f["met"].isna(), no_data, ": not met")
         reasons = why.groupby([f["unit"], f["period"]], sort=True).agg("; ".join)
         out["veto_reason"] = reasons.reindex(out.index).fillna("").to_numpy(dtype=object)
     return rank_units(out.reset_index())

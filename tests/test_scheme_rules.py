@@ -208,7 +208,8 @@ def test_a_milestone_veto_bites_only_once_due():
         ("101", "2024-06"): False, ("102", "2024-06"): True,  # 540/1200 = 45 % < 50 %
         ("101", "2024Q3"): True, ("102", "2024Q3"): True}
     assert v.loc[("102", "2024Q3"), "veto_reason"] == \
-        "target 1 (checkup_plan_progress): no data"
+        ("target 1 (checkup_plan_progress): no data (not reported: 8 of 9 months, "
+         "2024-08 missing)")
 
 
 def test_milestone_done_column_is_loaded_as_counts(write, tmp_path):
