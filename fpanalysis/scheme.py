@@ -645,9 +645,16 @@ target 2 (compliance_rate): points: must not be negative, got -5
         """
         if not self.compare:
             raise ValueError(f"{self.name} compares with no baseline")
-        if self.compare != "previous_year":
-            return str(pr.parse(self.compare))
         p = pr.parse(period)
+        if self.compare != "previous_year":
+            base = pr.parse(self.compare)
+            # a rate or ratio of a quarter may be set against last year's level; but a
+            # baseline must lie before the period it is the baseline of
+            if pr.end(base) >= pr.start(p):
+                raise ValueError(
+                    f"{self.name} compares {p} with {base}: a named baseline must end before "
+                    "the period it is compared with; or use compare = \"previous_year\"")
+            return str(base)
         if isinstance(p, pr.Dekad):
             return str(pr.Dekad(p.year - 1, p.month_number, p.part))
         if isinstance(p, pr.Span):

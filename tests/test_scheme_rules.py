@@ -615,3 +615,16 @@ def test_a_change_from_an_open_ended_sex_ratio_is_bounded_not_guessed():
     assert row["change"] == np.inf and row["change_lower"] == 30.0
     assert row["change_upper"] == np.inf
     assert row["verdict"] == "clearly_not_met" and not row["met"]
+
+
+def test_a_named_baseline_after_the_period_is_refused():
+    # a quarter may be set against last year's level (a ratio of any length), but a
+    # baseline in the future, or the period itself, is no baseline
+    t = Target(1, "sex_ratio_at_birth", "<=", -7, 5, compare="2023",
+               periods=("quarter", "year"))
+    assert t.baseline_period("2024") == "2023" and t.baseline_period("2024Q3") == "2023"
+    with pytest.raises(ValueError, match="compares 2023Q2 with 2023: a named baseline must end"):
+        t.baseline_period("2023Q2")
+    later = Target(1, "sex_ratio_at_birth", "<=", -7, 5, compare="2030", periods=("year",))
+    with pytest.raises(ValueError, match="compares 2024 with 2030"):
+        later.baseline_period("2024")
