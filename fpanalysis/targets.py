@@ -212,6 +212,11 @@ def _milestone(t: Target, part: pd.DataFrame) -> dict[str, np.ndarray]:
     year = _per_period(part["period"], lambda p: pr.end(p).year).to_numpy(dtype=int)
     plan = pd.Series(list(zip(part["unit"], year, strict=True)), dtype=object) \
         .map(dict(t.plan)).to_numpy(dtype=float)
+    planned = {y for _, y in t.plan}
+    unplanned = sorted(set(year.tolist()) - planned)
+    if unplanned and len(part):  # a plan file for other years: not the units' fault
+        raise ValueError(f"{t.name}: the annual plan has no year {', '.join(map(str, unplanned))}"
+                         f" (it holds {', '.join(map(str, sorted(planned))) or 'no year'})")
     dues = _per_period(part["period"], t.due)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = 100.0 * done / plan

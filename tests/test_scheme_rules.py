@@ -628,3 +628,14 @@ def test_a_named_baseline_after_the_period_is_refused():
     later = Target(1, "sex_ratio_at_birth", "<=", -7, 5, compare="2030", periods=("year",))
     with pytest.raises(ValueError, match="compares 2024 with 2030"):
         later.baseline_period("2024")
+
+
+def test_a_plan_file_for_other_years_is_refused_not_scored_as_no_data():
+    # every township got no_data and lost the points when the plan file held only 2023
+    t = Target(1, "checkup_plan_progress", ">=", float("nan"), 10, against="annual_plan",
+               done="checkups_done", plan_file="annual_plan.csv",
+               schedule={"06": 50, "12": 100}, periods=("quarter",),
+               plan={("101", 2023): 1200.0})
+    res = rows("2024Q2", "checkup_plan_progress", {"101": 600.0})
+    with pytest.raises(ValueError, match=r"the annual plan has no year 2024 \(it holds 2023\)"):
+        targets.evaluate(res, Scheme((t,)))
