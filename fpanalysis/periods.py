@@ -56,6 +56,16 @@ class _Label(str):
 
     __slots__ = ()
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __hash__ = str.__hash__
+    __eq__ = str.__eq__
+    __ne__ = str.__ne__
+
     def _key(self, other: object) -> tuple[tuple, tuple] | None:
         return None
 
@@ -106,21 +116,12 @@ class Dekad(_Label):
         object.__setattr__(self, "part", part)
         return self
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Dekad is immutable")
 
     def __reduce__(self) -> tuple[type, tuple[int, int, int]]:
         return (Dekad, (self.year, self.month_number, self.part))
 
     def __repr__(self) -> str:
         return f"Dekad({self.year}, {self.month_number}, {self.part})"
-
-    def __str__(self) -> str:
-        return str.__str__(self)
-
-    __hash__ = str.__hash__
-    __eq__ = str.__eq__
-    __ne__ = str.__ne__
 
     def _key(self, other: object) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
         if isinstance(other, Dekad):
@@ -179,21 +180,12 @@ class Span(_Label):
         object.__setattr__(self, "last", last)
         return self
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Span is immutable")
 
     def __reduce__(self) -> tuple[type, tuple[pd.Period, pd.Period]]:
         return (Span, (self.first, self.last))
 
     def __repr__(self) -> str:
         return f"Span({str.__str__(self)!r})"
-
-    def __str__(self) -> str:
-        return str.__str__(self)
-
-    __hash__ = str.__hash__
-    __eq__ = str.__eq__
-    __ne__ = str.__ne__
 
     def _key(self, other: object) -> tuple[tuple, tuple] | None:
         if isinstance(other, Span):

@@ -7,6 +7,7 @@ required, which hold counts, and which Chinese headers county spreadsheets use f
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "VALUES",
     "canonical_header",
     "count_columns",
+    "suggestion",
 ]
 
 #: Five-year age groups of women 15-49, as column suffixes.
@@ -202,6 +204,20 @@ ADJUSTMENTS = TableSpec(
     optional=("name",),
     numbers=("points",),
 )
+
+
+def suggestion(word: object, choices: Iterable[object]) -> str:
+    """``" (did you mean 'x'?)"`` for the nearest of ``choices``, or ``""``: one helper for
+    every message that refuses an unknown name.
+
+    Examples
+    --------
+    >>> suggestion("complaince_rate", ["compliance_rate", "crude_birth_rate"])
+    " (did you mean 'compliance_rate'?)"
+    """
+    near = difflib.get_close_matches(str(word), sorted({str(c) for c in choices}), n=1,
+                                     cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def count_columns(columns: Iterable[str]) -> list[str]:

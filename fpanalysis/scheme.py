@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
-from .schema import LEVELS, DataError, Problem, TableSpec
+from .schema import LEVELS, DataError, Problem, TableSpec, suggestion
 
 __all__ = [
     "ClassRule",
@@ -296,10 +296,7 @@ def _schedule_rules(value: object) -> list[Rule]:
 # --------------------------------------------------------------------------- rules
 
 
-def _suggest(word: object, choices: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the nearest choice, or ''."""
-    near = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+_suggest = suggestion
 
 
 def _kind_ok(value: object, kind: str) -> bool:

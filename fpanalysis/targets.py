@@ -26,7 +26,6 @@ flagged ``not_reported``; so no unit can gain points or rank by not reporting.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -36,6 +35,7 @@ from scipy import stats
 from . import indicators as ind
 from . import periods as pr
 from . import ranks as rk
+from .schema import suggestion
 from .scheme import Scheme, Target, scopes
 
 __all__ = [
@@ -145,9 +145,6 @@ def _assessed(results: pd.DataFrame, units: pd.DataFrame | None) -> pd.DataFrame
     return out
 
 
-def _suggest(word: str, choices: set[str]) -> str:
-    near = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def _check_target_data(t: Target, periods: Sequence[str], rows: pd.DataFrame,
@@ -160,7 +157,7 @@ def _check_target_data(t: Target, periods: Sequence[str], rows: pd.DataFrame,
                          "computes it from the counts, see done_to_date())")
     if rows.empty:
         raise ValueError(f"{t.name}: indicator {t.indicator!r} is in neither the results nor "
-                         f"the supplied values{_suggest(t.indicator, indicators)}")
+                         f"the supplied values{suggestion(t.indicator, indicators)}")
     absent = sorted(set(periods) - set(rows["period"]))
     if absent:
         raise ValueError(f"{t.name}: no value of {t.indicator} for period(s) "
@@ -349,23 +346,20 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
         else set(pairs["unit"])
-    if units is not None and len(pairs):  # units are ranked against their own level only
-        level_by = pairs["unit"].map(dict(zip(units["unit"].astype(str).str.strip(),
-                                              units["level"], strict=False)))
-        if level_by.nunique() > 1:
-            shown = "; ".join(
-                f"{lv}: {', '.join(sorted(set(pairs.loc[level_by == lv, 'unit']))[:3])}"
-                for lv in sorted(level_by.dropna().unique()))
-            raise ValueError(f"the results hold units of several levels ({shown}): evaluate "
-                             "and rank each level on its own")
+    level_of = pairs["unit"].map(dict(zip(units["unit"].astype(str).str.strip(),
+                                          units["level"], strict=False))) \
+        if units is not None else None
+    if level_of is not None and level_of.nunique() > 1:  # ranked within one level only
+        shown = "; ".join(
+            f"{lv}: {', '.join(sorted(set(pairs.loc[level_of == lv, 'unit']))[:3])}"
+            for lv in sorted(level_of.dropna().unique()))
+        raise ValueError(f"the results hold units of several levels ({shown}): evaluate and "
+                         "rank each level on its own")
     period_scopes = {p: scopes(p) for p in pairs["period"].unique()}
     leveled = [t for t in scheme.targets if t.level]
     if leveled and units is None:
         raise ValueError(f"target {leveled[0].number} ({leveled[0].indicator}) applies to "
                          f"{leveled[0].level} units only: pass units= so that levels are known")
-    level_of = pairs["unit"].map(dict(zip(units["unit"].astype(str).str.strip(),
-                                          units["level"], strict=False))) \
-        if leveled else None
     pieces = []
     for t in scheme.targets:  # a loop over the ~10 targets of a scheme, not over units
         applies = [p for p, s in period_scopes.items() if s & set(t.periods)]
@@ -483,13 +477,6 @@ def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
     return list(out.values())
 
 
-def _close(word: str, choices: Sequence[object]) -> str:
-    import difflib
-
-    near = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
-
-
 def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
                  units: pd.DataFrame | None = None, level: str | None = None
                  ) -> pd.DataFrame:
@@ -518,7 +505,7 @@ def done_to_date(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[obje
         if t.done not in counts.columns:
             raise ValueError(f"target {t.number} ({t.indicator}) counts done work in column "
                              f"{t.done!r}, which the counts do not have"
-                             f"{_close(t.done, counts.columns)}")
+                             f"{suggestion(t.done, counts.columns)}")
         spec = ind.ratio(t.indicator, t.done, t.done)
         for p in periods:
             if not t.applies_to(p):
@@ -1423,7 +1410,7 @@ def _class_rules(rules: object, default: str | None
             unknown = sorted(set(map(str, rule)) - set(_RULE_KEYS))
             if unknown:
                 raise ValueError(f"class {i}: unknown key {unknown[0]!r}"
-                                 f"{_suggest(unknown[0], set(_RULE_KEYS))}; a class has name, "
+                                 f"{suggestion(unknown[0], _RULE_KEYS)}; a class has name, "
                                  "targets and optionally min")
             name, criteria, need = rule.get("name"), rule.get("targets"), rule.get("min")
         else:
@@ -1476,7 +1463,7 @@ def _criterion(name: object, cls: str, catalogue: pd.DataFrame) -> str:
     if not found:
         choices = set(catalogue["label"]) | set(catalogue["indicator"])
         raise ValueError(f"class {cls!r}: criterion {text!r} names no target of the evaluated "
-                         f"table{_suggest(text, choices - {''})}")
+                         f"table{suggestion(text, choices - {''})}")
     if len(found) > 1:
         raise ValueError(f"class {cls!r}: criterion {text!r} names several targets "
                          f"({', '.join(map(str, found))}); name one by its label or number")
