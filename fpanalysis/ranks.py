@@ -138,9 +138,19 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     x = np.asarray(value, dtype=float)
     if x.ndim < 1:
         raise ValueError("value must have a unit axis")
+    if not isinstance(higher_is_better, bool | np.bool_):
+        raise ValueError(f"higher_is_better must be True or False, got {higher_is_better!r}")
+    if not np.isfinite(x).all():
+        raise ValueError("every value must be finite: an infinite or missing value cannot "
+                         "be ranked with a confidence set")
     n = x.shape[-1]
     if se is not None:
-        s = np.broadcast_to(np.asarray(se, dtype=float), x.shape)
+        s = np.asarray(se, dtype=float)
+        if s.shape not in ((), x.shape):
+            raise ValueError(f"se must match value's shape {x.shape}; got {s.shape}")
+        s = np.broadcast_to(s, x.shape)
+        if not np.isfinite(s).all():
+            raise ValueError("standard errors must be finite")
         if (s < 0).any():
             raise ValueError("standard errors must not be negative")
         sd = np.sqrt(s[..., :, None] ** 2 + s[..., None, :] ** 2)
@@ -241,7 +251,8 @@ def rank_sets(estimates: pd.DataFrame, *, unit: str = "unit", value: str = "valu
     missing = [c for c in cols if c not in estimates.columns]
     if missing:
         raise ValueError(f"rank_sets needs columns {missing}")
-    dup = estimates[unit][estimates[unit].duplicated()]
+    keys = estimates[unit].astype(str).str.strip()  # " 101", "101" and 101 are one unit
+    dup = keys[keys.duplicated()]
     if len(dup):
         raise ValueError(f"rank_sets needs one row per unit; repeated: {sorted(map(str, dup))}")
     x = pd.to_numeric(estimates[value], errors="coerce").to_numpy(dtype=float)
@@ -257,7 +268,7 @@ def rank_sets(estimates: pd.DataFrame, *, unit: str = "unit", value: str = "valu
         raise ValueError("rank_sets needs a finite value and standard error for every unit; "
                          f"missing for {sorted(map(str, estimates[unit][bad]))}")
     sets = confidence_sets(x, se=s, level=level, higher_is_better=higher_is_better)
-    out = pd.DataFrame({"unit": estimates[unit].to_numpy(), "value": x, "se": s, **sets})
+    out = pd.DataFrame({"unit": keys.to_numpy(), "value": x, "se": s, **sets})
     out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
     out.attrs.update(_attrs(level, "normal intervals for pairwise differences from "
                                    "standard errors of independent estimates"))

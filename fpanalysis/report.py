@@ -390,6 +390,8 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     """
     i = 0 if language == "zh" else 1
     data = publishable(results, min_count=min_count)
+    if isinstance(indicators, str):  # one indicator, not its letters
+        indicators = [indicators]
     if indicators is not None:
         absent = [k for k in indicators if k not in set(data["indicator"].astype(str))]
         if absent:
@@ -538,6 +540,7 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
     if missing:
         raise ValueError("league_table needs the output of targets.rank_uncertainty; "
                          f"missing columns {missing}")
+    _one_period(uncertainty, "league_table")
     data = uncertainty.copy()
     if scores is not None:
         extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
@@ -665,11 +668,16 @@ def milestone_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, 
         evaluated.iloc[:0]
     if data.empty:
         return pd.DataFrame(index=pd.Index([], name="单位" if zh else "unit"))
+    if data["target"].nunique() > 1:
+        raise ValueError("milestone_table shows one milestone target; got targets "
+                         f"{', '.join(map(str, sorted(data['target'].unique())))}")
     _duplicates(data, ["unit", "period", "target"], "milestone_table")
     share = np.char.mod("%.1f%%", np.nan_to_num(data["share"].to_numpy(dtype=float)))
     due = np.char.mod("%g%%", np.nan_to_num(data["due"].to_numpy(dtype=float)))
     met = data["met"].astype("boolean")
-    mark = np.where(met.fillna(False).to_numpy(dtype=bool), "✓", "✗")
+    mark = np.where(met.isna().to_numpy(dtype=bool), "—",
+                    np.where(met.fillna(False).to_numpy(dtype=bool), "✓", "✗"))
+    due = np.where(data["due"].isna().to_numpy(), "—", due.astype(object))
     text = np.where(data["verdict"].to_numpy() == "not_due",
                     share.astype(object) + ("（未到期）" if zh else " (not yet due)"),
                     share.astype(object) + ("，应达" if zh else " of ") + due.astype(object)
@@ -707,8 +715,10 @@ def change_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
     data = evaluated[evaluated["baseline_period"].fillna("").astype(str) != ""] \
         if "baseline_period" in evaluated else evaluated.iloc[:0]
     i = 0 if zh else 1
+    _duplicates(data, ["unit", "period", "target"], "change_table")
     met = data["met"].astype("boolean") if len(data) else pd.Series([], dtype="boolean")
-    interval = np.where(data["change"].isna().to_numpy(), "",
+    no_interval = (data["change_lower"].isna() | data["change_upper"].isna()).to_numpy()
+    interval = np.where(no_interval, "—",
                         np.char.mod("%.2f", np.nan_to_num(data["change_lower"].to_numpy(
                             dtype=float))).astype(object) + (" 至 " if zh else " to ")
                         + np.char.mod("%.2f", np.nan_to_num(data["change_upper"].to_numpy(

@@ -1061,6 +1061,16 @@ def _refuse_kinds(labels: pd.Series, want: str, what: str) -> pd.Series:
     return kinds
 
 
+def _flag(values: pd.Series, name: str) -> np.ndarray:
+    """A column of true/false flags read as such: text such as "False" is refused, never
+    taken as true."""
+    if not pd.api.types.is_bool_dtype(values) or values.isna().any():
+        raise ValueError(f"{name} must hold True or False in every row, got dtype "
+                         f"{values.dtype}" + (" with missing values" if values.isna().any()
+                                              else ""))
+    return values.to_numpy(dtype=bool)
+
+
 def _refuse_duplicates(frame: pd.DataFrame, what: str) -> None:
     dup = frame.duplicated(["unit", "period"], keep=False).to_numpy()
     if dup.any():
@@ -1275,16 +1285,21 @@ def combine(county: pd.DataFrame, external: pd.DataFrame, scheme: Scheme, *,
     out["score"] = out["combined"] + out["adjustment"]
     if annual is not None:  # a veto failed on the year's own figures
         _require(annual, ["unit", "period", "vetoed"], "the annual scores")
+        flags = {c: _flag(annual[c], c) for c in ("vetoed", "not_reported")
+                 if c in annual.columns}
         a = pd.DataFrame({"unit": annual["unit"].astype(str).str.strip().to_numpy(),
                           "period": _labels(annual["period"]).to_numpy(),
                           # a year not yet complete (not reported) vetoes nobody: its
                           # quarters already count what is missing
-                          "vetoed": (annual["vetoed"].astype(bool)
-                                     & ~(annual["not_reported"].astype(bool)
-                                         if "not_reported" in annual.columns else False)
-                                     ).to_numpy(),
+                          "vetoed": flags["vetoed"] & ~flags.get("not_reported", False),
                           "veto_reason": annual["veto_reason"].astype(str).to_numpy()
                           if "veto_reason" in annual.columns else ""})
+        _refuse_duplicates(a, "annual scores")
+        stray = ~pd.MultiIndex.from_frame(a[["unit", "period"]]).isin(
+            pd.MultiIndex.from_frame(out[["unit", "period"]]))
+        if stray.any():
+            u, p = a.loc[stray, ["unit", "period"]].iloc[0]
+            raise ValueError(f"annual scores for a unit and year not in the standing: {u} in {p}")
         _refuse_kinds(a["period"], "year", "the year's own scores (period 2024)")
         out = out.merge(a, on=["unit", "period"], how="left")
         out["vetoed"] = out["vetoed"].astype("boolean").fillna(False).astype(bool)
@@ -1681,6 +1696,11 @@ def rank_uncertainty(
     """
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:
+        raise ValueError(f"draws must be a whole number of at least 100 (rank sets and "
+                         f"tier shares rest on them), got {draws!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k (the tier size) must be a whole number of at least 1, got {k!r}")
     rng = np.random.default_rng(seed)
     p = pr.parse(period)
     applicable = scheme.applicable(p)
@@ -1695,6 +1715,9 @@ def rank_uncertainty(
     results, base = _inputs(counts, scheme, [p], units, level)
     ev = evaluate(results, scheme, values=values, units=units, prefer=prefer, baseline=base)
     observed = score(ev).set_index("unit")
+    if len(observed) and observed["not_reported"].all():
+        raise ValueError(f"no unit reported {p} in full: there is nothing to rank (every "
+                         "score would rest on missing counts)")
     unit_codes = pd.Series(sorted(observed.index.astype(str)))
     n_units = len(unit_codes)
     total = np.zeros((draws, n_units))

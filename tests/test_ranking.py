@@ -655,3 +655,35 @@ def test_assess_runs_a_year_to_date_streak_through_june():
     got = sc[sc["unit"] == unit].assign(period=sc["period"].astype(str)).set_index("period")
     assert got.loc[["2024-01/2024-03", "2024H1", "2024-01/2024-09"], "streak"].tolist() == \
         [1, 2, 3]
+
+
+def test_annual_scores_are_read_strictly():
+    q = quarters({"A": [95.0] * 4, "B": [80.0] * 4})
+    city = pd.DataFrame({"unit": ["A", "B"], "period": "2024", "score": [80.0, 80.0]})
+    # the text "False" is not a veto: refused rather than read as true
+    text = pd.DataFrame({"unit": ["B"], "period": ["2024"], "vetoed": ["False"]})
+    with pytest.raises(ValueError, match="vetoed must hold True or False"):
+        targets.combine(q, city, scheme(), annual=text)
+    # two annual rows for one unit would list it twice in the standing
+    twice = pd.DataFrame({"unit": ["B", "B"], "period": ["2024"] * 2, "vetoed": [True, False]})
+    with pytest.raises(ValueError, match="more than one score for unit B in 2024"):
+        targets.combine(q, city, scheme(), annual=twice)
+    stray = pd.DataFrame({"unit": ["Z"], "period": ["2024"], "vetoed": [True]})
+    with pytest.raises(ValueError, match="not in the standing: Z in 2024"):
+        targets.combine(q, city, scheme(), annual=stray)
+
+
+def test_rank_uncertainty_needs_enough_draws_and_a_real_tier():
+    from fpanalysis import io
+    from tests.conftest import SAMPLE
+
+    units = io.load_units(SAMPLE)
+    counts = io.load_counts(SAMPLE, units=units)
+    with pytest.raises(ValueError, match="draws must be a whole number of at least 100"):
+        targets.rank_uncertainty(counts, scheme(), period="2024Q1", units=units, draws=2)
+    with pytest.raises(ValueError, match="k .the tier size. must be a whole number"):
+        targets.rank_uncertainty(counts, scheme(), period="2024Q1", units=units, k=0)
+    # a month missing for every township: nothing was reported in full, nothing to rank
+    cut = counts[counts["period"] != pd.Period("2024-02", "M")]
+    with pytest.raises(ValueError, match="no unit reported 2024Q1 in full"):
+        targets.rank_uncertainty(cut, scheme(), period="2024Q1", units=units, draws=200)

@@ -247,3 +247,16 @@ def test_rank_uncertainty_sets_of_tiny_equal_units_span_the_table():
     ru = targets.rank_uncertainty(counts, s, period="2024Q1", draws=2_000, seed=11)
     assert (ru["rank_set_lower"] == 1).all() and (ru["rank_set_upper"] == 8).all()
     assert (ru["joint_rank_set_lower"] == 1).all() and (ru["joint_rank_set_upper"] == 8).all()
+
+
+def test_look_alike_keys_and_infinite_values_are_refused():
+    # " 101", "101" and 101 are one unit: ranking it twice would push the others down
+    frame = pd.DataFrame({"unit": [" 101", "101", "102"], "value": [1.0, 2.0, 3.0], "se": 1.0})
+    with pytest.raises(ValueError, match="one row per unit; repeated: \\['101'\\]"):
+        ranks.rank_sets(frame, se="se")
+    with pytest.raises(ValueError, match="every value must be finite"):
+        ranks.confidence_sets(np.array([1.0, np.inf, 3.0]), se=np.ones(3))
+    with pytest.raises(ValueError, match="standard errors must be finite"):
+        ranks.confidence_sets(np.array([1.0, 2.0]), se=np.array([1.0, np.inf]))
+    with pytest.raises(ValueError, match="higher_is_better must be True or False"):
+        ranks.confidence_sets(np.array([1.0, 2.0]), se=np.ones(2), higher_is_better="no")

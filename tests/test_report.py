@@ -629,3 +629,25 @@ def test_careless_table_requests_are_refused_not_dropped(tmp_path, sample_counts
         report.write_excel({"x" * 40: r, "x" * 35: r}, tmp_path / "w.xlsx")
     with pytest.raises(ValueError, match="'a/b' is not a sheet name"):
         report.write_excel({"a/b": r}, tmp_path / "w.xlsx")
+
+
+def test_scheme_tables_show_missing_as_missing_and_refuse_mixtures():
+    ev = pd.DataFrame({"unit": ["a", "b"], "period": "2024Q2", "target": 1,
+                       "share": [52.7, 41.0], "due": [50.0, np.nan], "elapsed": [49.73] * 2,
+                       "verdict": ["clearly_met", "no_data"],
+                       "met": pd.array([True, None], dtype="boolean")})
+    t = report.milestone_table(ev, language="en")
+    # b has no due share and no verdict: shown as such, never "of 0% ✗"
+    assert t.iloc[:, 0].tolist() == ["52.7% of 50% ✓", "41.0% of — —"]
+    with pytest.raises(ValueError, match="milestone_table shows one milestone target"):
+        report.milestone_table(pd.concat([ev, ev.assign(target=2)]), language="en")
+    ch = pd.DataFrame({"unit": ["a"], "period": ["2024"], "target": [3], "label": ["x"],
+                       "value": [106.82], "baseline": [116.28], "baseline_period": ["2023"],
+                       "change": [-9.46], "change_lower": [np.nan], "change_upper": [np.nan],
+                       "threshold": [-7.0], "met": pd.array([True], dtype="boolean")})
+    # no interval for the change: "—", not "0.00 to 0.00"
+    assert report.change_table(ch, language="en")["95% interval"].tolist() == ["—"]
+    with pytest.raises(ValueError, match="change_table"):
+        report.change_table(pd.concat([ch, ch]), language="en")
+    with pytest.raises(ValueError, match="league_table shows one period"):
+        report.league_table(pd.concat([UNCERTAINTY, UNCERTAINTY.assign(period="2024Q2")]))
