@@ -563,3 +563,12 @@ def test_few_events_note_keeps_the_value():
     assert r.loc["A", ["value", "lower", "upper"]].notna().all().all()
     assert (r.loc["B", "note"].drop("crude_death_rate") == "").all()
     assert r.loc[("B", "crude_death_rate"), "note"] == "few events: 3 deaths"
+
+
+def test_float_counts_with_a_stock_and_nothing_rolled_up():
+    # all-float columns made pandas hand back a read-only view ("output array is read-only");
+    # by hand: CDR = 12 / (1000 x 366/366) x 1000 = 12 per mille for leap year 2024
+    c = pd.DataFrame({"unit": ["A"], "period": pd.PeriodIndex(["2024"], freq="Y"),
+                      "deaths": [12.0], "population": [1000.0]})
+    r = ind.compute(c, ["crude_death_rate"])
+    assert r["value"].iloc[0] == pytest.approx(12.0)
