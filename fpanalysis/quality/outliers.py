@@ -236,11 +236,11 @@ def monthly_outliers(
     months with a value give the mean, standard deviation (sample, n - 1), median, MAD
     and mean absolute deviation; each month then gets
 
-    * ``z = (x - mean) / SD``: ``'extreme'`` at \\|z\\| >= ``extreme`` (3), ``'moderate'``
-      at ``moderate`` (2) <= \\|z\\| < ``extreme`` (WHO Data Quality Review);
+    * ``z = (x - mean) / SD``: ``'extreme'`` at |z| >= ``extreme`` (3), ``'moderate'``
+      at ``moderate`` (2) <= |z| < ``extreme`` (WHO Data Quality Review);
     * ``modified_z = 0.6745 (x - median) / MAD`` (Iglewicz and Hoaglin), or, where the
       MAD is 0, ``(x - median) / (1.253314 MeanAD)`` with MeanAD the mean absolute
-      deviation from the median (IBM); ``modified_outlier`` where \\|modified_z\\| >
+      deviation from the median (IBM); ``modified_outlier`` where |modified_z| >
       ``modified`` (3.5).
 
     Missing months are missing values, left out of the statistics (``months_used`` says
@@ -257,7 +257,7 @@ def monthly_outliers(
         The history a month is compared with: the months of its calendar year inside the
         window (as the WHO Data Quality Review does), or every month of the window.
     moderate, extreme : float, default 2 and 3
-        z-score thresholds (in SD). With n months the largest possible \\|z\\| is
+        z-score thresholds (in SD). With n months the largest possible |z| is
         (n - 1) / sqrt(n) (3.18 for 12 months; a history shorter than 11 months cannot
         show an extreme outlier).
     modified : float, default 3.5
@@ -271,7 +271,7 @@ def monthly_outliers(
         One row per unit, series and month: ``unit``, ``indicator``, ``source``,
         ``window`` (the year as text, or the window's label), ``period``, ``value``,
         ``months_used``, ``mean``, ``sd``, ``median``, ``mad``, ``mean_ad``, ``z``,
-        ``modified_z``, ``severity`` (``'extreme'``, ``'moderate'`` or None),
+        ``modified_z``, ``severity`` (``'extreme'``, ``'moderate'``, or missing),
         ``modified_outlier`` (bool), ``threshold`` (the z threshold that raised the
         severity, NaN when none), ``note``. An infinite value (a sex ratio without female
         births) is not scored and says why.
@@ -500,10 +500,13 @@ def overdispersion(z: np.ndarray, s: np.ndarray, *, trim: float = 0.1
 
     Examples
     --------
+    z² sums to 4 + 0 + 1 + 9 = 14, phi = 14 / 4 = 3.5; w = 100 each, so
+    tau² = (14 - 3) / (400 - 40000 / 400) = 11 / 300:
+
     >>> phi, tau2, n = overdispersion(np.array([-2.0, 0.0, 1.0, 3.0]),
     ...                               np.array([0.1, 0.1, 0.1, 0.1]), trim=0.0)
     >>> round(phi, 4), round(tau2, 6), n
-    (3.5, 0.003333, 4)
+    (3.5, 0.036667, 4)
     """
     if not (0 <= trim < 0.5):
         raise ValueError(f"trim must be at least 0 and below 0.5, got {trim!r}")
@@ -562,7 +565,7 @@ def funnel_outliers(
     test behind the limits). The interpolated limits are for drawing: a count exactly on
     the discrete quantile r lies just beyond its interpolated limit (in (r - 1, r]) yet is
     not significant (e.g. 10 of 10 against 90.5 %, P = 0.37), so it is not flagged. With
-    the adjustment a unit is flagged where \|z\| exceeds the normal quantile, as
+    the adjustment a unit is flagged where |z| exceeds the normal quantile, as
     FunnelPlotR does.
 
     Parameters
@@ -591,9 +594,9 @@ def funnel_outliers(
         inner and outer confidence (e.g. ``lower_0.95``, ``upper_0.998``), ``z`` (on the
         transformed scale, over sqrt(s² + tau²) when adjusted), ``phi``, ``tau2``,
         ``adjusted`` (bool: whether the limits were widened), ``flag`` (``'outside
-        99.8 %'``, ``'outside 95 %'`` or None), ``direction`` (``'high'``, ``'low'`` or
-        None), ``severity`` (``'extreme'`` outside the outer limits, ``'moderate'``
-        outside the inner only, else None), ``threshold`` (the limit crossed) and
+        99.8 %'``, ``'outside 95 %'``, or missing), ``direction`` (``'high'``, ``'low'``, or
+        missing), ``severity`` (``'extreme'`` outside the outer limits, ``'moderate'``
+        outside the inner only, else missing), ``threshold`` (the limit crossed) and
         ``note`` (why a value is missing; how many units the county value pools).
 
     Raises
