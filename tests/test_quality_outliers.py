@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 from fpanalysis.quality.outliers import (
+    funnel_curves,
     funnel_outliers,
     monthly_outliers,
     monthly_values,
@@ -347,3 +348,35 @@ def test_funnel_does_not_mutate(sample_counts):
     before = sample_counts.copy()
     funnel_outliers(sample_counts, "compliance_rate", period="2024", adjust=True)
     pd.testing.assert_frame_equal(sample_counts, before)
+
+
+@pytest.mark.parametrize("adjust", [False, True])
+def test_funnel_curves_meet_each_unit_limits(adjust):
+    # invariant: the curve evaluated at a unit's x equals the limits given on its row
+    x = [30, 60, 45, 80, 20, 70, 55, 90]
+    n = [100, 100, 90, 120, 60, 100, 80, 110]
+    f = funnel_outliers(_proportions(x, n), "compliance_rate", period="2024Q4", adjust=adjust)
+    assert bool(f["adjusted"].iloc[0]) is adjust
+    cur = funnel_curves(f, points=400).set_index("x")
+    assert set(f["x"]) <= set(cur.index)  # the grid (30 .. 138, 400 points) holds every x
+    for _, row in f.iterrows():
+        if row["x"] in cur.index:
+            assert cur.loc[row["x"], "lower_0.95"] == pytest.approx(row["lower_0.95"])
+            assert cur.loc[row["x"], "upper_0.998"] == pytest.approx(row["upper_0.998"])
+    assert (cur["target"] == f["county_value"].iloc[0]).all()
+
+
+def test_figures_draw_and_refuse_unknown_rows(sample_counts, sample_units):
+    from matplotlib.figure import Figure
+
+    from fpanalysis.quality import figures
+    from fpanalysis.quality.trends import consistency_over_time
+
+    o = monthly_outliers(sample_counts, units=sample_units)
+    assert isinstance(figures.outlier_chart(o, "990101101", "births"), Figure)
+    with pytest.raises(ValueError, match="no rows for unit 'X' and indicator 'births'"):
+        figures.outlier_chart(o, "X", "births")
+    f = funnel_outliers(sample_counts, "sex_ratio_at_birth", period="2024")
+    assert isinstance(figures.funnel_chart(f, units=sample_units, language="en"), Figure)
+    r = consistency_over_time(sample_counts, year=2024, min_previous=2)
+    assert isinstance(figures.consistency_chart(r, "births"), Figure)

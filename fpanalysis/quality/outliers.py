@@ -28,6 +28,7 @@ __all__ = [
     "MEANAD_FACTOR",
     "MODIFIED_FACTOR",
     "SEVERITIES",
+    "funnel_curves",
     "funnel_outliers",
     "monthly_outliers",
     "monthly_values",
@@ -596,8 +597,10 @@ def funnel_outliers(
         ``adjusted`` (bool: whether the limits were widened), ``flag`` (``'outside
         99.8 %'``, ``'outside 95 %'``, or missing), ``direction`` (``'high'``, ``'low'``, or
         missing), ``severity`` (``'extreme'`` outside the outer limits, ``'moderate'``
-        outside the inner only, else missing), ``threshold`` (the limit crossed) and
-        ``note`` (why a value is missing; how many units the county value pools).
+        outside the inner only, else missing), ``threshold`` (the limit crossed),
+        ``funnel`` (the flag as :func:`fpanalysis.indicators.funnel_data` labels it,
+        e.g. ``'High (0.001)'``, for :func:`fpanalysis.plots.funnel`) and ``note``
+        (why a value is missing; how many units the county value pools).
 
     Raises
     ------
@@ -691,9 +694,79 @@ def funnel_outliers(
     out["threshold"] = np.select(
         [beyond[outer] & low, beyond[outer] & high, beyond[inner] & low, beyond[inner] & high],
         [lo_o, hi_o, lo_i, hi_i], np.nan)
+    label = np.full(len(out), "", dtype=object)  # as funnel_data and plots.funnel read it
+    label[has] = ind.FUNNEL_LABELS[4]
+    for c, b in ((inner, beyond[inner]), (outer, beyond[outer])):
+        tail_text = f"{(1 - c) / 2:g}"
+        label[b & low] = f"Low ({tail_text})"
+        label[b & high] = f"High ({tail_text})"
+    out["funnel"] = label
     note = r["note"].astype(str).to_numpy(dtype=object)
     if n_pooled < n_units:
         pooled = f"county value pooled over {n_pooled} of {n_units} units"
         note = np.where(note == "", pooled, note + "; " + pooled)
     out["note"] = note
     return out
+
+
+def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
+    """The funnel limits of a :func:`funnel_outliers` result along the x axis, for drawing.
+
+    Exact limits around the county value, or, where the result was adjusted for
+    over-dispersion, the widened limits with its tau². The frame has the shape of
+    :func:`fpanalysis.indicators.funnel_data`'s curves, so that
+    ``fpanalysis.plots.funnel(result, funnel_curves(result), indicator)`` draws it (the
+    line it calls the target is the county value).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``x``, ``lower_<c>``, ``upper_<c>`` for each confidence of the result, ``target``
+        (the county value).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2024Q1"] * 2,
+    ...                   freq="Q"), "births_compliant": [40, 90], "births": [50, 100]})
+    >>> cur = funnel_curves(funnel_outliers(c, "compliance_rate", period="2024Q1"))
+    >>> list(cur.columns)
+    ['x', 'lower_0.95', 'upper_0.95', 'lower_0.998', 'upper_0.998', 'target']
+    """
+    keys = pd.unique(funnel["indicator"].astype(str))
+    if len(keys) != 1:
+        raise ValueError(f"funnel_curves needs the result for one indicator, got "
+                         f"{len(keys)}")
+    if not isinstance(points, int) or isinstance(points, bool) or points < 2:
+        raise ValueError(f"points must be a whole number of at least 2, got {points!r}")
+    spec = ind.get(str(keys[0]))
+    kind = spec.behaviour
+    levels = sorted(float(c.removeprefix("lower_")) for c in funnel.columns
+                    if c.startswith("lower_"))
+    centre = float(funnel["county_value"].iloc[0])
+    xs = funnel["x"].to_numpy(dtype=float)
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    top = xs.max() * 1.15 if len(xs) else 10.0
+    start = max(1.0, xs.min() / 2 if len(xs) else 1.0)
+    grid = np.unique(np.round(np.geomspace(start, top, points)))
+    curves = pd.DataFrame({"x": grid})
+    adjusted = bool(funnel["adjusted"].iloc[0])
+    tau2 = float(funnel["tau2"].iloc[0])
+    for c in levels:
+        if not np.isfinite(centre):
+            lo = hi = np.full(len(grid), np.nan)
+        elif adjusted:
+            if spec.kind in ("proportion", "sex_ratio"):
+                s = 1 / (2 * np.sqrt(grid))
+                t0 = (np.arcsin(np.sqrt(centre / (100 + centre))) if spec.kind == "sex_ratio"
+                      else np.arcsin(np.sqrt(centre / spec.multiplier)))
+            else:
+                s, t0 = 1 / (2 * np.sqrt(grid * centre / spec.multiplier)), 1.0
+            sd = np.sqrt(s ** 2 + tau2)
+            q = special.ndtri(0.5 + c / 2)
+            lo = _back(spec.kind, t0 - q * sd, centre, spec.multiplier)
+            hi = _back(spec.kind, t0 + q * sd, centre, spec.multiplier)
+        else:
+            lo, hi = kind.funnel_limits(grid, centre, spec.multiplier, c)
+        curves[f"lower_{c:g}"], curves[f"upper_{c:g}"] = lo, hi
+    curves["target"] = centre
+    return curves
