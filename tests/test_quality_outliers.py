@@ -88,6 +88,14 @@ def test_window_from_period_label():
     (lambda c: c.assign(births=-c["births"]), "count columns must hold numbers >= 0: "
      "'births' has negative values"),
     (lambda c: c.drop(columns="unit"), "counts have no column(s) unit"),
+    (lambda c: c.iloc[:0], "counts have no rows"),
+    (lambda c: c.assign(unit=["A", None, "A"]), "counts have rows without a unit"),
+    (lambda c: c.assign(unit=["A", "A ", "A"]),
+     "counts have unit codes with surrounding spaces: 'A '"),
+    (lambda c: c.assign(births=[1.0, 2.5, 3.0]),
+     "count columns must hold numbers >= 0: 'births' has values that are not whole numbers"),
+    (lambda c: c.assign(births=["1", "2", "3"]),
+     "count columns must hold numbers >= 0: 'births' is not numeric"),
 ])
 def test_bad_counts_refused(bad, message):
     with pytest.raises(ValueError) as err:
@@ -380,3 +388,10 @@ def test_figures_draw_and_refuse_unknown_rows(sample_counts, sample_units):
     assert isinstance(figures.funnel_chart(f, units=sample_units, language="en"), Figure)
     r = consistency_over_time(sample_counts, year=2024, min_previous=2)
     assert isinstance(figures.consistency_chart(r, "births"), Figure)
+
+
+def test_one_unit_is_never_adjusted():
+    # one unit: Σw - Σw²/Σw = 0, so tau² is 0 and the exact limits stay
+    f = funnel_outliers(_proportions([30], [100]), "compliance_rate", period="2024Q4",
+                        adjust=True)
+    assert not f["adjusted"].iloc[0] and f["tau2"].iloc[0] == 0.0

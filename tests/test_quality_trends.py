@@ -243,3 +243,19 @@ def test_trend_argument_errors(kwargs, message):
     with pytest.raises(ValueError) as err:
         trend_test(_quarterly([1] * 5, [2] * 5), ["compliance_rate"], **kwargs)
     assert str(err.value) == message
+
+
+def test_trend_infinite_value_is_left_out_and_input_untouched():
+    # sex ratio with boys only in 2024Q2 (third of 2023Q4..2024Q4): infinite, left out
+    rows = []
+    for k, (m, f) in enumerate([(50, 50), (52, 48), (6, 0), (55, 45), (56, 44)]):
+        q = pd.Period("2023Q4", "Q") + k
+        for j, month in enumerate(pd.period_range(q.start_time, q.end_time, freq="M")):
+            rows.append(("A", month, m if j == 0 else 0, f if j == 0 else 0))
+    c = pd.DataFrame(rows, columns=["unit", "period", "births_male", "births_female"])
+    c["period"] = c["period"].astype("period[M]")
+    before = c.copy()
+    r = trend_test(c, ["sex_ratio_at_birth"], period="2024Q4")
+    assert r["periods_used"].iloc[0] == 4
+    assert r["note"].iloc[0] == "no value for 2024Q2"
+    pd.testing.assert_frame_equal(c, before)

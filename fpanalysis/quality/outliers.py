@@ -22,7 +22,7 @@ from scipy import special, stats
 
 from .. import indicators as ind
 from .. import periods as pr
-from ..schema import suggestion
+from ..schema import STOCK_COLUMNS, suggestion
 
 __all__ = [
     "MEANAD_FACTOR",
@@ -56,8 +56,17 @@ def _check_monthly(counts: pd.DataFrame) -> None:
     if counts["period"].dtype != "period[M]":
         raise ValueError(f"monthly values need monthly counts (a period[M] column), got "
                          f"dtype {counts['period'].dtype}")
+    if counts.empty:
+        raise ValueError("counts have no rows")
     if counts["period"].isna().any():
         raise ValueError("counts have rows without a period")
+    if counts["unit"].isna().any():
+        raise ValueError("counts have rows without a unit")
+    codes = pd.Series(pd.unique(counts["unit"])).astype(str)
+    spaced = codes[codes != codes.str.strip()]
+    if len(spaced):
+        raise ValueError("counts have unit codes with surrounding spaces: "
+                         + ", ".join(repr(c) for c in sorted(spaced)[:5]))
     dup = counts.duplicated(["unit", "period"]).to_numpy()
     if dup.any():
         first = counts.loc[dup, ["unit", "period"]].astype(str).iloc[0].tolist()
@@ -99,6 +108,9 @@ def _count_frame(counts: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
                 problems.append(f"{c!r} has negative values")
             if np.isinf(values).any():
                 problems.append(f"{c!r} has infinite values")
+            elif c not in STOCK_COLUMNS and ((np.mod(values, 1) != 0)
+                                             & ~np.isnan(values)).any():
+                problems.append(f"{c!r} has values that are not whole numbers")
     if problems:
         raise ValueError("count columns must hold numbers >= 0: " + "; ".join(problems))
     return data
@@ -152,8 +164,10 @@ def monthly_values(
     Raises
     ------
     ValueError
-        Counts not monthly, duplicate (unit, period), an unknown or non-numeric or
-        negative count column, no series asked for, a dekad window.
+        Counts not monthly or empty, a row without a unit or period, a unit code with
+        surrounding spaces, duplicate (unit, period), an unknown, non-numeric, negative
+        or fractional count column (stocks may be fractional), no series asked for, a
+        dekad window.
 
     Examples
     --------
@@ -556,7 +570,7 @@ def funnel_outliers(
     with a value. Each unit's limits at its own denominator are exact (binomial for
     proportions and sex ratios, Poisson for rates and ratios, interpolated for
     discreteness; :meth:`Indicator.behaviour.funnel_limits`). With ``adjust=True`` and
-    over-dispersion (phi > 1, as FunnelPlotR decides), the limits are instead
+    over-dispersion (phi > 1, as FunnelPlotR decides, and tau² > 0), the limits are instead
     centre ± z sqrt(s² + tau²) on the variance-stabilised scale (arcsine square root for
     proportions and the share of boys, square root of observed / expected for Poisson
     counts) mapped back, tau² from winsorised z-scores (:func:`overdispersion`).
@@ -650,7 +664,7 @@ def funnel_outliers(
     with np.errstate(all="ignore"):
         z = np.where(has, (y - t0) / s, np.nan)
     phi, tau2, _ = overdispersion(z, s, trim=trim)
-    adjusted = bool(adjust and np.isfinite(phi) and phi > 1)
+    adjusted = bool(adjust and np.isfinite(phi) and phi > 1 and tau2 > 0)
     if adjusted:
         sd = np.sqrt(s ** 2 + tau2)
         with np.errstate(all="ignore"):

@@ -456,7 +456,7 @@ def trend_test(
     trend[up & none] = "increasing"
     trend[down & none] = "decreasing"
     out["trend"] = trend
-    missing = np.isnan(y)
+    missing = ~(np.isfinite(y) & np.isfinite(se))
     labels = np.array([str(s) for s in steps], dtype=object)
     note = np.full(len(out), "", dtype=object)
     if missing.any():
