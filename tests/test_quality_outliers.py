@@ -395,3 +395,29 @@ def test_one_unit_is_never_adjusted():
     f = funnel_outliers(_proportions([30], [100]), "compliance_rate", period="2024Q4",
                         adjust=True)
     assert not f["adjusted"].iloc[0] and f["tau2"].iloc[0] == 0.0
+
+
+def test_flag_tables_carry_figure_and_threshold():
+    from fpanalysis.quality.outliers import FLAG_COLUMNS, funnel_flags, outlier_flags
+
+    # A: one extreme month (z = 3.18); B: 1, 2, 3, 4, 100 -> flagged by the modified z only
+    frame = pd.concat([_series([10] * 11 + [40], "A"), _series([1, 2, 3, 4, 100], "B")],
+                      ignore_index=True)
+    fl = outlier_flags(monthly_outliers(frame))
+    assert tuple(fl.columns) == FLAG_COLUMNS
+    assert fl[["unit", "period", "check", "severity"]].values.tolist() == [
+        ["A", "2024-12", "monthly_outlier", "extreme"],
+        ["B", "2024-05", "monthly_outlier_modified", "moderate"]]
+    assert fl["figure"].tolist() == pytest.approx([27.5 / np.sqrt(75), 0.6745 * 97])
+    assert fl["threshold"].tolist() == [3.0, 3.5]
+    f = funnel_outliers(_proportions([50, 90, 90, 90], [100] * 4), "compliance_rate",
+                        period="2024Q4")
+    ff = funnel_flags(f)
+    # p0 = 320 / 400 = 0.8: 50 of 100 is far below (extreme); 90 of 100 has
+    # P(X >= 90) = binom.sf(89, 100, 0.8) = 0.0057 < 0.025, above the 95 % limits only
+    assert 0.001 < stats.binom.sf(89, 100, 0.8) < 0.025
+    assert ff["unit"].tolist() == ["U0", "U1", "U2", "U3"]
+    assert ff["severity"].tolist() == ["extreme", "moderate", "moderate", "moderate"]
+    assert ff["figure"].tolist() == [50.0, 90.0, 90.0, 90.0]
+    assert ff["threshold"].iloc[0] == pytest.approx(f.loc[0, "lower_0.998"])
+    assert ff["threshold"].iloc[1] == pytest.approx(f.loc[1, "upper_0.95"])

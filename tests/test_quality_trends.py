@@ -259,3 +259,12 @@ def test_trend_infinite_value_is_left_out_and_input_untouched():
     assert r["periods_used"].iloc[0] == 4
     assert r["note"].iloc[0] == "no value for 2024Q2"
     pd.testing.assert_frame_equal(c, before)
+
+
+def test_consistency_flags():
+    from fpanalysis.quality.trends import consistency_flags
+
+    c = _monthly({"A": [120, 120, 120, 240], "B": [240] * 4})
+    fl = consistency_flags(consistency_over_time(c, year=2024))
+    assert fl.values.tolist() == [["A", "2024", "consistency_over_time", "births", 1.5,
+                                   1.33, "moderate"]]

@@ -25,13 +25,16 @@ from .. import periods as pr
 from ..schema import STOCK_COLUMNS, suggestion
 
 __all__ = [
+    "FLAG_COLUMNS",
     "MEANAD_FACTOR",
     "MODIFIED_FACTOR",
     "SEVERITIES",
     "funnel_curves",
+    "funnel_flags",
     "funnel_outliers",
     "monthly_outliers",
     "monthly_values",
+    "outlier_flags",
     "outlier_summary",
     "overdispersion",
 ]
@@ -784,3 +787,52 @@ def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
         curves[f"lower_{c:g}"], curves[f"upper_{c:g}"] = lo, hi
     curves["target"] = centre
     return curves
+
+
+# --------------------------------------------------------------------------- flags
+
+#: Columns of a flag table (as check_all lists every flag raised).
+FLAG_COLUMNS = ("unit", "period", "check", "indicator", "figure", "threshold", "severity")
+
+
+def _flags(rows: pd.DataFrame, check: str, figure: str, severity: object) -> pd.DataFrame:
+    out = pd.DataFrame({"unit": rows["unit"].astype(object).to_numpy(),
+                        "period": rows["period"].astype(str).to_numpy(dtype=object),
+                        "check": check,
+                        "indicator": rows["indicator"].astype(str).to_numpy(dtype=object),
+                        "figure": rows[figure].to_numpy(dtype=float),
+                        "threshold": rows["threshold"].to_numpy(dtype=float),
+                        "severity": severity})
+    return out.reset_index(drop=True)
+
+
+def outlier_flags(outliers: pd.DataFrame, *, modified: float = 3.5) -> pd.DataFrame:
+    """The flags of a :func:`monthly_outliers` result as a flag table.
+
+    A month with a z-score severity gives a ``'monthly_outlier'`` flag (figure: z,
+    threshold: the z threshold crossed, severity as given); a month flagged by the
+    modified z-score alone gives a ``'monthly_outlier_modified'`` flag (figure: modified
+    z, threshold: ``modified``, severity ``'moderate'``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FLAG_COLUMNS`: ``unit``, ``period`` (the month as text), ``check``,
+        ``indicator``, ``figure``, ``threshold``, ``severity``.
+    """
+    by_z = outliers[outliers["severity"].notna()]
+    z = _flags(by_z, "monthly_outlier", "z", by_z["severity"].to_numpy(dtype=object))
+    only = outliers[outliers["severity"].isna()
+                    & outliers["modified_outlier"].to_numpy(dtype=bool)]
+    m = _flags(only.assign(threshold=float(modified)), "monthly_outlier_modified",
+               "modified_z", "moderate")
+    return pd.concat([z, m], ignore_index=True).sort_values(
+        ["unit", "period", "check", "indicator"], kind="stable").reset_index(drop=True)
+
+
+def funnel_flags(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The flags of a :func:`funnel_outliers` result as a flag table: check ``'funnel'``,
+    figure the unit's value, threshold the limit crossed, severity ``'extreme'`` (outer)
+    or ``'moderate'`` (inner)."""
+    rows = funnel[funnel["severity"].notna()]
+    return _flags(rows, "funnel", "value", rows["severity"].to_numpy(dtype=object))

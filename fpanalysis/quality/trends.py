@@ -17,6 +17,7 @@ from .outliers import _check_monthly, _count_frame
 
 __all__ = [
     "BETTER",
+    "consistency_flags",
     "consistency_over_time",
     "trend_test",
     "weighted_slope",
@@ -467,3 +468,18 @@ def trend_test(
     note[short] = np.where(note[short] == "", why, note[short] + "; " + why)
     out["note"] = note
     return out
+
+
+def consistency_flags(consistency: pd.DataFrame) -> pd.DataFrame:
+    """The flags of a :func:`consistency_over_time` result as a flag table: check
+    ``'consistency_over_time'``, period the year, figure the relative ratio, threshold the
+    bound crossed, severity ``'moderate'`` (the WHO review grades no further)."""
+    rows = consistency[consistency["flag"].notna()]
+    out = pd.DataFrame({"unit": rows["unit"].astype(object).to_numpy(),
+                        "period": rows["year"].astype(str).to_numpy(dtype=object),
+                        "check": "consistency_over_time",
+                        "indicator": rows["indicator"].astype(str).to_numpy(dtype=object),
+                        "figure": rows["relative"].to_numpy(dtype=float),
+                        "threshold": rows["threshold"].to_numpy(dtype=float),
+                        "severity": "moderate"})
+    return out.reset_index(drop=True)
