@@ -421,3 +421,27 @@ def test_flag_tables_carry_figure_and_threshold():
     assert ff["figure"].tolist() == [50.0, 90.0, 90.0, 90.0]
     assert ff["threshold"].iloc[0] == pytest.approx(f.loc[0, "lower_0.998"])
     assert ff["threshold"].iloc[1] == pytest.approx(f.loc[1, "upper_0.95"])
+
+
+def test_funnel_rate_overdispersion_on_square_root_scale():
+    # Poisson counts: Y = sqrt(O / E), E = PY x county rate, s = 1 / (2 sqrt(E)), centre 1
+    # (Spiegelhalter 2005); limits mapped back by squaring: rate0 x (1 ± q sqrt(s² + tau²))².
+    births = np.array([100, 300, 40, 260, 90, 30])
+    pop = np.array([10000, 20000, 4000, 30000, 6000, 5000])
+    c = pd.DataFrame({"unit": list("ABCDEF"), "period": pd.PeriodIndex(["2024"] * 6, freq="Y"),
+                      "births": births, "population": pop})
+    f = funnel_outliers(c, "crude_birth_rate", period="2024", adjust=True, trim=0.0)
+    rate0 = births.sum() / pop.sum()  # 2024 has 366 days: person-years = population
+    e = pop * rate0
+    y, s = np.sqrt(births / e), 1 / (2 * np.sqrt(e))
+    z = (y - 1) / s
+    phi = np.mean(z ** 2)
+    w = 1 / s ** 2
+    tau2 = (6 * phi - 5) / (w.sum() - (w ** 2).sum() / w.sum())
+    assert f["adjusted"].all() and phi > 1
+    assert f["phi"].iloc[0] == pytest.approx(phi) and f["tau2"].iloc[0] == pytest.approx(tau2)
+    sd = np.sqrt(s ** 2 + tau2)
+    np.testing.assert_allclose(f["upper_0.95"],
+                               1000 * rate0 * (1 + 1.959964 * sd) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(f["lower_0.998"],
+                               1000 * rate0 * np.maximum(1 - 3.090232 * sd, 0) ** 2, rtol=1e-6)

@@ -9,7 +9,10 @@ the county on a funnel plot.
   two moderate outliers, as the WHO Data Quality Review does.
 * :func:`funnel_outliers` places each unit against the county value with exact 95 % and
   99.8 % funnel limits, optionally widened for over-dispersion (Spiegelhalter 2005, as
-  FunnelPlotR does it).
+  FunnelPlotR does it); :func:`funnel_curves` gives the limits along the x axis for
+  :func:`fpanalysis.plots.funnel`.
+* :func:`outlier_flags` and :func:`funnel_flags` list the flags raised in the flag-table
+  shape (unit, period, check, indicator, figure, threshold, severity).
 """
 
 from __future__ import annotations
