@@ -1,0 +1,1 @@
+"""Data-quality checks (issue 9); the lead replaces this file with the package re-exports."""
