@@ -1,0 +1,1 @@
+"""Data-quality checks (issue 9). The lead replaces this placeholder with the re-exports."""
