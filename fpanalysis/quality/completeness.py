@@ -181,7 +181,8 @@ def completeness(counts: pd.DataFrame, units: pd.DataFrame, *, period: object,
     out["expected"] = len(months)
     out["reported"] = out["unit"].map(reported).fillna(0).astype(int).to_numpy()
     out["completeness"] = out["reported"] / len(months)
-    out["missing"] = out["unit"].map(missing).fillna("").to_numpy()
+    named = out["unit"].map(missing)
+    out["missing"] = np.where(named.isna(), "", named.astype(object))
     out["flag"] = out["completeness"] < thr
     never = out["reported"].to_numpy() == 0
     out["severity"] = np.where(never, "extreme", np.where(out["flag"], "moderate", ""))
@@ -273,7 +274,7 @@ def timeliness(counts: pd.DataFrame, *, period: object, received: str = "receive
     for c in ("reported", "dated", "on_time", "late"):
         out[c] = out[c].fillna(0).astype(int)
     for c in ("late_months", "undated_months"):
-        out[c] = out[c].fillna("")
+        out[c] = out[c].astype(object).where(out[c].notna(), "")
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(out["dated"] > 0, out["on_time"] / out["dated"].clip(lower=1),
                          np.nan)
@@ -494,15 +495,15 @@ def _age_matrix(data: pd.DataFrame, age: str, count: str, by: list[str], lo: int
     bad_age = np.isnan(a) | (np.mod(np.where(np.isnan(a), 0, a), 1) != 0) | (a < 0)
     if bad_age.any():
         raise ValueError(f"column {age!r} must hold whole ages; {int(bad_age.sum())} do not "
-                         f"(e.g. {data[age][bad_age].iloc[0]!r})")
+                         f"(e.g. {data[age][bad_age].iloc[0]})")
     bad = np.isnan(c) | (c < 0)
     if bad.any():
         raise ValueError(f"column {count!r} must hold non-negative counts; "
-                         f"{int(bad.sum())} do not (e.g. {data[count][bad].iloc[0]!r})")
+                         f"{int(bad.sum())} do not (e.g. {data[count][bad].iloc[0]})")
     keys = data[by].astype("string") if by else pd.DataFrame(index=data.index)
     if by:
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys), sort=True)
-        groups = uniq.to_frame(index=False)
+        groups = pd.DataFrame(list(uniq), columns=by, dtype="string")
     else:
         codes, groups = np.zeros(len(data), dtype=np.int64), pd.DataFrame(index=[0])
     dup = pd.DataFrame({"g": codes, "a": a}).duplicated().to_numpy()
@@ -597,14 +598,18 @@ def myers_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
     """Myers' blended index of preference for each final digit of age.
 
     Over ``ages`` (first, last), spanning whole decades: for each final digit d, the
-    persons at ages ending in d are summed twice, once leaving out the last decade (sum 1)
-    and once leaving out the first (sum 2); the digit met first from the range's start
-    weighs 1 in sum 1 and 9 in sum 2, the next 2 and 8, ..., the last 10 and 0. The
-    blended total of each digit as a share of all is compared with 10 %: index = half the
-    sum of the absolute deviations, in percentage points (0 = no preference; 90 = every
-    age ends in one digit). Myers (1940); Shryock and Siegel, *The Methods and Materials
-    of Demography*, ch. 8 (range 10-89, weights 1..10 from age 10 and 9..0 from age 20);
-    the range 23-82 is the default of DemoTools' ``check_heaping_myers``.
+    persons at ages ending in d are summed twice, once from the first age over all decades
+    but the last (sum 1) and once from ten years higher over all decades but the first
+    (sum 2), so both sums cover the same number of decades. The digit met first from the
+    range's start weighs 1 in sum 1 and 9 in sum 2, the next 2 and 8, ..., the last 10
+    and 0. The blended total of each digit as a share of all is compared with 10 %: index
+    = half the sum of the absolute deviations, in percentage points (0 = no preference,
+    e.g. a uniform population; 90 = every age ends in one digit). Myers (1940, 1954);
+    Shryock and Siegel, *The Methods and Materials of Demography*, ch. 8 (weights 1..10 on
+    the sum from the lower age, 9..0 on the sum from ten years higher); this is DemoTools'
+    ``check_heaping_myers(Value, Age, ageMin, ageMax, method="orig")``, whose default range
+    23-82 is the default here. The US Census Bureau's PAS spreadsheet variant (sum 1 over
+    every decade) is not implemented.
 
     Returns
     -------

@@ -219,8 +219,10 @@ def _notes(data: pd.DataFrame, a: np.ndarray, b: np.ndarray, column: str) -> np.
     """Why a row has no ratio, vectorised."""
     in_reg = data["_in_reg"].fillna(False).to_numpy(dtype=bool)
     in_oth = data["_in_oth"].fillna(False).to_numpy(dtype=bool)
-    miss_reg = data["missing_reg"].fillna("").to_numpy(dtype=object)
-    miss_oth = data["missing_oth"].fillna("").to_numpy(dtype=object)
+    miss_reg = data["missing_reg"].astype(object).where(data["missing_reg"].notna(), "")
+    miss_reg = miss_reg.to_numpy(dtype=object)
+    miss_oth = data["missing_oth"].astype(object).where(data["missing_oth"].notna(), "")
+    miss_oth = miss_oth.to_numpy(dtype=object)
     note = np.full(len(data), "", dtype=object)
     rules = [
         (~in_reg & ~in_oth, "not in either source"),
