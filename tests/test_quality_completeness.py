@@ -13,6 +13,7 @@ from scipy import stats
 
 from fpanalysis.quality.completeness import (
     completeness,
+    completeness_flags,
     mother_age_heaping,
     myers_index,
     sex_ratio_plausibility,
@@ -50,7 +51,8 @@ def test_completeness_lists_every_unit_and_names_missing_months():
     assert out["missing"].iloc[2].startswith("2024-01, 2024-02") and \
         out["missing"].iloc[2].endswith("2024-12")
     assert out["flag"].tolist() == [True, False, True]
-    assert out["severity"].tolist() == ["moderate", "", "extreme"]
+    # below 90 %: extreme; above it but a month missing: moderate (listed, not hidden)
+    assert out["severity"].tolist() == ["extreme", "moderate", "extreme"]
     assert out["note"].tolist() == ["", "", "no report in 2024"]
     assert (out["threshold"] == 0.9).all() and (out["expected"] == 12).all()
 
@@ -95,6 +97,8 @@ def test_sample_is_complete_and_a_removed_month_is_found(sample_counts, sample_u
     # 11/12 = 91.7 % is above the 90 % threshold: named as missing, not flagged
     assert out.loc["990101105", "completeness"] == pytest.approx(11 / 12)
     assert not out["flag"].any()
+    assert out.loc["990101105", "severity"] == "moderate"
+    assert (out.drop(index="990101105")["severity"] == "").all()
 
 
 def test_completeness_does_not_mutate(sample_counts, sample_units):
@@ -293,3 +297,29 @@ def test_mother_age_heaping_on_a_synthetic_register(tmp_path):
     out = mother_age_heaping(ev)
     # the generator draws ages from a normal(29, 5) without heaping: no unit is flagged
     assert len(out) == ev["unit"].nunique() and not out["flag"].any()
+
+
+def test_flags_table_from_every_check():
+    comp = completeness(monthly([("A", f"2024-{m:02d}", 1) for m in range(1, 12)]), UNITS,
+                        period="2024")
+    sr = sex_ratio_plausibility(pd.DataFrame({"unit": ["A"], "period": ["2024"],
+                                              "births_male": [300],
+                                              "births_female": [180]}))
+    heap = whipple_index(pd.DataFrame({"age": range(23, 63)}).assign(
+        count=lambda f: np.where(f["age"] % 5 == 0, 50, 10)))
+    out = completeness_flags(completeness=comp, sex_ratio=sr, heaping=heap)
+    assert out.columns.tolist() == ["unit", "period", "check", "indicator", "figure",
+                                    "threshold", "severity", "note"]
+    # A: 11/12 above 90 % but December missing -> moderate; B, D never reported -> extreme
+    rows = out[["unit", "check", "severity"]].values.tolist()
+    assert rows[:3] == [["A", "reporting_completeness", "moderate"],
+                        ["B", "reporting_completeness", "extreme"],
+                        ["D", "reporting_completeness", "extreme"]]
+    assert out["note"].iloc[0] == "missing 2024-12"
+    assert rows[3] == ["A", "sex_ratio_plausibility", "extreme"]
+    assert out["threshold"].iloc[3] == 0.001
+    assert out["figure"].iloc[3] == pytest.approx(stats.binomtest(300, 480, 105 / 205).pvalue)
+    # heaping: 8 ages x 50 + 32 x 10 = 720 persons, 400 heaped: Whipple = 500 x 400/720
+    assert out["check"].iloc[4] == "age_heaping"
+    assert out["figure"].iloc[4] == pytest.approx(500 * 400 / 720)
+    assert completeness_flags().empty

@@ -13,7 +13,7 @@ from scipy import stats
 
 from fpanalysis import targets
 from fpanalysis.io import load_births_hospital, load_report
-from fpanalysis.quality.sources import agreement_values, compare_sources
+from fpanalysis.quality.sources import agreement_values, compare_sources, source_flags
 from fpanalysis.schema import DataError
 from fpanalysis.scheme import load_targets
 
@@ -232,3 +232,16 @@ def test_sample_flags_only_the_planted_township(sample_counts, sample_dir, sampl
     assert (yearly["severity"] != "extreme").all()
     monthly = compare_sources(sample_counts, h)
     assert len(monthly) == 648 and not monthly["flag"].any()
+
+
+def test_source_flags_carry_figure_and_threshold():
+    compared = compare_sources(frame(["A", "B"], ["2024", "2024"], [870, 99]),
+                               frame(["A", "B"], ["2024", "2024"], [1000, 100]))
+    f = source_flags(compared)
+    assert f.columns.tolist() == ["unit", "period", "check", "indicator", "figure",
+                                  "threshold", "severity", "note"]
+    # only A (870/1000 = 0.87, significant) is flagged
+    assert f[["unit", "period", "check", "indicator", "severity"]].values.tolist() == [
+        ["A", "2024", "source_agreement", "births", "moderate"]]
+    assert f["figure"].iloc[0] == pytest.approx(0.87) and f["threshold"].iloc[0] == 0.1
+    assert f["note"].iloc[0].startswith("register 870 vs other 1000: ratio 0.870 (95% CI ")

@@ -26,6 +26,7 @@ from ..schema import BIRTH_ORDERS, count_columns
 
 __all__ = [
     "completeness",
+    "completeness_flags",
     "mother_age_heaping",
     "myers_index",
     "sex_ratio_plausibility",
@@ -144,9 +145,10 @@ def completeness(counts: pd.DataFrame, units: pd.DataFrame, *, period: object,
     pandas.DataFrame
         One row per expected unit, in unit order: ``unit``, ``name``, ``period`` (label),
         ``expected`` (months), ``reported``, ``completeness`` (share, 0 to 1), ``missing``
-        (the absent months, e.g. ``'2023-05, 2023-06'``), ``flag`` (below ``threshold``),
-        ``severity`` (``extreme`` for a unit that never reported in the period,
-        ``moderate`` for another flag, else ''), ``threshold``, ``note``.
+        (the absent months, e.g. ``'2023-05, 2023-06'``), ``flag`` (below ``threshold``,
+        the WHO Data Quality Review's rule), ``severity`` (``extreme`` for a flag,
+        ``moderate`` for a unit above the threshold that still misses a month: a missing
+        report is never chance, so it is listed too; else ''), ``threshold``, ``note``.
 
     Examples
     --------
@@ -185,7 +187,8 @@ def completeness(counts: pd.DataFrame, units: pd.DataFrame, *, period: object,
     out["missing"] = np.where(named.isna(), "", named.astype(object))
     out["flag"] = out["completeness"] < thr
     never = out["reported"].to_numpy() == 0
-    out["severity"] = np.where(never, "extreme", np.where(out["flag"], "moderate", ""))
+    gaps = out["reported"].to_numpy() < len(months)
+    out["severity"] = np.where(out["flag"], "extreme", np.where(gaps, "moderate", ""))
     out["threshold"] = thr
     out["note"] = np.where(never, f"no report in {label}", "")
     return out.sort_values("unit", kind="stable").reset_index(drop=True)
@@ -702,3 +705,93 @@ def mother_age_heaping(events: pd.DataFrame, *, by: Sequence[str] = ("unit",),
     out["note"] = np.where(n_unaged > 0, [f"{k} births without mother's age left out"
                                           for k in n_unaged], "")
     return out
+
+
+# --------------------------------------------------------------------------- flags
+
+_FLAG_COLUMNS = ["unit", "period", "check", "indicator", "figure", "threshold", "severity",
+                 "note"]
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name in frame.columns:
+        return frame[name].astype(str).to_numpy(dtype=object)
+    return np.full(len(frame), "", dtype=object)
+
+
+def _flag_rows(frame: pd.DataFrame, keep: np.ndarray, check: str, indicator: object,
+               figure: str, note: object) -> pd.DataFrame:
+    f = frame[keep]
+    ind = indicator(f) if callable(indicator) else np.full(len(f), indicator, dtype=object)
+    text = note(f) if callable(note) else np.full(len(f), note, dtype=object)
+    return pd.DataFrame({"unit": _column(f, "unit"), "period": _column(f, "period"),
+                         "check": check, "indicator": ind,
+                         "figure": f[figure].to_numpy(dtype=float),
+                         "threshold": f["threshold"].to_numpy(dtype=float),
+                         "severity": f["severity"].to_numpy(dtype=object), "note": text})
+
+
+def completeness_flags(*, completeness: pd.DataFrame | None = None,
+                       timeliness: pd.DataFrame | None = None,
+                       values: pd.DataFrame | None = None,
+                       sex_ratio: pd.DataFrame | None = None,
+                       heaping: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The findings of this module's checks in the shape of the data-quality flag table
+    (``check_all``): one row per finding, with the figure and the threshold that raised it.
+
+    Parameters
+    ----------
+    completeness, timeliness, values, sex_ratio, heaping : pandas.DataFrame, optional
+        Outputs of :func:`completeness` (every unit missing a month: ``extreme`` below
+        the threshold, ``moderate`` above it), :func:`timeliness`,
+        :func:`value_completeness`, :func:`sex_ratio_plausibility` (figure: the p-value,
+        threshold: alpha) and :func:`whipple_index` or :func:`mother_age_heaping` (figure:
+        the index, threshold: the level its lower limit exceeds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period``, ``check`` (``reporting_completeness``, ``timeliness``,
+        ``value_completeness``, ``sex_ratio_plausibility``, ``age_heaping``),
+        ``indicator``, ``figure``, ``threshold``, ``severity``, ``note``.
+    """
+    parts = [pd.DataFrame(columns=_FLAG_COLUMNS)]
+    if completeness is not None:
+        parts.append(_flag_rows(
+            completeness, (completeness["severity"] != "").to_numpy(), "reporting_completeness",
+            "monthly_reports", "completeness",
+            lambda f: ("missing " + f["missing"].astype(str)).to_numpy(dtype=object)))
+    if timeliness is not None:
+        parts.append(_flag_rows(
+            timeliness, timeliness["flag"].fillna(False).to_numpy(dtype=bool), "timeliness",
+            "monthly_reports", "timeliness",
+            lambda f: ("late " + f["late_months"].astype(str)).to_numpy(dtype=object)))
+    if values is not None:
+        parts.append(_flag_rows(
+            values, values["flag"].to_numpy(dtype=bool), "value_completeness",
+            lambda f: f["column"].to_numpy(dtype=object), "share",
+            lambda f: np.array([f"{p} of {c} cells filled" for p, c in
+                                zip(f["present"], f["cells"], strict=True)], dtype=object)))
+    if sex_ratio is not None:
+        parts.append(_flag_rows(
+            sex_ratio, sex_ratio["flag"].fillna(False).to_numpy(dtype=bool),
+            "sex_ratio_plausibility",
+            lambda f: np.where(f["order"] == "all", "sex_ratio_at_birth",
+                               "sex_ratio_at_birth_" + f["order"].astype(str)), "p_value",
+            lambda f: np.array([f"{m} boys, {g} girls: sex ratio {r:.1f} ({lo:.1f}-{hi:.1f}) "
+                                f"against {ref:g}" for m, g, r, lo, hi, ref in
+                                zip(f["male"], f["female"], f["sex_ratio"], f["lower"],
+                                    f["upper"], f["reference"], strict=True)], dtype=object)))
+    if heaping is not None:
+        parts.append(_flag_rows(
+            heaping, heaping["flag"].fillna(False).to_numpy(dtype=bool), "age_heaping",
+            "whipple_index", "whipple",
+            lambda f: np.array([f"Whipple {w:.1f} ({lo:.1f}-{hi:.1f}) over ages {a}"
+                                for w, lo, hi, a in zip(f["whipple"], f["lower"], f["upper"],
+                                                        f["ages"], strict=True)],
+                               dtype=object)))
+    parts = [p for p in parts if len(p)] or parts[:1]
+    out = pd.concat(parts, ignore_index=True)
+    out["figure"] = out["figure"].astype(float)
+    out["threshold"] = out["threshold"].astype(float)
+    return out[_FLAG_COLUMNS]

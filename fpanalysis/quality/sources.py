@@ -27,7 +27,7 @@ import pandas as pd
 from .. import periods as pr
 from ..intervals import check_confidence, proportion_confint, sex_ratio_test
 
-__all__ = ["agreement_values", "compare_sources"]
+__all__ = ["agreement_values", "compare_sources", "source_flags"]
 
 _METHOD = "exact_conditional"
 
@@ -301,3 +301,33 @@ def agreement_values(compared: pd.DataFrame, *,
     return pd.DataFrame({"unit": compared["unit"].astype("string"),
                          "period": compared["period"].astype(str), "indicator": indicator,
                          "value": value, "lower": low, "upper": high, "note": note})
+
+
+def source_flags(compared: pd.DataFrame) -> pd.DataFrame:
+    """The flagged rows of :func:`compare_sources` in the shape of the data-quality flag
+    table (``check_all``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period``, ``check`` (``source_agreement``), ``indicator`` (the count
+        compared), ``figure`` (the ratio register / other), ``threshold`` (the tolerance),
+        ``severity``, ``note`` (both counts and the interval).
+    """
+    need = ["unit", "period", "item", "register", "other", "ratio", "lower", "upper", "flag",
+            "severity", "threshold", "confidence"]
+    missing = [c for c in need if c not in compared.columns]
+    if missing:
+        raise ValueError(f"compared must come from compare_sources; it has no column(s) "
+                         f"{', '.join(missing)}")
+    f = compared[compared["flag"].fillna(False).to_numpy(dtype=bool)]
+    note = [f"register {r} vs other {o}: ratio {x:.3f} ({c:.0%} CI {lo:.3f}-{hi:.3f}) "
+            f"outside 1 ± {t:g}" for r, o, x, lo, hi, t, c in
+            zip(f["register"], f["other"], f["ratio"], f["lower"], f["upper"],
+                f["threshold"], f["confidence"], strict=True)]
+    return pd.DataFrame({"unit": f["unit"].astype("string").to_numpy(),
+                         "period": f["period"].astype(str).to_numpy(),
+                         "check": "source_agreement", "indicator": f["item"].to_numpy(),
+                         "figure": f["ratio"].to_numpy(dtype=float),
+                         "threshold": f["threshold"].to_numpy(dtype=float),
+                         "severity": f["severity"].to_numpy(), "note": note})
