@@ -323,3 +323,19 @@ def test_flags_table_from_every_check():
     assert out["check"].iloc[4] == "age_heaping"
     assert out["figure"].iloc[4] == pytest.approx(500 * 400 / 720)
     assert completeness_flags().empty
+
+
+def test_sex_ratio_refuses_bad_counts():
+    c = pd.DataFrame({"unit": ["A", "A"], "period": ["2024", "2024"],
+                      "births_male": [3, 4], "births_female": [2, 2]})
+    with pytest.raises(ValueError) as e:
+        sex_ratio_plausibility(c)
+    assert str(e.value) == ("the counts hold 2 rows that share a unit and period (e.g. A, "
+                            "2024); each may appear once")
+    with pytest.raises(ValueError) as e:
+        sex_ratio_plausibility(c.iloc[:1].assign(births_female=[-1]))
+    assert str(e.value) == ("the counts' column 'births_female' holds 1 value(s) that are not "
+                            "non-negative whole numbers (e.g. -1)")
+    with pytest.raises(ValueError) as e:
+        sex_ratio_plausibility(c.iloc[:1].assign(births_male_o2=[1]))
+    assert str(e.value) == "the counts have births_male_o2 without the other sex's column"

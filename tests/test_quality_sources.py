@@ -245,3 +245,19 @@ def test_source_flags_carry_figure_and_threshold():
         ["A", "2024", "source_agreement", "births", "moderate"]]
     assert f["figure"].iloc[0] == pytest.approx(0.87) and f["threshold"].iloc[0] == 0.1
     assert f["note"].iloc[0].startswith("register 870 vs other 1000: ratio 0.870 (95% CI ")
+
+
+def test_period_labels_are_read_not_compared_as_text():
+    # '2024年' and ' 2024' are the same year: one row, not two half-empty ones
+    out = compare_sources(frame(["A"], ["2024年"], [10]), frame(["A"], [" 2024"], [10]))
+    assert out[["period", "register", "other", "note"]].values.tolist() == [
+        ["2024", 10, 10, ""]]
+    with pytest.raises(ValueError) as e:
+        compare_sources(frame(["A"], ["2024年13月"], [10]), frame(["A"], ["2024"], [10]))
+    assert str(e.value) == "the counts hold a period that cannot be read: '2024年13月'"
+
+
+def test_empty_sources_give_an_empty_table():
+    empty = frame([], [], [])
+    out = compare_sources(empty, empty)
+    assert out.empty and "ratio" in out.columns

@@ -423,10 +423,33 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
         raise ValueError(f"reference must be a positive number of boys per 100 girls, "
                          f"got {reference!r}")
     _frame(counts, "counts", ["unit", "period", "births_male", "births_female"])
+    half = [c for _, m, f in _pairs(by_order) for c, o in ((m, f), (f, m))
+            if c in counts.columns and o not in counts.columns]
+    if half:
+        raise ValueError(f"the counts have {', '.join(half)} without the other sex's column")
     pairs = [p for p in _pairs(by_order) if {p[1], p[2]} <= set(counts.columns)]
     cols = [c for _, m, f in pairs for c in (m, f)]
     data = counts[["unit", "period"] + cols].copy()
     data["unit"] = data["unit"].astype("string").str.strip()
+    for c in cols:
+        try:
+            v = pd.to_numeric(data[c], errors="raise").astype("Float64")
+        except (TypeError, ValueError):
+            raise ValueError(f"the counts' column {c!r} holds values that are not "
+                             "numbers") from None
+        x = v.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isnan(x) & ((x < 0) | (np.mod(np.nan_to_num(x), 1) != 0))
+        if bad.any():
+            raise ValueError(f"the counts' column {c!r} holds {int(bad.sum())} value(s) "
+                             f"that are not non-negative whole numbers (e.g. {x[bad][0]:g})")
+        data[c] = v
+    if period is None:
+        dup = data.assign(_p=data["period"].astype(str)).duplicated(["unit", "_p"],
+                                                                    keep=False).to_numpy()
+        if dup.any():
+            u, p = data["unit"][dup].iloc[0], data["period"][dup].iloc[0]
+            raise ValueError(f"the counts hold {int(dup.sum())} rows that share a unit and "
+                             f"period (e.g. {u}, {p}); each may appear once")
     if period is not None:
         if data["period"].dtype != "period[M]" and not pr.is_dekad(data["period"]):
             raise ValueError(f"the counts must be monthly to be rolled up to {period}")

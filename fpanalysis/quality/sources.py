@@ -63,6 +63,16 @@ def _source(frame: object, column: str, what: str) -> pd.DataFrame:
         raise ValueError(f"the {what}' column {column!r} holds {int(bad.sum())} value(s) that "
                          f"are not non-negative whole numbers (e.g. {v[bad][0]:g})")
     out[column] = values
+    if out["period"].dtype == object or pd.api.types.is_string_dtype(out["period"]):
+        labels = out["period"].astype(str)
+        canon = {}
+        for p in labels.unique():  # each distinct label once: '2024年' and ' 2024' are 2024
+            try:
+                canon[p] = str(pr.parse(p))
+            except ValueError:
+                raise ValueError(f"the {what} hold a period that cannot be read: "
+                                 f"{p!r}") from None
+        out["period"] = labels.map(canon)
     text = out["period"].astype(str)
     dup = pd.DataFrame({"u": out["unit"], "p": text}).duplicated(keep=False).to_numpy()
     if dup.any():
@@ -162,8 +172,11 @@ def compare_sources(counts: pd.DataFrame, other: pd.DataFrame, *, column: str = 
                              f"({', '.join(sorted(kinds))}); pass period= to roll both up")
         reg["missing"] = ""
         oth["missing"] = ""
-    reg = reg.assign(period=reg["period"].astype(str), _in_reg=True)
-    oth = oth.assign(period=oth["period"].astype(str), _in_oth=True)
+    # plain objects for the join (an empty Arrow-backed string column cannot be merged)
+    reg = reg.assign(unit=reg["unit"].astype(object), period=reg["period"].astype(str)
+                     .astype(object), _in_reg=True)
+    oth = oth.assign(unit=oth["unit"].astype(object), period=oth["period"].astype(str)
+                     .astype(object), _in_oth=True)
     data = reg.merge(oth, on=["unit", "period"], how="outer", suffixes=("_reg", "_oth"))
     if units is not None:
         data = _with_all_units(data, units)
