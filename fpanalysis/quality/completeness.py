@@ -241,9 +241,13 @@ def timeliness(counts: pd.DataFrame, *, period: object, received: str = "receive
     months = _months_of(period)
     label = str(pr.parse(period))
     rows = _monthly(counts)
-    text = counts[received].astype("string").str.strip()
-    text = text.where(text != "")
-    dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(counts[received]):  # typed (Parquet) dates
+        dates = counts[received].dt.normalize()
+        text = dates.astype("string")
+    else:
+        text = counts[received].astype("string").str.strip()
+        text = text.where(text != "")
+        dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     inside = rows["period"].isin(months).to_numpy()
     bad = (text.notna() & dates.isna()).to_numpy() & inside
     if bad.any():
