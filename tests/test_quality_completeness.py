@@ -180,6 +180,9 @@ def test_sex_ratio_p_values_match_scipy_and_flag_below_alpha():
         assert by.loc[(u, o), "flag"] == (ref < 0.001)
     # C: 300 boys / 180 girls = 166.7; scipy p about 2e-6 < 0.001 -> flagged, high
     assert by.loc[("C", "all"), "flag"] == True  # noqa: E712
+    # 6 rows tested (D has no births in either order): 6 x p = 4.5e-6 < 0.001 -> extreme
+    ref = stats.binomtest(300, 480, p0).pvalue
+    assert by.loc[("C", "all"), "p_bonferroni"] == pytest.approx(6 * ref)
     assert by.loc[("C", "all"), ["direction", "severity"]].tolist() == ["high", "extreme"]
     assert pd.isna(by.loc[("D", "all"), "flag"]) and by.loc[("D", "all"), "note"] == "no births"
     # orders whose columns are absent (o1, o3p) are left out, not reported as zero

@@ -405,9 +405,12 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
     pandas.DataFrame
         ``unit``, ``period``, ``order`` (``all``, ``o1``, ``o2``, ``o3p``), ``male``,
         ``female``, ``births``, ``sex_ratio`` (boys per 100 girls), ``lower``, ``upper``,
-        ``p_value``, ``direction`` (``high``/``low``), ``flag`` (``<NA>`` without births),
-        ``severity`` (``extreme`` for a flag), ``threshold`` (alpha), ``reference``,
-        ``note``.
+        ``p_value``, ``direction`` (``high``/``low``), ``flag`` (p < alpha; ``<NA>``
+        without births), ``p_bonferroni`` (p times the number of tests in the table,
+        at most 1), ``severity`` (``extreme`` when a flag survives the Bonferroni
+        correction, so that a table with no true imbalance has an extreme flag with
+        probability below alpha; ``moderate`` for another flag), ``threshold`` (alpha),
+        ``reference``, ``note``.
 
     Examples
     --------
@@ -491,7 +494,9 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
         "p_value": np.where(ok, pval, np.nan),
         "direction": np.where(ok, np.where(ratio > reference, "high", "low"), ""),
         "flag": pd.array(flag, dtype="boolean"),
-        "severity": np.where(flag, "extreme", ""),
+        "p_bonferroni": np.where(ok, np.minimum(1.0, pval * max(int(ok.sum()), 1)), np.nan),
+        "severity": np.where(flag & (pval * ok.sum() < alpha), "extreme",
+                             np.where(flag, "moderate", "")),
         "threshold": float(alpha), "reference": float(reference), "note": note})
     out.loc[~ok, "flag"] = pd.NA
     order_rank = {o: i for i, (o, _, _) in enumerate(pairs)}
