@@ -342,3 +342,21 @@ def test_sex_ratio_refuses_bad_counts():
     with pytest.raises(ValueError) as e:
         sex_ratio_plausibility(c.iloc[:1].assign(births_male_o2=[1]))
     assert str(e.value) == "the counts have births_male_o2 without the other sex's column"
+
+
+def test_sex_ratio_lists_units_that_did_not_report():
+    c = pd.DataFrame({"unit": ["A", "A"], "period": pd.PeriodIndex(["2024-01", "2024-02"],
+                                                                   freq="M"),
+                      "births_male": [5, 6], "births_female": [4, 4]})
+    out = sex_ratio_plausibility(c, period="2024Q1", by_order=False, units=UNITS)
+    # A: Q1 lacks March -> no figure; B and D have no rows at all -> listed, not reported
+    assert out["unit"].tolist() == ["A", "B", "D"]
+    assert out["note"].tolist() == ["months missing: 2024-03", "not reported", "not reported"]
+    assert out["sex_ratio"].isna().all() and out["flag"].isna().all()
+    monthly_out = sex_ratio_plausibility(c, by_order=False, units=UNITS)
+    # 3 units x 2 months; A's figures: 5/4 -> 125, 6/4 -> 150
+    assert len(monthly_out) == 6
+    assert monthly_out["sex_ratio"].iloc[:2].tolist() == pytest.approx([125.0, 150.0])
+    assert monthly_out["period"].astype(str).tolist() == ["2024-01", "2024-02"] * 3
+    # with a frequency, a quarter that no unit has complete is left out (still running)
+    assert sex_ratio_plausibility(c, period="Q", units=UNITS).empty

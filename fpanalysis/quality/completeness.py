@@ -372,7 +372,8 @@ def _pairs(orders: bool) -> list[tuple[str, str, str]]:
 
 def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
                            reference: float = 105.0, alpha: float = 0.001,
-                           confidence: float = 0.95, by_order: bool = True) -> pd.DataFrame:
+                           confidence: float = 0.95, by_order: bool = True,
+                           units: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sex ratio at birth against the biological reference, overall and by birth order.
 
     Each unit, period and order is tested exactly: males ~ Bin(births, r / (100 + r)) with
@@ -399,6 +400,9 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
         Level of the sex ratio's exact (Clopper-Pearson) interval.
     by_order : bool, default True
         Add rows per birth order (``o1``, ``o2``, ``o3p``).
+    units : pandas.DataFrame, optional
+        The units table: every unit of the levels in the counts then appears in every
+        period, one without a row with no figure and the note "not reported".
 
     Returns
     -------
@@ -464,6 +468,26 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
         missing = data["missing"].to_numpy(dtype=object)
     else:
         missing = np.full(len(data), "", dtype=object)
+    if units is not None:  # units without a row in a period are listed, not dropped
+        present = counts["unit"].astype("string").str.strip()  # before any roll-up
+        expected = _expected_units(units, present, None)["unit"].astype(object)
+        labels = data["period"].astype(str).astype(object)
+        grid = pd.MultiIndex.from_product([expected, pd.unique(labels)],
+                                          names=["unit", "_label"]).to_frame(index=False)
+        have = pd.DataFrame({"unit": data["unit"].astype(object), "_label": labels,
+                             "_pos": np.arange(len(data))})
+        grid = grid.merge(have, on=["unit", "_label"], how="left")
+        pos = grid["_pos"].to_numpy()
+        absent = np.isnan(pos)
+        take = np.where(absent, 0, pos).astype(int)
+        first = {lab: data["period"].iloc[i] for i, lab in enumerate(labels)}
+        data = pd.DataFrame({"unit": grid["unit"].astype("string"),
+                             "period": grid["_label"].map(first).to_numpy(),
+                             **{c: data[c].astype("Float64").to_numpy(
+                                 dtype=float, na_value=np.nan)[take] for c in cols}})
+        for c in cols:
+            data.loc[absent, c] = np.nan
+        missing = np.where(absent, "not reported", missing[take]).astype(object)
     parts = []
     for order, m_col, f_col in pairs:
         m = data[m_col].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -481,9 +505,11 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
     lo, hi = sex_ratio_confint(np.where(ok, m, 0), np.where(ok, f, 1), confidence=conf)
     pval = sex_ratio_test(np.where(ok, m, 0), np.where(ok, f, 0), reference=reference)
     flag = ok & (pval < alpha)
-    note = np.where(long["missing"].to_numpy(dtype=object) != "",
-                    "months missing: " + long["missing"].astype(str).to_numpy(),
-                    np.where(np.isnan(n), "births missing", np.where(n == 0, "no births", "")))
+    miss = long["missing"].astype(str).to_numpy(dtype=object)
+    note = np.where(miss == "not reported", "not reported",
+                    np.where(miss != "", "months missing: " + miss,
+                             np.where(np.isnan(n), "births missing",
+                                      np.where(n == 0, "no births", ""))))
     out = pd.DataFrame({
         "unit": long["unit"].astype("string"), "period": long["period"],
         "order": long["order"],

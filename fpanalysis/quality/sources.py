@@ -113,7 +113,9 @@ def compare_sources(counts: pd.DataFrame, other: pd.DataFrame, *, column: str = 
         Roll both sources up to this frequency or period (by summing months, through
         :func:`fpanalysis.periods.rollup`) before comparing. A unit missing some of the
         period's months in a source gets no count from it (never a partial sum): the ratio
-        is missing and ``note`` names the absent months. Without it the rows are compared
+        is missing and ``note`` names the absent months; with a frequency, a period that
+        no unit has complete in a source (a quarter still running) is left out, as
+        :func:`~fpanalysis.periods.rollup` does. Without ``period`` the rows are compared
         as they are (both sources must then hold periods of one kind).
     units : pandas.DataFrame, optional
         The units table: every unit of the levels found in either source is then listed
