@@ -46,6 +46,7 @@ from .schema import (
     ADJUSTMENTS,
     AUDITS,
     COUNTS,
+    HOSPITAL_BIRTHS,
     SCORES,
     UNITS,
     VALUES,
@@ -59,6 +60,7 @@ __all__ = [
     "find_file",
     "load_adjustments",
     "load_audits",
+    "load_births_hospital",
     "load_counts",
     "load_report",
     "load_scores",
@@ -463,3 +465,63 @@ def load_adjustments(path: str | Path, *, units: pd.DataFrame | str | Path | Non
                         "points": points, "reason": data["reason"].astype("string")})
     out = out.sort_values(["unit", "period", "reason"], kind="stable").reset_index(drop=True)
     return _store(out, w.report)
+
+
+# -- second source of births (issue 9) ------------------------------------------------------
+def load_births_hospital(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
+                         header_row: int | None = None, sheet: str | int | None = None,
+                         period: object = None) -> pd.DataFrame:
+    """Load births from a second source (hospital delivery records) per unit and period,
+    to compare with the register's (:func:`fpanalysis.quality.sources.compare_sources`).
+
+    The file (``births_hospital.*`` in a data directory; English or Chinese headers, title
+    lines, a totals row and notes as for counts) has ``unit`` (or ``name`` with ``units``),
+    ``period`` and ``births`` (total) or ``births_male`` and ``births_female``, or all
+    three. Other parameters are as for :func:`load_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period``, ``births_male``, ``births_female`` (when given) and ``births``
+        (as given, or male + female), nullable ``Int64`` (an empty cell stays ``<NA>``,
+        never 0), sorted by unit and period.
+
+    Raises
+    ------
+    DataError
+        With every problem: missing unit or period column, no births column (neither
+        ``births`` nor both sexes), one sex without the other, non-numeric, negative or
+        fractional count, male + female not equal to births, duplicate (unit, period),
+        unknown unit, unreadable period, periods of several kinds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "births_hospital.csv").write_text(
+    ...     "乡镇代码,期间,男,女\\n101,2024-07,5,4\\n102,2024-07,2,\\n", encoding="utf-8")
+    >>> load_births_hospital(d)
+      unit   period  births_male  births_female  births
+    0  101  2024-07            5              4       9
+    1  102  2024-07            2           <NA>    <NA>
+    """
+    units = _units_table(path, units)
+    w = _walk(path, HOSPITAL_BIRTHS, units, header_row=header_row, sheet=sheet, period=period)
+    data, col, n = w.data, w.col, w.numbers
+    if "births" not in n and not {"births_male", "births_female"} & set(n):
+        col.add(w.report.header_row, "births", "required column is missing (give births, "
+                                               "or births_male and births_female)")
+    check_periods(data, col)
+    check_duplicates(data, HOSPITAL_BIRTHS.keys, col)
+    check_units_known(data, units, col)
+    consistency(data, n, col)  # male + female = births; one sex without the other
+    col.raise_if_any()
+    cols = [c for c in ("births_male", "births_female", "births") if c in w.exact]
+    out = pd.DataFrame({"unit": data["unit"].astype("string"), "period": data["period"]})
+    for c in cols:
+        out[c] = w.exact[c].astype("Int64")
+    if "births" not in out.columns:
+        out["births"] = out["births_male"] + out["births_female"]
+    out = out.sort_values(["unit", "period"], kind="stable").reset_index(drop=True)
+    return _store(out, w.report)
+# -- end second source of births ------------------------------------------------------------

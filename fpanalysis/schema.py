@@ -20,6 +20,7 @@ __all__ = [
     "AUDITS",
     "COUNTS",
     "DataError",
+    "HOSPITAL_BIRTHS",
     "LEVELS",
     "OPTIONAL_LEVELS",
     "Problem",
@@ -204,6 +205,20 @@ ADJUSTMENTS = TableSpec(
     optional=("name",),
     numbers=("points",),
 )
+
+
+# -- second source of births (issue 9, consistency between sources) -------------------------
+#: Births from a second source (hospital delivery records), per unit and period, to compare
+#: with the register's. ``births`` (total) and the sex split are each optional, but the file
+#: must hold a total or both sexes; when all three are given they must add up.
+HOSPITAL_BIRTHS = TableSpec(
+    name="births_hospital",
+    keys=("unit", "period"),
+    required=("unit", "period"),
+    optional=("name", "births", "births_male", "births_female"),
+    counts=("births", "births_male", "births_female"),
+)
+# -- end second source of births ------------------------------------------------------------
 
 
 def suggestion(word: object, choices: Iterable[object]) -> str:

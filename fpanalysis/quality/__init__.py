@@ -1,1 +1,1 @@
-"""Data-quality checks (issue 9); the lead replaces this file with the package re-exports."""
+"""Data-quality checks (issue 9). The lead replaces this placeholder with the re-exports."""
