@@ -1,0 +1,1 @@
+"""Data quality checks (placeholder: the lead writes the re-exports)."""
