@@ -467,7 +467,12 @@ def _audit_pairs(scheme: Scheme, audits: pd.DataFrame, pairs: pd.DataFrame,
     for item in sorted(given - scored):
         notes.append(f"audit item {item!r} ({int(counts[item])} rows) has no [[audit]] table: "
                      "not scored")
-    audited = sums[sums["item"].isin(scored)][["unit", "period"]].drop_duplicates()
+    scoped = {p: scopes(p) for p in labels}
+    applies = pd.Series(False, index=sums.index)
+    for a in scheme.audits:  # a few audits x a few periods
+        when = [p for p, s in scoped.items() if s & set(a.periods)]
+        applies |= (sums["item"] == a.item) & sums["period"].isin(when)
+    audited = sums[applies.to_numpy()][["unit", "period"]].drop_duplicates()
     if units is not None:
         codes = set(units["unit"].astype(str).str.strip())
         unknown = sorted(set(audited["unit"]) - codes)
