@@ -44,6 +44,7 @@ __all__ = [
     "Scoring",
     "THRESHOLDS",
     "Target",
+    "correctable",
     "load_targets",
     "scopes",
 ]
@@ -908,18 +909,33 @@ scale_by_false_share, got 'scale'
         return np.where(np.isnan(x), self.points, kept)
 
 
+def correctable(spec: ind.Indicator) -> bool:
+    """Whether an audit of a count column can correct ``spec`` by scaling or reducing its
+    numerator: one numerator column, and a value proportional to it (not a difference or a
+    TFR)."""
+    return len(spec.numerator) == 1 and spec.kind in ("rate", "proportion", "poisson_ratio",
+                                                      "sex_ratio")
+
+
 def _audit_columns(audits: Iterable[Audit], targets: Iterable[Target],
                    indicators: Iterable[ind.Indicator]) -> list[Rule]:
-    """An audit must verify a known count column; one that corrects figures must verify a
-    numerator column of a target's computed indicator; each item is audited once."""
+    """An audit must verify a known count column; one that corrects figures must verify the
+    whole numerator of a target's computed indicator (a numerator of several columns, or a
+    difference such as births - deaths, cannot be scaled by one column's false share); each
+    item is audited once."""
     audits, targets = list(audits), list(targets)
     user = {i.key: i for i in indicators}
     numerators: set[str] = set()
+    mixed: dict[str, str] = {}
     for t in targets:
         spec = user.get(t.indicator) or (ind.get(t.indicator) if t.indicator in ind.keys()
                                          else None)
-        if spec is not None and not t.is_milestone:
+        if spec is None or t.is_milestone:
+            continue
+        if correctable(spec):
             numerators |= set(spec.numerator)
+        else:
+            mixed.update({c: spec.key for c in spec.numerator})
     known = set(COUNTS.counts) | numerators | {c for i in user.values() for c in i.columns} \
         | {t.done for t in targets if t.done}
     out: list[Rule] = []
@@ -928,6 +944,11 @@ def _audit_columns(audits: Iterable[Audit], targets: Iterable[Target],
         if a.column not in known:
             out.append(("column", f"{a.name}: unknown count column {a.column!r}"
                                   f"{_suggest(a.column, known)}"))
+        elif a.adjust != "none" and a.column in mixed:
+            out.append(("adjust", f"{a.name}: adjust = {a.adjust!r} cannot correct "
+                                  f"{mixed[a.column]}, whose numerator is not {a.column!r} "
+                                  "alone (several columns, or a difference); use adjust = "
+                                  "\"none\""))
         elif a.adjust != "none" and a.column not in numerators:
             out.append(("adjust", f"{a.name}: adjust = {a.adjust!r} corrects the figures that "
                                   f"count {a.column!r}, but no target's indicator has it in "

@@ -38,7 +38,7 @@ from . import intervals as iv
 from . import periods as pr
 from . import ranks as rk
 from .schema import suggestion
-from .scheme import Audit, Scheme, Target, scopes
+from .scheme import Audit, Scheme, Target, correctable, scopes
 
 __all__ = [
     "VERDICTS",
@@ -492,9 +492,10 @@ def _audit_pairs(scheme: Scheme, audits: pd.DataFrame, pairs: pd.DataFrame,
 
 
 def _numerator_columns(scheme: Scheme, key: str) -> tuple[str, ...]:
+    """The numerator column of an indicator an audit can correct, else ()."""
     user = {i.key: i for i in scheme.indicators}
     spec = user.get(key) or (ind.get(key) if key in ind.keys() else None)
-    return tuple(spec.numerator) if spec is not None else ()
+    return tuple(spec.numerator) if spec is not None and correctable(spec) else ()
 
 
 def _audit_corrections(scheme: Scheme, data: pd.DataFrame, audits: pd.DataFrame,

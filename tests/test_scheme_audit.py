@@ -307,3 +307,14 @@ def test_an_audit_built_in_code_is_checked_like_the_file():
                                                                             5, 1),))
     assert np.array_equal(Audit(1, "x", "births", 5, 2).earned(np.array([0, 2, 9, np.nan])),
                           [5.0, 1.0, 0.0, 5.0])
+
+
+def test_a_difference_or_several_columns_cannot_be_corrected():
+    with pytest.raises(ValueError, match=r"cannot correct natural_growth_rate, whose numerator "
+                                         r"is not 'births' alone"):
+        Scheme((Target(1, "natural_growth_rate", "<=", 8.5, 15),),
+               audits=(Audit(1, "births", "births", 5, 1, adjust="subtract_found"),))
+    # the same audit that only deducts points is accepted
+    s = Scheme((Target(1, "natural_growth_rate", "<=", 8.5, 15),),
+               audits=(Audit(1, "births", "births", 5, 1),))
+    assert s.audits[0].adjust == "none"
