@@ -368,10 +368,6 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     scheme = _check_scheme(scheme)
     if prefer is not None and prefer not in _PREFER:
         raise ValueError(f"prefer must be 'computed' or 'supplied', got {prefer!r}")
-    if scheme.audits and audits is None:
-        raise ValueError(f"the scheme has {len(scheme.audits)} [[audit]] table(s) "
-                         f"({', '.join(a.item for a in scheme.audits)}): pass audits= "
-                         "(fpanalysis.io.load_audits) so that their deductions are scored")
     if audits is not None and not scheme.audits:
         raise ValueError("audits were given but the scheme has no [[audit]] table to score "
                          "them")
@@ -405,6 +401,15 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         a = next(a for a in scheme.audits if a.level)
         raise ValueError(f"{a.name} applies to {a.level} units only: pass units= so that "
                          "levels are known")
+    if audits is None and scheme.audits:
+        levels = set(level_of.dropna()) if level_of is not None else None
+        due = [a for a in scheme.audits
+               if any(s & set(a.periods) for s in period_scopes.values())
+               and (not a.level or levels is None or a.level in levels)]
+        if due:
+            raise ValueError(f"the scheme has {len(due)} [[audit]] table(s) that apply here "
+                             f"({', '.join(a.item for a in due)}): pass audits= "
+                             "(fpanalysis.io.load_audits) so that their deductions are scored")
     pieces = []
     for t in scheme.targets:  # a loop over the ~10 targets of a scheme, not over units
         applies = [p for p, s in period_scopes.items() if s & set(t.periods)]

@@ -166,9 +166,13 @@ def test_empty_audits_leave_every_unit_not_audited():
 
 
 def test_scoring_without_the_audits_a_scheme_names_is_refused():
-    with pytest.raises(ValueError, match=r"^the scheme has 1 \[\[audit\]\] table\(s\) "
-                                         r"\(checkups\): pass audits="):
+    with pytest.raises(ValueError, match=r"^the scheme has 1 \[\[audit\]\] table\(s\) that "
+                                         r"apply here \(checkups\): pass audits="):
         targets.assess(counts(), scheme(), periods=["2024Q1"], units=UNITS)
+    # an audit of villages, or of years, does not apply to townships' quarters
+    for other in (scheme(level="village"), scheme(periods=("year",))):
+        ev, _ = targets.assess(counts(), other, periods=["2024Q1"], units=UNITS)
+        assert "audit_deduction" not in ev
     plain = Scheme((Target(1, "checkup_completion_ratio", ">=", 100, 10),))
     with pytest.raises(ValueError, match=r"^audits were given but the scheme has no "
                                          r"\[\[audit\]\] table"):
