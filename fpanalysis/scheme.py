@@ -1093,6 +1093,32 @@ class Scheme:
             "compare": t.compare, "when_empty": t.when_empty, "level": t.level,
         } for t in self.targets])
 
+    def audits_frame(self) -> pd.DataFrame:
+        """The ``[[audit]]`` tables for display: ``audit`` (number), ``item``, ``column``,
+        ``label`` (or ``audit <item>``), ``points``, ``points_per_false``, ``veto_above``
+        (share; NaN: no veto), ``adjust``, ``level``, ``periods`` (tuple); no row without
+        audits.
+
+        Examples
+        --------
+        >>> s = Scheme((Target(1, "compliance_rate", ">=", 86, 20),),
+        ...            audits=(Audit(1, "births_compliant", "births_compliant", 10, 2),))
+        >>> s.audits_frame()[["audit", "item", "label", "points", "adjust"]]
+           audit              item                   label  points adjust
+        0      1  births_compliant  audit births_compliant    10.0   none
+        """
+        return _audits_frame(self.audits)
+
+
+def _audits_frame(audits: Iterable[Audit]) -> pd.DataFrame:
+    columns = ["audit", "item", "column", "label", "points", "points_per_false",
+               "veto_above", "adjust", "level", "periods"]
+    return pd.DataFrame([{
+        "audit": a.number, "item": a.item, "column": a.column, "label": a.display,
+        "points": a.points, "points_per_false": a.points_per_false,
+        "veto_above": a.veto_above, "adjust": a.adjust, "level": a.level,
+        "periods": a.periods} for a in audits], columns=columns)
+
 
 def _total_rules(fields: Mapping[str, object], targets: Iterable[Target]) -> list[Rule]:
     """Declared totals that the targets' points or weights do not sum to."""

@@ -4,7 +4,8 @@ and streaks.
 The steps chain on tidy frames and one :class:`~fpanalysis.scheme.Scheme`::
 
     scheme = load_targets(data_dir, units=units)        # fpanalysis.scheme
-    ev = evaluate(results, scheme, values=supplied, units=units)  # unit x period x target
+    ev = evaluate(results, scheme, values=supplied, units=units,  # unit x period x target
+                  audits=audits)                         # with [[audit]] tables
     sc = score(ev)                                       # unit x period: points, ranks
     sc = tiers(sc, k=scheme.tier_size)                   # top / bottom k
     sc = streaks(sc)                                     # periods running in the bottom tier
@@ -16,7 +17,9 @@ that fails it after every other unit of the period (:func:`score`); a milestone 
 (``against = "annual_plan"``) compares the share of the annual plan done to date
 (:func:`done_to_date`) with the share due by the schedule; a compare target is met on the
 change against a baseline period, with a MOVER interval; ``when_empty`` says what a zero
-denominator means.
+denominator means; an ``[[audit]]`` table deducts points per false case found in re-checks,
+may veto, and may correct the figures it verifies before they are scored (:func:`evaluate`
+with ``audits=``).
 
 Values are compared unrounded: a sex ratio of 130.4 does not meet "<= 130" although it
 displays as 130. Every unit is assessed in every period: a unit without data for a target
@@ -337,6 +340,7 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         ``audit_corrected`` (the figure was corrected by an audit, said in ``note``:
         "corrected by audit: births_compliant scaled by 1 - 5 false of 27 re-checked") and
         ``uncorrected_value`` (the figure before correction; NaN where not corrected).
+        A compare target's baseline is corrected by the audits of the baseline period.
         ``attrs["audit_notes"]`` lists audit items without an ``[[audit]]`` table and
         audit rows of units not assessed (not scored).
 
@@ -372,14 +376,16 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         raise ValueError("audits were given but the scheme has no [[audit]] table to score "
                          "them")
     data = _observations(results, values, prefer)
-    base = data if baseline is None else pd.concat(
-        [data, _observations(baseline, None, None)], ignore_index=True
-    ).drop_duplicates(_KEY, keep="first")
     pairs = _assessed(results, units)
     audit_notes: list[str] = []
-    if audits is not None:
+    earlier = _observations(baseline, None, None) if baseline is not None else None
+    if audits is not None:  # correct the figures before anything is compared with them
         sums, pairs, audit_notes = _audit_pairs(scheme, audits, pairs, units)
-        data = _audit_corrections(scheme, data, audits, sums, units)
+        data = _audit_corrections(scheme, data, audits, units)
+        if earlier is not None:  # a baseline is corrected by its own period's audits
+            earlier = _audit_corrections(scheme, earlier, audits, units)
+    base = data if earlier is None else pd.concat(
+        [data, earlier], ignore_index=True).drop_duplicates(_KEY, keep="first")
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
         else set(pairs["unit"])
@@ -504,7 +510,7 @@ def _numerator_columns(scheme: Scheme, key: str) -> tuple[str, ...]:
 
 
 def _audit_corrections(scheme: Scheme, data: pd.DataFrame, audits: pd.DataFrame,
-                       sums: pd.DataFrame, units: pd.DataFrame | None) -> pd.DataFrame:
+                       units: pd.DataFrame | None) -> pd.DataFrame:
     """Computed figures whose numerator counts an audited column, corrected as the audit's
     ``adjust`` says (:func:`fpanalysis.quality.audits.audit_adjusted`) in the periods and
     level it applies to; ``_corrected`` and ``_uncorrected`` record what was changed."""

@@ -322,3 +322,81 @@ def test_a_difference_or_several_columns_cannot_be_corrected():
     s = Scheme((Target(1, "natural_growth_rate", "<=", 8.5, 15),),
                audits=(Audit(1, "births", "births", 5, 1),))
     assert s.audits[0].adjust == "none"
+
+
+# --------------------------------------------------------------------------- sample county
+
+#: The block to add to fpanalysis.synth.full_scheme_toml (the lead regenerates the sample);
+#: until then the test appends it to the sample's scheme_full.toml in a temporary folder.
+SAMPLE_BLOCK = """
+# Re-checks count in the score (核查结果纳入考评): 2 points off the item's 10 for
+# each false compliant birth found, never below 0; a township whose false share
+# is surely (lower limit of the exact interval) above 20 % is vetoed; compliance
+# figures are corrected by the false share before they are scored. Births
+# re-checks deduct 1 point of 5 per false birth; deaths re-checks are not scored.
+[[audit]]
+level = "township"
+item = "births_compliant"
+column = "births_compliant"
+label = "政策符合出生核查"
+points = 10
+points_per_false = 2
+veto_above = 0.20
+adjust = "scale_by_false_share"
+periods = ["quarter", "year", "ytd"]
+
+[[audit]]
+level = "township"
+item = "births"
+column = "births"
+label = "出生核查"
+points = 5
+points_per_false = 1
+periods = ["quarter", "year", "ytd"]
+"""
+
+
+def test_sample_scheme_with_the_audit_block(sample_dir, sample_units, sample_counts, tmp_path):
+    import shutil
+
+    from fpanalysis import io
+
+    text = (sample_dir / "scheme_full.toml").read_text(encoding="utf-8")
+    if "[[audit]]" not in text:
+        text += SAMPLE_BLOCK
+    (tmp_path / "scheme_full.toml").write_text(text, encoding="utf-8")
+    shutil.copy(sample_dir / "annual_plan.csv", tmp_path / "annual_plan.csv")
+    values = io.load_values(sample_dir / "values.csv", units=sample_units)
+    s = load_targets(tmp_path / "scheme_full.toml", units=sample_units)
+    assert [a.item for a in s.audits] == ["births_compliant", "births"]
+    a = io.load_audits(sample_dir / "audits.csv", units=sample_units)
+    ev, sc = targets.assess(sample_counts, s, periods=["2024Q3"], values=values,
+                            units=sample_units, audits=a)
+    # expected from the raw file: min(2 x false, 10) + min(1 x false, 5) per township
+    raw = pd.read_csv(sample_dir / "audits.csv", dtype={"unit": str})
+    raw = raw[raw["period"] == "2024Q3"].set_index(["unit", "item"])["false_found"]
+    expected = (np.minimum(2 * raw.xs("births_compliant", level="item"), 10)
+                + np.minimum(raw.xs("births", level="item"), 5)).astype(float)
+    got = sc.set_index("unit")["audit_deduction"]
+    townships = sample_units.loc[sample_units["level"] == "township", "unit"]
+    assert sorted(got.index) == sorted(townships)  # every township, audited or not
+    pd.testing.assert_series_equal(got.reindex(expected.index), expected, check_names=False)
+    assert ev.attrs["audit_notes"] == ["audit item 'deaths' (216 rows) has no [[audit]] "
+                                       "table: not scored"]
+
+
+def test_a_baseline_is_corrected_by_its_own_periods_audits():
+    c = pd.concat([counts(), pd.DataFrame({
+        "unit": ["A"], "period": pd.PeriodIndex(["2023Q1"], freq="Q"),
+        "checkups_done": [2600], "checkups_planned": [2600]})], ignore_index=True)
+    a = pd.concat([audits(), pd.DataFrame({
+        "unit": ["A"], "period": ["2023Q1"], "item": ["checkups"], "reported": [2600],
+        "checked": [30], "false_found": [3]})], ignore_index=True)
+    s = Scheme((Target(1, "checkup_completion_ratio", ">=", -50, 10, compare="previous_year",
+                       periods=("quarter",)),), audits=scheme().audits)
+    ev, _ = targets.assess(c, s, periods=["2024Q1"], units=UNITS, audits=a)
+    r = ev[(ev["unit"] == "A") & (ev["target"] == 1)].iloc[0]
+    # 2024Q1: 2780 x 22/27 / 2700 = 83.896 %; 2023Q1: 2600 x 27/30 / 2600 = 90 %
+    assert r["value"] == pytest.approx(2780 * 22 / 27 / 27)
+    assert r["baseline"] == pytest.approx(90.0)
+    assert r["change"] == pytest.approx(2780 * 22 / 27 / 27 - 90.0)
