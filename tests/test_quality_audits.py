@@ -313,6 +313,11 @@ def test_adjusted_refuses_unknown_names_and_methods():
                                          "scale_by_false_share, got 'none'$"):
         audit_adjusted(r, a, item="checkups", indicator="checkup_completion_ratio",
                        adjust="none")
+    with pytest.raises(ValueError, match="^the results hold 2 rows of "
+                                         "checkup_completion_ratio that share a unit and "
+                                         "period; each may appear once$"):
+        audit_adjusted(pd.concat([r, r]), a, item="checkups",
+                       indicator="checkup_completion_ratio")
     bad = a.assign(false_found=[28])
     with pytest.raises(ValueError, match="false_found exceeds checked"):
         audit_adjusted(r, bad, item="checkups", indicator="checkup_completion_ratio")

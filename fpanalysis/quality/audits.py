@@ -480,6 +480,11 @@ def audit_adjusted(results: pd.DataFrame, audits: pd.DataFrame, *, item: str,
         raise ValueError(f"no result row has indicator {indicator!r}"
                          f"{suggestion(indicator, set(keys))}")
     rows = results[(keys == indicator).to_numpy()]
+    twice = rows.assign(_u=rows["unit"].astype(str).str.strip(),
+                        _p=rows["period"].astype(str)).duplicated(["_u", "_p"], keep=False)
+    if twice.any():
+        raise ValueError(f"the results hold {int(twice.sum())} rows of {indicator} that share "
+                         "a unit and period; each may appear once")
     labels = rows["period"].astype(str).map(
         {p: str(pr.parse(p)) for p in rows["period"].astype(str).unique()})
     sums = audit_sums(audits, list(labels.unique()), item=item)
