@@ -31,9 +31,11 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
-from .schema import LEVELS, DataError, Problem, TableSpec, suggestion
+from .schema import COUNTS, LEVELS, DataError, Problem, TableSpec, suggestion
 
 __all__ = [
+    "AUDIT_ADJUST",
+    "Audit",
     "ClassRule",
     "PLAN",
     "SCOPES",
@@ -42,6 +44,7 @@ __all__ = [
     "Scoring",
     "THRESHOLDS",
     "Target",
+    "correctable",
     "load_targets",
     "scopes",
 ]
@@ -74,7 +77,7 @@ PLAN = TableSpec(
 WHEN_EMPTY = ("met", "not_met", "no_data")
 _AGAINST = ("annual_plan",)
 _DEFAULT_PERIODS = ("quarter", "year")
-_TABLES = ("scheme", "target", "class")
+_TABLES = ("scheme", "target", "class", "audit")
 _CLASS_KEYS = ("name", "targets", "min")
 _TEXT, _NUMBER, _INT, _LIST, _TABLE = "text", "number", "integer", "list", "table"
 _TARGET_KEYS = {"indicator": _TEXT, "op": _TEXT, "threshold": _NUMBER, "points": _NUMBER,
@@ -87,6 +90,12 @@ _SCHEME_KEYS = {"name": _TEXT, "total_points": _NUMBER, "total_weight": _NUMBER,
                 "county_weight": _NUMBER, "city_weight": _NUMBER, "tier_size": _INT,
                 "default_class": _TEXT}
 _REQUIRED = ("indicator", "op", "threshold", "points")
+#: How an ``[[audit]]`` corrects the figures of the count column it verifies before scoring.
+AUDIT_ADJUST = ("none", "subtract_found", "scale_by_false_share")
+_AUDIT_KEYS = {"item": _TEXT, "column": _TEXT, "points": _NUMBER, "points_per_false": _NUMBER,
+               "veto_above": _NUMBER, "adjust": _TEXT, "level": _TEXT, "periods": _LIST,
+               "label": _TEXT}
+_AUDIT_REQUIRED = ("item", "column", "points", "points_per_false")
 
 Rule = tuple[str, str]  # (key, message)
 
@@ -324,6 +333,21 @@ def _type_rules(fields: Mapping[str, object], kinds: Mapping[str, str]) -> list[
     return out
 
 
+def _periods_rules(given: list[object]) -> list[Rule]:
+    """Rules of a ``periods`` list: not empty, known scopes, each once."""
+    out: list[Rule] = []
+    if not given:
+        out.append(("periods", f"periods is empty: name at least one of {', '.join(SCOPES)}"))
+    for s in given:
+        if s not in SCOPES:
+            out.append(("periods", f"unknown period scope {s!r}{_suggest(s, SCOPES)} "
+                                   f"(expected {', '.join(SCOPES)})"))
+    twice = sorted({str(s) for s in given if given.count(s) > 1})
+    if twice:
+        out.append(("periods", f"scope listed twice: {', '.join(twice)}"))
+    return out
+
+
 def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
     """Every rule a target breaks, as (key, message); ``fields`` holds the keys given."""
     milestone = "against" in fields
@@ -349,17 +373,7 @@ def _target_rules(fields: Mapping[str, object]) -> list[Rule]:
         if ok(key) and fields[key] < 0:
             out.append((key, f"must not be negative, got {fields[key]:g}"))
     if ok("periods"):
-        given = list(fields["periods"])
-        if not given:
-            out.append(("periods", f"periods is empty: name at least one of "
-                                   f"{', '.join(SCOPES)}"))
-        for s in given:
-            if s not in SCOPES:
-                out.append(("periods", f"unknown period scope {s!r}{_suggest(s, SCOPES)} "
-                                       f"(expected {', '.join(SCOPES)})"))
-        twice = sorted({str(s) for s in given if given.count(s) > 1})
-        if twice:
-            out.append(("periods", f"scope listed twice: {', '.join(twice)}"))
+        out += _periods_rules(list(fields["periods"]))
     if ok("unit_thresholds"):
         for unit, value in fields["unit_thresholds"].items():
             if not _is_number(value) or not math.isfinite(value):
@@ -761,6 +775,191 @@ targets (2), got 3
                              f"number of its targets ({len(names)}), got {self.min!r}")
 
 
+def _audit_rules(fields: Mapping[str, object]) -> list[Rule]:
+    """Every rule an ``[[audit]]`` table breaks, as (key, message)."""
+    out = [(k, "required key is missing") for k in _AUDIT_REQUIRED if k not in fields]
+    out += _type_rules(fields, _AUDIT_KEYS)
+    bad = {k for k, _ in out}
+
+    def ok(key: str) -> bool:
+        return key in fields and key not in bad
+
+    for key in ("item", "column"):
+        if ok(key) and not fields[key].strip():
+            out.append((key, f"{key} is empty"))
+    for key in ("points", "points_per_false", "veto_above"):
+        if ok(key) and not math.isfinite(fields[key]):
+            out.append((key, f"must be a finite number, got {fields[key]!r}"))
+            bad.add(key)
+    for key in ("points", "points_per_false"):
+        if ok(key) and fields[key] < 0:
+            out.append((key, f"must not be negative, got {fields[key]:g}"))
+    if ok("veto_above") and not 0 <= fields["veto_above"] < 1:
+        out.append(("veto_above", f"is a share of the cases checked, in [0, 1) (0.10 for "
+                                  f"10 %), got {fields['veto_above']:g}"))
+    if ok("adjust") and fields["adjust"] not in AUDIT_ADJUST:
+        a = fields["adjust"]
+        out.append(("adjust", f"must be one of {', '.join(AUDIT_ADJUST)}, got {a!r}"
+                              f"{_suggest(a, AUDIT_ADJUST)}"))
+    if ok("level") and fields["level"] not in LEVELS:
+        lv = fields["level"]
+        out.append(("level", f"must be one of {', '.join(LEVELS)}, got {lv!r}"
+                             f"{_suggest(lv, LEVELS)}"))
+    if ok("periods"):
+        out += _periods_rules(list(fields["periods"]))
+    return out
+
+
+@dataclass(frozen=True)
+class Audit:
+    """An ``[[audit]]`` table: re-checks of an item that count in the score.
+
+    Attributes
+    ----------
+    number : int
+        Position among the scheme's audits, from 1.
+    item : str
+        The ``item`` of the audits table (:func:`fpanalysis.io.load_audits`) it scores
+        (spaces around it are stripped, as the loader strips them).
+    column : str
+        The count column the re-checks verify (``births_compliant``): a contract count
+        column or one of a user indicator's.
+    points : float
+        Points of the audit item; each false case found takes ``points_per_false`` off, the
+        item never falling below 0 (as ``per_event`` targets do).
+    points_per_false : float
+        Points deducted per false case found (>= 0).
+    veto_above : float
+        Veto (the unit ranks after every unit not vetoed) when the lower limit of the exact
+        interval of the false share exceeds this share, in [0, 1); NaN: no veto.
+    adjust : {'none', 'subtract_found', 'scale_by_false_share'}, default 'none'
+        Whether the unit's figures whose numerator counts ``column`` are corrected before
+        they are scored: by subtracting the false cases found, or by scaling the numerator
+        with 1 - the false share (:func:`fpanalysis.quality.audits.audit_adjusted`).
+    level : str, default ''
+        The level of unit audited; empty: every unit assessed.
+    periods : tuple of str, default ('quarter', 'year')
+        Scopes in which the audit is scored; an audit row counts for an assessed period when
+        its own period lies within it.
+    label : str
+        Display label; default ``audit <item>``.
+
+    Examples
+    --------
+    >>> Audit(1, " births_compliant", "births_compliant", 10, 2).item
+    'births_compliant'
+    >>> Audit(1, "births", "births", 10, 2, veto_above=10, adjust="scale")
+    Traceback (most recent call last):
+    ...
+    ValueError: audit 1 (births): veto_above: is a share of the cases checked, in [0, 1) \
+(0.10 for 10 %), got 10; audit 1 (births): adjust: must be one of none, subtract_found, \
+scale_by_false_share, got 'scale'
+    """
+
+    number: int
+    item: str
+    column: str
+    points: float
+    points_per_false: float
+    veto_above: float = float("nan")
+    adjust: str = "none"
+    level: str = ""
+    periods: tuple[str, ...] = _DEFAULT_PERIODS
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.number, int) or isinstance(self.number, bool) \
+                or self.number < 1:
+            raise ValueError(f"an audit's number must be a positive integer, got "
+                             f"{self.number!r}")
+        fields = {"item": self.item, "column": self.column, "points": self.points,
+                  "points_per_false": self.points_per_false, "adjust": self.adjust,
+                  "periods": list(self.periods) if isinstance(self.periods, list | tuple)
+                  else self.periods, "label": self.label}
+        if _given(self.veto_above):
+            fields["veto_above"] = self.veto_above
+        if self.level:
+            fields["level"] = self.level
+        _raise_rules(f"audit {self.number} ({self.item})", _audit_rules(fields))
+        object.__setattr__(self, "item", self.item.strip())
+        object.__setattr__(self, "column", self.column.strip())
+        for name in ("points", "points_per_false", "veto_above"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "periods", tuple(self.periods))
+
+    @property
+    def name(self) -> str:
+        """``audit N (item)``, as messages name it."""
+        return f"audit {self.number} ({self.item})"
+
+    @property
+    def display(self) -> str:
+        """The label, or ``audit <item>``."""
+        return self.label or f"audit {self.item}"
+
+    def applies_to(self, period: object) -> bool:
+        """Whether the audit is scored in ``period`` (any of its scopes is listed)."""
+        return bool(scopes(period) & set(self.periods))
+
+    def earned(self, false_found: np.ndarray) -> np.ndarray:
+        """Points kept: ``points - points_per_false x false_found`` in [0, points]; a unit
+        not audited (NaN) keeps its points."""
+        x = np.asarray(false_found, dtype=float)
+        kept = np.clip(self.points - self.points_per_false * x, 0.0, self.points)
+        return np.where(np.isnan(x), self.points, kept)
+
+
+def correctable(spec: ind.Indicator) -> bool:
+    """Whether an audit of a count column can correct ``spec`` by scaling or reducing its
+    numerator: one numerator column, and a value proportional to it (not a difference or a
+    TFR)."""
+    return len(spec.numerator) == 1 and spec.kind in ("rate", "proportion", "poisson_ratio",
+                                                      "sex_ratio")
+
+
+def _audit_columns(audits: Iterable[Audit], targets: Iterable[Target],
+                   indicators: Iterable[ind.Indicator]) -> list[Rule]:
+    """An audit must verify a known count column; one that corrects figures must verify the
+    whole numerator of a target's computed indicator (a numerator of several columns, or a
+    difference such as births - deaths, cannot be scaled by one column's false share); each
+    item is audited once."""
+    audits, targets = list(audits), list(targets)
+    user = {i.key: i for i in indicators}
+    numerators: set[str] = set()
+    mixed: dict[str, str] = {}
+    for t in targets:
+        spec = user.get(t.indicator) or (ind.get(t.indicator) if t.indicator in ind.keys()
+                                         else None)
+        if spec is None or t.is_milestone:
+            continue
+        if correctable(spec):
+            numerators |= set(spec.numerator)
+        else:
+            mixed.update({c: spec.key for c in spec.numerator})
+    known = set(COUNTS.counts) | numerators | {c for i in user.values() for c in i.columns} \
+        | {t.done for t in targets if t.done}
+    out: list[Rule] = []
+    seen: dict[str, int] = {}
+    for a in audits:
+        if a.column not in known:
+            out.append(("column", f"{a.name}: unknown count column {a.column!r}"
+                                  f"{_suggest(a.column, known)}"))
+        elif a.adjust != "none" and a.column in mixed:
+            out.append(("adjust", f"{a.name}: adjust = {a.adjust!r} cannot correct "
+                                  f"{mixed[a.column]}, whose numerator is not {a.column!r} "
+                                  "alone (several columns, or a difference); use adjust = "
+                                  "\"none\""))
+        elif a.adjust != "none" and a.column not in numerators:
+            out.append(("adjust", f"{a.name}: adjust = {a.adjust!r} corrects the figures that "
+                                  f"count {a.column!r}, but no target's indicator has it in "
+                                  "its numerator"))
+        if a.item in seen:
+            out.append(("item", f"{a.name}: item {a.item!r} is audited twice (also audit "
+                                f"{seen[a.item]})"))
+        seen.setdefault(a.item, a.number)
+    return out
+
+
 def _class_names(targets: tuple[Target, ...], classes: tuple[ClassRule, ...]) -> list[Rule]:
     """Each class criterion must name exactly one target, by label or indicator key."""
     out: list[Rule] = []
@@ -801,6 +1000,9 @@ class Scheme:
         :func:`fpanalysis.targets.classify`.
     default_class : str
         The class of a unit that meets no class's rule (needed with ``classes``).
+    audits : tuple of Audit
+        Re-checks that count in the score (``[[audit]]`` tables), numbered 1, 2, ...; scored
+        by :func:`fpanalysis.targets.evaluate` with ``audits=``.
 
     Examples
     --------
@@ -820,6 +1022,7 @@ class Scheme:
     indicators: tuple[ind.Indicator, ...] = ()
     classes: tuple[ClassRule, ...] = ()
     default_class: str = ""
+    audits: tuple[Audit, ...] = ()
 
     def __post_init__(self) -> None:
         targets = tuple(self.targets)
@@ -847,6 +1050,14 @@ class Scheme:
         _raise_rules("scheme", _scheme_rules(fields) + _total_rules(fields, targets))
         object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "indicators", tuple(self.indicators))
+        audits = tuple(self.audits)
+        if not all(isinstance(a, Audit) for a in audits):
+            raise ValueError("a scheme's audits must be Audit objects")
+        if [a.number for a in audits] != list(range(1, len(audits) + 1)):
+            raise ValueError(f"audits must be numbered 1 to {len(audits)} in order, got "
+                             f"{[a.number for a in audits]}")
+        _raise_rules("scheme", _audit_columns(audits, targets, self.indicators))
+        object.__setattr__(self, "audits", audits)
         object.__setattr__(self, "county_weight", float(self.county_weight))
         object.__setattr__(self, "city_weight", float(self.city_weight))
 
@@ -881,6 +1092,32 @@ class Scheme:
             "schedule": t.schedule if isinstance(t.schedule, str) else dict(t.schedule or {}),
             "compare": t.compare, "when_empty": t.when_empty, "level": t.level,
         } for t in self.targets])
+
+    def audits_frame(self) -> pd.DataFrame:
+        """The ``[[audit]]`` tables for display: ``audit`` (number), ``item``, ``column``,
+        ``label`` (or ``audit <item>``), ``points``, ``points_per_false``, ``veto_above``
+        (share; NaN: no veto), ``adjust``, ``level``, ``periods`` (tuple); no row without
+        audits.
+
+        Examples
+        --------
+        >>> s = Scheme((Target(1, "compliance_rate", ">=", 86, 20),),
+        ...            audits=(Audit(1, "births_compliant", "births_compliant", 10, 2),))
+        >>> s.audits_frame()[["audit", "item", "label", "points", "adjust"]]
+           audit              item                   label  points adjust
+        0      1  births_compliant  audit births_compliant    10.0   none
+        """
+        return _audits_frame(self.audits)
+
+
+def _audits_frame(audits: Iterable[Audit]) -> pd.DataFrame:
+    columns = ["audit", "item", "column", "label", "points", "points_per_false",
+               "veto_above", "adjust", "level", "periods"]
+    return pd.DataFrame([{
+        "audit": a.number, "item": a.item, "column": a.column, "label": a.display,
+        "points": a.points, "points_per_false": a.points_per_false,
+        "veto_above": a.veto_above, "adjust": a.adjust, "level": a.level,
+        "periods": a.periods} for a in audits], columns=columns)
 
 
 def _total_rules(fields: Mapping[str, object], targets: Iterable[Target]) -> list[Rule]:
@@ -1102,6 +1339,19 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         plan_file = "annual_plan.csv"   #   unit (or name), period (year), plan [, item]
         schedule = { "06" = 50, "09" = 80, "12" = 100 }   # or years, or "elapsed"
 
+    Re-checks count in the score through ``[[audit]]`` tables (see :class:`Audit`)::
+
+        [[audit]]
+        item = "births_compliant"       # the item of the audits table
+        column = "births_compliant"     # the count column it verifies
+        points = 10                     # the audit item's points ...
+        points_per_false = 2            # ... less 2 per false case found, never below 0
+        veto_above = 0.10               # optional: veto when the false share's lower
+                                        #   limit (exact interval) exceeds 10 %
+        adjust = "scale_by_false_share" # or "subtract_found", "none" (default): correct
+                                        #   the figures counting the column before scoring
+        periods = ["quarter", "year"]   # optional, as for targets; level and label too
+
     A veto's points may be left out (0; any other value is refused). A milestone has no
     ``threshold`` (the schedule gives the share due), ``op = ">="``, no per-unit
     thresholds, no ``compare`` or ``when_empty``, all_or_nothing or veto scoring, and no
@@ -1144,7 +1394,10 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
         plan_file or schedule, or with a key that does not apply to it; a schedule key that
         is not a month "01".."12" or a year, a share due outside 0..100 or not increasing;
         an annual plan row with an unknown unit, a period that is not a year, a plan that
-        is not positive, or a second plan for a unit and year.
+        is not positive, or a second plan for a unit and year; an ``[[audit]]`` with a
+        missing or unknown key, a negative deduction, a veto_above outside [0, 1), an
+        unknown adjust, level, period scope or count column, an item audited twice, or an
+        adjust that corrects no target's figures.
 
     Examples
     --------
@@ -1179,7 +1432,8 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
             continue
         what = "table" if isinstance(value, dict | list) else "key"
         near = difflib.get_close_matches(key, _TABLES, n=1, cutoff=0.6)
-        spelled = {"scheme": "[scheme]", "target": "[[target]]", "class": "[[class]]"}
+        spelled = {"scheme": "[scheme]", "target": "[[target]]", "class": "[[class]]",
+                   "audit": "[[audit]]"}
         hint = f" (did you mean {spelled[near[0]]}?)" if near and what == "table" else \
             (f" (did you mean {near[0]!r}?)" if near else "")
         if what == "key" and key in _SCHEME_KEYS:
@@ -1276,9 +1530,27 @@ def load_targets(path: str | Path, *, indicators: Iterable[str | ind.Indicator] 
     if not classes and scheme_fields.get("default_class"):
         problems.append(Problem(name, None, "default_class", "scheme: default_class without "
                                 "any [[class]] table"))
+    audits: list[Audit] = []
+    raw_audits = doc.get("audit", [])
+    if not isinstance(raw_audits, list) or not all(isinstance(a, dict) for a in raw_audits):
+        problems.append(Problem(name, None, "audit", "write each audit as an [[audit]] table "
+                                                     "(an array of tables), not [audit]"))
+        raw_audits = []
+    for i, a in enumerate(raw_audits, start=1):
+        item = a.get("item", "?")
+        where = f"audit {i} ({item.strip() if isinstance(item, str) else item})"
+        rules = _audit_rules(a)
+        problems += [Problem(name, None, key, f"{where}: {msg}") for key, msg in rules]
+        if not rules:
+            audits.append(Audit(number=i, **{k: tuple(v) if k == "periods" else v
+                                             for k, v in a.items()}))
+    if audits and len(audits) == len(raw_audits):
+        problems += [Problem(name, None, key, msg) for key, msg in
+                     _audit_columns(audits, targets, user)]
     if not problems:
         problems += [Problem(name, None, key, f"scheme: {msg}")
                      for key, msg in _total_rules(scheme_fields, targets)]
     if problems:
         raise DataError(problems)
-    return Scheme(tuple(targets), indicators=user, classes=tuple(classes), **scheme_fields)
+    return Scheme(tuple(targets), indicators=user, classes=tuple(classes),
+                  audits=tuple(audits), **scheme_fields)

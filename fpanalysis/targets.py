@@ -4,7 +4,8 @@ and streaks.
 The steps chain on tidy frames and one :class:`~fpanalysis.scheme.Scheme`::
 
     scheme = load_targets(data_dir, units=units)        # fpanalysis.scheme
-    ev = evaluate(results, scheme, values=supplied, units=units)  # unit x period x target
+    ev = evaluate(results, scheme, values=supplied, units=units,  # unit x period x target
+                  audits=audits)                         # with [[audit]] tables
     sc = score(ev)                                       # unit x period: points, ranks
     sc = tiers(sc, k=scheme.tier_size)                   # top / bottom k
     sc = streaks(sc)                                     # periods running in the bottom tier
@@ -16,7 +17,9 @@ that fails it after every other unit of the period (:func:`score`); a milestone 
 (``against = "annual_plan"``) compares the share of the annual plan done to date
 (:func:`done_to_date`) with the share due by the schedule; a compare target is met on the
 change against a baseline period, with a MOVER interval; ``when_empty`` says what a zero
-denominator means.
+denominator means; an ``[[audit]]`` table deducts points per false case found in re-checks,
+may veto, and may correct the figures it verifies before they are scored (:func:`evaluate`
+with ``audits=``).
 
 Values are compared unrounded: a sex ratio of 130.4 does not meet "<= 130" although it
 displays as 130. Every unit is assessed in every period: a unit without data for a target
@@ -27,16 +30,18 @@ flagged ``not_reported``; so no unit can gain points or rank by not reporting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import indicators as ind
+from . import intervals as iv
 from . import periods as pr
 from . import ranks as rk
 from .schema import suggestion
-from .scheme import Scheme, Target, scopes
+from .scheme import Audit, Scheme, Target, correctable, scopes
 
 __all__ = [
     "VERDICTS",
@@ -252,7 +257,8 @@ def _change(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> dict[str, np.n
 
 def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | None = None,
              units: pd.DataFrame | None = None, prefer: str | None = None,
-             baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+             baseline: pd.DataFrame | None = None,
+             audits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Check every unit and period against every target of the scheme that applies to it.
 
     Parameters
@@ -282,6 +288,11 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         Results of the baseline periods of ``compare`` targets (same columns as
         ``results``), used only as baselines, never assessed. Baselines are also looked up
         in ``results`` and ``values``.
+    audits : pandas.DataFrame, optional
+        Audit re-checks (:func:`fpanalysis.io.load_audits`), required when the scheme has
+        ``[[audit]]`` tables (and refused when it has none). Each audit adds one row per
+        assessed unit and period (see Returns) and, with ``adjust``, corrects the computed
+        figures whose numerator counts the audited column before they are evaluated.
 
     Returns
     -------
@@ -312,6 +323,27 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         denominator (not a unit that did not report) is met, not met or no data as the
         target's ``when_empty`` says; met earns the full points.
 
+        With ``audits``: one more row per ``[[audit]]`` (``scoring`` ``audit``, ``target``
+        = number of targets + the audit's number, ``indicator`` the item, ``label`` the
+        audit's) per assessed unit and period where it applies: ``value``, ``lower``,
+        ``upper`` the false share (per cent) of the cases re-checked in audit rows within
+        the period (summed) with its exact Clopper-Pearson interval, ``threshold`` the
+        veto level (per cent; NaN without), ``points`` the audit's, ``earned`` = points -
+        points_per_false x false found, never below 0, ``met`` no false case found,
+        ``verdict`` ``clearly_met`` / ``clearly_not_met`` / ``no_data`` (not audited or
+        none re-checked), ``source`` ``audit``, ``note`` ("5 false of 27 re-checked: -10
+        points", "not audited in 2024Q3: no deduction"). A unit with no audit row keeps the
+        points, with that note; a unit audited in a period whose counts it did not report
+        is kept (flagged ``not_reported``). Every row then also has ``audit_checked``,
+        ``audit_false_found``, ``audit_deduction`` (points taken off; NaN on target rows),
+        ``audit_veto`` (the false share's lower limit exceeds ``veto_above``),
+        ``audit_corrected`` (the figure was corrected by an audit, said in ``note``:
+        "corrected by audit: births_compliant scaled by 1 - 5 false of 27 re-checked") and
+        ``uncorrected_value`` (the figure before correction; NaN where not corrected).
+        A compare target's baseline is corrected by the audits of the baseline period.
+        ``attrs["audit_notes"]`` lists audit items without an ``[[audit]]`` table and
+        audit rows of units not assessed (not scored).
+
     Raises
     ------
     ValueError
@@ -319,7 +351,9 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         the target), or that has no value at all for an assessed period; a per-unit
         threshold for a unit that is not there; a value both computed and supplied without
         ``prefer``; two rows for one unit, period and indicator; result units missing from
-        ``units``.
+        ``units``; a scheme with ``[[audit]]`` tables but no ``audits`` or the reverse; an
+        audited item not in the (non-empty) audits; audit units missing from ``units``;
+        an audits problem (:func:`fpanalysis.quality.audits.audit_estimates`).
 
     Examples
     --------
@@ -338,11 +372,20 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     scheme = _check_scheme(scheme)
     if prefer is not None and prefer not in _PREFER:
         raise ValueError(f"prefer must be 'computed' or 'supplied', got {prefer!r}")
+    if audits is not None and not scheme.audits:
+        raise ValueError("audits were given but the scheme has no [[audit]] table to score "
+                         "them")
     data = _observations(results, values, prefer)
-    base = data if baseline is None else pd.concat(
-        [data, _observations(baseline, None, None)], ignore_index=True
-    ).drop_duplicates(_KEY, keep="first")
     pairs = _assessed(results, units)
+    audit_notes: list[str] = []
+    earlier = _observations(baseline, None, None) if baseline is not None else None
+    if audits is not None:  # correct the figures before anything is compared with them
+        sums, pairs, audit_notes = _audit_pairs(scheme, audits, pairs, units)
+        data = _audit_corrections(scheme, data, audits, units)
+        if earlier is not None:  # a baseline is corrected by its own period's audits
+            earlier = _audit_corrections(scheme, earlier, audits, units)
+    base = data if earlier is None else pd.concat(
+        [data, earlier], ignore_index=True).drop_duplicates(_KEY, keep="first")
     indicators = set(data["indicator"])
     codes = set(units["unit"].astype(str).str.strip()) if units is not None \
         else set(pairs["unit"])
@@ -360,6 +403,19 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     if leveled and units is None:
         raise ValueError(f"target {leveled[0].number} ({leveled[0].indicator}) applies to "
                          f"{leveled[0].level} units only: pass units= so that levels are known")
+    if audits is not None and units is None and any(a.level for a in scheme.audits):
+        a = next(a for a in scheme.audits if a.level)
+        raise ValueError(f"{a.name} applies to {a.level} units only: pass units= so that "
+                         "levels are known")
+    if audits is None and scheme.audits:
+        levels = set(level_of.dropna()) if level_of is not None else None
+        due = [a for a in scheme.audits
+               if any(s & set(a.periods) for s in period_scopes.values())
+               and (not a.level or levels is None or a.level in levels)]
+        if due:
+            raise ValueError(f"the scheme has {len(due)} [[audit]] table(s) that apply here "
+                             f"({', '.join(a.item for a in due)}): pass audits= "
+                             "(fpanalysis.io.load_audits) so that their deductions are scored")
     pieces = []
     for t in scheme.targets:  # a loop over the ~10 targets of a scheme, not over units
         applies = [p for p, s in period_scopes.items() if s & set(t.periods)]
@@ -374,10 +430,186 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         part = assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"],
                               how="left")
         pieces.append(_evaluate_target(t, part, base))
+    columns = _EVALUATED
+    if audits is not None:
+        columns = _EVALUATED + _AUDIT_COLUMNS
+        pieces = [_audit_extras(p, data) for p in pieces]
+        for a in scheme.audits:  # the few audits of a scheme
+            applies = [p for p, s in period_scopes.items() if s & set(a.periods)]
+            assessed = pairs[pairs["period"].isin(applies)]
+            if a.level:
+                assessed = assessed[(level_of.loc[assessed.index] == a.level).to_numpy()]
+            if not assessed.empty:
+                pieces.append(_evaluate_audit(a, len(scheme.targets), assessed, sums))
     if not pieces:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in _EVALUATED})
-    out = pd.concat(pieces, ignore_index=True)
-    return out.sort_values(["period", "unit", "target"], kind="stable").reset_index(drop=True)
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    else:
+        out = pd.concat(pieces, ignore_index=True)[columns]
+        out = out.sort_values(["period", "unit", "target"], kind="stable").reset_index(
+            drop=True)
+    if audits is not None:
+        out.attrs["audit_notes"] = audit_notes
+    return out
+
+
+_AUDIT_COLUMNS = ["audit_checked", "audit_false_found", "audit_deduction", "audit_veto",
+                  "audit_corrected", "uncorrected_value"]
+
+
+def _audit_pairs(scheme: Scheme, audits: pd.DataFrame, pairs: pd.DataFrame,
+                 units: pd.DataFrame | None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The audits summed per unit, assessed period and item; the pairs to assess with the
+    audited units that have no result row (when ``units`` is not given); notes on audit
+    items and rows that are not scored."""
+    from .quality.audits import audit_sums
+
+    labels = list(pairs["period"].unique())
+    sums = audit_sums(audits, labels)  # checks the audits too
+    given = set(audits["item"].astype("string").str.strip().dropna())
+    if given:  # an empty audits frame: every unit is simply not audited
+        for a in scheme.audits:
+            if a.item not in given:
+                raise ValueError(f"{a.name}: the audits have no item {a.item!r}"
+                                 f"{suggestion(a.item, given)}")
+    notes = []
+    scored = {a.item for a in scheme.audits}
+    counts = audits["item"].astype("string").str.strip().value_counts()
+    for item in sorted(given - scored):
+        notes.append(f"audit item {item!r} ({int(counts[item])} rows) has no [[audit]] table: "
+                     "not scored")
+    scoped = {p: scopes(p) for p in labels}
+    applies = pd.Series(False, index=sums.index)
+    for a in scheme.audits:  # a few audits x a few periods
+        when = [p for p, s in scoped.items() if s & set(a.periods)]
+        applies |= (sums["item"] == a.item) & sums["period"].isin(when)
+    audited = sums[applies.to_numpy()][["unit", "period"]].drop_duplicates()
+    if units is not None:
+        codes = set(units["unit"].astype(str).str.strip())
+        unknown = sorted(set(audited["unit"]) - codes)
+        if unknown:
+            raise ValueError(f"the audits hold unit(s) that are not in the units table: "
+                             f"{', '.join(unknown[:10])}")
+    extra = audited.merge(pairs[["unit", "period"]], on=["unit", "period"], how="left",
+                          indicator=True)
+    extra = extra[extra["_merge"] == "left_only"][["unit", "period"]]
+    if len(extra) and units is None:
+        pairs = pd.concat([pairs, extra.assign(_rows=False)], ignore_index=True)
+    elif len(extra):
+        notes.append(f"{len(extra)} audited unit-period(s) of units not assessed here (another "
+                     f"level), e.g. {extra['unit'].iloc[0]} in {extra['period'].iloc[0]}: "
+                     "not scored")
+    return sums, pairs.reset_index(drop=True), notes
+
+
+def _numerator_columns(scheme: Scheme, key: str) -> tuple[str, ...]:
+    """The numerator column of an indicator an audit can correct, else ()."""
+    user = {i.key: i for i in scheme.indicators}
+    spec = user.get(key) or (ind.get(key) if key in ind.keys() else None)
+    return tuple(spec.numerator) if spec is not None and correctable(spec) else ()
+
+
+def _audit_corrections(scheme: Scheme, data: pd.DataFrame, audits: pd.DataFrame,
+                       units: pd.DataFrame | None) -> pd.DataFrame:
+    """Computed figures whose numerator counts an audited column, corrected as the audit's
+    ``adjust`` says (:func:`fpanalysis.quality.audits.audit_adjusted`) in the periods and
+    level it applies to; ``_corrected`` and ``_uncorrected`` record what was changed."""
+    from .quality.audits import audit_adjusted
+
+    data = data.assign(_corrected=False, _uncorrected=np.nan)
+    level = dict(zip(units["unit"].astype(str).str.strip(), units["level"].astype(str),
+                     strict=False)) if units is not None else {}
+    has_rows = len(audits) > 0
+    for a in scheme.audits:  # a few audits x the few indicators counting their column
+        if a.adjust == "none":
+            continue
+        for key in sorted(set(data["indicator"])):
+            if a.column not in _numerator_columns(scheme, key):
+                continue
+            rows = (data["indicator"] == key) & (data["source"] == "computed")
+            rows &= _per_period(data["period"], a.applies_to).astype(bool)
+            if a.level:
+                rows &= data["unit"].map(level).eq(a.level)
+            if not rows.any():
+                continue
+            part = data[rows]
+            if has_rows:
+                adj = audit_adjusted(part, audits, item=a.item, indicator=key,
+                                     adjust=a.adjust)
+                ok = adj["corrected"].to_numpy(dtype=bool)
+                why = adj["note"].to_numpy(dtype=object)
+            else:
+                ok = np.zeros(len(part), dtype=bool)
+                why = ("not audited in " + part["period"].astype(str)
+                       + ": figure not corrected").to_numpy(dtype=object)
+            idx = part.index
+            before = data.loc[idx, "value"].to_numpy(dtype=float)
+            if ok.any():
+                for col, new in (("value", "corrected_value"), ("lower", "corrected_lower"),
+                                 ("upper", "corrected_upper"),
+                                 ("numerator", "corrected_numerator")):
+                    data.loc[idx[ok], col] = adj[new].to_numpy(dtype=float)[ok]
+                data.loc[idx[ok], "_uncorrected"] = before[ok]
+                data.loc[idx[ok], "_corrected"] = True
+            data.loc[idx, "note"] = _join(data.loc[idx, "note"].fillna("").to_numpy(
+                dtype=object), np.asarray(why, dtype=str)).tolist()
+    return data
+
+
+def _audit_extras(piece: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """The audit columns of a target's rows: whether its figure was corrected."""
+    flags = data[["unit", "period", "indicator", "_corrected", "_uncorrected"]]
+    got = piece[["unit", "period", "indicator"]].merge(flags, on=["unit", "period",
+                                                                  "indicator"], how="left")
+    return piece.assign(audit_checked=np.nan, audit_false_found=np.nan,
+                        audit_deduction=np.nan, audit_veto=False,
+                        audit_corrected=got["_corrected"].fillna(False).astype(bool)
+                        .to_numpy(),
+                        uncorrected_value=got["_uncorrected"].to_numpy(dtype=float))
+
+
+def _evaluate_audit(a: Audit, n_targets: int, assessed: pd.DataFrame,
+                    sums: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one audit for its assessed (unit, period) pairs."""
+    got = assessed[["unit", "period", "_rows"]].merge(
+        sums[sums["item"] == a.item].drop(columns="item"), on=["unit", "period"], how="left")
+    n, x = got["checked"].to_numpy(dtype=float), got["false_found"].to_numpy(dtype=float)
+    lo, hi = iv.proportion_confint(x, n, method="clopper_pearson")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, x / n, np.nan)
+    checked = n > 0
+    found = np.where(checked, x, np.nan)
+    earned = a.earned(found)
+    deduction = a.points - earned
+    period = got["period"].to_numpy(dtype=object)
+    def words(v: np.ndarray) -> pd.Series:
+        return pd.Series(np.nan_to_num(v)).round(9).astype(str).str.removesuffix(".0")
+
+    text = (words(x) + " false of " + words(n) + " re-checked: -" + words(deduction)
+            + " points").to_numpy(dtype=object)
+    note = np.where(np.isnan(n), "not audited in " + period + ": no deduction", text)
+    note = np.where(n == 0, "no case re-checked in " + period + ": no deduction", note)
+    veto = np.zeros(len(got), dtype=bool)
+    if not np.isnan(a.veto_above):
+        with np.errstate(invalid="ignore"):
+            veto = checked & (lo > a.veto_above)
+    nan = np.full(len(got), np.nan)
+    verdict = np.where(~checked, "no_data", np.where(x > 0, "clearly_not_met", "clearly_met"))
+    return pd.DataFrame({
+        "unit": got["unit"].to_numpy(), "period": period, "target": n_targets + a.number,
+        "indicator": a.item, "label": a.display, "value": 100 * share,
+        "lower": np.where(checked, 100 * lo, np.nan),
+        "upper": np.where(checked, 100 * hi, np.nan), "op": "<=",
+        "threshold": 100 * a.veto_above,
+        "met": pd.array(np.where(checked, x == 0, None), dtype="boolean"),
+        "verdict": verdict, "points": a.points, "weight": 1.0, "earned": earned,
+        "weighted": earned, "source": "audit", "note": note.astype(object),
+        "not_reported": ~got["_rows"].to_numpy(dtype=bool), "scoring": "audit",
+        "empty": False, "done": nan, "plan": nan, "share": nan, "due": nan, "elapsed": nan,
+        "baseline": nan, "baseline_period": "", "change": nan, "change_lower": nan,
+        "change_upper": nan, "audit_checked": n, "audit_false_found": x,
+        "audit_deduction": deduction, "audit_veto": veto, "audit_corrected": False,
+        "uncorrected_value": nan})
 
 
 def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
@@ -575,14 +807,15 @@ def _inputs(counts: pd.DataFrame, scheme: Scheme, periods: Sequence[object],
 
 def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
            values: pd.DataFrame | None = None, units: pd.DataFrame | None = None,
-           level: str | None = None, prefer: str | None = None
-           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+           level: str | None = None, prefer: str | None = None,
+           audits: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate and score several periods at once (e.g. every quarter of the year so far).
 
     Computes the scheme's indicators that come from counts (built-in ones and the scheme's
     user indicators) for each period, the milestone targets' done to date
     (:func:`done_to_date`) and the results of the compare targets' baseline periods, then
-    :func:`evaluate` (with ``values``, ``units`` and ``prefer``), :func:`score`,
+    :func:`evaluate` (with ``values``, ``units``, ``prefer`` and ``audits``, which a scheme
+    with ``[[audit]]`` tables needs), :func:`score`,
     :func:`tiers` (``scheme.tier_size``) and :func:`streaks` (within each kind of period,
     with ``missing="in_tier"``: a report not sent never breaks a bottom streak).
 
@@ -595,7 +828,7 @@ def assess(counts: pd.DataFrame, scheme: Scheme, *, periods: Sequence[object],
     scheme = _check_scheme(scheme)
     results, base = _inputs(counts, scheme, periods, units, level)
     evaluated = evaluate(results, scheme, values=values, units=units, prefer=prefer,
-                         baseline=base)
+                         baseline=base, audits=audits)
     scored = tiers(score(evaluated), k=scheme.tier_size)
     if scored.empty:
         return evaluated, scored.assign(streak=pd.Series(dtype="int64"))
@@ -616,7 +849,11 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
     A unit that fails a veto target (``scoring = "veto"``) in a period, or has no data on
     it (a unit that does not report must never gain), is ``vetoed``: it ranks after every
     unit that is not, whatever its points; vetoed units rank among themselves by score.
-    A milestone not due yet (verdict ``not_due``) counts neither way.
+    A milestone not due yet (verdict ``not_due``) counts neither way. Audit rows
+    (``scoring`` ``audit``, from :func:`evaluate` with ``audits=``) add their points kept to
+    ``score`` and their points to ``max_score`` but are not targets (not counted in
+    ``met`` ... ``targets``); an audit whose false share's lower limit exceeds its
+    ``veto_above`` vetoes the unit.
 
     Returns
     -------
@@ -627,7 +864,10 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
         rows in the period is), ``vetoed`` (bool), ``veto_reason`` (each failed veto as
         "label: not met" or "label: no data", joined by "; "; '' if none), ``rank`` (1 =
         best; tied units share the better rank; vetoed units after all others), sorted by
-        period, rank, unit.
+        period, rank, unit. With audit rows also ``audit_deduction`` (points taken off by
+        audits), ``audit_note`` (each audit's note, "label: 5 false of 27 re-checked: -10
+        points" or "label: not audited in 2024Q3: no deduction", then "corrected by audit:
+        <indicators>" for figures corrected before evaluation; joined by "; ").
 
     Examples
     --------
@@ -649,6 +889,12 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
     veto = (evaluated["scoring"] == "veto").to_numpy() if "scoring" in evaluated.columns \
         else np.zeros(len(evaluated), dtype=bool)
     failed = veto & due & ~met.fillna(False).to_numpy(dtype=bool)
+    audited = "audit_deduction" in evaluated.columns
+    audit = (evaluated["scoring"] == "audit").to_numpy() if audited \
+        else np.zeros(len(evaluated), dtype=bool)
+    if audited:
+        failed = failed | (audit & evaluated["audit_veto"].fillna(False).to_numpy(dtype=bool))
+    due = due & ~audit  # audit rows add points but are not targets
     e = evaluated.assign(
         _avail=evaluated["points"] * evaluated["weight"],
         _met=(met.fillna(False).astype(int) * due),
@@ -673,8 +919,28 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
             else pd.Series("", index=f.index)
         no_data = ": no data" + np.where(note != "", " (" + note + ")", "")
         why = name + np.where(f["met"].isna(), no_data, ": not met")
+        if audited:
+            share = (": false share above " + f["threshold"].map("{:g} %".format)
+                     + " (lower limit " + f["lower"].map("{:.1f} %".format) + "; "
+                     + note + ")")
+            why = why.where(f["scoring"] != "audit", name + share)
         reasons = why.groupby([f["unit"], f["period"]], sort=True).agg("; ".join)
         out["veto_reason"] = reasons.reindex(out.index).fillna("").to_numpy(dtype=object)
+    if audited:
+        out["audit_deduction"] = e["audit_deduction"].where(audit, 0.0).groupby(
+            [e["unit"], e["period"]], sort=True).sum().reindex(out.index).to_numpy()
+        a = e[audit]
+        said = (a["label"].astype(str) + ": " + a["note"].fillna("").astype(str)).groupby(
+            [a["unit"], a["period"]], sort=True).agg("; ".join)
+        fixed = e.loc[e["audit_corrected"].fillna(False).astype(bool).to_numpy(),
+                      ["unit", "period", "indicator"]].astype(str).drop_duplicates() \
+            .sort_values(["unit", "period", "indicator"])
+        keys = "corrected by audit: " + fixed.groupby(["unit", "period"], sort=True)[
+            "indicator"].agg(", ".join)
+        said = said.reindex(out.index).fillna("")
+        keys = keys.reindex(out.index).fillna("")
+        out["audit_note"] = np.where((said != "") & (keys != ""), said + "; " + keys,
+                                     said + keys).astype(object)
     return rank_units(out.reset_index())
 
 
@@ -1693,6 +1959,11 @@ def rank_uncertainty(
     lowered below every unvetoed score, as in the ranking. It is a normal approximation;
     see :mod:`fpanalysis.ranks` for where it is weak. At a quarter's counts the sets of an
     18-township county are often 1-18: that is what the data can tell.
+
+    A scheme's ``[[audit]]`` tables are left out: the scores redrawn and ranked here are
+    the targets' alone, without audit deductions, vetoes or corrected figures (re-checks
+    are not sampled counts). Compare with :func:`score` of :func:`evaluate` with
+    ``audits=`` for the scores with them.
     """
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
@@ -1702,6 +1973,7 @@ def rank_uncertainty(
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k (the tier size) must be a whole number of at least 1, got {k!r}")
     rng = np.random.default_rng(seed)
+    scheme = replace(scheme, audits=())  # audit deductions are not redrawn (see Notes)
     p = pr.parse(period)
     applicable = scheme.applicable(p)
     if not applicable:  # e.g. a monthly report under a quarterly scheme: nothing to rank

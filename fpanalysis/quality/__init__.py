@@ -1,1 +1,1 @@
-"""Data-quality checks (issue 9). The lead replaces this placeholder with the re-exports."""
+"""Data quality checks (placeholder: the lead writes the re-exports)."""
