@@ -693,6 +693,35 @@ def _quoted(items: Sequence[str]) -> str:
     return "[" + ", ".join(f"\"{i}\"" for i in items) + "]"
 
 
+#: The scheme's re-checks (核查结果纳入考评), appended to :func:`full_scheme_toml`.
+AUDIT_BLOCK = """
+# Re-checks count in the score (核查结果纳入考评): 2 points off the item's 10 for
+# each false compliant birth found, never below 0; a township whose false share
+# is surely (lower limit of the exact interval) above 20 % is vetoed; compliance
+# figures are corrected by the false share before they are scored. Births
+# re-checks deduct 1 point of 5 per false birth; deaths re-checks are not scored.
+[[audit]]
+level = "township"
+item = "births_compliant"
+column = "births_compliant"
+label = "政策符合出生核查"
+points = 10
+points_per_false = 2
+veto_above = 0.20
+adjust = "scale_by_false_share"
+periods = ["quarter", "year", "ytd"]
+
+[[audit]]
+level = "township"
+item = "births"
+column = "births"
+label = "出生核查"
+points = 5
+points_per_false = 1
+periods = ["quarter", "year", "ytd"]
+"""
+
+
 def full_scheme_toml(params: pd.DataFrame | None = None) -> str:
     """Return the sample county's whole scheme (``scheme_full.toml``), in the targets-file
     syntax of issue 8: the township targets of :func:`targets_toml` (per-case deductions for
@@ -761,7 +790,7 @@ def full_scheme_toml(params: pd.DataFrame | None = None) -> str:
         f"[[class]]\nname = \"二类\"\n"
         f"targets = {_quoted(['村政策符合率', zero_labels[0], '村产后访视及时率'])}\n"
     )
-    return text
+    return text + AUDIT_BLOCK
 
 
 #: Data problems planted in the sample for the data-quality checks to find:

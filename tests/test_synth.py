@@ -253,7 +253,7 @@ def test_planted_problems_are_where_the_docs_say():
 def test_full_scheme_file_has_the_whole_shape():
     doc = tomllib.loads((SAMPLE / "scheme_full.toml").read_text(encoding="utf-8"))
     basic = tomllib.loads((SAMPLE / "targets.toml").read_text(encoding="utf-8"))
-    assert set(doc) == {"scheme", "target", "class"}
+    assert set(doc) == {"scheme", "target", "class", "audit"}
     assert doc["scheme"]["county_weight"] == 0.6 and doc["scheme"]["city_weight"] == 0.4
     t = doc["target"]
     # the township targets of targets.toml, unchanged but for the level they apply to

@@ -1,0 +1,358 @@
+"""Every data-quality check at once: :func:`check_all` and its per-township :func:`scorecard`.
+
+:func:`check_all` runs the checks of this package over one assessment period and returns one
+tidy table of every flag raised, each with the figure and the threshold that raised it. The
+windows are those a county statistician would read for the period:
+
+======================== ============================================================ ========
+check                    window and rule                                              severity
+======================== ============================================================ ========
+reporting_completeness   each quarter of the year to date; monthly reports present    extreme below 90 %, moderate above it
+                         per unit of the units table (a unit that never reported is  with a month missing
+                         listed)
+monthly_outlier          the unit's own last twelve months to the period's end,      moderate at abs(z) >= 2, extreme at 3
+                         births and deaths, months of the year to date flagged        (modified z > 3.5: moderate)
+                         (WHO DQR)
+funnel                   the year to date, sex ratio at birth, compliance and crude   moderate at most (see below)
+                         birth rate, against the county, over-dispersion adjusted
+consistency_over_time    the latest complete year to the period's end, over the mean  moderate
+                         of up to three previous years, relative to the county, 1 +-
+                         0.33 (at least two previous years)
+source_agreement         the year to date, register births over the second source     moderate; extreme when the whole
+                         (hospital deliveries), 1 +- 0.10 and the interval excluding  interval lies outside the band
+                         1
+sex_ratio_plausibility   the 36 months to the period's end (from the first month of   moderate at p < 0.001, extreme when
+                         the counts if later), all births and each birth order,       it survives Bonferroni over the table
+                         exact test against 105
+audit_false_rate         the re-checks of the year to date, lower limit of the exact  moderate; extreme above twice the
+                         false share above the tolerance (0.05)                       tolerance
+timeliness               where counts have a ``received`` date: reports in by day 5   as :func:`.timeliness`
+value_completeness       every count column, the year to date, share of cells         extreme below 90 %
+                         present
+======================== ============================================================ ========
+
+Funnel flags are never graded above moderate here: a unit outside the funnel differs from
+the county, which real differences between townships explain as well as bad data; whether
+it is the data is for the other checks (and the audits) to say. Every other grading is that
+of the check itself.
+
+A check that cannot run says why in ``flags.attrs["skipped"]`` (no audits given, no second
+source, no earlier year); ``flags.attrs["checks"]`` lists each check run with its window. A
+unit whose figures are missing for a window (it did not report) is not flagged by the
+statistical checks for it; its gap is flagged by ``reporting_completeness``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import periods as pr
+from .audits import audit_estimates
+from .completeness import completeness, completeness_flags, sex_ratio_plausibility, timeliness
+from .completeness import value_completeness
+from .outliers import funnel_flags, funnel_outliers, monthly_outliers, outlier_flags
+from .sources import compare_sources, source_flags
+from .trends import consistency_flags, consistency_over_time
+
+__all__ = ["CHECKS", "FLAG_COLUMNS", "FUNNEL_INDICATORS", "check_all", "scorecard"]
+
+#: The columns of the flag table.
+FLAG_COLUMNS = ("unit", "period", "check", "indicator", "figure", "threshold", "severity",
+                "note")
+#: The checks of :func:`check_all`, in the order of the scorecard.
+CHECKS = ("reporting_completeness", "timeliness", "value_completeness", "monthly_outlier",
+          "funnel", "consistency_over_time", "source_agreement", "sex_ratio_plausibility",
+          "audit_false_rate")
+#: Indicators whose funnel outliers :func:`check_all` lists.
+FUNNEL_INDICATORS = ("sex_ratio_at_birth", "compliance_rate", "crude_birth_rate")
+_SEVERITY_ORDER = {"extreme": 0, "moderate": 1}
+
+
+def _flags(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    if "note" not in out.columns:
+        out["note"] = ""
+    return out[list(FLAG_COLUMNS)]
+
+
+def _monthly(counts: pd.DataFrame) -> None:
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
+    for c in ("unit", "period"):
+        if c not in counts.columns:
+            raise ValueError(f"the counts have no column {c!r}")
+    if not isinstance(counts["period"].dtype, pd.PeriodDtype) \
+            or str(counts["period"].dtype) != "period[M]":
+        raise ValueError("check_all needs monthly counts (a period[M] column, as load_counts "
+                         "returns for a monthly file)")
+    if not len(counts):
+        raise ValueError("the counts have no rows: there is nothing to check")
+
+
+def _period(period: object) -> tuple[object, pd.Period, pd.PeriodIndex]:
+    """The period, its last month and the months of its year to date."""
+    if period is None:
+        raise ValueError("check_all needs period=, the assessment period checked "
+                         "(e.g. '2024Q4' or '2024')")
+    p = pr.parse(period)
+    if pr.kind(p) == "dekad":
+        raise ValueError(f"check_all works on months; {period!r} is a dekad: give the month, "
+                         "quarter or year it falls in")
+    last = pr.months(p)[-1]
+    ytd = pd.period_range(pd.Period(f"{last.year}-01", freq="M"), last, freq="M")
+    return p, last, ytd
+
+
+def _unassessed(result: pd.DataFrame, missing: pd.Series, check: str, period: str,
+                what: str = "note") -> pd.DataFrame:
+    """Units a check could not judge (its figure is missing), with the check's own note."""
+    rows = result[missing.to_numpy(dtype=bool)].drop_duplicates("unit")
+    note = rows[what].astype(str).to_numpy() if what in rows.columns else ""
+    return pd.DataFrame({"unit": rows["unit"].astype(object).to_numpy(), "check": check,
+                         "period": period, "note": note})
+
+
+def _span(first: pd.Period, last: pd.Period) -> str:
+    return f"{first}/{last}" if first != last else str(first)
+
+
+def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
+              units: pd.DataFrame | None = None, period: object = None,
+              hospital: pd.DataFrame | None = None, level: str | None = None,
+              tolerance: float = 0.05, source_tolerance: float = 0.10,
+              consistency_tolerance: float = 0.33, completeness_threshold: float = 0.90,
+              srb_months: int = 36) -> pd.DataFrame:
+    """Run every data-quality check for one assessment period and list every flag raised.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Monthly counts (:func:`fpanalysis.io.load_counts`), with the earlier years the
+        outlier, consistency and sex-ratio checks read.
+    audits : pandas.DataFrame, optional
+        Audit re-checks (:func:`fpanalysis.io.load_audits`); without them the audit check is
+        skipped (and says so).
+    units : pandas.DataFrame, optional
+        The units table. With it, a unit that never reported is listed by the completeness
+        check; without it only the units found in the counts can be checked (said in
+        ``attrs["skipped"]``).
+    period : period label
+        The assessment period, e.g. ``'2024Q4'``, ``'2024-06'`` or ``'2024'``.
+    hospital : pandas.DataFrame, optional
+        A second source of births (:func:`fpanalysis.io.load_births_hospital`).
+    level : str, optional
+        Level of the units that must report (default: the levels found in the counts).
+    tolerance : float
+        Audit false share tolerated (the lower limit of the exact interval is compared).
+    source_tolerance, consistency_tolerance, completeness_threshold : float
+        The bands of the source, consistency and completeness checks.
+    srb_months : int
+        Length of the window of the sex-ratio plausibility test, in months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (the window the figure belongs to), ``check``, ``indicator``,
+        ``figure``, ``threshold``, ``severity`` (``extreme`` or ``moderate``), ``note``:
+        extreme flags first, then by unit. ``attrs["checks"]`` maps each check run to its
+        window; ``attrs["skipped"]`` lists the checks that could not run and why;
+        ``attrs["unassessed"]`` (``unit``, ``check``, ``period``, ``note``) the units a
+        check could not judge (e.g. a year with a month missing), which are not "passed".
+
+    See the module docstring for each check's window and grading.
+    """
+    _monthly(counts)
+    if isinstance(srb_months, bool) or not isinstance(srb_months, int) or srb_months < 1:
+        raise ValueError(f"srb_months must be a whole number of months >= 1, got {srb_months!r}")
+    p, last, ytd = _period(period)
+    months = pd.PeriodIndex(counts["period"])
+    if not (months == last).any() and not (months > last).any():
+        raise ValueError(f"the counts end at {months.max()}, before the end of period {p} "
+                         f"({last}): nothing to check for it")
+    ytd_label = _span(ytd[0], ytd[-1])
+    counts = counts[counts["period"] <= last]  # nothing after the period is known at it
+    months = pd.PeriodIndex(counts["period"])
+    skipped: list[str] = []
+    ran: dict[str, str] = {}
+    given = units
+    if units is None:
+        skipped.append("units not given: a unit that never reported cannot be listed; "
+                       "only the units of the counts are checked")
+        names = pd.unique(counts["unit"].astype("string").str.strip())
+        units = pd.DataFrame({"unit": names, "name": names, "parent": pd.NA,
+                              "level": level or "unit"})
+    parts: list[pd.DataFrame] = [pd.DataFrame(columns=list(FLAG_COLUMNS))]
+    unjudged: list[pd.DataFrame] = [pd.DataFrame(columns=["unit", "check", "period", "note"])]
+
+    # reporting: every quarter of the year to date, and the month cells of the year to date
+    quarters = pd.unique(ytd.asfreq("Q"))
+    for q in quarters:
+        qm = [m for m in pr.months(q) if m <= last]
+        window = _span(qm[0], qm[-1])
+        parts.append(_flags(completeness_flags(completeness=completeness(
+            counts, units, period=window, threshold=completeness_threshold, level=level))))
+    ran["reporting_completeness"] = ", ".join(
+        _span(pr.months(q)[0], min(pr.months(q)[-1], last)) for q in quarters)
+    in_ytd = counts[counts["period"].between(ytd[0], ytd[-1])]
+    if len(in_ytd):
+        vc = value_completeness(in_ytd, threshold=completeness_threshold)
+        parts.append(_flags(completeness_flags(values=vc.assign(period=ytd_label))))
+        ran["value_completeness"] = ytd_label
+    if "received" in counts.columns:
+        parts.append(_flags(completeness_flags(timeliness=timeliness(
+            counts, period=ytd_label, threshold=completeness_threshold))))
+        ran["timeliness"] = ytd_label
+    else:
+        skipped.append("timeliness: the counts have no 'received' date column")
+
+    # outliers against the unit's own last twelve months; flags in the year to date
+    year_window = _span(max(last - 11, months.min()), last)
+    o = monthly_outliers(counts, columns=["births", "deaths"], period=year_window,
+                         units=given, within="period")
+    unjudged.append(_unassessed(o, o.groupby(["unit", "indicator"])["z"].transform(
+        lambda z: z.isna().all()), "monthly_outlier", year_window))
+    of = outlier_flags(o)
+    of = of[pd.PeriodIndex(of["period"], freq="M") >= ytd[0]] if len(of) else of
+    parts.append(_flags(of))
+    ran["monthly_outlier"] = f"{year_window} (flags from {ytd[0]})"
+
+    # funnel against the county, over-dispersion adjusted, graded moderate at most
+    for key in FUNNEL_INDICATORS:
+        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True)
+        unjudged.append(_unassessed(fo, fo["value"].isna(), "funnel", ytd_label))
+        f = funnel_flags(fo)
+        parts.append(_flags(f.assign(severity=np.where(f["severity"].notna(), "moderate",
+                                                       f["severity"]))))
+    ran["funnel"] = ytd_label
+
+    # consistency over time: the latest complete year to the period's end
+    year = last.year if last.month == 12 else last.year - 1
+    first_year = months.min().year
+    if year - first_year >= 2:
+        c = consistency_over_time(counts, year=year, indicators=["crude_birth_rate",
+                                                                   "sex_ratio_at_birth"],
+                                  min_previous=2, tolerance=consistency_tolerance)
+        parts.append(_flags(consistency_flags(c)))
+        unjudged.append(_unassessed(c, c["relative"].isna(), "consistency_over_time",
+                                    str(year)))
+        ran["consistency_over_time"] = str(year)
+    else:
+        skipped.append(f"consistency_over_time: {year} has fewer than two earlier complete "
+                       f"years in the counts (they start in {first_year})")
+
+    # a second source
+    if hospital is not None:
+        s = compare_sources(counts, hospital, period=ytd_label, tolerance=source_tolerance,
+                            units=given)
+        parts.append(_flags(source_flags(s)))
+        unjudged.append(_unassessed(s, s["ratio"].isna(), "source_agreement", ytd_label))
+        ran["source_agreement"] = ytd_label
+    else:
+        skipped.append("source_agreement: no second source of births given (hospital=)")
+
+    # sex ratio at birth against the biological reference, over several years
+    first = max(last - (srb_months - 1), months.min())
+    srb_window = _span(first, last)
+    sr = sex_ratio_plausibility(counts, period=srb_window, units=given)
+    unjudged.append(_unassessed(sr, (sr["order"] == "all") & sr["p_value"].isna(),
+                                "sex_ratio_plausibility", srb_window))
+    parts.append(_flags(completeness_flags(sex_ratio=sr)))
+    ran["sex_ratio_plausibility"] = srb_window
+
+    # audits of the year to date
+    if audits is not None:
+        a = audits[audits["period"].astype(str).map(
+            lambda x: pr.months(pr.parse(x))[0] >= ytd[0]
+            and pr.months(pr.parse(x))[-1] <= ytd[-1])] if len(audits) else audits
+        est = audit_estimates(a, tolerance=tolerance) if len(a) else None
+        if est is not None:
+            hit = est[est["flag"].fillna(False).to_numpy(dtype=bool)]
+            parts.append(_flags(pd.DataFrame({
+                "unit": hit["unit"].astype(object).to_numpy(),
+                "period": hit["period"].astype(str).to_numpy(),
+                "check": "audit_false_rate",
+                "indicator": hit["item"].astype(str).to_numpy(),
+                "figure": hit["lower"].to_numpy(dtype=float),
+                "threshold": hit["tolerance"].to_numpy(dtype=float),
+                "severity": np.where(hit["lower"].to_numpy(dtype=float) > 2 * tolerance,
+                                     "extreme", "moderate"),
+                "note": [f"{f} false of {c} re-checked (false share {r:.1%}, exact interval "
+                         f"{lo:.1%}-{hi:.1%})" for f, c, r, lo, hi in
+                         zip(hit["false_found"], hit["checked"], hit["false_rate"],
+                             hit["lower"], hit["upper"], strict=True)],
+            })))
+            ran["audit_false_rate"] = ytd_label
+        else:
+            skipped.append(f"audit_false_rate: no re-check lies within {ytd_label}")
+    else:
+        skipped.append("audit_false_rate: no audits given (audits=)")
+
+    out = pd.concat([x for x in parts if len(x)] or parts[:1], ignore_index=True)
+    out["unit"] = out["unit"].astype(object)
+    order = out["severity"].map(_SEVERITY_ORDER).fillna(2)
+    out = out.assign(_o=order).sort_values(["_o", "unit", "check", "period", "indicator"],
+                                           kind="stable").drop(columns="_o")
+    out = out.reset_index(drop=True)
+    out.attrs["checks"] = ran
+    out.attrs["skipped"] = skipped
+    out.attrs["unassessed"] = pd.concat(
+        [x for x in unjudged if len(x)] or unjudged[:1], ignore_index=True).drop_duplicates(
+        ["unit", "check", "period"]).reset_index(drop=True)
+    out.attrs["period"] = str(p)
+    return out
+
+
+def scorecard(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "township",
+              language: str = "zh") -> pd.DataFrame:
+    """One row per unit of ``level``, one column per check run: ``✓`` where the check raised
+    nothing, ``—`` where it could not judge the unit (``attrs["unassessed"]`` of the flags
+    says why), else the worst severity with the figure that raised it (``✗`` extreme, ``!``
+    moderate; the number of flags in brackets when several).
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        A :func:`check_all` result (its ``attrs["checks"]`` says which checks ran).
+    units : pandas.DataFrame
+        The units table; every unit of ``level`` gets a row, flagged or not.
+    level : str
+        Level of the units listed.
+    language : str
+        ``'zh'`` or ``'en'`` for the unit name column.
+    """
+    if not isinstance(flags, pd.DataFrame) or "check" not in flags.columns:
+        raise ValueError("flags must be a check_all result")
+    if language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
+    ran = list(flags.attrs.get("checks", {})) or sorted(pd.unique(flags["check"]))
+    checks = [c for c in CHECKS if c in ran]
+    mine = units[units["level"].astype(str) == level]
+    if not len(mine):
+        raise ValueError(f"the units table has no unit of level {level!r}")
+    known = set(mine["unit"].astype(str))
+    f = flags[flags["unit"].astype(str).isin(known)].copy()
+    f["_o"] = f["severity"].map(_SEVERITY_ORDER).fillna(2)
+    f = f.sort_values(["_o", "figure"], kind="stable")
+    n = f.groupby(["unit", "check"]).size()
+    worst = f.drop_duplicates(["unit", "check"]).set_index(["unit", "check"])
+    mark = np.where(worst["severity"] == "extreme", "✗", "!")
+    text = pd.Series([f"{m} {fig:.3g}" for m, fig in zip(mark, worst["figure"], strict=True)],
+                     index=worst.index)
+    several = n.loc[text.index] > 1
+    text[several] = text[several] + " (" + n.loc[text.index][several].astype(str) + ")"
+    table = text.unstack("check").reindex(index=mine["unit"].astype(str), columns=checks)
+    table = table.astype(object)
+    gaps = flags.attrs.get("unassessed")
+    if isinstance(gaps, pd.DataFrame) and len(gaps):
+        g = gaps.drop_duplicates(["unit", "check"])
+        g = g[g["unit"].astype(str).isin(table.index) & g["check"].isin(checks)]
+        for check, part in g.groupby("check"):
+            blank = table.loc[part["unit"].astype(str), check].isna()
+            table.loc[blank[blank].index, check] = "—"
+    table = table.where(table.notna(), "✓")
+    table.insert(0, "名称" if language == "zh" else "name",
+                 mine.set_index(mine["unit"].astype(str))["name"].reindex(table.index))
+    table.index.name = "unit"
+    table.columns.name = None
+    return table

