@@ -86,9 +86,9 @@ def _grid(data: pd.DataFrame, by: list[str], ages: np.ndarray) -> tuple[pd.DataF
         got = pd.Series({(): tuple(frame["__age"])})
     wrong = got[got.map(lambda t: t != tuple(grid))]
     if len(wrong):
-        first = wrong.index[0]
-        missing = sorted(set(grid) - set(wrong.iloc[0]))
-        extra = sorted(set(wrong.iloc[0]) - set(grid))
+        first = wrong.index[0] if by else "the table"
+        missing = sorted(int(a) for a in set(grid) - set(wrong.iloc[0]))
+        extra = sorted(int(a) for a in set(wrong.iloc[0]) - set(grid))
         raise ValueError(
             f"every group needs the ages 0, 1, 5, 10, ..., {top} (the last open): "
             f"{len(wrong)} group(s) differ, e.g. {first!r}"
@@ -206,10 +206,10 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     ...                   "population": [100, 400, 1000]})
     >>> t = life_table(d, by=(), nax="phe")
     >>> t[["age", "qx", "lx", "ex"]].round(4)
-       age      qx          lx       ex
-    0    0  0.0198  100000.000  23.8475
-    1    1  0.0025   98019.802  23.3231
-    2    5  1.0000   97774.752  20.0000
+       age      qx           lx       ex
+    0    0  0.0196  100000.0000  24.2962
+    1    1  0.0100   98035.3635  23.7811
+    2    5  1.0000   97059.8872  20.0000
     """
     if nax not in _NAX:
         raise ValueError(f"nax must be one of {', '.join(map(repr, _NAX))}, got {nax!r}")

@@ -70,4 +70,4 @@ def main(h5_path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else
-         "/tmp/ss/x/starsim_data/data/demographics-2024.h5")
+         "/tmp/ss/starsim_data/data/demographics-2024.h5")
