@@ -119,7 +119,7 @@ def _ax(mx: np.ndarray, width: np.ndarray, sexes: np.ndarray | None, nax: str) -
 def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "age",
                deaths: str = "deaths", population: str = "population", mx: str = "mx",
                sex: str = "sex", nax: str = "coale_demeny", confidence: float = 0.95,
-               radix: float = 100_000.0) -> pd.DataFrame:
+               radix: float = 100_000.0, open_age: int | None = None) -> pd.DataFrame:
     """Build an abridged period life table per group, with Chiang's interval for ex.
 
     Parameters
@@ -147,6 +147,10 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
         Level of the interval, in (0, 1).
     radix : float, default 100000
         l0.
+    open_age : int, optional
+        Close the table at this age: deaths and population of the groups from it up are
+        summed into one open group (e.g. 85 or 90 for a small area whose oldest groups are
+        thin or empty). Needs deaths and population, not mx.
 
     Returns
     -------
@@ -240,6 +244,8 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
         raise ValueError("data have no rows")
     frame = data[need].copy()
     frame["__age_raw"] = frame[age]
+    if open_age is not None:
+        frame = _close(frame, by, age, open_age, counts, deaths, population)
     frame, k = _grid(frame, by, age_start(frame[age]))
     g = len(frame) // k
     ages = frame["__age"].to_numpy().reshape(g, k)
@@ -263,8 +269,11 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
         _check_values({mx: m}, ages)
         dd = None
     if (m[:, -1] == 0).any():
-        raise ValueError(f"no deaths (mx = 0) in the open age interval {ages[0, -1]}+: life "
-                         "expectancy there is undefined")
+        i = int(np.flatnonzero(m[:, -1] == 0)[0])
+        where = f" (e.g. {frame[by].iloc[i * k].tolist()})" if by else ""
+        raise ValueError(f"no deaths (mx = 0) in the open age interval {ages[0, -1]}+ of "
+                         f"{int((m[:, -1] == 0).sum())} group(s){where}: life expectancy "
+                         "there is undefined (use a lower open_age or pool years)")
     sex_by_group = frame[sex].astype("string").str.strip().to_numpy()[::k] \
         if nax == "coale_demeny" else None
     mc = m[:, :-1]
@@ -308,6 +317,33 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     res["confidence"] = float(confidence)
     res["method"] = _METHOD[nax]
     return res
+
+
+def _close(frame: pd.DataFrame, by: list[str], age: str, open_age: object, counts: bool,
+           deaths: str, population: str) -> pd.DataFrame:
+    """Sum the groups from ``open_age`` up into one open group."""
+    if not counts:
+        raise ValueError("open_age needs deaths and population (rates cannot be summed)")
+    if isinstance(open_age, bool) or not isinstance(open_age, (int, np.integer)) or \
+            open_age < 5 or open_age % 5:
+        raise ValueError(f"open_age must be a multiple of 5 from 5 up, got {open_age!r}")
+    start = age_start(frame[age])
+    if (start >= 0).all() and start.max() < open_age:
+        raise ValueError(f"open_age {open_age} is above the oldest age group ({start.max()})")
+    values = frame[[deaths, population]].apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any():
+        raise ValueError(f"{deaths} and {population} must be finite and non-negative")
+    top = start >= open_age
+    frame = frame.assign(**{deaths: values[deaths], population: values[population]})
+    frame[age] = np.where(top, open_age, start)
+    frame["__age_raw"] = np.where(top, open_age, frame["__age_raw"])
+    low = frame[~top]
+    high = frame[top].groupby(by, sort=False, dropna=False)[[deaths, population]].sum() \
+        if by else frame[top][[deaths, population]].sum().to_frame().T
+    high = high.reset_index() if by else high
+    high[age] = open_age
+    high["__age_raw"] = open_age
+    return pd.concat([low, high[low.columns]], ignore_index=True)
 
 
 def _check_values(columns: dict[str, np.ndarray], ages: np.ndarray) -> None:
