@@ -218,3 +218,35 @@ def test_ageing_indicators_by_hand():
         ageing_indicators(frame.assign(age_group=frame["age_group"].replace("60-64", "60-69")))
     with pytest.raises(ValueError, match="no population \\(or none aged 15-64\\)"):
         ageing_indicators(frame.assign(population=0))
+
+
+def test_open_age_folds_the_oldest_groups():
+    # closed at 85: the 85-89 and 90+ rows become 85+ with 1936 + 1937 = 3873 deaths and
+    # 11936 x 2 = 23872 people; e85 = 1 / m = 23872 / 3873; ages below are unchanged
+    t = life_table(_phe(), by=(), nax="phe", open_age=85)
+    full = life_table(_phe(), by=(), nax="phe")
+    assert t["age"].tolist() == PHE_AGES[:-1]
+    assert t["ex"].iloc[-1] == pytest.approx(23872 / 3873, rel=1e-12)
+    assert np.allclose(t["qx"].iloc[:-1], full["qx"].iloc[:-2], rtol=1e-12)
+    with pytest.raises(ValueError, match="open_age must be a multiple of 5 from 5 up"):
+        life_table(_phe(), by=(), nax="phe", open_age=87)
+    with pytest.raises(ValueError, match="open_age needs deaths and population"):
+        life_table(pd.DataFrame({"age": [0, 1, 5], "mx": [0.1, 0.1, 0.1]}), by=(),
+                   nax="phe", open_age=5)
+
+
+def test_sample_population_age_feeds_life_tables():
+    # the county's 2024 table from the sample's population_age.csv, both sexes
+    from fpanalysis.io import load_population_age
+    from tests.conftest import SAMPLE
+
+    pa = load_population_age(SAMPLE)
+    county = pa.groupby(["period", "sex", "age_group"], sort=False)[
+        ["population", "deaths"]].sum().reset_index()
+    le = life_expectancy(county, by=("period", "sex"), age="age_group")
+    assert len(le) == 6
+    assert ((le["value"] > 70) & (le["value"] < 90)).all()
+    assert (le["lower"] < le["value"]).all() and (le["value"] < le["upper"]).all()
+    female = le[le["sex"] == "female"]["value"].to_numpy()
+    male = le[le["sex"] == "male"]["value"].to_numpy()
+    assert (female > male).all()
