@@ -496,27 +496,35 @@ def _population_age_totals(data: pd.DataFrame, numbers: dict[str, pd.Series],
         raise ValueError("counts= needs unit, period, population and deaths columns")
     if counts["period"].dtype != "period[M]":
         raise ValueError("counts= must be monthly counts (period[M]), as load_counts returns")
-    years = pr.rollup(counts[list(need)], "Y", columns=())
+    women = "women_15_49" in counts.columns
+    cols = list(need) + (["women_15_49"] if women else [])
+    years = pr.rollup(counts[cols], "Y", columns=())
     years = years[years["complete"]]
+    fertile = (data["sex"] == "female").to_numpy() & data["age_group"].isin(
+        [f"{a}-{a + 4}" for a in range(15, 50, 5)]).to_numpy()
     key = pd.DataFrame({"unit": data["unit"].astype(str), "period": data["period"].astype(str),
                         "pos": np.arange(len(data)),
                         "population": numbers["population"].to_numpy(),
+                        "women": np.where(fertile, numbers["population"].to_numpy(), 0.0),
                         "deaths": numbers["deaths"].to_numpy()})
     sums = key.groupby(["unit", "period"], sort=False).agg(
-        pos=("pos", "min"), population=("population", "sum"), deaths=("deaths", "sum"))
+        pos=("pos", "min"), population=("population", "sum"), women=("women", "sum"),
+        deaths=("deaths", "sum"))
     ref = pd.DataFrame({"unit": years["unit"].astype(str), "period": years["period"].astype(str),
                         "mean_population": years["population"].to_numpy(float),
+                        "mean_women": years["women_15_49"].astype("Float64").to_numpy(
+                            float, na_value=np.nan) if women else np.nan,
                         "deaths_counts": years["deaths"].to_numpy(float)})
     both = sums.reset_index().merge(ref, on=["unit", "period"])
     pos = both["pos"].to_numpy()
-    far = (np.abs(both["population"] - both["mean_population"])
-           > POPULATION_TOLERANCE * both["mean_population"]).to_numpy()
-    for i in np.flatnonzero(far):
-        col.add(int(col.rows[pos[i]]), "population",
-                f"unit {both['unit'].iloc[i]}, {both['period'].iloc[i]}: population by age "
-                f"sums to {fmt(both['population'].iloc[i])} but the counts' mean population "
-                f"is {both['mean_population'].iloc[i]:.1f} (more than "
-                f"{POPULATION_TOLERANCE:.0%} apart)")
+    for c, ref_c, what in (("population", "mean_population", "population"),
+                           ("women", "mean_women", "women 15-49")):
+        far = (np.abs(both[c] - both[ref_c]) > POPULATION_TOLERANCE * both[ref_c]).to_numpy()
+        for i in np.flatnonzero(far):
+            col.add(int(col.rows[pos[i]]), "population",
+                    f"unit {both['unit'].iloc[i]}, {both['period'].iloc[i]}: {what} by age "
+                    f"sum to {fmt(both[c].iloc[i])} but the counts' mean {what} is "
+                    f"{both[ref_c].iloc[i]:.1f} (more than {POPULATION_TOLERANCE:.0%} apart)")
     off = (both["deaths"] != both["deaths_counts"]).to_numpy()
     for i in np.flatnonzero(off):
         col.add(int(col.rows[pos[i]]), "deaths",
@@ -549,8 +557,10 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
         every unit and year that both tables have, with all twelve months in the counts:
         the population by age must sum to within 1 % (``POPULATION_TOLERANCE``) of the
         counts' mean population over the year (day-weighted, a mid-year population
-        measured another way), and the deaths by age must sum exactly to the year's
-        monthly deaths. Years the counts hold only in part are not compared.
+        measured another way), so must the women 15-49 (female 15-19 ... 45-49) to the
+        counts' mean ``women_15_49`` where the counts have it, and the deaths by age must
+        sum exactly to the year's monthly deaths. Years the counts hold only in part are not
+        compared.
 
     Returns
     -------

@@ -663,7 +663,8 @@ def make_population_age(counts: pd.DataFrame, params: pd.DataFrame, *,
     """Population (mid-year) and deaths by township, year, sex and abridged age group.
 
     Consistent with ``counts``: per township and year the population sums to the
-    day-weighted mean of the monthly populations (rounded), and the deaths to the year's
+    day-weighted mean of the monthly populations (rounded), the women 15-19 ... 45-49 are
+    the yearly means of the counts' women by age group, and the deaths sum to the year's
     monthly deaths exactly. Age 0 holds 99.5 % of the year's births of each sex and the
     year's infant deaths (55 % of them boys); the rest of the population is split over
     sex and age groups 1-4 ... 100+ after a rural county's age structure (each township
@@ -682,16 +683,23 @@ def make_population_age(counts: pd.DataFrame, params: pd.DataFrame, *,
     rng = np.random.default_rng([seed, 20])
     units = params["unit"].to_numpy()
     shares = _AGE_SHARE[None, :] * rng.lognormal(0, 0.08, (len(units), len(_AGE_SHARE)))
+    women = [f"women_{a}" for a in AGE_GROUPS]
     frame = counts[["unit", "period", "population", "deaths", "deaths_infant",
                     "births_male", "births_female"]].copy()
     days = frame["period"].dt.days_in_month.to_numpy()
     frame["year"] = frame["period"].dt.year
-    frame["pd"] = frame["population"].to_numpy() * days
+    stocks = ["population"] + women
+    for c in stocks:  # day-weighted sums, for the year's mean stock
+        frame[f"pd_{c}"] = counts[c].to_numpy() * days
     frame["days"] = days
     y = frame.groupby(["unit", "year"], sort=True)[
-        ["pd", "days", "deaths", "deaths_infant", "births_male", "births_female"]].sum()
+        [f"pd_{c}" for c in stocks] + ["days", "deaths", "deaths_infant", "births_male",
+                                       "births_female"]].sum()
     r = len(y)
-    total = np.rint(y["pd"].to_numpy() / y["days"].to_numpy()).astype(np.int64)
+    mean = {c: np.rint(y[f"pd_{c}"].to_numpy() / y["days"].to_numpy()).astype(np.int64)
+            for c in stocks}
+    total = mean["population"]
+    fertile = np.stack([mean[c] for c in women], axis=1)  # women 15-19 ... 45-49
     row_unit = np.searchsorted(units, y.index.get_level_values("unit"))
     # age 0: the year's births (less a few infant deaths), and the infant deaths
     infant = y["deaths_infant"].to_numpy()
@@ -699,12 +707,20 @@ def make_population_age(counts: pd.DataFrame, params: pd.DataFrame, *,
     infant_sex = np.stack([infant_m, infant - infant_m], axis=1)
     births = y[["births_male", "births_female"]].to_numpy()
     age0 = np.maximum(np.rint(births * 0.995).astype(np.int64), infant_sex)
-    # ages 1-4 ... 100+: the 0-4 share minus age 0 goes to 1-4 (four fifths of it)
+    # women 15-49 are the counts' women by age group (their yearly mean), men 15-49 as many
+    # times the sex ratio of those ages; the rest of ages 1-4 ... 100+ by the age structure
+    # (1-4 takes four fifths of the 0-4 share)
     group = shares[row_unit].copy()
     group[:, 0] *= 0.8
     p = np.concatenate([group * _MALE_SHARE, group * (1 - _MALE_SHARE)], axis=1)
+    ages = np.arange(3, 10)  # 15-19 ... 45-49 among groups 1-4 ... 100+
+    ratio = _MALE_SHARE[ages] / (1 - _MALE_SHARE[ages])
+    men = np.rint(fertile * ratio * rng.lognormal(0, 0.03, fertile.shape)).astype(np.int64)
+    fixed = np.concatenate([ages, 21 + ages])
+    p[:, fixed] = 0
     p /= p.sum(axis=1, keepdims=True)
-    rest = rng.multinomial(total - age0.sum(axis=1), p)
+    rest = rng.multinomial(total - age0.sum(axis=1) - fertile.sum(axis=1) - men.sum(axis=1), p)
+    rest[:, ages], rest[:, 21 + ages] = men, fertile
     mx = np.concatenate([_MX * _MX_SEX["male"], _MX * _MX_SEX["female"]])
     w = rest * mx[None, :]
     dead = rng.multinomial(y["deaths"].to_numpy() - infant, w / w.sum(axis=1, keepdims=True))

@@ -169,11 +169,23 @@ def test_totals_against_counts(write):
                                                      deaths=(4,) * 11 + (1,)))
     assert problems(exc) == [
         ("population_age.csv", 2, "population",
-         "unit 101, 2024: population by age sums to 4400 but the counts' mean population "
+         "unit 101, 2024: population by age sum to 4400 but the counts' mean population "
          "is 4445.0 (more than 1% apart)"),
         ("population_age.csv", 2, "deaths",
          "unit 101, 2024: deaths by age sum to 44 but the monthly counts' deaths sum to 45"),
     ]
+
+
+def test_women_15_49_against_counts(write):
+    # female 15-19 ... 45-49: 7 groups x 100 = 700; counts' women 700 pass, 708 (1.1 %) not
+    path = write(_rows())
+    assert len(io.load_population_age(path, counts=_monthly().assign(women_15_49=700))) == 44
+    with pytest.raises(DataError) as exc:
+        io.load_population_age(path, counts=_monthly().assign(women_15_49=708))
+    assert problems(exc) == [
+        ("population_age.csv", 2, "population",
+         "unit 101, 2024: women 15-49 by age sum to 700 but the counts' mean women 15-49 is "
+         "708.0 (more than 1% apart)")]
 
 
 def test_a_partial_year_of_counts_is_not_compared(write):
@@ -202,6 +214,12 @@ def test_sample_file_matches_counts():
     age0 = pa[pa["age_group"] == "0"].groupby(["unit", "period"])["deaths"].sum()
     assert (age0.to_numpy() == yearly["infant"].to_numpy()).all()
     assert (pa["deaths"] <= pa["population"]).all()
+    women = counts.assign(wd=counts["women_15_49"] * counts["days"]).groupby(
+        ["unit", "year"])["wd"].sum() / yearly["days"]
+    fertile = pa[(pa["sex"] == "female") & pa["age_group"].isin(
+        ["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"])]
+    got = fertile.groupby(["unit", "period"])["population"].sum()
+    assert np.allclose(got.to_numpy(), women.to_numpy(), rtol=0, atol=7 * 0.5 + 1e-9)
     # a rural Chinese county's structure: 65+ between 12 and 22 %, more old women than men
     old = pa[pa["age_group"].str[:2].isin(["65", "70", "75", "80", "85", "90", "95", "10"])
              & (pa["age_group"] != "10-14")]

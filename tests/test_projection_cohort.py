@@ -83,6 +83,10 @@ def test_migration_added_at_end_age():
      "population must be finite and non-negative"),
     (lambda b, m: (b, m[m["age"] < 15].assign(mx=0.1)), "mortality's open age \\(10\\) is below"),
     (lambda b, m: (b, m.drop(columns="mx")), "mortality lacks column\\(s\\) mx"),
+    (lambda b, m: (b, pd.concat([m, m.iloc[:1]])), "mortality has duplicate rows for a sex, age"),
+    (lambda b, m: (b, m[m["sex"] == "male"]), "mortality has no rows for female"),
+    (lambda b, m: (b, m.assign(mx=m["mx"].where(m["age"] != 15, 0.0))),
+     "no deaths \\(mx = 0\\) in the open age interval 15\\+"),
 ])
 def test_bad_inputs_refused(change, message):
     base, mort = _small()
@@ -177,3 +181,38 @@ def test_wpp_2010_to_2020(location, tol_group):
     assert len(mid) == 30
     assert mid.abs().max() < tol_group
     assert abs(m["population"].sum() / m["value"].sum() - 1) < 0.025
+
+
+def test_inputs_from_the_sample():
+    # county 2024: base 0-4 = 0 + 1-4 summed; mx = deaths / population; ASFR from counts
+    from fpanalysis import io
+    from fpanalysis.projection.cohort import cohort_inputs
+    from tests.conftest import SAMPLE
+
+    pa = io.load_population_age(SAMPLE)
+    counts = io.load_counts(SAMPLE)
+    inp = cohort_inputs(pa, period="2024", counts=counts)
+    raw = pd.read_csv(SAMPLE / "population_age.csv", dtype={"period": str})
+    raw = raw[raw["period"] == "2024"]
+    base = inp["base_population"].set_index(["sex", "age_group"])["population"]
+    young = raw[(raw["sex"] == "female") & raw["age_group"].isin(["0", "1-4"])]
+    assert base[("female", "0-4")] == young["population"].sum()
+    assert base.sum() == raw["population"].sum()
+    m = inp["mortality"].set_index(["sex", "age"])["mx"]
+    old = raw[(raw["sex"] == "male") & (raw["age_group"] == "80-84")]
+    assert m[("male", 80)] == pytest.approx(old["deaths"].sum() / old["population"].sum())
+    # ASFR 25-29 = births to mothers 25-29 in 2024 / mean women 25-29 (day-weighted)
+    c = pd.read_csv(SAMPLE / "counts.csv")
+    c = c[c["period"].str.startswith("2024")]
+    days = pd.PeriodIndex(c["period"], freq="M").days_in_month
+    women = (c["women_25_29"] * days).groupby(c["period"]).sum().sum() / 366
+    asfr = inp["fertility"].set_index("age_group")["asfr"]
+    assert asfr["25-29"] == pytest.approx(c["births_age_25_29"].sum() / women, rel=1e-9)
+    out, comp = cohort_component(inp["base_population"], inp["mortality"], start=2024,
+                                 years=20, fertility=inp["fertility"], components=True)
+    assert sorted(out["year"].unique()) == [2024, 2029, 2034, 2039, 2044]
+    assert (out["population"] >= 0).all()
+    assert np.allclose(comp["population_start"] + comp["births"] - comp["deaths"]
+                       + comp["net_migration"], comp["population_end"])
+    with pytest.raises(ValueError, match="population_age has no rows for 2030"):
+        cohort_inputs(pa, period="2030")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .lifetable import age_start, life_table
 
-__all__ = ["FERTILE_GROUPS", "cohort_component", "fertility_scenario"]
+__all__ = ["FERTILE_GROUPS", "cohort_component", "cohort_inputs", "fertility_scenario"]
 
 #: Mothers' 5-year age groups of an ASFR schedule.
 FERTILE_GROUPS: tuple[str, ...] = ("15-19", "20-24", "25-29", "30-34", "35-39", "40-44",
@@ -272,6 +272,13 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
     if need:
         raise ValueError(f"mortality lacks column(s) {', '.join(need)}")
     mort = mortality.assign(sex=mortality["sex"].astype("string").str.strip())
+    mkeys = ["sex", "age"] + (["year"] if "year" in mort.columns else [])
+    if mort.duplicated(mkeys).any():
+        raise ValueError(f"mortality has duplicate rows for a {', '.join(mkeys)}: "
+                         f"{mort.loc[mort.duplicated(mkeys), mkeys].head(3).to_dict('records')}")
+    lacking = sorted(set(_SEXES) - set(mort["sex"].dropna()))
+    if lacking:
+        raise ValueError(f"mortality has no rows for {', '.join(lacking)}")
     _check_years(mort, "mortality", ["sex", "age"])
     kind = _fertility(fertility)
     mig = _migration(migration, labels)
@@ -319,8 +326,9 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
             women = (pop[0, fert_idx] + new[0, fert_idx] + added[0, fert_idx]) / 2
             births = step * float(np.sum(rates * women))
         elif kind == "cbr":
-            c = np.interp(mid, fertility["year"].to_numpy(float),
-                          fertility["crude_birth_rate"].to_numpy(float)) / 1000
+            cbr = fertility.sort_values("year")
+            c = np.interp(mid, cbr["year"].to_numpy(float),
+                          cbr["crude_birth_rate"].to_numpy(float)) / 1000
             rest = pop.sum() + new.sum() + added.sum()
             births = c * step * rest / 2 / (1 - c * step * float(share @ s0) / 2)
         new[:, 0] = births * share * s0
@@ -411,4 +419,66 @@ def fertility_scenario(asfr: pd.DataFrame, years: range | list[int], *,
         hit = (out["year"] >= uplift_from) & out["age_group"].isin(uplift_groups)
         out.loc[hit, "asfr"] *= 1 + uplift
     out["tfr"] = out.groupby("year")["asfr"].transform("sum") * 5
+    return out
+
+
+def cohort_inputs(population_age: pd.DataFrame, *, period: object,
+                  counts: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Return the inputs of :func:`cohort_component` for the sum of all units of one year.
+
+    Parameters
+    ----------
+    population_age : pandas.DataFrame
+        As :func:`fpanalysis.io.load_population_age` returns it (every unit of the area
+        once: a county's townships, not the townships and the county).
+    period : period label
+        The year (e.g. ``"2024"``).
+    counts : pandas.DataFrame, optional
+        Monthly counts (:func:`fpanalysis.io.load_counts`) of the same units: the year's
+        ASFR by mother's age group (:func:`fpanalysis.indicators.compute`, all units
+        summed) become ``fertility``.
+
+    Returns
+    -------
+    dict
+        ``base_population`` (``sex``, ``age_group`` 0-4 ... 95-99, 100+, ``population``:
+        0 and 1-4 summed), ``mortality`` (``sex``, ``age`` 0, 1, 5, ..., 100, ``mx`` =
+        deaths / population) and, with ``counts``, ``fertility`` (``age_group``, ``asfr``
+        per woman per year).
+
+    Raises
+    ------
+    ValueError
+        If ``population_age`` has no rows for the year, or a group with no population.
+    """
+    from .. import periods as pr
+    from ..indicators import compute
+
+    year = pr.parse(period)
+    if pr.kind(year) != "year":
+        raise ValueError(f"period must be a year, e.g. 2024, got {period!r}")
+    rows = population_age[population_age["period"].astype(str) == str(year)]
+    if rows.empty:
+        raise ValueError(f"population_age has no rows for {year}")
+    sums = rows.groupby(["sex", "age_group"], sort=False)[["population", "deaths"]].sum()
+    sums = sums.reset_index()
+    start = age_start(sums["age_group"])
+    if (sums["population"] == 0).any():
+        raise ValueError("population_age has a sex and age group with no population in "
+                         f"{year}: no death rate can be computed")
+    mort = pd.DataFrame({"sex": sums["sex"].astype(str), "age": start,
+                         "mx": sums["deaths"].to_numpy(float)
+                         / sums["population"].to_numpy(float)})
+    five = np.where(start < 5, "0-4", sums["age_group"].astype(str))
+    base = sums.assign(age_group=five).groupby(["sex", "age_group"], sort=False)[
+        "population"].sum().reset_index()
+    base = base.assign(sex=base["sex"].astype(str), population=base["population"].astype(float))
+    out = {"base_population": base, "mortality": mort.sort_values(["sex", "age"])
+           .reset_index(drop=True)}
+    if counts is not None:
+        keys = [f"asfr_{g.replace('-', '_')}" for g in FERTILE_GROUPS]
+        res = compute(counts, keys, by=("period",), period=str(year))
+        out["fertility"] = pd.DataFrame({
+            "age_group": res["indicator"].str[5:].str.replace("_", "-").to_numpy(),
+            "asfr": (res["value"] / res["multiplier"]).to_numpy(float)})
     return out
