@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import periods as pr
-from .hierarchy import check_units, codes_for_names
+from .hierarchy import check_units, codes_for_names, lineage
 from .reading import find_file
 from .rules import (
     ancestor_rows,
@@ -573,8 +573,9 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
     DataError
         Missing column, bad count (negative, fractional, not a number), a period that is
         not a year, unknown sex or age group (with a suggestion), duplicate (unit, period,
-        sex, age group), unknown unit, a unit and year lacking a sex or age group, deaths
-        above population, totals that disagree with ``counts``.
+        sex, age group), unknown unit, an empty population or deaths cell, a unit and year
+        lacking a sex or age group, deaths above population, rows of a unit and of units
+        below it for the same year (with ``units``), totals that disagree with ``counts``.
 
     Examples
     --------
@@ -610,9 +611,13 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
     check_duplicates(data, POPULATION_AGE.keys, col)
     check_units_known(data, units, col)
     pop, dead = n["population"].to_numpy(), n["deaths"].to_numpy()
+    for c, v in (("population", pop), ("deaths", dead)):  # a gap here is not a count of 0
+        col.at(np.isnan(v) & ~col.flagged(c), c, f"{c} is empty")
     col.at(dead > pop, "deaths",
            lambda p: f"deaths ({fmt(dead[p])}) exceed population ({fmt(pop[p])})")
     _check_complete(data, col, ~(bad_sex | bad_age).to_numpy())
+    if units is not None:
+        _check_one_level(data, units, col)
     if counts is not None and not col.problems:
         if not isinstance(counts, pd.DataFrame):
             counts = load_counts(counts, units=units)
@@ -627,6 +632,22 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
     out = out.sort_values(["unit", "period", "_s", "_a"], kind="stable")
     out = out.drop(columns=["_s", "_a"]).astype({"sex": "string", "age_group": "string"})
     return _store(out.reset_index(drop=True), w.report)
+
+
+def _check_one_level(data: pd.DataFrame, units: pd.DataFrame, col: Collector) -> None:
+    """Rows of a unit whose descendants have rows for the same year would be counted twice
+    when the units are summed: report the first row of each such unit and year."""
+    present = pd.DataFrame({"unit": data["unit"].astype(str),
+                            "period": data["period"].astype(str), "row": col.rows})
+    pairs = present[["unit", "period"]].drop_duplicates().merge(
+        lineage(units)[["unit", "ancestor"]], on="unit")
+    heads = pairs[["ancestor", "period"]].drop_duplicates().rename(columns={"ancestor": "unit"})
+    first = present.groupby(["unit", "period"], sort=True)["row"].min().reset_index()
+    for _, r in first.merge(heads, on=["unit", "period"]).iterrows():  # a few at most
+        col.add(int(r["row"]), "unit",
+                f"unit {r['unit']} has rows for {r['period']} and so do units below it: "
+                "population_age holds units of one level (a county's figures are the sum of "
+                "its townships'; drop the county's rows)")
 
 
 def _check_complete(data: pd.DataFrame, col: Collector, good: np.ndarray) -> None:

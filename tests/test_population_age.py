@@ -239,3 +239,40 @@ def test_generator_is_its_own_stream():
     make_population_age(counts, params, seed=6)
     pd.testing.assert_frame_equal(counts, before)
     assert len(a) == 6 * 2 * 44
+
+
+def test_empty_cells_are_not_zero(write):
+    rows = _rows()
+    rows[1] = "101,2024,male,1-4,,"   # row 3
+    with pytest.raises(DataError) as exc:
+        io.load_population_age(write(rows))
+    assert problems(exc) == [("population_age.csv", 3, "population", "population is empty"),
+                             ("population_age.csv", 3, "deaths", "deaths is empty")]
+
+
+def test_a_county_row_beside_its_townships_is_refused(write, tmp_path):
+    (tmp_path / "units.csv").write_text(
+        "unit,name,parent,level\n100,县,,county\n101,镇,100,township\n", encoding="utf-8")
+    rows = _rows() + _rows(unit="100")  # the county's rows start at row 46
+    with pytest.raises(DataError) as exc:
+        io.load_population_age(write(rows), units=tmp_path / "units.csv")
+    assert problems(exc) == [
+        ("population_age.csv", 46, "unit",
+         "unit 100 has rows for 2024 and so do units below it: population_age holds units of "
+         "one level (a county's figures are the sum of its townships'; drop the county's "
+         "rows)")]
+    # the county alone is fine
+    assert len(io.load_population_age(write(_rows(unit="100"), "c.csv"),
+                                      units=tmp_path / "units.csv")) == 44
+
+
+def test_all_problems_are_listed_together(write):
+    rows = _rows()
+    rows[0] = rows[0].replace(",male,", ",mael,")  # row 2: unknown sex
+    rows[3] = "101,2024,male,10-14,5,6"            # row 5: deaths > population
+    rows[4] = "101,2024,male,15-19,abc,0"          # row 6: not a number
+    with pytest.raises(DataError) as exc:
+        io.load_population_age(write(rows))
+    got = [(r, c) for _, r, c, _ in problems(exc)]
+    assert (2, "sex") in got and (5, "deaths") in got and (6, "population") in got
+    assert (3, "age_group") in got  # male lacks its age-0 row (row 2 was unreadable)
