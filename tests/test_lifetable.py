@@ -218,6 +218,12 @@ def test_ageing_indicators_by_hand():
         ageing_indicators(frame.assign(age_group=frame["age_group"].replace("60-64", "60-69")))
     with pytest.raises(ValueError, match="no population \\(or none aged 15-64\\)"):
         ageing_indicators(frame.assign(population=0))
+    # without its oldest groups a share of 0 would be silently wrong: refused
+    with pytest.raises(ValueError, match="without gaps or overlaps: they do not in group "
+                                         "\\('101', '2024'\\), near age 85"):
+        ageing_indicators(frame[~frame["age_group"].isin(["90+"])])
+    with pytest.raises(ValueError, match="near age 25"):  # 20-24 missing: 25 follows 15-19
+        ageing_indicators(frame[frame["age_group"] != "20-24"])
 
 
 def test_open_age_folds_the_oldest_groups():

@@ -106,6 +106,13 @@ def test_bad_arguments_refused():
     asfr = pd.DataFrame({"age_group": ["20-24"], "asfr": [0.1]})
     with pytest.raises(ValueError, match="are not groups of base_population"):
         cohort_component(base, mort, start=2020, years=5, fertility=asfr)
+    with pytest.raises(ValueError, match="both asfr and crude_birth_rate"):
+        cohort_component(base, mort, start=2020, years=5,
+                         fertility=asfr.assign(year=2020, crude_birth_rate=10.0))
+    with pytest.raises(ValueError, match="fertility: year must be a number"):
+        cohort_component(base, mort, start=2020, years=5,
+                         fertility=pd.DataFrame({"year": [None, 2030],
+                                                 "crude_birth_rate": [10.0, 9.0]}))
     with pytest.raises(ValueError, match="divide rates per 1000 women by 1000"):
         cohort_component(base, mort, start=2020, years=5,
                          fertility=asfr.assign(asfr=100.0))

@@ -132,7 +132,11 @@ def _survival(mortality: pd.DataFrame, year: float, top: int) -> dict[str, np.nd
 def _fertility(fertility: pd.DataFrame | None) -> str | None:
     if fertility is None:
         return None
-    if {"age_group", "asfr"} <= set(fertility.columns):
+    asfr, cbr = {"age_group", "asfr"} <= set(fertility.columns), \
+        "crude_birth_rate" in fertility.columns
+    if asfr and cbr:
+        raise ValueError("fertility has both asfr and crude_birth_rate: give one or the other")
+    if asfr:
         groups = fertility["age_group"].astype("string").str.strip()
         keys = ["age_group"] + (["year"] if "year" in fertility.columns else [])
         if pd.DataFrame({**{k: fertility[k] for k in keys}, "age_group": groups}) \
@@ -154,6 +158,9 @@ def _fertility(fertility: pd.DataFrame | None) -> str | None:
         v = pd.to_numeric(fertility["crude_birth_rate"], errors="coerce")
         if (~np.isfinite(v) | (v < 0)).any():
             raise ValueError("fertility: crude_birth_rate must be finite and non-negative")
+        y = pd.to_numeric(fertility["year"], errors="coerce")
+        if not np.isfinite(y).all():
+            raise ValueError("fertility: year must be a number")
         if fertility["year"].duplicated().any():
             raise ValueError("fertility has duplicate years")
         return "cbr"
@@ -219,7 +226,8 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
     migration : pandas.DataFrame, optional
         ``sex``, ``age_group`` (as in the base population), ``net_migrants`` (per year, any
         sign; counted at their age at the end of the step), optionally ``year`` (the value
-        of the step's start year, or the nearest earlier year given).
+        of the step's start year, or the nearest earlier year given; steps that start
+        before the first year given have no migration).
     components : bool, default False
         Also return the components of change.
 

@@ -449,6 +449,7 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
         shown = ", ".join(map(repr, pd.unique(population[age][straddle])[:5]))
         raise ValueError(f"age groups straddle 15 or 65, so the indicators cannot be split: "
                          f"{shown}")
+    _check_tiling(population, by, start, end, age)
     values = pd.to_numeric(population[count], errors="coerce").to_numpy(float)
     if (~np.isfinite(values) | (values < 0)).any():
         raise ValueError(f"{count} must be finite and non-negative")
@@ -471,6 +472,31 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
         if (out[c] == np.round(out[c])).all():
             out[c] = out[c].astype(np.int64)
     return out.reset_index(drop=True)
+
+
+def _check_tiling(population: pd.DataFrame, by: list[str], start: np.ndarray, end: np.ndarray,
+                  age: str) -> None:
+    """The age groups of every group cover 0 to the open group without gaps or overlaps."""
+    iv = pd.DataFrame({**{c: population[c].to_numpy() for c in by}, "start": start,
+                       "end": end}).drop_duplicates()
+    iv = iv.sort_values(by + ["start", "end"], kind="stable")
+    if by:
+        g = iv.groupby(by, sort=False, dropna=False)
+        first = g.cumcount() == 0
+        prev_end = g["end"].shift()
+        last = g.cumcount(ascending=False) == 0
+    else:
+        first = pd.Series(np.arange(len(iv)) == 0, index=iv.index)
+        prev_end = iv["end"].shift()
+        last = pd.Series(np.arange(len(iv)) == len(iv) - 1, index=iv.index)
+    bad = (first & (iv["start"] != 0)) | (~first & (iv["start"] != prev_end)) | \
+        (last & np.isfinite(iv["end"]))
+    if bad.any():
+        row = iv[bad].iloc[0]
+        where = f" in group {tuple(row[c] for c in by)!r}" if by else ""
+        raise ValueError(f"the {age} values must cover every age from 0 to an open group such "
+                         f"as '65+' or '100+' without gaps or overlaps: they do not{where}, "
+                         f"near age {int(row['start'])}")
 
 
 def _age_end(values: pd.Series) -> np.ndarray:
