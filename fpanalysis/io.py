@@ -615,7 +615,7 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
         col.at(np.isnan(v) & ~col.flagged(c), c, f"{c} is empty")
     col.at(dead > pop, "deaths",
            lambda p: f"deaths ({fmt(dead[p])}) exceed population ({fmt(pop[p])})")
-    _check_complete(data, col, ~(bad_sex | bad_age).to_numpy())
+    _check_complete(data, col, (sex.isin(SEXES) & age.isin(POPULATION_AGE_GROUPS)).to_numpy())
     if units is not None:
         _check_one_level(data, units, col)
     if counts is not None and not col.problems:
