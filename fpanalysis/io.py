@@ -658,8 +658,12 @@ def _check_complete(data: pd.DataFrame, col: Collector, good: np.ndarray) -> Non
     if keys.empty:
         return
     heads = keys.groupby(["unit", "period"], sort=True)["row"].min()
-    full = pd.MultiIndex.from_tuples(
-        [(u, p, s, a) for (u, p) in heads.index for s in SEXES for a in POPULATION_AGE_GROUPS],
+    k = len(SEXES) * len(POPULATION_AGE_GROUPS)
+    full = pd.MultiIndex.from_arrays(
+        [np.repeat(heads.index.get_level_values(0).to_numpy(), k),
+         np.repeat(heads.index.get_level_values(1).to_numpy(), k),
+         np.tile(np.repeat(SEXES, len(POPULATION_AGE_GROUPS)), len(heads)),
+         np.tile(POPULATION_AGE_GROUPS, len(SEXES) * len(heads))],
         names=["unit", "period", "sex", "age_group"])
     have = pd.MultiIndex.from_frame(keys[["unit", "period", "sex", "age_group"]])
     lack = full.difference(have).to_frame(index=False)
