@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import periods as pr
-from .hierarchy import check_units, codes_for_names
+from .hierarchy import check_units, codes_for_names, lineage
 from .reading import find_file
 from .rules import (
     ancestor_rows,
@@ -47,13 +47,17 @@ from .schema import (
     AUDITS,
     COUNTS,
     HOSPITAL_BIRTHS,
+    POPULATION_AGE,
+    POPULATION_AGE_GROUPS,
     SCORES,
+    SEXES,
     UNITS,
     VALUES,
     DataError,
     TableSpec,
+    suggestion,
 )
-from .tables import Collector, LoadReport, Walked, load_report, normalise_keys, walk
+from .tables import Collector, LoadReport, Walked, fmt, load_report, normalise_keys, walk
 
 __all__ = [
     "LoadReport",
@@ -62,6 +66,7 @@ __all__ = [
     "load_audits",
     "load_births_hospital",
     "load_counts",
+    "load_population_age",
     "load_report",
     "load_scores",
     "load_units",
@@ -396,7 +401,7 @@ def load_scores(path: str | Path, *, name: str = "city_scores",
     return _store(out, w.report)
 
 
-def _check_years(data: pd.DataFrame, col: Collector) -> None:
+def _check_years(data: pd.DataFrame, col: Collector, what: str = "adjustments") -> None:
     """Report parsed periods that are not years (each distinct period looked at once)."""
     values = data["period"].astype(object)
     codes, uniq = pd.factorize(values)  # hashing only: Dekad and Period do not compare
@@ -405,7 +410,7 @@ def _check_years(data: pd.DataFrame, col: Collector) -> None:
     codes = np.where(codes < 0, len(uniq), codes)
     wrong = (kinds[codes] != "year") & (codes < len(uniq)) & ~col.flagged("period")
     col.at(wrong, "period",
-           lambda p: f"adjustments are per year: period {labels[codes[p]]!r} is a "
+           lambda p: f"{what} are per year: period {labels[codes[p]]!r} is a "
                      f"{kinds[codes[p]].replace('_', '-')} (write the year, e.g. 2024)")
 
 
@@ -465,6 +470,214 @@ def load_adjustments(path: str | Path, *, units: pd.DataFrame | str | Path | Non
                         "points": points, "reason": data["reason"].astype("string")})
     out = out.sort_values(["unit", "period", "reason"], kind="stable").reset_index(drop=True)
     return _store(out, w.report)
+
+
+# ---- population by sex and age group (population_age.csv) ----
+
+_SEX_ALIASES = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male",
+                "f": "female"}
+#: Relative tolerance between population_age's total and the counts' mean population.
+POPULATION_TOLERANCE = 0.01
+
+
+def _age_labels(values: pd.Series) -> pd.Series:
+    """Normalise age-group cells: ``0岁`` -> ``0``, ``1～4岁`` -> ``1-4``, ``100岁及以上`` and
+    ``100 +`` -> ``100+``."""
+    text = normalise_keys(values).fillna("")
+    text = text.str.replace(r"\s+", "", regex=True).str.replace(r"[~—–至]", "-", regex=True)
+    text = text.str.replace(r"岁?(及以上|以上)$", "+", regex=True).str.replace("岁", "",
+                                                                              regex=False)
+    return text
+
+
+def _population_age_totals(data: pd.DataFrame, numbers: dict[str, pd.Series],
+                           counts: pd.DataFrame, col: Collector) -> None:
+    """Compare each (unit, year)'s totals with the monthly counts of a complete year."""
+    need = {"unit", "period", "population", "deaths"}
+    if not need <= set(counts.columns):
+        raise ValueError("counts= needs unit, period, population and deaths columns")
+    if counts["period"].dtype != "period[M]":
+        raise ValueError("counts= must be monthly counts (period[M]), as load_counts returns")
+    women = "women_15_49" in counts.columns
+    cols = list(need) + (["women_15_49"] if women else [])
+    years = pr.rollup(counts[cols], "Y", columns=())
+    years = years[years["complete"]]
+    fertile = (data["sex"] == "female").to_numpy() & data["age_group"].isin(
+        [f"{a}-{a + 4}" for a in range(15, 50, 5)]).to_numpy()
+    key = pd.DataFrame({"unit": data["unit"].astype(str), "period": data["period"].astype(str),
+                        "pos": np.arange(len(data)),
+                        "population": numbers["population"].to_numpy(),
+                        "women": np.where(fertile, numbers["population"].to_numpy(), 0.0),
+                        "deaths": numbers["deaths"].to_numpy()})
+    sums = key.groupby(["unit", "period"], sort=False).agg(
+        pos=("pos", "min"), population=("population", "sum"), women=("women", "sum"),
+        deaths=("deaths", "sum"))
+    ref = pd.DataFrame({"unit": years["unit"].astype(str), "period": years["period"].astype(str),
+                        "mean_population": years["population"].to_numpy(float),
+                        "mean_women": years["women_15_49"].astype("Float64").to_numpy(
+                            float, na_value=np.nan) if women else np.nan,
+                        "deaths_counts": years["deaths"].to_numpy(float)})
+    both = sums.reset_index().merge(ref, on=["unit", "period"])
+    pos = both["pos"].to_numpy()
+    for c, ref_c, what in (("population", "mean_population", "population"),
+                           ("women", "mean_women", "women 15-49")):
+        far = (np.abs(both[c] - both[ref_c]) > POPULATION_TOLERANCE * both[ref_c]).to_numpy()
+        for i in np.flatnonzero(far):
+            col.add(int(col.rows[pos[i]]), "population",
+                    f"unit {both['unit'].iloc[i]}, {both['period'].iloc[i]}: {what} by age "
+                    f"sum to {fmt(both[c].iloc[i])} but the counts' mean {what} is "
+                    f"{both[ref_c].iloc[i]:.1f} (more than {POPULATION_TOLERANCE:.0%} apart)")
+    off = (both["deaths"] != both["deaths_counts"]).to_numpy()
+    for i in np.flatnonzero(off):
+        col.add(int(col.rows[pos[i]]), "deaths",
+                f"unit {both['unit'].iloc[i]}, {both['period'].iloc[i]}: deaths by age sum to "
+                f"{fmt(both['deaths'].iloc[i])} but the monthly counts' deaths sum to "
+                f"{fmt(both['deaths_counts'].iloc[i])}")
+
+
+def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
+                        counts: pd.DataFrame | str | Path | None = None,
+                        header_row: int | None = None, sheet: str | int | None = None,
+                        period: object = None) -> pd.DataFrame:
+    """Load population and deaths by unit, year, sex and abridged age group.
+
+    The file (``population_age.*`` in a data directory; English or Chinese headers, title
+    lines and notes as for counts) has ``unit`` (or ``name`` with ``units``), ``period``
+    (the year, e.g. ``2024``: the population is the mid-year population, the deaths those
+    of the year), ``sex`` (``male``/``female``; 男/女 accepted), ``age_group`` and
+    ``population``, ``deaths`` (non-negative whole numbers). The age groups are strictly
+    the abridged ones, ``0``, ``1-4``, ``5-9``, ..., ``95-99``, ``100+``
+    (:data:`fpanalysis.schema.POPULATION_AGE_GROUPS`; ``1～4岁`` and ``100岁及以上`` are
+    read as ``1-4`` and ``100+``); every unit and year has both sexes with every group, so
+    that a life table can be built (0 and 1-4 apart) and 0-4 is their sum. Other
+    parameters are as for :func:`load_counts`.
+
+    Parameters
+    ----------
+    counts : DataFrame or path, optional
+        Monthly counts (as :func:`load_counts` returns, or where to load them from). For
+        every unit and year that both tables have, with all twelve months in the counts:
+        the population by age must sum to within 1 % (``POPULATION_TOLERANCE``) of the
+        counts' mean population over the year (day-weighted, a mid-year population
+        measured another way), so must the women 15-49 (female 15-19 ... 45-49) to the
+        counts' mean ``women_15_49`` where the counts have it, and the deaths by age must
+        sum exactly to the year's monthly deaths. Years the counts hold only in part are not
+        compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (``period[Y-DEC]``), ``sex``, ``age_group`` (text, the labels
+        above), ``population``, ``deaths`` (``Int64``), sorted by unit, period, sex and age.
+
+    Raises
+    ------
+    DataError
+        Missing column, bad count (negative, fractional, not a number), a period that is
+        not a year, unknown sex or age group (with a suggestion), duplicate (unit, period,
+        sex, age group), unknown unit, an empty population or deaths cell, a unit and year
+        lacking a sex or age group, deaths above population, rows of a unit and of units
+        below it for the same year (with ``units``), totals that disagree with ``counts``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> groups = ["0", "1-4"] + [f"{a}-{a + 4}" for a in range(5, 100, 5)] + ["100+"]
+    >>> rows = [f"101,2024,{s},{g},100,1" for s in ("male", "female") for g in groups]
+    >>> _ = (d / "population_age.csv").write_text(
+    ...     "unit,period,sex,age_group,population,deaths\\n" + "\\n".join(rows) + "\\n")
+    >>> load_population_age(d).head(3)
+      unit period   sex age_group  population  deaths
+    0  101   2024  male         0         100       1
+    1  101   2024  male       1-4         100       1
+    2  101   2024  male       5-9         100       1
+    """
+    units = _units_table(path, units)
+    w = _walk(path, POPULATION_AGE, units, header_row=header_row, sheet=sheet, period=period)
+    data, col, n = w.data, w.col, w.numbers
+    check_periods(data, col)
+    _check_years(data, col, "population and deaths by age")
+    sex = normalise_keys(data["sex"]).fillna("").str.lower()
+    sex = sex.replace(_SEX_ALIASES)
+    bad_sex = ~sex.isin(SEXES) & (sex != "")
+    col.at(bad_sex.to_numpy(), "sex",
+           lambda p: f"unknown sex {sex.iloc[p]!r} (male or female)"
+                     f"{suggestion(sex.iloc[p], SEXES)}")
+    age = _age_labels(data["age_group"])
+    bad_age = ~age.isin(POPULATION_AGE_GROUPS) & (age != "")
+    col.at(bad_age.to_numpy(), "age_group",
+           lambda p: f"unknown age group {age.iloc[p]!r} (0, 1-4, 5-9, ..., 95-99, 100+)"
+                     f"{suggestion(age.iloc[p], POPULATION_AGE_GROUPS)}")
+    data["sex"], data["age_group"] = sex, age
+    check_duplicates(data, POPULATION_AGE.keys, col)
+    check_units_known(data, units, col)
+    pop, dead = n["population"].to_numpy(), n["deaths"].to_numpy()
+    for c, v in (("population", pop), ("deaths", dead)):  # a gap here is not a count of 0
+        col.at(np.isnan(v) & ~col.flagged(c), c, f"{c} is empty")
+    col.at(dead > pop, "deaths",
+           lambda p: f"deaths ({fmt(dead[p])}) exceed population ({fmt(pop[p])})")
+    _check_complete(data, col, (sex.isin(SEXES) & age.isin(POPULATION_AGE_GROUPS)).to_numpy())
+    if units is not None:
+        _check_one_level(data, units, col)
+    if counts is not None and not col.problems:
+        if not isinstance(counts, pd.DataFrame):
+            counts = load_counts(counts, units=units)
+        _population_age_totals(data, n, counts, col)
+    col.raise_if_any()
+    for c, num in w.exact.items():
+        data[c] = num
+    data["unit"] = data["unit"].astype("string")
+    order = {g: i for i, g in enumerate(POPULATION_AGE_GROUPS)}
+    out = data[list(POPULATION_AGE.required)].assign(
+        _s=data["sex"].map({"male": 0, "female": 1}), _a=data["age_group"].map(order))
+    out = out.sort_values(["unit", "period", "_s", "_a"], kind="stable")
+    out = out.drop(columns=["_s", "_a"]).astype({"sex": "string", "age_group": "string"})
+    return _store(out.reset_index(drop=True), w.report)
+
+
+def _check_one_level(data: pd.DataFrame, units: pd.DataFrame, col: Collector) -> None:
+    """Rows of a unit whose descendants have rows for the same year would be counted twice
+    when the units are summed: report the first row of each such unit and year."""
+    present = pd.DataFrame({"unit": data["unit"].astype(str),
+                            "period": data["period"].astype(str), "row": col.rows})
+    pairs = present[["unit", "period"]].drop_duplicates().merge(
+        lineage(units)[["unit", "ancestor"]], on="unit")
+    heads = pairs[["ancestor", "period"]].drop_duplicates().rename(columns={"ancestor": "unit"})
+    first = present.groupby(["unit", "period"], sort=True)["row"].min().reset_index()
+    for _, r in first.merge(heads, on=["unit", "period"]).iterrows():  # a few at most
+        col.add(int(r["row"]), "unit",
+                f"unit {r['unit']} has rows for {r['period']} and so do units below it: "
+                "population_age holds units of one level (a county's figures are the sum of "
+                "its townships'; drop the county's rows)")
+
+
+def _check_complete(data: pd.DataFrame, col: Collector, good: np.ndarray) -> None:
+    """Every (unit, year) present has both sexes and every age group."""
+    keys = pd.DataFrame({"unit": data["unit"].astype(str), "period": data["period"].astype(str),
+                         "sex": data["sex"], "age_group": data["age_group"],
+                         "row": col.rows})[good]
+    if keys.empty:
+        return
+    heads = keys.groupby(["unit", "period"], sort=True)["row"].min()
+    k = len(SEXES) * len(POPULATION_AGE_GROUPS)
+    full = pd.MultiIndex.from_arrays(
+        [np.repeat(heads.index.get_level_values(0).to_numpy(), k),
+         np.repeat(heads.index.get_level_values(1).to_numpy(), k),
+         np.tile(np.repeat(SEXES, len(POPULATION_AGE_GROUPS)), len(heads)),
+         np.tile(POPULATION_AGE_GROUPS, len(SEXES) * len(heads))],
+        names=["unit", "period", "sex", "age_group"])
+    have = pd.MultiIndex.from_frame(keys[["unit", "period", "sex", "age_group"]])
+    lack = full.difference(have).to_frame(index=False)
+    if lack.empty:
+        return
+    order = {g: i for i, g in enumerate(POPULATION_AGE_GROUPS)}
+    lack["_a"] = lack["age_group"].map(order)
+    for (u, p, s), part in lack.sort_values("_a").groupby(["unit", "period", "sex"], sort=True):
+        groups = part["age_group"].tolist()
+        what = ("no rows" if len(groups) == len(POPULATION_AGE_GROUPS)
+                else "no row for age group(s) " + ", ".join(groups))
+        col.add(int(heads[(u, p)]), "age_group", f"unit {u}, {p}, {s}: {what}")
 
 
 # -- second source of births (issue 9) ------------------------------------------------------

@@ -23,8 +23,11 @@ __all__ = [
     "HOSPITAL_BIRTHS",
     "LEVELS",
     "OPTIONAL_LEVELS",
+    "POPULATION_AGE",
+    "POPULATION_AGE_GROUPS",
     "Problem",
     "SERVICES",
+    "SEXES",
     "STOCK_COLUMNS",
     "Service",
     "TableSpec",
@@ -305,6 +308,29 @@ ALIASES: dict[str, str] = {
 
 _KNOWN = {c for spec in (COUNTS, UNITS, AUDITS, VALUES, SCORES, ADJUSTMENTS)
           for c in spec.columns}
+
+
+# ---- population by sex and age group (population_age.csv) ----
+
+#: Sexes of the population_age contract.
+SEXES: tuple[str, ...] = ("male", "female")
+
+#: Abridged age groups of population_age.csv, in order: 0, 1-4, 5-9, ..., 95-99, 100+ (the
+#: life table needs 0 and 1-4 apart; 0-4 is their sum).
+POPULATION_AGE_GROUPS: tuple[str, ...] = ("0", "1-4") + tuple(
+    f"{a}-{a + 4}" for a in range(5, 100, 5)) + ("100+",)
+
+#: Mid-year population and the year's deaths by unit, year, sex and age group.
+POPULATION_AGE = TableSpec(
+    name="population_age",
+    keys=("unit", "period", "sex", "age_group"),
+    required=("unit", "period", "sex", "age_group", "population", "deaths"),
+    optional=("name",),
+    counts=("population", "deaths"),
+)
+ALIASES.update({"性别": "sex", "年龄组": "age_group", "年龄段": "age_group", "年龄": "age_group",
+                "年龄别": "age_group", "age": "age_group", "年中人口": "population"})
+_KNOWN |= set(POPULATION_AGE.columns)
 
 
 def canonical_header(header: object) -> str | None:

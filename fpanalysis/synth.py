@@ -44,6 +44,7 @@ __all__ = [
     "make_counts",
     "make_city_scores",
     "make_hospital_births",
+    "make_population_age",
     "make_units",
     "make_values",
     "make_village_counts",
@@ -642,6 +643,113 @@ def make_adjustments(params: pd.DataFrame, years: tuple[int, int] = SAMPLE_YEARS
     return out.sort_values(["period", "unit"], kind="stable").reset_index(drop=True)
 
 
+#: Share of the population in each 5-year group 0-4, 5-9, ..., 95-99, 100+ of a rural
+#: Chinese county in the 2020s (young adults working away, many aged 45-64), both sexes.
+_AGE_SHARE = np.array([0.045, 0.055, 0.058, 0.052, 0.045, 0.050, 0.065, 0.062, 0.060, 0.075,
+                       0.085, 0.080, 0.060, 0.058, 0.045, 0.028, 0.016, 0.008, 0.0025, 0.0005,
+                       0.00005])
+#: Share of men in each 5-year group (high sex ratio at birth in the young, women outliving
+#: men in the old).
+_MALE_SHARE = np.array([0.53] * 4 + [0.51] * 8 + [0.50] * 2 + [0.47] * 2 + [0.42] * 2
+                       + [0.33] * 3)
+#: Central death rates at ages 1-4, 5-9, ..., 100+ (both sexes), and the sex multipliers.
+_MX = np.array([0.0003, 0.00018, 0.0002, 0.0004, 0.0005, 0.0006, 0.0008, 0.0011, 0.0017,
+                0.0026, 0.004, 0.006, 0.010, 0.016, 0.028, 0.048, 0.085, 0.14, 0.22, 0.33,
+                0.5])
+_MX_SEX = {"male": 1.35, "female": 0.7}
+
+
+def make_population_age(counts: pd.DataFrame, params: pd.DataFrame, *,
+                        seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Population (mid-year) and deaths by township, year, sex and abridged age group.
+
+    Consistent with ``counts``: per township and year the population sums to the
+    day-weighted mean of the monthly populations (rounded), the women 15-19 ... 45-49 are
+    the yearly means of the counts' women by age group, and the deaths sum to the year's
+    monthly deaths exactly. Age 0 holds 99.5 % of the year's births of each sex and the
+    year's infant deaths (55 % of them boys); the rest of the population is split over
+    sex and age groups 1-4 ... 100+ after a rural county's age structure (each township
+    its own, ±8 %), the rest of the deaths in proportion to population x a death-rate
+    schedule. Vectorized over township-years; its own random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``period`` (the year), ``sex``, ``age_group`` (``0``, ``1-4``, ...,
+        ``100+``), ``population``, ``deaths``, sorted in that order (male first, ages
+        ascending).
+    """
+    from .schema import POPULATION_AGE_GROUPS
+
+    rng = np.random.default_rng([seed, 20])
+    units = params["unit"].to_numpy()
+    shares = _AGE_SHARE[None, :] * rng.lognormal(0, 0.08, (len(units), len(_AGE_SHARE)))
+    women = [f"women_{a}" for a in AGE_GROUPS]
+    frame = counts[["unit", "period", "population", "deaths", "deaths_infant",
+                    "births_male", "births_female"]].copy()
+    days = frame["period"].dt.days_in_month.to_numpy()
+    frame["year"] = frame["period"].dt.year
+    stocks = ["population"] + women
+    for c in stocks:  # day-weighted sums, for the year's mean stock
+        frame[f"pd_{c}"] = counts[c].to_numpy() * days
+    frame["days"] = days
+    y = frame.groupby(["unit", "year"], sort=True)[
+        [f"pd_{c}" for c in stocks] + ["days", "deaths", "deaths_infant", "births_male",
+                                       "births_female"]].sum()
+    r = len(y)
+    mean = {c: np.rint(y[f"pd_{c}"].to_numpy() / y["days"].to_numpy()).astype(np.int64)
+            for c in stocks}
+    total = mean["population"]
+    fertile = np.stack([mean[c] for c in women], axis=1)  # women 15-19 ... 45-49
+    row_unit = np.searchsorted(units, y.index.get_level_values("unit"))
+    # age 0: the year's births (less a few infant deaths), and the infant deaths
+    infant = y["deaths_infant"].to_numpy()
+    infant_m = rng.binomial(infant, 0.55)
+    infant_sex = np.stack([infant_m, infant - infant_m], axis=1)
+    births = y[["births_male", "births_female"]].to_numpy()
+    age0 = np.maximum(np.rint(births * 0.995).astype(np.int64), infant_sex)
+    # women 15-49 are the counts' women by age group (their yearly mean), men 15-49 as many
+    # times the sex ratio of those ages; the rest of ages 1-4 ... 100+ by the age structure
+    # (1-4 takes four fifths of the 0-4 share)
+    group = shares[row_unit].copy()
+    group[:, 0] *= 0.8
+    p = np.concatenate([group * _MALE_SHARE, group * (1 - _MALE_SHARE)], axis=1)
+    ages = np.arange(3, 10)  # 15-19 ... 45-49 among groups 1-4 ... 100+
+    ratio = _MALE_SHARE[ages] / (1 - _MALE_SHARE[ages])
+    men = np.rint(fertile * ratio * rng.lognormal(0, 0.03, fertile.shape)).astype(np.int64)
+    fixed = np.concatenate([ages, 21 + ages])
+    p[:, fixed] = 0
+    p /= p.sum(axis=1, keepdims=True)
+    rest = rng.multinomial(total - age0.sum(axis=1) - fertile.sum(axis=1) - men.sum(axis=1), p)
+    rest[:, ages], rest[:, 21 + ages] = men, fertile
+    mx = np.concatenate([_MX * _MX_SEX["male"], _MX * _MX_SEX["female"]])
+    w = rest * mx[None, :]
+    dead = rng.multinomial(y["deaths"].to_numpy() - infant, w / w.sum(axis=1, keepdims=True))
+    # a tiny township can draw more deaths than people in a cell: move the excess to the
+    # most populous cell aged 60+ of its sex-year row (never needed in the sample)
+    excess = np.maximum(dead - rest, 0)
+    if excess.any():
+        old = np.where(np.tile(np.arange(21) >= 13, 2)[None, :], rest, -1)
+        dead -= excess
+        np.add.at(dead, (np.arange(r), old.argmax(axis=1)), excess.sum(axis=1))
+        if (dead > rest).any():
+            raise RuntimeError("the generator drew more deaths than people in a cell")
+    k = len(POPULATION_AGE_GROUPS)
+    pop = np.empty((r, 2, k), dtype=np.int64)
+    deaths = np.empty((r, 2, k), dtype=np.int64)
+    pop[:, :, 0], deaths[:, :, 0] = age0, infant_sex
+    pop[:, :, 1:] = rest.reshape(r, 2, k - 1)
+    deaths[:, :, 1:] = dead.reshape(r, 2, k - 1)
+    return pd.DataFrame({
+        "unit": np.repeat(y.index.get_level_values("unit").to_numpy(), 2 * k),
+        "period": np.repeat(y.index.get_level_values("year").astype(str).to_numpy(), 2 * k),
+        "sex": np.tile(np.repeat(["male", "female"], k), r),
+        "age_group": np.tile(POPULATION_AGE_GROUPS, 2 * r),
+        "population": pop.reshape(-1),
+        "deaths": deaths.reshape(-1),
+    })
+
+
 #: The township targets of the sample scheme: indicator, label, op, threshold, points, scoring,
 #: extra keys (thresholds of a real county's scheme).
 _TOWNSHIP_TARGETS = (
@@ -868,6 +976,7 @@ def write_sample(out: str | Path, *, seed: int = SAMPLE_SEED, units: int = SAMPL
         "city_scores.csv": make_city_scores(params, years, seed=seed),
         "annual_plan.csv": make_annual_plan(counts, seed=seed),
         "adjustments.csv": make_adjustments(params, years, seed=seed),
+        "population_age.csv": make_population_age(counts, params, seed=seed),
     }
     paths = []
     for name, frame in written.items():

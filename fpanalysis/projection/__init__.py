@@ -1,0 +1,1 @@
+"""Projection: year-end nowcast, life tables and cohort-component projection."""
