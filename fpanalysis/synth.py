@@ -924,7 +924,7 @@ def plant_problems(counts: pd.DataFrame, params: pd.DataFrame) -> tuple[pd.DataF
     if len(pool) < len(PLANTED):
         return counts, {}
     out = counts.copy()
-    where = dict(zip((role for role, _ in PLANTED), pool))
+    where = dict(zip((role for role, _ in PLANTED), pool, strict=True))
     month = {role: pd.Period(m, freq="M") for role, m in PLANTED}
     unit = out["unit"].astype(str)
     gone = (unit == where["missing_month"]) & (out["period"] == month["missing_month"])

@@ -2,34 +2,32 @@
 
 :func:`check_all` runs the checks of this package over one assessment period and returns one
 tidy table of every flag raised, each with the figure and the threshold that raised it. The
-windows are those a county statistician would read for the period:
+windows are those a county statistician would read for the period. Each check, its window
+and its grading:
 
-======================== ============================================================ ========
-check                    window and rule                                              severity
-======================== ============================================================ ========
-reporting_completeness   each quarter of the year to date; monthly reports present    extreme below 90 %, moderate above it
-                         per unit of the units table (a unit that never reported is  with a month missing
-                         listed)
-monthly_outlier          the unit's own last twelve months to the period's end,      moderate at abs(z) >= 2, extreme at 3
-                         births and deaths, months of the year to date flagged        (modified z > 3.5: moderate)
-                         (WHO DQR)
-funnel                   the year to date, sex ratio at birth, compliance and crude   moderate at most (see below)
-                         birth rate, against the county, over-dispersion adjusted
-consistency_over_time    the latest complete year to the period's end, over the mean  moderate
-                         of up to three previous years, relative to the county, 1 +-
-                         0.33 (at least two previous years)
-source_agreement         the year to date, register births over the second source     moderate; extreme when the whole
-                         (hospital deliveries), 1 +- 0.10 and the interval excluding  interval lies outside the band
-                         1
-sex_ratio_plausibility   the 36 months to the period's end (from the first month of   moderate at p < 0.001, extreme when
-                         the counts if later), all births and each birth order,       it survives Bonferroni over the table
-                         exact test against 105
-audit_false_rate         the re-checks of the year to date, lower limit of the exact  moderate; extreme above twice the
-                         false share above the tolerance (0.05)                       tolerance
-timeliness               where counts have a ``received`` date: reports in by day 5   as :func:`.timeliness`
-value_completeness       every count column, the year to date, share of cells         extreme below 90 %
-                         present
-======================== ============================================================ ========
+* ``reporting_completeness``: each quarter of the year to date; the monthly reports present
+  per unit of the units table (a unit that never reported is listed). Extreme below 90 %,
+  moderate above it with a month missing.
+* ``timeliness`` (where the counts have a ``received`` date): reports in by day 5 of the
+  next month, graded as :func:`.timeliness` grades them.
+* ``value_completeness``: every count column over the year to date, the share of cells
+  present; extreme below 90 %.
+* ``monthly_outlier``: the unit's own last twelve months to the period's end, births and
+  deaths, flags in the year to date (WHO DQR): moderate at abs(z) >= 2, extreme at 3;
+  modified z above 3.5 alone: moderate.
+* ``funnel``: the year to date, sex ratio at birth, compliance and crude birth rate against
+  the county, over-dispersion adjusted; moderate at most (below).
+* ``consistency_over_time``: the latest complete year to the period's end over the mean of
+  up to three previous years (at least two), relative to the county, outside 1 +- 0.33:
+  moderate.
+* ``source_agreement``: the year to date, register births over the second source (hospital
+  deliveries), outside 1 +- 0.10 with the interval excluding 1: moderate; extreme when the
+  whole interval lies outside the band.
+* ``sex_ratio_plausibility``: the 36 months to the period's end (from the counts' first
+  month if later), all births and each birth order, exact test against 105: moderate at
+  p < 0.001, extreme when it survives a Bonferroni correction over the table.
+* ``audit_false_rate``: the re-checks of the year to date whose lower exact limit of the
+  false share exceeds the tolerance (0.05): moderate; extreme above twice the tolerance.
 
 Funnel flags are never graded above moderate here: a unit outside the funnel differs from
 the county, which real differences between townships explain as well as bad data; whether
@@ -49,8 +47,13 @@ import pandas as pd
 
 from .. import periods as pr
 from .audits import audit_estimates
-from .completeness import completeness, completeness_flags, sex_ratio_plausibility, timeliness
-from .completeness import value_completeness
+from .completeness import (
+    completeness,
+    completeness_flags,
+    sex_ratio_plausibility,
+    timeliness,
+    value_completeness,
+)
 from .outliers import funnel_flags, funnel_outliers, monthly_outliers, outlier_flags
 from .sources import compare_sources, source_flags
 from .trends import consistency_flags, consistency_over_time
