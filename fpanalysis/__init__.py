@@ -3,15 +3,30 @@
 Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
 ``tables``, ``rules`` and ``hierarchy``), ``synth`` at the bottom; ``intervals`` and
 ``indicators`` above them; ``scheme`` (the targets file) and ``targets`` (scoring) above
-those; ``plots`` and ``report`` on top.
+those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tables,
+cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
 """
 
-from . import hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
+from . import (
+    hierarchy,
+    indicators,
+    intervals,
+    io,
+    periods,
+    projection,
+    quality,
+    ranks,
+    schema,
+    scheme,
+    targets,
+)
 from .io import (
     LoadReport,
     load_adjustments,
     load_audits,
+    load_births_hospital,
     load_counts,
+    load_population_age,
     load_report,
     load_scores,
     load_units,
@@ -32,7 +47,9 @@ __all__ = [
     "io",
     "load_adjustments",
     "load_audits",
+    "load_births_hospital",
     "load_counts",
+    "load_population_age",
     "load_report",
     "load_scores",
     "load_targets",
@@ -40,6 +57,8 @@ __all__ = [
     "load_values",
     "parse_period",
     "periods",
+    "projection",
+    "quality",
     "ranks",
     "schema",
     "scheme",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
+from . import quality
 from .tables import load_report
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "check_period",
     "class_table",
     "counts_table",
+    "flag_table",
     "folder_name",
     "heading",
     "indicator_table",
@@ -38,6 +40,7 @@ __all__ = [
     "note_table",
     "output_folder",
     "publishable",
+    "quality_table",
     "render",
     "standing_table",
     "suppress_small_cells",
@@ -807,6 +810,71 @@ def standing_table(standing: pd.DataFrame, units: pd.DataFrame | None = None, *,
     if "band" in standing.columns:
         table[("等级", "band")[i]] = standing["band"].to_numpy()
     return table
+
+
+#: Names of the data-quality checks (:mod:`fpanalysis.quality`) in reports.
+CHECK_LABELS: Mapping[str, tuple[str, str]] = {
+    "reporting_completeness": ("报表完整性", "Reports complete"),
+    "timeliness": ("报表及时性", "Reports on time"),
+    "value_completeness": ("数据项完整性", "Cells filled"),
+    "monthly_outlier": ("月度异常值", "Monthly outlier"),
+    "monthly_outlier_modified": ("月度异常值(稳健)", "Monthly outlier (robust)"),
+    "funnel": ("漏斗图离群", "Funnel outlier"),
+    "consistency_over_time": ("逐年一致性", "Consistency over time"),
+    "source_agreement": ("与医院数据一致性", "Agreement with hospitals"),
+    "sex_ratio_plausibility": ("性别比合理性", "Sex ratio plausible"),
+    "audit_false_rate": ("核查虚报率", "Audit false share"),
+}
+_SEVERITY_LABELS = {"extreme": ("严重", "extreme"), "moderate": ("一般", "moderate")}
+
+
+def _check_label(check: str, language: str) -> str:
+    return CHECK_LABELS.get(check, (check, check))[0 if language == "zh" else 1]
+
+
+def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "township",
+                  language: str = "zh") -> pd.DataFrame:
+    """The data-quality scorecard (:func:`fpanalysis.quality.scorecard`) for display: one
+    row per unit of ``level`` (its name the index), one column per check run; ✓ nothing
+    found, — not assessable (the unit did not report for the check's window), ✗ an extreme
+    and ! a moderate flag with the figure that raised it."""
+    if language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
+    card = quality.scorecard(flags, units, level=level, language=language)
+    table = card.drop(columns=card.columns[0])
+    table.index = _unit_index(pd.Series(card.index), units, language)
+    table.columns = [_check_label(c, language) for c in table.columns]
+    return table
+
+
+def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
+               severity: Sequence[str] = ("extreme", "moderate"),
+               language: str = "zh") -> pd.DataFrame:
+    """Data-quality flags (:func:`fpanalysis.quality.check_all`) for display, worst first:
+    the unit's name as the index, then the window, the check, what was checked, the figure,
+    the threshold it crossed, the severity and the note."""
+    if language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
+    if isinstance(severity, str):
+        severity = (severity,)
+    unknown = sorted(set(severity) - set(_SEVERITY_LABELS))
+    if unknown:
+        raise ValueError(f"severity must be among extreme, moderate; got {', '.join(unknown)}")
+    missing = [c for c in quality.FLAG_COLUMNS if c not in flags.columns]
+    if missing:
+        raise ValueError(f"flags must come from quality.check_all; no column(s) "
+                         f"{', '.join(missing)}")
+    i = 0 if language == "zh" else 1
+    f = flags[flags["severity"].isin(list(severity))]
+    return pd.DataFrame({
+        ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
+        ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
+        ("项目", "item")[i]: f["indicator"].astype(str).to_numpy(),
+        ("数值", "figure")[i]: f["figure"].to_numpy(dtype=float),
+        ("阈值", "threshold")[i]: f["threshold"].to_numpy(dtype=float),
+        ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
+        ("说明", "note")[i]: f["note"].fillna("").astype(str).to_numpy(),
+    }, index=_unit_index(f["unit"].astype(object), units, language))
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:

@@ -95,9 +95,11 @@ def test_the_period_limits_what_is_known(sample, planted):
     unit, month = planted["outlier"]
     assert len(_has(sep, unit, "monthly_outlier", period=month)) == 1
     assert len(_has(jul, unit, "monthly_outlier", period=month)) == 0
-    assert (jul["period"].astype(str) <= "2024-07").all() or True  # windows end in July
-    assert jul.attrs["checks"]["sex_ratio_plausibility"] == "2021-08/2024-07".replace(
-        "2021-08", "2022-01")  # 36 months back, but the counts start in 2022-01
+    # 36 months back would start in 2021-08, but the counts start in 2022-01
+    assert jul.attrs["checks"]["sex_ratio_plausibility"] == "2022-01/2024-07"
+    assert jul.attrs["checks"]["monthly_outlier"] == "2023-08/2024-07 (flags from 2024-01)"
+    assert not (pd.PeriodIndex(jul.loc[jul["check"] == "monthly_outlier", "period"],
+                               freq="M") > pd.Period("2024-07", "M")).any()
 
 
 def test_inputs_are_not_changed(sample):
@@ -143,3 +145,31 @@ def test_scorecard_refuses_what_is_not_a_flag_table(sample, flags):
         quality.scorecard(pd.DataFrame({"x": [1]}), sample["units"])
     with pytest.raises(ValueError, match="no unit of level 'hamlet'"):
         quality.scorecard(flags, sample["units"], level="hamlet")
+
+
+def test_windows_by_hand():
+    # the sample runs 2022-01..2024-12: through 2024-05 the year to date is Jan-May, its
+    # quarters Q1 and April-May, the outlier window the twelve months to May, and the
+    # latest complete year 2023 has only 2022 before it (fewer than two: None)
+    c = io.load_counts(SAMPLE)
+    w = quality.windows(c, "2024-05")
+    assert w["ytd"] == "2024-01/2024-05"
+    assert w["quarters"] == ["2024-01/2024-03", "2024-04/2024-05"]
+    assert w["outliers"] == "2023-06/2024-05" and w["srb"] == "2022-01/2024-05"
+    assert w["year"] is None
+    assert quality.windows(c, "2024")["year"] == 2024
+
+
+def test_display_tables(sample, flags):
+    from fpanalysis import report
+
+    card = report.quality_table(flags, sample["units"], language="en")
+    assert card.index.name == "unit" and "东林镇" in card.index and len(card) == 18
+    assert "Reports complete" in card.columns and "Audit false share" in card.columns
+    listed = report.flag_table(flags, sample["units"], severity="extreme")
+    assert set(listed["程度"]) == {"严重"}
+    assert len(listed) == (flags["severity"] == "extreme").sum()
+    with pytest.raises(ValueError, match="severity must be among extreme, moderate; got severe"):
+        report.flag_table(flags, sample["units"], severity="severe")
+    with pytest.raises(ValueError, match="flags must come from quality.check_all"):
+        report.flag_table(flags.drop(columns="note"), sample["units"])

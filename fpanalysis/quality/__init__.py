@@ -23,7 +23,7 @@ re-exported here, so ``fpanalysis.quality.audit_estimates`` and
 """
 
 from .audits import ADJUST, POOLED, VF_OVER, VF_UNDER, audit_adjusted, audit_estimates, audit_sums
-from .checks import CHECKS, FLAG_COLUMNS, FUNNEL_INDICATORS, check_all, scorecard
+from .checks import CHECKS, FLAG_COLUMNS, FUNNEL_INDICATORS, check_all, scorecard, windows
 from .completeness import (
     completeness,
     completeness_flags,
@@ -87,4 +87,5 @@ __all__ = [
     "value_completeness",
     "weighted_slope",
     "whipple_index",
+    "windows",
 ]

@@ -58,7 +58,7 @@ from .outliers import funnel_flags, funnel_outliers, monthly_outliers, outlier_f
 from .sources import compare_sources, source_flags
 from .trends import consistency_flags, consistency_over_time
 
-__all__ = ["CHECKS", "FLAG_COLUMNS", "FUNNEL_INDICATORS", "check_all", "scorecard"]
+__all__ = ["CHECKS", "FLAG_COLUMNS", "FUNNEL_INDICATORS", "check_all", "scorecard", "windows"]
 
 #: The columns of the flag table.
 FLAG_COLUMNS = ("unit", "period", "check", "indicator", "figure", "threshold", "severity",
@@ -105,6 +105,41 @@ def _period(period: object) -> tuple[object, pd.Period, pd.PeriodIndex]:
     last = pr.months(p)[-1]
     ytd = pd.period_range(pd.Period(f"{last.year}-01", freq="M"), last, freq="M")
     return p, last, ytd
+
+
+def windows(counts: pd.DataFrame, period: object, *, srb_months: int = 36) -> dict[str, object]:
+    """The windows :func:`check_all` reads for ``period``, so that a notebook can show the
+    same figures: ``ytd`` (the year to date), ``quarters`` (each quarter of it, cut at the
+    period's end), ``outliers`` (the last twelve months), ``srb`` (the sex-ratio window),
+    ``year`` (the latest complete year to the period's end, for consistency over time,
+    ``None`` when the counts have fewer than two earlier years) and ``last`` (the last
+    month). Labels are text such as ``'2024-01/2024-09'``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": "A", "period": pd.period_range("2021-01", "2024-12",
+    ...                                                          freq="M")})
+    >>> w = windows(c, "2024Q3")
+    >>> w["ytd"], w["outliers"], w["srb"], w["year"]
+    ('2024-01/2024-09', '2023-10/2024-09', '2021-10/2024-09', 2023)
+    """
+    _monthly(counts)
+    if isinstance(srb_months, bool) or not isinstance(srb_months, int) or srb_months < 1:
+        raise ValueError(f"srb_months must be a whole number of months >= 1, got {srb_months!r}")
+    p, last, ytd = _period(period)
+    months = pd.PeriodIndex(counts["period"])
+    if not (months >= last).any():
+        raise ValueError(f"the counts end at {months.max()}, before the end of period {p} "
+                         f"({last}): nothing to check for it")
+    first = months.min()
+    quarters = [pd.period_range(max(q.asfreq("M", "s"), ytd[0]), min(q.asfreq("M", "e"), last),
+                                freq="M") for q in pd.unique(ytd.asfreq("Q"))]
+    year = last.year if last.month == 12 else last.year - 1
+    return {"period": str(p), "last": last, "ytd": _span(ytd[0], ytd[-1]),
+            "quarters": [_span(q[0], q[-1]) for q in quarters],
+            "outliers": _span(max(last - 11, first), last),
+            "srb": _span(max(last - (srb_months - 1), first), last),
+            "year": year if year - first.year >= 2 else None, "first": first}
 
 
 def _unassessed(result: pd.DataFrame, missing: pd.Series, check: str, period: str,
@@ -165,17 +200,9 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
 
     See the module docstring for each check's window and grading.
     """
-    _monthly(counts)
-    if isinstance(srb_months, bool) or not isinstance(srb_months, int) or srb_months < 1:
-        raise ValueError(f"srb_months must be a whole number of months >= 1, got {srb_months!r}")
-    p, last, ytd = _period(period)
-    months = pd.PeriodIndex(counts["period"])
-    if not (months == last).any() and not (months > last).any():
-        raise ValueError(f"the counts end at {months.max()}, before the end of period {p} "
-                         f"({last}): nothing to check for it")
-    ytd_label = _span(ytd[0], ytd[-1])
+    w = windows(counts, period, srb_months=srb_months)
+    last, ytd_label = w["last"], w["ytd"]
     counts = counts[counts["period"] <= last]  # nothing after the period is known at it
-    months = pd.PeriodIndex(counts["period"])
     skipped: list[str] = []
     ran: dict[str, str] = {}
     given = units
@@ -189,14 +216,11 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     unjudged: list[pd.DataFrame] = [pd.DataFrame(columns=["unit", "check", "period", "note"])]
 
     # reporting: every quarter of the year to date, and the month cells of the year to date
-    quarters = pd.unique(ytd.asfreq("Q"))
-    for q in quarters:
-        qm = [m for m in pr.months(q) if m <= last]
-        window = _span(qm[0], qm[-1])
+    for window in w["quarters"]:
         parts.append(_flags(completeness_flags(completeness=completeness(
             counts, units, period=window, threshold=completeness_threshold, level=level))))
-    ran["reporting_completeness"] = ", ".join(
-        _span(pr.months(q)[0], min(pr.months(q)[-1], last)) for q in quarters)
+    ran["reporting_completeness"] = ", ".join(w["quarters"])
+    ytd = pr.months(pr.parse(ytd_label))
     in_ytd = counts[counts["period"].between(ytd[0], ytd[-1])]
     if len(in_ytd):
         vc = value_completeness(in_ytd, threshold=completeness_threshold)
@@ -210,13 +234,22 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
         skipped.append("timeliness: the counts have no 'received' date column")
 
     # outliers against the unit's own last twelve months; flags in the year to date
-    year_window = _span(max(last - 11, months.min()), last)
+    year_window = w["outliers"]
     o = monthly_outliers(counts, columns=["births", "deaths"], period=year_window,
                          units=given, within="period")
     unjudged.append(_unassessed(o, o.groupby(["unit", "indicator"])["z"].transform(
         lambda z: z.isna().all()), "monthly_outlier", year_window))
     of = outlier_flags(o)
     of = of[pd.PeriodIndex(of["period"], freq="M") >= ytd[0]] if len(of) else of
+    if len(of):
+        o_key = o.assign(period=o["period"].astype(str))
+        o_key = o_key.set_index(["unit", "indicator", "period"])
+        ctx = o_key.loc[pd.MultiIndex.from_arrays(
+            [of["unit"], of["indicator"], of["period"].astype(str)])]
+        of = of.assign(note=[
+            f"{v:g} against a mean of {m:.1f} (SD {sd:.1f}, median {md:g}) over {n} months"
+            for v, m, sd, md, n in zip(ctx["value"], ctx["mean"], ctx["sd"], ctx["median"],
+                                       ctx["months_used"], strict=True)])
     parts.append(_flags(of))
     ran["monthly_outlier"] = f"{year_window} (flags from {ytd[0]})"
 
@@ -230,9 +263,8 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     ran["funnel"] = ytd_label
 
     # consistency over time: the latest complete year to the period's end
-    year = last.year if last.month == 12 else last.year - 1
-    first_year = months.min().year
-    if year - first_year >= 2:
+    year = w["year"]
+    if year is not None:
         c = consistency_over_time(counts, year=year, indicators=["crude_birth_rate",
                                                                    "sex_ratio_at_birth"],
                                   min_previous=2, tolerance=consistency_tolerance)
@@ -241,8 +273,9 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
                                     str(year)))
         ran["consistency_over_time"] = str(year)
     else:
-        skipped.append(f"consistency_over_time: {year} has fewer than two earlier complete "
-                       f"years in the counts (they start in {first_year})")
+        latest = last.year if last.month == 12 else last.year - 1
+        skipped.append(f"consistency_over_time: {latest} has fewer than two earlier complete "
+                       f"years in the counts (they start in {w['first'].year})")
 
     # a second source
     if hospital is not None:
@@ -255,8 +288,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
         skipped.append("source_agreement: no second source of births given (hospital=)")
 
     # sex ratio at birth against the biological reference, over several years
-    first = max(last - (srb_months - 1), months.min())
-    srb_window = _span(first, last)
+    srb_window = w["srb"]
     sr = sex_ratio_plausibility(counts, period=srb_window, units=given)
     unjudged.append(_unassessed(sr, (sr["order"] == "all") & sr["p_value"].isna(),
                                 "sex_ratio_plausibility", srb_window))
@@ -280,7 +312,8 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
                 "threshold": hit["tolerance"].to_numpy(dtype=float),
                 "severity": np.where(hit["lower"].to_numpy(dtype=float) > 2 * tolerance,
                                      "extreme", "moderate"),
-                "note": [f"{f} false of {c} re-checked (false share {r:.1%}, exact interval "
+                "note": [f"{f:.0f} false of {c:.0f} re-checked (false share {r:.1%}, exact "
+                         f"interval "
                          f"{lo:.1%}-{hi:.1%})" for f, c, r, lo, hi in
                          zip(hit["false_found"], hit["checked"], hit["false_rate"],
                              hit["lower"], hit["upper"], strict=True)],
@@ -302,7 +335,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     out.attrs["unassessed"] = pd.concat(
         [x for x in unjudged if len(x)] or unjudged[:1], ignore_index=True).drop_duplicates(
         ["unit", "check", "period"]).reset_index(drop=True)
-    out.attrs["period"] = str(p)
+    out.attrs["period"] = w["period"]
     return out
 
 
