@@ -1,0 +1,1 @@
+"""Projection: year-end nowcast and cohort-component projection."""
