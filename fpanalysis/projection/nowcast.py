@@ -42,9 +42,9 @@ history it is 1.
 *Predictive draws* (``draws`` of them, seeded), for every unit at once:
 
 * the share observed ``S* ~ Beta(c S, c (1 - S))`` with the profile's precision ``c`` =
-  ``n[u] + kappa`` (the county's ``N + 120`` when ``kappa`` is infinite, ``kappa`` for a unit
-  without history, 120 for a flat profile without any history): uncertainty about the
-  profile, widest without history;
+  ``n[u] + kappa`` (the county's ``N + 120`` when ``kappa`` is infinite; for a unit without
+  a complete earlier year at most 120, the flat prior's): uncertainty about the profile,
+  widest without history;
 * the annual rate ``lambda* ~ Gamma(X / theta + 1/2, scale theta / S*)`` (Jeffreys prior on
   the rate of the over-dispersed year-to-date count);
 * the remaining count ``R ~ NB1(lambda* (1 - S*), theta)`` (Gamma-Poisson), so with
@@ -261,6 +261,8 @@ class _Panel:
             if hit.any():
                 add = f"{y} left out of the history: months or cells missing"
                 note[hit] = np.where(note[hit] == "", add, note[hit] + "; " + add)
+        self.gaps = [f"{self.units[u]} ({self.hist_years[j]})"
+                     for u, j in zip(*np.nonzero(gaps), strict=True)]  # the gaps only
         return note, [str(u) for u in self.units[fresh]]
 
 
@@ -302,6 +304,11 @@ class _Profile:
             self.shares = (by_month + kappa * self.county) / (n + kappa)[:, None]
             self.weight = n / (n + kappa)
             self.precision = n + kappa
+        # a unit without history knows its own profile no better than the flat prior's
+        # pseudo-events would tell: its interval is the wider for it
+        fresh = ~has_history
+        self.precision = np.where(fresh, np.minimum(self.precision, FLAT_PSEUDO_EVENTS),
+                                  self.precision)
         self.theta = self._dispersion(hist)
 
     def _dispersion(self, hist: np.ndarray) -> float:
@@ -405,7 +412,10 @@ def _columns(chosen: Sequence[ind.Indicator]) -> tuple[list[str], list[str], dic
     return flows, stocks, thinned
 
 
-def _warn_fresh(fresh: list[str]) -> None:
+def _warn_fresh(fresh: list[str], gaps: Sequence[str] = ()) -> None:
+    if gaps:
+        warnings.warn("earlier year(s) with missing months or cells left out of the "
+                      "seasonal history: " + ", ".join(gaps), UserWarning, stacklevel=3)
     if fresh:
         warnings.warn("no earlier complete year for unit(s) " + ", ".join(fresh)
                       + ": projected on the county's (or a flat) seasonal profile, with "
@@ -488,7 +498,7 @@ def project_counts(
                          "projected with the indicators that use them")
     proj = _Projection(counts, year=year, through=m, flows=columns, stocks=[], thinned={},
                        seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh)
+    _warn_fresh(proj.fresh, proj.panel.gaps)
     parts = []
     for c in columns:  # a loop over columns
         q = _quantiles(proj.draws[c], levels)
@@ -655,7 +665,7 @@ def nowcast(
     flows, stocks, thinned = _columns(chosen)
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=stocks,
                        thinned=thinned, seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh)
+    _warn_fresh(proj.fresh, proj.panel.gaps)
     n_u, d = len(proj.units), int(draws)
     result = ind.compute(_draw_frame(proj, year), chosen, by=("unit",))
     n_i = len(chosen)
@@ -814,7 +824,7 @@ def project_milestones(
     flows = list(dict.fromkeys(t.done for t in milestones))
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=[], thinned={},
                        seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh)
+    _warn_fresh(proj.fresh, proj.panel.gaps)
     unit_codes = proj.units.astype(str)
     parts = []
     for t in milestones:  # a few milestone targets
