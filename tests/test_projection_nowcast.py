@@ -200,6 +200,17 @@ def test_argument_errors(kwargs, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"deaths": -1}, "counts must not be negative: 'deaths' has negative values"),
+    ({"deaths": "10"}, "count column(s) 'deaths' are not numeric"),
+])
+def test_bad_values_are_refused(change, message):
+    with pytest.raises(ValueError) as err:
+        nc.nowcast(flat_counts([10] * 6).assign(**change), year=2024, through=6,
+                   indicators=["crude_death_rate"])
+    assert message in str(err.value)
+
+
 def test_input_not_mutated(sample_counts, sample_units, sample_dir):
     before = sample_counts.copy(deep=True)
     scheme = load_targets(sample_dir / "scheme_full.toml", units=sample_units)

@@ -183,6 +183,17 @@ class _Panel:
         if absent:
             raise ValueError("counts lack the column(s) " + ", ".join(
                 f"{c!r}{suggestion(c, data.columns)}" for c in absent))
+        wrong = [c for c in dict.fromkeys(columns)
+                 if not pd.api.types.is_numeric_dtype(data[c].dtype)
+                 or pd.api.types.is_bool_dtype(data[c].dtype)]
+        if wrong:
+            raise ValueError(f"count column(s) {', '.join(map(repr, wrong))} are not numeric: "
+                             "load the counts with load_counts, which checks them")
+        negative = [c for c in dict.fromkeys(columns)
+                    if (data[c].to_numpy(dtype=float, na_value=np.nan) < 0).any()]
+        if negative:
+            raise ValueError(f"counts must not be negative: {', '.join(map(repr, negative))} "
+                             "has negative values (load_counts finds the rows)")
         if data.duplicated(["unit", "period"]).any():
             first = data.loc[data.duplicated(["unit", "period"]), ["unit", "period"]].iloc[0]
             raise ValueError(f"counts have duplicate rows for (unit, period), e.g. "
