@@ -117,6 +117,25 @@ def test_through_12_collapses_to_the_observed_value():
         assert row[col] == pytest.approx(120.0)
 
 
+def test_compare_target_on_last_year():
+    # 2023: 120 deaths over 1000 person-years = 120 per mille (the baseline). 2024 fully
+    # observed: A 120 (change 0, not <= -7: probability 0), B 60 (change -60: probability
+    # 1). C lacks 2023-05: no baseline, probability missing and said.
+    a = flat_counts([10] * 12)
+    b = flat_counts([5] * 12).assign(unit="B")
+    c = flat_counts([10] * 12).assign(unit="C")
+    c = c[c["period"] != pd.Period("2023-05", "M")]
+    target = Target(1, "crude_death_rate", "<=", -7, 5, compare="previous_year",
+                    periods=("year",))
+    with pytest.warns(UserWarning):
+        r = nc.nowcast(pd.concat([a, b, c]), year=2024, through=12,
+                       targets=Scheme((target,)), draws=200)
+    assert r["baseline"].tolist()[:2] == pytest.approx([120.0, 120.0])
+    assert r["probability"].tolist()[:2] == [0.0, 1.0]
+    assert np.isnan(r["baseline"].iloc[2]) and np.isnan(r["probability"].iloc[2])
+    assert r["note"].iloc[2].endswith("no baseline value for 2023")
+
+
 # --------------------------------------------------------------------------- edge cases
 
 

@@ -312,14 +312,16 @@ class _Profile:
                 else FLAT_PSEUDO_EVENTS
             self.precision = np.full(n_u, county_precision)
         else:
-            self.shares = (by_month + kappa * self.county) / (n + kappa)[:, None]
-            self.weight = n / (n + kappa)
+            with np.errstate(invalid="ignore", divide="ignore"):  # kappa = 0, no history
+                own = (by_month + kappa * self.county) / (n + kappa)[:, None]
+                self.weight = np.where(n + kappa > 0, n / (n + kappa), 0.0)
+            self.shares = np.where((n + kappa > 0)[:, None], own, self.county[None, :])
             self.precision = n + kappa
         # a unit without history knows its own profile no better than the flat prior's
         # pseudo-events would tell: its interval is the wider for it
         fresh = ~has_history
-        self.precision = np.where(fresh, np.minimum(self.precision, FLAT_PSEUDO_EVENTS),
-                                  self.precision)
+        self.precision = np.maximum(np.where(
+            fresh, np.minimum(self.precision, FLAT_PSEUDO_EVENTS), self.precision), 1.0)
         self.theta = self._dispersion(hist)
 
     def _dispersion(self, hist: np.ndarray) -> float:
@@ -707,9 +709,10 @@ def nowcast(
                                        "threshold": np.nan, "baseline": np.nan,
                                        "probability": np.nan, "note": note}))
         for t in mine:  # the few targets of this indicator
-            parts.append(pd.DataFrame({**base, **_attainment(t, v, empty[:, :, j], proj,
-                                                            counts, spec, year),
-                                       "note": note}))
+            got = _attainment(t, v, empty[:, :, j], proj, counts, spec, year)
+            why = got.pop("_why")
+            parts.append(pd.DataFrame({**base, **got, "note": np.where(
+                why == "", note, np.where(note == "", why, note + "; " + why))}))
     for t in annual:  # targets on supplied values cannot be projected: say so
         if t.is_milestone or t.indicator in {i.key for i in chosen}:
             continue
@@ -752,6 +755,9 @@ def _attainment(t: Target, v: np.ndarray, empty: np.ndarray, proj: _Projection,
         except ValueError:  # no counts for the baseline period: no baseline
             pass
         compared = v - baseline[:, None]
+        note = np.where(np.isnan(baseline), f"no baseline value for {period}", "")
+    else:
+        note = np.full(len(codes), "", dtype=object)
     met = t.meets(compared, threshold[:, None])
     if t.when_empty == "met":
         met = met | empty
@@ -759,7 +765,7 @@ def _attainment(t: Target, v: np.ndarray, empty: np.ndarray, proj: _Projection,
     if t.compare:
         probability = np.where(np.isnan(baseline), np.nan, probability)
     return {"target": t.number, "label": t.label, "op": t.op, "threshold": threshold,
-            "baseline": baseline, "probability": probability}
+            "baseline": baseline, "probability": probability, "_why": note}
 
 
 def project_milestones(
