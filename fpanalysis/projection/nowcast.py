@@ -586,7 +586,7 @@ def nowcast(
         The year projected.
     through : int or period label
         Last observed month of ``year``: ``6``, ``"2024-06"``, ``"2024Q2"`` or ``"2024H1"``.
-        Months after it are ignored, so the counts may run further.
+        Months after it (and later years) are ignored, so the counts may run further.
     targets : Scheme, optional
         From :func:`fpanalysis.scheme.load_targets`. Its targets that apply to the year
         (scope ``year`` or ``ytd``) and are computed from counts get the probability of
@@ -633,7 +633,8 @@ def nowcast(
     Warns
     -----
     UserWarning
-        Naming the units without any earlier complete year (county or flat profile).
+        Naming the units without any earlier complete year (county or flat profile), and
+        the units and earlier years left out of the history for a gap.
 
     Examples
     --------
