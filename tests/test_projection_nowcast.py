@@ -89,18 +89,19 @@ def test_probability_matches_negative_binomial_closed_form():
     # (precision 1.2e7: S* = 0.5 to 1e-4). Through June, X = 50 deaths. With the Jeffreys
     # rate posterior Gamma(50.5, rate S) the remaining count is NegBin(50.5, p = S = 0.5)
     # (scipy.stats.nbinom: failures before the 50.5th success). Population 1000 constant:
-    # the user rate "deaths per 1000" equals the annual deaths, so the target "<= 100"
-    # is met with P(R <= 50) = nbinom.cdf(50, 50.5, 0.5).
+    # the user rate "deaths per 1000" equals the annual deaths, so the target "<= 90" is
+    # met with P(R <= 40) = nbinom.cdf(40, 50.5, 0.5) = 0.159 (a plug-in Poisson(50) would
+    # give 0.086, dropping the Jeffreys 1/2 0.171: the tolerance tells them apart).
     hist = monthly("A", "2023-01", "2023-12", deaths=10**6, population=1000)
     cur = monthly("A", "2024-01", "2024-06", deaths=[8, 9, 8, 9, 8, 8], population=1000)
     counts = pd.concat([hist, cur], ignore_index=True)
     per_mille = indicators.rate("deaths_per_1000", "deaths")
-    target = Target(1, "deaths_per_1000", "<=", 100, 10, periods=("year",))
+    target = Target(1, "deaths_per_1000", "<=", 90, 10, periods=("year",))
     scheme = Scheme((target,), indicators=(per_mille,))
     r = nc.nowcast(counts, year=2024, through=6, targets=scheme, draws=20000, seed=3)
-    expected = stats.nbinom.cdf(50, 50.5, 0.5)
-    # Monte Carlo standard error sqrt(p (1 - p) / 20000) < 0.0036
-    assert r["probability"].iloc[0] == pytest.approx(expected, abs=0.015)
+    expected = stats.nbinom.cdf(40, 50.5, 0.5)
+    # Monte Carlo standard error sqrt(0.159 * 0.841 / 20000) = 0.0026: 3 of them
+    assert r["probability"].iloc[0] == pytest.approx(expected, abs=0.008)
     # the 95 % interval of the annual count: 50 + the NegBin 2.5 % and 97.5 % points
     lo, hi = 50 + stats.nbinom.ppf([0.025, 0.975], 50.5, 0.5)
     assert abs(r["lower_0.95"].iloc[0] - lo) <= 2
@@ -239,6 +240,15 @@ def test_input_not_mutated(sample_counts, sample_units, sample_dir):
     nc.project_milestones(sample_counts, scheme, year=2024, through=6, units=sample_units,
                           draws=200)
     pd.testing.assert_frame_equal(sample_counts, before)
+
+
+def test_shuffled_rows_give_the_same_projection(sample_counts):
+    shuffled = sample_counts.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    a = nc.nowcast(sample_counts, year=2024, through=6, indicators=["sex_ratio_at_birth"],
+                   draws=300)
+    b = nc.nowcast(shuffled, year=2024, through=6, indicators=["sex_ratio_at_birth"],
+                   draws=300)
+    pd.testing.assert_frame_equal(a, b)
 
 
 # --------------------------------------------------------------------------- sample data
