@@ -657,7 +657,8 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
         rolled = True
     else:
         targets = sorted(pd.unique(data["period"])) if has_period else []
-    values = data[cols].to_numpy(dtype=float, na_value=np.nan) if cols else \
+    # copy: for an all-float frame pandas may hand back a read-only view of its own block
+    values = data[cols].to_numpy(dtype=float, na_value=np.nan, copy=True) if cols else \
         np.empty((len(data), 0))
     note = np.full(len(data), "", dtype=object)
     if rolled:

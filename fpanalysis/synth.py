@@ -51,6 +51,7 @@ __all__ = [
     "make_villages",
     "main",
     "parameters",
+    "plant_problems",
     "targets_toml",
     "village_parameters",
     "write_events",
@@ -763,6 +764,40 @@ def full_scheme_toml(params: pd.DataFrame | None = None) -> str:
     return text
 
 
+#: Data problems planted in the sample for the data-quality checks to find:
+#: (role, month) — a township whose May report never arrived, and one whose August births
+#: were entered three times over (every birth column tripled, so the row stays consistent).
+PLANTED = (("missing_month", "2024-05"), ("outlier_month", "2024-08"))
+
+
+def plant_problems(counts: pd.DataFrame, params: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Return ``counts`` with the :data:`PLANTED` problems and which township got which.
+
+    The problems go to the third and fourth ordinary townships (the first two have
+    villages, whose counts must keep summing to their township's row), so that no
+    township carries two planted problems. The other planted problems of the sample come
+    from the parameters: the township that falsifies reports (``false_rate``), the one
+    whose register misses births that hospitals record (``hospital_ratio``) and the ones
+    with a high sex ratio at later births (``srb_o2``).
+    """
+    ordinary = ((params["tfr"] < 2) & (params["srb_o2"] < 130) & (params["compliance"] >= 0.86)
+                & (params["false_rate"] < 0.1) & (params["hospital_ratio"] == 1)
+                & (params["population0"] >= 4000))
+    pool = [str(u) for u in params.loc[ordinary, "unit"]][2:2 + len(PLANTED)]
+    if len(pool) < len(PLANTED):
+        return counts, {}
+    out = counts.copy()
+    where = dict(zip((role for role, _ in PLANTED), pool))
+    month = {role: pd.Period(m, freq="M") for role, m in PLANTED}
+    unit = out["unit"].astype(str)
+    gone = (unit == where["missing_month"]) & (out["period"] == month["missing_month"])
+    spike = (unit == where["outlier_month"]) & (out["period"] == month["outlier_month"])
+    births = [c for c in out.columns if c.startswith("births")]
+    out.loc[spike, births] = out.loc[spike, births] * 3
+    return out.loc[~gone].reset_index(drop=True), {
+        role: (where[role], str(month[role])) for role in where}
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
@@ -772,7 +807,8 @@ def write_sample(out: str | Path, *, seed: int = SAMPLE_SEED, units: int = SAMPL
     """Write one county's data and schemes to ``out``.
 
     Files: ``units.csv`` (the county, its townships, then the areas and villages of
-    :func:`village_parameters`), ``counts.csv`` (townships only), ``counts_villages.csv``
+    :func:`village_parameters`), ``counts.csv`` (townships only, with the problems of
+    :func:`plant_problems`: one month missing, one month's births tripled), ``counts_villages.csv``
     (the villages: they sum exactly to their townships' rows), ``audits.csv``,
     ``births_hospital.csv``, ``values.csv`` (complaints per township),
     ``values_villages.csv`` (the six zero criteria per village), ``city_scores.csv``,
@@ -788,9 +824,11 @@ def write_sample(out: str | Path, *, seed: int = SAMPLE_SEED, units: int = SAMPL
                             villages[["unit", "name", "parent", "level"]]], ignore_index=True)
     counts = make_counts(params, years, seed=seed)
     village_counts = make_village_counts(counts, villages, seed=seed)
+    # every other table is drawn from the true counts; only the register shows the problems
+    reported, _ = plant_problems(counts, params)
     written = {
         "units.csv": unit_table,
-        "counts.csv": counts.assign(period=counts["period"].astype(str)),
+        "counts.csv": reported.assign(period=reported["period"].astype(str)),
         "counts_villages.csv": village_counts.assign(
             period=village_counts["period"].astype(str)),
         "audits.csv": make_audits(counts, params, seed=seed),

@@ -213,7 +213,9 @@ def test_village_values_year_is_the_sum_of_its_quarters(sample_units):
 def test_annual_plan_and_adjustments():
     plan = _raw("annual_plan.csv")
     counts = _raw("counts.csv")
-    yearly = counts.groupby([counts["unit"], counts["period"].str[:4]])["checkups_planned"].sum()
+    true = synth.make_counts(synth.parameters())  # the plan is set from the counts before
+    yearly = true.groupby([true["unit"], true["period"].dt.year.astype(str)])[  # any problem
+        "checkups_planned"].sum()
     plan = plan.set_index(["unit", "period"])["plan"]
     assert len(plan) == 18 * 3 and (plan % 10 == 0).all()
     ratio = plan / yearly.loc[plan.index].to_numpy()
@@ -223,6 +225,29 @@ def test_annual_plan_and_adjustments():
     assert not adj.duplicated(["unit", "period"]).any()
     assert set(adj["unit"]) <= set(counts["unit"]) and set(adj["period"]) == {"2023", "2024"}
     assert (adj["points"] < 0).sum() == 4 and (adj["points"] > 0).sum() == 2
+
+
+def test_planted_problems_are_where_the_docs_say():
+    # synth.PLANTED: township 990101107 lacks 2024-05; 990101108 has its 2024-08 births
+    # tripled; nothing else in counts.csv differs from the drawn counts
+    reported = _raw("counts.csv")
+    true = synth.make_counts(synth.parameters()).assign(
+        period=lambda f: f["period"].astype(str))
+    assert len(true) - len(reported) == 1
+    key = ["unit", "period"]
+    merged = true.merge(reported, on=key, how="left", suffixes=("", "_r"), indicator=True)
+    gone = merged.loc[merged["_merge"] == "left_only", key]
+    assert gone.values.tolist() == [["990101107", "2024-05"]]
+    both = merged[merged["_merge"] == "both"]
+    cols = [c for c in true.columns if c not in key]
+    differs = np.zeros(len(both), bool)
+    for c in cols:
+        differs |= both[c].to_numpy() != both[c + "_r"].to_numpy()
+    assert both.loc[differs, key].values.tolist() == [["990101108", "2024-08"]]
+    row = both[differs].iloc[0]
+    births = [c for c in cols if c.startswith("births")]
+    assert all(row[c + "_r"] == 3 * row[c] for c in births)
+    assert all(row[c + "_r"] == row[c] for c in cols if c not in births)
 
 
 def test_full_scheme_file_has_the_whole_shape():
