@@ -68,9 +68,16 @@ are projected like any other flow.
 draws rows, period = the year), so their definitions are the registry's; the projected
 value is the median of the draws, the predictive interval their quantiles.
 
-Missing data are never filled in: a unit missing a month (or a needed cell) of the year to
-date is a :class:`~fpanalysis.schema.DataError` naming every unit and month; an earlier
-year with a gap is left out of that unit's history, named in its note and a warning.
+Missing data are never filled in. A unit missing a month (or a cell of a needed column) of
+the year to date, or without any row in the year, is not projected: it keeps its rows in
+every output with missing values and probability, a note starting ``"not projected: "``
+that names the months (``"not projected: 2024-05 missing from the year to date"``,
+``"not projected: no report for 2024 in the counts"``) and a warning, as
+:func:`fpanalysis.indicators.compute` keeps a unit that did not report. The model is fitted
+to the other units as if it were not in the counts, so their projections are exactly those
+of a run without it. An earlier year with a gap is left out of that unit's history, named
+in its note and a warning. Text, booleans or negative values in a count column are a
+:class:`~fpanalysis.schema.DataError` naming every cell (by unit and period).
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -161,6 +169,41 @@ def _indicators(indicators: Iterable[object] | None) -> list[ind.Indicator]:
 # --------------------------------------------------------------------------- the panel
 
 
+def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.DataFrame:
+    """``data`` with ``columns`` as numbers, or a DataError naming every cell that is text,
+    a boolean or negative (by unit and period: a frame has no file rows)."""
+    problems: list[Problem] = []
+    numbers = {}
+    for c in columns:  # a few count columns
+        col = data[c]
+        if pd.api.types.is_bool_dtype(col.dtype):
+            problems.append(Problem(file, None, c, "true/false values, not counts"))
+            continue
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            bad = np.zeros(len(col), dtype=bool)
+        else:  # object: only real numbers (no text such as '10', no booleans) pass
+            real = col.map(lambda v: isinstance(v, Real) and not isinstance(v, bool | np.bool_))
+            filled = col.notna().to_numpy()
+            bad = filled & ~real.to_numpy(dtype=bool)
+            values = np.full(len(col), np.nan)
+            values[filled & ~bad] = col[filled & ~bad].to_numpy(dtype=float)
+        for i in np.flatnonzero(bad):  # the bad cells only
+            problems.append(Problem(file, None, c, f"unit {data['unit'].iloc[i]}, "
+                                    f"{data['period'].iloc[i]}: {col.iloc[i]!r} is not a "
+                                    "number"))
+        for i in np.flatnonzero(values < 0):  # the bad cells only
+            problems.append(Problem(file, None, c, f"unit {data['unit'].iloc[i]}, "
+                                    f"{data['period'].iloc[i]}: negative count "
+                                    f"({values[i]:g})"))
+        if not pd.api.types.is_numeric_dtype(col.dtype):
+            numbers[c] = values
+    if problems:
+        raise DataError(problems)
+    return data.assign(**numbers) if numbers else data
+
+
+
 class _Panel:
     """The counts of ``columns`` as arrays units x years x 12 months (NaN where absent)."""
 
@@ -176,24 +219,18 @@ class _Panel:
             raise ValueError("the nowcast needs monthly counts (a period[M] column, as "
                              "load_counts gives for monthly data)")
         data = counts
-        if "births" in columns and "births" not in data.columns \
-                and {"births_male", "births_female"} <= set(data.columns):
-            data = data.assign(births=data["births_male"] + data["births_female"])
-        absent = [c for c in columns if c not in data.columns]
+        derived = "births" in columns and "births" not in data.columns \
+            and {"births_male", "births_female"} <= set(data.columns)
+        needed = [c for c in dict.fromkeys(columns) if not (derived and c == "births")]
+        absent = [c for c in needed if c not in data.columns]
         if absent:
             raise ValueError("counts lack the column(s) " + ", ".join(
                 f"{c!r}{suggestion(c, data.columns)}" for c in absent))
-        wrong = [c for c in dict.fromkeys(columns)
-                 if not pd.api.types.is_numeric_dtype(data[c].dtype)
-                 or pd.api.types.is_bool_dtype(data[c].dtype)]
-        if wrong:
-            raise ValueError(f"count column(s) {', '.join(map(repr, wrong))} are not numeric: "
-                             "load the counts with load_counts, which checks them")
-        negative = [c for c in dict.fromkeys(columns)
-                    if (data[c].to_numpy(dtype=float, na_value=np.nan) < 0).any()]
-        if negative:
-            raise ValueError(f"counts must not be negative: {', '.join(map(repr, negative))} "
-                             "has negative values (load_counts finds the rows)")
+        if derived:
+            needed += [c for c in ("births_male", "births_female") if c not in needed]
+        data = _check_values(data, needed, _file_of(counts))
+        if derived:
+            data = data.assign(births=data["births_male"] + data["births_female"])
         if data.duplicated(["unit", "period"]).any():
             first = data.loc[data.duplicated(["unit", "period"]), ["unit", "period"]].iloc[0]
             raise ValueError(f"counts have duplicate rows for (unit, period), e.g. "
@@ -213,41 +250,56 @@ class _Panel:
         self.hist_years = [y for y in present_years if y < year]
         keep = (years < year) | ((years == year) & (month <= through))
         units, codes = np.unique(data["unit"].astype(str).to_numpy(), return_inverse=True)
-        self.units = units.astype(object)
         y_index = {y: i for i, y in enumerate(self.hist_years + [year])}
         yi = np.array([y_index.get(y, -1) for y in years])
         n_u, n_y = len(units), len(self.hist_years) + 1
-        self.present = np.zeros((n_u, n_y, _MONTHS), dtype=bool)
-        self.present[codes[keep], yi[keep], month[keep] - 1] = True
-        self.values: dict[str, np.ndarray] = {}
+        present = np.zeros((n_u, n_y, _MONTHS), dtype=bool)
+        present[codes[keep], yi[keep], month[keep] - 1] = True
+        values: dict[str, np.ndarray] = {}
         for c in dict.fromkeys(columns):
             arr = np.full((n_u, n_y, _MONTHS), np.nan)
             arr[codes[keep], yi[keep], month[keep] - 1] = data.loc[keep, c].to_numpy(
                 dtype=float, na_value=np.nan)
-            self.values[c] = arr
-        filled = self.present.copy()
-        for arr in self.values.values():
+            values[c] = arr
+        filled = present.copy()
+        for arr in values.values():
             filled &= ~np.isnan(arr)
-        self._check_ytd(filled[:, -1, :through])
-        self.complete = filled[:, :-1, :].all(axis=2)  # units x history years
+        reported = np.zeros(n_u, dtype=bool)
+        reported[codes[years == year]] = True
+        #: every unit of the counts; ``ok`` marks those whose year to date is complete
+        self.all_units = units.astype(object)
+        self.ok = filled[:, -1, :through].all(axis=1)
+        self.skip_note, self.skipped = self._gaps_ytd(present, values, filled, reported)
+        # the model sees the complete units only, as if the others were not in the counts
+        self.units = self.all_units[self.ok]
+        self.present = present[self.ok]
+        self.values = {c: arr[self.ok] for c, arr in values.items()}
+        self.complete = filled[self.ok, :-1, :].all(axis=2)  # units x history years
 
-    def _check_ytd(self, filled: np.ndarray) -> None:
-        """Refuse a year to date with a gap, naming every unit, month and empty column."""
-        bad_u, bad_m = np.nonzero(~filled)
-        if not len(bad_u):
-            return
-        problems = []
-        for u, m in zip(bad_u, bad_m, strict=True):  # the gaps only
-            label = f"{self.year}-{m + 1:02d}"
-            if not self.present[u, -1, m]:
-                problems.append(Problem(self.file, None, "period", f"unit {self.units[u]}: "
-                                        f"month {label} is missing from the year to date"))
+    def _gaps_ytd(self, present: np.ndarray, values: dict[str, np.ndarray],
+                  filled: np.ndarray, reported: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Note (all units, '' where complete) naming the months absent or with empty cells
+        in the year to date, and the same as short texts for the warning."""
+        note = np.full(len(self.all_units), "", dtype=object)
+        short = []
+        for u in np.flatnonzero(~self.ok):  # the incomplete units only
+            if not reported[u]:
+                note[u] = f"not projected: no report for {self.year} in the counts"
+                short.append(f"{self.all_units[u]} (no report for {self.year})")
                 continue
-            for c, arr in self.values.items():
-                if np.isnan(arr[u, -1, m]):
-                    problems.append(Problem(self.file, None, c, f"unit {self.units[u]}: "
-                                            f"{label} has no value"))
-        raise DataError(problems)
+            months = np.flatnonzero(~filled[u, -1, :self.through])
+            absent = [f"{self.year}-{m + 1:02d}" for m in months if not present[u, -1, m]]
+            empty = [f"{self.year}-{m + 1:02d} ("
+                     + ", ".join(c for c, arr in values.items() if np.isnan(arr[u, -1, m]))
+                     + ")" for m in months if present[u, -1, m]]
+            parts = []
+            if absent:
+                parts.append(f"{', '.join(absent)} missing from the year to date")
+            if empty:
+                parts.append(f"empty count cells in {', '.join(empty)}")
+            note[u] = "not projected: " + "; ".join(parts)
+            short.append(f"{self.all_units[u]} ({'; '.join(parts)})")
+        return note, short
 
     def ytd(self, column: str) -> np.ndarray:
         return self.values[column][:, -1, :self.through]
@@ -384,7 +436,12 @@ class _Projection:
                  flows: Sequence[str], stocks: Sequence[str],
                  thinned: dict[str, str], seed: int, draws: int):
         self.panel = _Panel(counts, list(flows) + list(stocks), year, through)
-        self.note, self.fresh = self.panel.notes()
+        model_note, self.fresh = self.panel.notes()
+        #: every unit of the counts, and which of them are projected (complete year to date);
+        #: the arrays of draws, counts and profiles below hold the projected units only
+        self.units, self.ok = self.panel.all_units, self.panel.ok
+        self.note = self.panel.skip_note.copy()
+        self.note[self.ok] = model_note
         rng = np.random.default_rng(seed)
         self.draws: dict[str, np.ndarray] = {}
         self.expected: dict[str, np.ndarray] = {}
@@ -405,8 +462,31 @@ class _Projection:
             else:
                 self.draws[c] = _flow_draws(x, share, prof.precision, prof.theta, rng, draws)
         self.stocks = {c: _stock_annual(self.panel.ytd(c), year) for c in stocks}
-        self.units = self.panel.units
         self.n_draws = draws
+
+    def full(self, values: np.ndarray, fill: object = np.nan) -> np.ndarray:
+        """``values`` of the projected units (first axis) spread over every unit, ``fill``
+        for those not projected."""
+        shape = (len(self.units),) + values.shape[1:]
+        dtype = object if isinstance(fill, str) else np.result_type(values, type(fill))
+        out = np.full(shape, fill, dtype=dtype)
+        out[self.ok] = values
+        return out
+
+    def warn(self) -> None:
+        """Warn of the units not projected, left out of the history or without one."""
+        if self.panel.skipped:
+            warnings.warn("unit(s) not projected for a gap in the year to date (their rows "
+                          "are kept with missing values): " + ", ".join(self.panel.skipped),
+                          UserWarning, stacklevel=3)
+        if self.panel.gaps:
+            warnings.warn("earlier year(s) with missing months or cells left out of the "
+                          "seasonal history: " + ", ".join(self.panel.gaps), UserWarning,
+                          stacklevel=3)
+        if self.fresh:
+            warnings.warn("no earlier complete year for unit(s) " + ", ".join(self.fresh)
+                          + ": projected on the county's (or a flat) seasonal profile, with "
+                          "a wider interval", UserWarning, stacklevel=3)
 
 
 def _columns(chosen: Sequence[ind.Indicator]) -> tuple[list[str], list[str], dict[str, str]]:
@@ -423,16 +503,6 @@ def _columns(chosen: Sequence[ind.Indicator]) -> tuple[list[str], list[str], dic
             if num not in thinned and den not in thinned and num != den:
                 thinned[num] = den
     return flows, stocks, thinned
-
-
-def _warn_fresh(fresh: list[str], gaps: Sequence[str] = ()) -> None:
-    if gaps:
-        warnings.warn("earlier year(s) with missing months or cells left out of the "
-                      "seasonal history: " + ", ".join(gaps), UserWarning, stacklevel=3)
-    if fresh:
-        warnings.warn("no earlier complete year for unit(s) " + ", ".join(fresh)
-                      + ": projected on the county's (or a flat) seasonal profile, with "
-                      "a wider interval", UserWarning, stacklevel=3)
 
 
 def _quantiles(x: np.ndarray, levels: Sequence[float]) -> dict[str, np.ndarray]:
@@ -490,7 +560,9 @@ def project_counts(
         profile's share of the year by ``through``), ``expected`` (``observed /
         share_observed``), ``median``, ``lower_<c>``, ``upper_<c>`` for each confidence
         ``c``, ``profile_weight`` (weight of the unit's own history in its profile),
-        ``dispersion`` (theta), ``draws``, ``method`` and ``note``.
+        ``dispersion`` (theta), ``draws``, ``method`` and ``note``. A unit not projected
+        (a gap in the year to date, see :func:`nowcast`) keeps its rows with every value
+        but ``dispersion`` missing and its note.
 
     Examples
     --------
@@ -511,23 +583,24 @@ def project_counts(
                          "projected with the indicators that use them")
     proj = _Projection(counts, year=year, through=m, flows=columns, stocks=[], thinned={},
                        seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh, proj.panel.gaps)
+    proj.warn()
     parts = []
     for c in columns:  # a loop over columns
-        q = _quantiles(proj.draws[c], levels)
+        q = {k: proj.full(v) for k, v in _quantiles(proj.draws[c], levels).items()}
         prof = proj.profile[c]
         parts.append(pd.DataFrame({
             "unit": proj.units, "period": str(year), "through": f"{year}-{m:02d}",
-            "column": c, "observed": proj.ytd[c], "share_observed": proj.share[c],
-            "expected": proj.expected[c], **q, "profile_weight": prof.weight,
-            "dispersion": prof.theta, "draws": int(draws), "method": _METHOD,
-            "note": proj.note}))
+            "column": c, "observed": proj.full(proj.ytd[c]),
+            "share_observed": proj.full(proj.share[c]),
+            "expected": proj.full(proj.expected[c]), **q,
+            "profile_weight": proj.full(prof.weight), "dispersion": prof.theta,
+            "draws": int(draws), "method": _METHOD, "note": proj.note}))
     return pd.concat(parts, ignore_index=True)
 
 
 def _draw_frame(proj: _Projection, year: int) -> pd.DataFrame:
     """One row per unit and draw (unit = row code) with the annual counts and stocks."""
-    n_u, d = len(proj.units), proj.n_draws
+    n_u, d = int(proj.ok.sum()), proj.n_draws
     # flows as integers: an all-float frame trips compute (see the report to the lead)
     cols = {c: v.reshape(-1).astype(np.int64) for c, v in proj.draws.items()}
     cols.update({c: np.repeat(v, d) for c, v in proj.stocks.items()})
@@ -535,6 +608,20 @@ def _draw_frame(proj: _Projection, year: int) -> pd.DataFrame:
     frame.insert(0, "unit", np.arange(n_u * d))
     frame.insert(1, "period", pd.PeriodIndex([pd.Period(year=year, freq="Y")] * (n_u * d)))
     return frame
+
+
+def _indicator_draws(proj: _Projection, year: int,
+                     chosen: Sequence[ind.Indicator]) -> tuple[np.ndarray, np.ndarray]:
+    """Indicator values on every draw and whether the draw's numerator and denominator
+    are both 0, units x draws x indicators (NaN and False for the units not projected)."""
+    n_u, d, n_i = int(proj.ok.sum()), proj.n_draws, len(chosen)
+    values, empty = np.full((n_u, d, n_i), np.nan), np.zeros((n_u, d, n_i), dtype=bool)
+    if n_u:
+        result = ind.compute(_draw_frame(proj, year), list(chosen), by=("unit",))
+        values = result["value"].to_numpy(dtype=float).reshape(n_u, d, n_i)
+        empty = ((result["numerator"].to_numpy(dtype=float) == 0)
+                 & (result["denominator"].to_numpy(dtype=float) == 0)).reshape(n_u, d, n_i)
+    return proj.full(values), proj.full(empty, False)
 
 
 def _targets_for(scheme: Scheme, year: int, units: pd.DataFrame | None,
@@ -617,14 +704,18 @@ def nowcast(
         ``baseline`` (a compare target's previous value), ``probability`` (share of draws
         meeting the target: a draw without a value, e.g. no births, counts as not met
         unless the target's ``when_empty`` is ``'met'``), ``draws``, ``method`` and
-        ``note`` (why a value is missing or uncertain: no history, a year left out, a
-        target that cannot be projected). Sorted by unit, indicator order and target.
+        ``note`` (why a value is missing or uncertain: ``"not projected: 2024-05 missing
+        from the year to date"``, no history, a year left out, a target that cannot be
+        projected). Every unit of the counts has its rows, a unit not projected with
+        missing ``observed``, ``value``, limits and ``probability`` (its ``threshold`` and
+        ``baseline`` are given). Sorted by unit, indicator order and target.
 
     Raises
     ------
     DataError
-        A unit missing a month, or a cell of a needed column, of the year to date (every
-        one named).
+        Text, booleans or negative values in a needed count column (every cell named by
+        unit and period). A unit missing a month or a cell of the year to date is not an
+        error: its rows have missing values and a note ``"not projected: ..."``.
     ValueError
         Unknown indicator (with the nearest name), a year not in the counts, ``through``
         beyond the data or outside the year, counts that are not monthly, missing columns,
@@ -633,8 +724,9 @@ def nowcast(
     Warns
     -----
     UserWarning
-        Naming the units without any earlier complete year (county or flat profile), and
-        the units and earlier years left out of the history for a gap.
+        Naming the units not projected for a gap in the year to date, the units without
+        any earlier complete year (county or flat profile), and the units and earlier years
+        left out of the history for a gap.
 
     Examples
     --------
@@ -679,13 +771,9 @@ def nowcast(
     flows, stocks, thinned = _columns(chosen)
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=stocks,
                        thinned=thinned, seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh, proj.panel.gaps)
-    n_u, d = len(proj.units), int(draws)
-    result = ind.compute(_draw_frame(proj, year), chosen, by=("unit",))
-    n_i = len(chosen)
-    values = result["value"].to_numpy(dtype=float).reshape(n_u, d, n_i)
-    empty = ((result["numerator"].to_numpy(dtype=float) == 0)
-             & (result["denominator"].to_numpy(dtype=float) == 0)).reshape(n_u, d, n_i)
+    proj.warn()
+    d = int(draws)
+    values, empty = _indicator_draws(proj, year, chosen)
     ytd = ind.compute(counts, chosen, period=f"{year}-01/{year}-{m:02d}")
     ytd = ytd.assign(unit=ytd["unit"].astype(str), indicator=ytd["indicator"].astype(str))
     parts = []
@@ -694,7 +782,7 @@ def nowcast(
         q = _quantiles(v, levels)
         q["value"] = q.pop("median")
         obs = ytd[ytd["indicator"] == spec.key].set_index("unit")["value"]
-        undefined = np.isnan(v).mean(axis=1)
+        undefined = np.where(proj.ok, np.isnan(v).mean(axis=1), 0.0)
         note = proj.note.copy()
         add = np.where(undefined == 1, "no value in any draw (e.g. no events)",
                        "no value in " + pd.Series(100 * undefined).round(1).astype(str)
@@ -702,7 +790,8 @@ def nowcast(
         note = np.where(undefined > 0, np.where(note == "", add, note + "; " + add), note)
         base = {"unit": proj.units.astype(str), "period": str(year),
                 "through": f"{year}-{m:02d}", "indicator": spec.key,
-                "observed": obs.reindex(proj.units.astype(str)).to_numpy(dtype=float),
+                "observed": np.where(proj.ok, obs.reindex(proj.units.astype(str)).to_numpy(
+                    dtype=float), np.nan),
                 "value": q.pop("value"), **q, "multiplier": float(spec.multiplier)}
         mine = [t for t in annual if t.indicator == spec.key and not t.is_milestone]
         if not mine:
@@ -762,7 +851,7 @@ def _attainment(t: Target, v: np.ndarray, empty: np.ndarray, proj: _Projection,
     met = t.meets(compared, threshold[:, None])
     if t.when_empty == "met":
         met = met | empty
-    probability = met.mean(axis=1)
+    probability = np.where(proj.ok, met.mean(axis=1), np.nan)
     if t.compare:
         probability = np.where(np.isnan(baseline), np.nan, probability)
     return {"target": t.number, "label": t.label, "op": t.op, "threshold": threshold,
@@ -785,7 +874,7 @@ def project_milestones(
 
     The done column of each milestone (``against = "annual_plan"``) is cumulated from
     January as :func:`fpanalysis.targets.done_to_date` does (a unit missing a month is
-    refused here, see :func:`nowcast`) and projected to the year's end by the nowcast model;
+    not projected, see :func:`nowcast`) and projected to the year's end by the nowcast model;
     the share is ``100 x done / plan`` with the unit's plan for the year
     (:attr:`fpanalysis.scheme.Target.plan`), as :func:`fpanalysis.targets.evaluate` takes it.
 
@@ -808,7 +897,9 @@ def project_milestones(
         reaching ``due_year_end`` by December), ``reach_month`` (the month the cumulative
         done reaches 100 % of the plan: observed, else on the projected seasonal path, else
         beyond December at the projected annual pace, e.g. ``'2025-02'``; empty where it
-        never does), ``note``.
+        never does), ``note``. A unit not projected (see :func:`nowcast`) keeps its rows
+        with ``done``, ``share``, the projections, ``probability`` missing, ``reach_month``
+        empty and its note.
 
     Raises
     ------
@@ -842,22 +933,23 @@ def project_milestones(
     flows = list(dict.fromkeys(t.done for t in milestones))
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=[], thinned={},
                        seed=int(seed), draws=int(draws))
-    _warn_fresh(proj.fresh, proj.panel.gaps)
+    proj.warn()
     unit_codes = proj.units.astype(str)
     parts = []
     for t in milestones:  # a few milestone targets
         c = t.done
         plan = pd.Series([(u, year) for u in unit_codes], dtype=object).map(
             dict(t.plan)).to_numpy(dtype=float)
+        mine = plan[proj.ok]  # the projected units' plans
         with np.errstate(divide="ignore", invalid="ignore"):
-            share_draws = 100 * proj.draws[c] / plan[:, None]
-            share = 100 * proj.ytd[c] / plan
-        q = _quantiles(share_draws, levels)
+            share_draws = 100 * proj.draws[c] / mine[:, None]
+            share = 100 * proj.ytd[c] / mine
+        q = {k: proj.full(v) for k, v in _quantiles(share_draws, levels).items()}
         due_end = t.due(str(year))[0]
-        prob = np.where(np.isnan(plan), np.nan,
+        prob = np.where(np.isnan(mine), np.nan,
                         (share_draws >= due_end).mean(axis=1) if not np.isnan(due_end)
                         else np.nan)
-        reach, why = _reach(proj, c, plan, year, m)
+        reach, why = (proj.full(a, "") for a in _reach(proj, c, mine, year, m))
         note = proj.note.copy()
         no_plan = np.isnan(plan)
         note = np.where(no_plan, np.where(note == "", f"no annual plan for {year}",
@@ -866,10 +958,11 @@ def project_milestones(
         parts.append(pd.DataFrame({
             "unit": unit_codes, "period": str(year), "through": f"{year}-{m:02d}",
             "target": t.number, "indicator": t.indicator, "label": t.label, "plan": plan,
-            "done": proj.ytd[c], "share": share, "due": t.due(f"{year}-{m:02d}")[0],
-            "done_projected": _quantiles(proj.draws[c], [])["median"],
+            "done": proj.full(proj.ytd[c]), "share": proj.full(share),
+            "due": t.due(f"{year}-{m:02d}")[0],
+            "done_projected": proj.full(_quantiles(proj.draws[c], [])["median"]),
             "share_projected": q.pop("median"), **q, "due_year_end": due_end,
-            "probability": prob, "reach_month": reach, "note": note}))
+            "probability": proj.full(prob), "reach_month": reach, "note": note}))
     return pd.concat(parts, ignore_index=True)[cols]
 
 
@@ -946,8 +1039,10 @@ def backtest_nowcast(
         One row per month observed, kind (``'count'`` or ``'indicator'``) and quantity (a
         column or indicator key), and per month and kind a pooled row ``'all'``:
         ``through`` (months observed), ``kind``, ``quantity``, ``years`` (replayed, e.g.
-        ``'2023, 2024'``), ``n`` (unit-years scored), ``excluded`` (unit-years without a
-        complete actual year or value), ``coverage_<c>`` (share of actual values inside
+        ``'2023, 2024'``), ``n`` (unit-years scored), ``excluded`` (unit-years not
+        scored: without a complete actual year or value, or not projected),
+        ``not_projected`` (of these, the unit-years not projected for a gap in the months
+        observed, see :func:`nowcast`), ``coverage_<c>`` (share of actual values inside
         the ``c`` interval), ``mae`` (mean absolute error of the median), ``relative_mae``
         (sum of absolute errors / sum of absolute actual values).
 
@@ -987,17 +1082,16 @@ def backtest_nowcast(
                 proj = _Projection(cut, year=y, through=k, flows=flows, stocks=stocks,
                                    thinned=thinned, seed=int(seed) + 1000 * y + k,
                                    draws=int(draws))
-            units = proj.units.astype(str)
+            # the units not projected (a gap in the year to date) get NaN draws: excluded
+            units, skipped = proj.units.astype(str), ~proj.ok
             for c in scored_cols:
                 truth = actual_counts[c].reindex(units).to_numpy(dtype=float)
-                rows.append((k, "count", c, y, proj.draws[c], truth))
+                rows.append((k, "count", c, y, proj.full(proj.draws[c]), truth, skipped))
             if chosen:
-                res = ind.compute(_draw_frame(proj, y), chosen, by=("unit",))
-                vals = res["value"].to_numpy(dtype=float).reshape(len(units), int(draws),
-                                                                  len(chosen))
+                vals, _ = _indicator_draws(proj, y, chosen)
                 for j, spec in enumerate(chosen):
                     truth = actual_ind[spec.key].reindex(units).to_numpy(dtype=float)
-                    rows.append((k, "indicator", spec.key, y, vals[:, :, j], truth))
+                    rows.append((k, "indicator", spec.key, y, vals[:, :, j], truth, skipped))
     return _score(rows, levels)
 
 
@@ -1025,12 +1119,12 @@ def _score(rows: list, levels: Sequence[float]) -> pd.DataFrame:
     """Coverage and errors per (months observed, kind, quantity) and pooled per kind."""
     recs = []
     pooled: dict[tuple[int, str], list] = {}
-    for k, kind, name, y, draws_, truth in rows:
+    for k, kind, name, y, draws_, truth, skipped in rows:
         q = _quantiles(draws_, levels)
         ok = np.isfinite(truth) & np.isfinite(q["median"])
         rec = {"through": k, "kind": kind, "quantity": name, "year": y,
                "truth": truth[ok], "median": q["median"][ok],
-               "excluded": int((~ok).sum())}
+               "excluded": int((~ok).sum()), "not_projected": int(skipped.sum())}
         for c in levels:
             lo, hi = q[f"lower_{c:g}"][ok], q[f"upper_{c:g}"][ok]
             rec[f"in_{c:g}"] = (truth[ok] >= lo) & (truth[ok] <= hi)
@@ -1047,7 +1141,8 @@ def _score(rows: list, levels: Sequence[float]) -> pd.DataFrame:
         med = np.concatenate([r["median"] for r in rs])
         row = {"through": k, "kind": kind, "quantity": name,
                "years": ", ".join(str(y) for y in sorted({r["year"] for r in rs})),
-               "n": len(truth), "excluded": sum(r["excluded"] for r in rs)}
+               "n": len(truth), "excluded": sum(r["excluded"] for r in rs),
+               "not_projected": sum(r["not_projected"] for r in rs)}
         for c in levels:
             inside = np.concatenate([r[f"in_{c:g}"] for r in rs])
             row[f"coverage_{c:g}"] = inside.mean() if len(inside) else np.nan
