@@ -6,7 +6,10 @@ the flat-profile projection X * 12 / M, the seasonal share of a profile shrunk t
 over-dispersion and a known profile is compared with the closed form from
 scipy.stats.nbinom (remaining ~ NegBin(X + 1/2, S)), which the code does not call. The
 backtest test reads data/sample (18 townships, 2022-2024) and checks the issue's acceptance
-line: pooled 95 % coverage in [0.85, 1.0].
+line: pooled 95 % coverage in [0.85, 1.0]. The sample has planted problems
+(fpanalysis.synth.plant_problems): 990101107 has no row for 2024-05 (a unit not projected,
+kept with NA: its other-unit results are compared with a run without it) and 990101108's
+2024-08 births are tripled (an outlier: only checked not to break anything).
 """
 
 from __future__ import annotations
@@ -164,17 +167,113 @@ def test_no_history_at_all_gives_flat_profile():
     assert r["note"].iloc[0] == "no earlier complete year in the counts: flat seasonal profile"
 
 
-def test_missing_month_in_year_to_date_is_an_error_naming_unit_and_month():
-    c = flat_counts([10] * 6)
-    c = c[c["period"] != pd.Period("2024-03", "M")]
-    b = monthly("B", "2024-01", "2024-06", deaths=[1, 2, None, 4, 5, 6], population=1000)
+def gappy_counts() -> pd.DataFrame:
+    """A lacks 2024-03; B has 2024-03 with an empty deaths cell; C is complete; D has no
+    row in 2024 (2023 only); E lacks 2024-02 and 2024-05. All have a complete 2023."""
+    a = flat_counts([10] * 6)
+    a = a[a["period"] != pd.Period("2024-03", "M")]
+    b = monthly("B", "2023-01", "2024-06", deaths=[10] * 14 + [None] + [10] * 3,
+                population=1000)
     b["deaths"] = b["deaths"].astype("Int64")
-    with pytest.raises(DataError) as err:
-        nc.project_counts(pd.concat([c, b]), year=2024, through=6, columns=["deaths"])
-    text = str(err.value)
-    assert "unit A: month 2024-03 is missing from the year to date" in text
-    assert "column 'deaths': unit B: 2024-03 has no value" in text
-    assert len(err.value.problems) == 2
+    c = flat_counts([12, 9, 11, 10, 8, 10]).assign(unit="C")
+    d = monthly("D", "2023-01", "2023-12", deaths=10, population=1000)
+    e = flat_counts([10] * 6).assign(unit="E")
+    e = e[~e["period"].isin(pd.PeriodIndex(["2024-02", "2024-05"], freq="M"))]
+    return pd.concat([a, b, c, d, e], ignore_index=True)
+
+
+GAP_NOTES = {
+    "A": "not projected: 2024-03 missing from the year to date",
+    "B": "not projected: empty count cells in 2024-03 (deaths)",
+    "C": "",
+    "D": "not projected: no report for 2024 in the counts",
+    "E": "not projected: 2024-02, 2024-05 missing from the year to date",
+}
+
+
+def test_gap_in_year_to_date_keeps_the_unit_with_na_and_a_note():
+    # A, B, D, E are not projected: their rows stay, values missing, the note says why;
+    # C is projected exactly as in a run on C alone (same model input, same random draws)
+    counts = gappy_counts()
+    with pytest.warns(UserWarning, match=r"not projected for a gap in the year to date "
+                      r"\(their rows are kept with missing values\): A \(2024-03 missing "
+                      r"from the year to date\), B \(empty count cells in 2024-03 "
+                      r"\(deaths\)\), D \(no report for 2024\), E \(2024-02, 2024-05"):
+        r = nc.project_counts(counts, year=2024, through=6, columns=["deaths"], draws=500)
+    assert r["unit"].tolist() == list("ABCDE")
+    assert dict(zip(r["unit"], r["note"], strict=True)) == GAP_NOTES
+    gone = r[r["unit"] != "C"]
+    for col in ("observed", "share_observed", "expected", "median", "lower_0.8",
+                "upper_0.95", "profile_weight"):
+        assert gone[col].isna().all(), col
+    alone = nc.project_counts(counts[counts["unit"] == "C"], year=2024, through=6,
+                              columns=["deaths"], draws=500)
+    pd.testing.assert_frame_equal(r[r["unit"] == "C"].reset_index(drop=True), alone)
+    # C by hand: flat 2023 profile, 60 deaths in 6 months: expected 60 * 12 / 6 = 120
+    assert alone["expected"].iloc[0] == pytest.approx(120.0)
+
+
+def test_gap_in_year_to_date_nowcast_with_targets():
+    # the target rows of a unit not projected keep the threshold, lose value and probability
+    counts = gappy_counts()
+    target = Target(1, "crude_death_rate", "<=", 130, 10, periods=("year",))
+    with pytest.warns(UserWarning, match="not projected"):
+        r = nc.nowcast(counts, year=2024, through=6, targets=Scheme((target,)), draws=500)
+    assert r["unit"].tolist() == list("ABCDE")
+    assert dict(zip(r["unit"], r["note"], strict=True)) == GAP_NOTES
+    gone = r[r["unit"] != "C"]
+    for col in ("observed", "value", "lower_0.8", "upper_0.8", "lower_0.95", "upper_0.95",
+                "probability"):
+        assert gone[col].isna().all(), col
+    assert (r["threshold"] == 130).all()
+    alone = nc.nowcast(counts[counts["unit"] == "C"], year=2024, through=6,
+                       targets=Scheme((target,)), draws=500)
+    pd.testing.assert_frame_equal(r[r["unit"] == "C"].reset_index(drop=True), alone)
+    assert 0 < alone["probability"].iloc[0] < 1
+
+
+def test_every_unit_with_a_gap_gives_na_rows_not_an_error():
+    counts = gappy_counts()
+    counts = counts[counts["unit"] != "C"]
+    with pytest.warns(UserWarning, match="not projected"):
+        r = nc.nowcast(counts, year=2024, through=6, indicators=["crude_death_rate"],
+                       draws=200)
+    assert r["unit"].tolist() == list("ABDE")
+    assert r["value"].isna().all() and r["probability"].isna().all()
+    assert r["note"].tolist() == [GAP_NOTES[u] for u in "ABDE"]
+
+
+def test_sample_unit_with_a_missing_month_is_not_projected(sample_counts, sample_units,
+                                                           sample_dir):
+    # data/sample: 990101107 has no row for 2024-05 (synth.plant_problems). Through
+    # September it is not projected, with the note; every other township is projected as
+    # in a run without 990101107, in all three outputs
+    scheme = load_targets(sample_dir / "scheme_full.toml", units=sample_units)
+    without = sample_counts[sample_counts["unit"].astype(str) != "990101107"]
+    note = "not projected: 2024-05 missing from the year to date"
+    calls = [
+        lambda c: nc.nowcast(c, year=2024, through="2024-09", targets=scheme,
+                             units=sample_units, draws=300),
+        lambda c: nc.project_counts(c, year=2024, through="2024-09", draws=300),
+        lambda c: nc.project_milestones(c, scheme, year=2024, through="2024-09",
+                                        units=sample_units, draws=300),
+    ]
+    for call in calls:
+        with pytest.warns(UserWarning, match=r"not projected .*: 990101107 \(2024-05 "):
+            full = call(sample_counts)
+        assert full["unit"].nunique() == 18
+        mine = full[full["unit"] == "990101107"]
+        assert len(mine) > 0 and (mine["note"] == note).all()
+        value = "value" if "value" in full else ("median" if "median" in full
+                                                  else "share_projected")
+        assert mine[value].isna().all()
+        if "probability" in full:
+            assert mine["probability"].isna().all()
+        others = full[full["unit"] != "990101107"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(others, call(without))
+    # through April the unit is complete and projected
+    r = nc.project_counts(sample_counts, year=2024, through=4, draws=300)
+    assert r.loc[r["unit"] == "990101107", "median"].notna().all()
 
 
 def test_missing_month_in_history_is_left_out_and_said():
@@ -220,18 +319,38 @@ def test_argument_errors(kwargs, message):
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"deaths": -1}, "counts must not be negative: 'deaths' has negative values"),
-    ({"deaths": "10"}, "count column(s) 'deaths' are not numeric"),
-])
-def test_bad_values_are_refused(change, message):
-    with pytest.raises(ValueError) as err:
-        nc.nowcast(flat_counts([10] * 6).assign(**change), year=2024, through=6,
-                   indicators=["crude_death_rate"])
-    assert message in str(err.value)
+def test_bad_values_are_a_data_error_naming_every_cell():
+    c = flat_counts([10] * 6)
+    c["deaths"] = c["deaths"].astype(object)
+    c.loc[[2, 14], "deaths"] = [-1, "10"]  # 2023-03 negative, 2024-03 text
+    c.loc[15, "deaths"] = True  # 2024-04: a boolean is not a count
+    c.loc[4, "population"] = -5  # 2023-05
+    with pytest.raises(DataError) as err:
+        nc.nowcast(c, year=2024, through=6, indicators=["crude_death_rate"])
+    assert [str(p) for p in err.value.problems] == [
+        "counts, column 'deaths': unit A, 2024-03: '10' is not a number",
+        "counts, column 'deaths': unit A, 2024-04: True is not a number",
+        "counts, column 'deaths': unit A, 2023-03: negative count (-1)",
+        "counts, column 'population': unit A, 2023-05: negative count (-5)",
+    ]
 
 
+def test_boolean_column_and_numbers_held_as_objects():
+    c = flat_counts([10] * 6)
+    with pytest.raises(DataError, match="column 'deaths': true/false values, not counts"):
+        nc.project_counts(c.assign(deaths=True), year=2024, through=6, columns=["deaths"])
+    # an object column holding only numbers (and a missing history cell) is read as numbers
+    obj = c.assign(deaths=c["deaths"].astype(object))
+    obj.loc[0, "deaths"] = None  # 2023-01: 2023 left out of the history, with a warning
+    with pytest.warns(UserWarning, match="left out"), \
+            pytest.warns(UserWarning, match=r"no earlier complete year for unit\(s\) A"):
+        r = nc.project_counts(obj, year=2024, through=6, columns=["deaths"], draws=100)
+    assert r["expected"].iloc[0] == pytest.approx(120.0)  # flat: 60 * 12 / 6
+
+
+@pytest.mark.filterwarnings("ignore:unit\\(s\\) not projected:UserWarning")
 def test_input_not_mutated(sample_counts, sample_units, sample_dir):
+    # 990101107 lacks 2024-05 (planted): its rows are kept, not projected, with a warning
     before = sample_counts.copy(deep=True)
     scheme = load_targets(sample_dir / "scheme_full.toml", units=sample_units)
     nc.nowcast(sample_counts, year=2024, through=6, targets=scheme, units=sample_units,
@@ -242,6 +361,7 @@ def test_input_not_mutated(sample_counts, sample_units, sample_dir):
     pd.testing.assert_frame_equal(sample_counts, before)
 
 
+@pytest.mark.filterwarnings("ignore:unit\\(s\\) not projected:UserWarning")
 def test_shuffled_rows_give_the_same_projection(sample_counts):
     shuffled = sample_counts.sample(frac=1.0, random_state=5).reset_index(drop=True)
     a = nc.nowcast(sample_counts, year=2024, through=6, indicators=["sex_ratio_at_birth"],
@@ -256,19 +376,30 @@ def test_shuffled_rows_give_the_same_projection(sample_counts):
 
 def test_sample_targets_have_probabilities(sample_counts, sample_dir):
     scheme = load_targets(sample_dir / "targets.toml")
-    r = nc.nowcast(sample_counts, year=2024, through=6, targets=scheme, draws=500)
+    with pytest.warns(UserWarning, match="not projected"):
+        r = nc.nowcast(sample_counts, year=2024, through=6, targets=scheme, draws=500)
     # 18 townships x the 9 annual targets computed from counts
     assert len(r) == 18 * 9
-    assert r["probability"].between(0, 1).all()
+    # 990101107 lacks 2024-05 (planted): kept, not projected; the 17 others have a value
+    gap = r["unit"] == "990101107"
+    assert r.loc[gap, "probability"].isna().all() and gap.sum() == 9
+    assert r.loc[~gap, "probability"].between(0, 1).all()
     # unit thresholds honoured: 990101103 has 9.0 for the natural growth rate
     ngr = r[r["indicator"] == "natural_growth_rate"].set_index("unit")["threshold"]
     assert ngr["990101103"] == 9.0 and ngr["990101101"] == 8.5
-    proportions = r[r["indicator"] == "compliance_rate"]
+    proportions = r[(r["indicator"] == "compliance_rate") & ~gap]
     assert (proportions["upper_0.95"] <= 100).all()  # numerators thinned, never above
 
 
-def test_backtest_coverage_on_the_sample(sample_counts):
-    b = nc.backtest_nowcast(sample_counts, 2024, range(1, 12), draws=1000)
+@pytest.fixture(scope="module")
+def sample_backtest(sample_counts):
+    return nc.backtest_nowcast(sample_counts, 2024, range(1, 12), draws=1000)
+
+
+def test_backtest_coverage_on_the_sample(sample_backtest):
+    # measured with draws=2000 (the default): 95 % coverage 0.954 for counts and 0.954 for
+    # indicators, 80 % coverage 0.834 and 0.810 (see the module's report)
+    b = sample_backtest
     pooled = b[b["quantity"] != "all"]
     for kind in ("count", "indicator"):
         part = pooled[pooled["kind"] == kind]
@@ -277,6 +408,19 @@ def test_backtest_coverage_on_the_sample(sample_counts):
         assert 0.85 <= cover95 <= 1.0, (kind, cover95)
         assert 0.65 <= cover80 <= 0.95, (kind, cover80)
     assert set(b["years"]) == {"2023, 2024"}
+
+
+def test_backtest_counts_the_unit_not_projected(sample_backtest):
+    # 990101107 lacks 2024-05: its 2024 actuals are incomplete, so it is excluded at every
+    # cut-off; from May on it is not projected either (a gap in the months observed). Rows
+    # in = rows scored + rows excluded: 18 townships x 2 years (2023, 2024) per quantity.
+    per = sample_backtest[sample_backtest["quantity"] != "all"]
+    assert ((per["n"] + per["excluded"]) == 36).all()
+    assert (per["excluded"] >= 1).all()
+    assert (per.loc[per["through"] < 5, "not_projected"] == 0).all()
+    assert (per.loc[per["through"] >= 5, "not_projected"] == 1).all()
+    counts = per[per["kind"] == "count"]
+    assert (counts["excluded"] == 1).all()  # the other 35 unit-years are all scored
 
 
 # --------------------------------------------------------------------------- milestones
@@ -322,11 +466,14 @@ def test_milestone_never_reached():
 
 def test_sample_milestone(sample_counts, sample_units, sample_dir):
     scheme = load_targets(sample_dir / "scheme_full.toml", units=sample_units)
-    r = nc.project_milestones(sample_counts, scheme, year=2024, through=6, units=sample_units,
-                              draws=500)
+    with pytest.warns(UserWarning, match="not projected"):
+        r = nc.project_milestones(sample_counts, scheme, year=2024, through=6,
+                                  units=sample_units, draws=500)
     assert len(r) == 18
-    # done to date is the January-June sum of checkups_done, as targets.done_to_date has it
+    # done to date is the January-June sum of checkups_done, as targets.done_to_date has it;
+    # 990101107 lacks 2024-05 (planted): no sum over a gap, its done is missing
     june = sample_counts[(sample_counts["period"] >= pd.Period("2024-01", "M"))
                          & (sample_counts["period"] <= pd.Period("2024-06", "M"))]
-    done = june.groupby("unit")["checkups_done"].sum().astype(float)
+    done = june.groupby(june["unit"].astype(str))["checkups_done"].sum().astype(float)
+    done["990101107"] = np.nan
     np.testing.assert_array_equal(r.set_index("unit")["done"].loc[done.index], done)
