@@ -14,6 +14,8 @@ kept with NA: its other-unit results are compared with a run without it) and 990
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,6 +234,31 @@ def test_gap_in_year_to_date_nowcast_with_targets():
     assert 0 < alone["probability"].iloc[0] < 1
 
 
+def test_units_table_adds_the_units_without_any_counts():
+    # F is a township of the table without a single row of counts: it gets its rows, not
+    # projected; V (a village) is not at the counts' level and gets none. C is unchanged.
+    table = pd.DataFrame({"unit": list("ABCDEF") + ["V"], "level": ["township"] * 6
+                          + ["village"]})
+    counts = gappy_counts()
+    with pytest.warns(UserWarning, match=r"F \(no report for 2024\)"):
+        r = nc.project_counts(counts, year=2024, through=6, columns=["deaths"], units=table,
+                              draws=500)
+    assert r["unit"].tolist() == list("ABCDEF")
+    assert r["note"].iloc[5] == "not projected: no report for 2024 in the counts"
+    assert r["median"].iloc[5:].isna().all()
+    with pytest.warns(UserWarning, match="not projected"):
+        plain = nc.project_counts(counts, year=2024, through=6, columns=["deaths"], draws=500)
+    pd.testing.assert_frame_equal(r.iloc[:5], plain)
+    with pytest.warns(UserWarning, match="not projected"):
+        n = nc.nowcast(counts, year=2024, through=6, indicators=["crude_death_rate"],
+                       units=table, draws=200)
+    assert n["unit"].tolist() == list("ABCDEF") and np.isnan(n["value"].iloc[5])
+    with pytest.raises(ValueError, match="counts have unit codes that are not in the units "
+                       "table: C"):
+        nc.project_counts(counts, year=2024, through=6, columns=["deaths"],
+                          units=table[table["unit"] != "C"])
+
+
 def test_every_unit_with_a_gap_gives_na_rows_not_an_error():
     counts = gappy_counts()
     counts = counts[counts["unit"] != "C"]
@@ -247,7 +274,8 @@ def test_sample_unit_with_a_missing_month_is_not_projected(sample_counts, sample
                                                            sample_dir):
     # data/sample: 990101107 has no row for 2024-05 (synth.plant_problems). Through
     # September it is not projected, with the note; every other township is projected as
-    # in a run without 990101107, in all three outputs
+    # in a run without 990101107, in all three outputs (with units=, the run without it
+    # still lists it, as a unit of the table without counts)
     scheme = load_targets(sample_dir / "scheme_full.toml", units=sample_units)
     without = sample_counts[sample_counts["unit"].astype(str) != "990101107"]
     note = "not projected: 2024-05 missing from the year to date"
@@ -270,7 +298,14 @@ def test_sample_unit_with_a_missing_month_is_not_projected(sample_counts, sample
         if "probability" in full:
             assert mine["probability"].isna().all()
         others = full[full["unit"] != "990101107"].reset_index(drop=True)
-        pd.testing.assert_frame_equal(others, call(without))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            alone = call(without)
+        gone = alone["unit"] == "990101107"
+        # (a compare target adds "; no baseline value for 2023" to the note)
+        assert alone.loc[gone, "note"].str.startswith(
+            "not projected: no report for 2024 in the counts").all()
+        pd.testing.assert_frame_equal(others, alone[~gone].reset_index(drop=True))
     # through April the unit is complete and projected
     r = nc.project_counts(sample_counts, year=2024, through=4, draws=300)
     assert r.loc[r["unit"] == "990101107", "median"].notna().all()

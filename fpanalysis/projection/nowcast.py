@@ -207,7 +207,8 @@ def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.D
 class _Panel:
     """The counts of ``columns`` as arrays units x years x 12 months (NaN where absent)."""
 
-    def __init__(self, counts: pd.DataFrame, columns: Sequence[str], year: int, through: int):
+    def __init__(self, counts: pd.DataFrame, columns: Sequence[str], year: int, through: int,
+                 also: Sequence[str] = ()):
         if not isinstance(counts, pd.DataFrame):
             raise TypeError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
         for key in ("unit", "period"):
@@ -249,7 +250,10 @@ class _Panel:
         self.year, self.through = year, through
         self.hist_years = [y for y in present_years if y < year]
         keep = (years < year) | ((years == year) & (month <= through))
-        units, codes = np.unique(data["unit"].astype(str).to_numpy(), return_inverse=True)
+        # ``also``: units of the units table without any counts; they get rows, not projected
+        present_codes = data["unit"].astype(str).to_numpy()
+        units = np.unique(np.concatenate([present_codes, np.asarray(also, dtype=str)]))
+        codes = np.searchsorted(units, present_codes)
         y_index = {y: i for i, y in enumerate(self.hist_years + [year])}
         yi = np.array([y_index.get(y, -1) for y in years])
         n_u, n_y = len(units), len(self.hist_years) + 1
@@ -434,8 +438,8 @@ class _Projection:
 
     def __init__(self, counts: pd.DataFrame, *, year: int, through: int,
                  flows: Sequence[str], stocks: Sequence[str],
-                 thinned: dict[str, str], seed: int, draws: int):
-        self.panel = _Panel(counts, list(flows) + list(stocks), year, through)
+                 thinned: dict[str, str], seed: int, draws: int, also: Sequence[str] = ()):
+        self.panel = _Panel(counts, list(flows) + list(stocks), year, through, also)
         model_note, self.fresh = self.panel.notes()
         #: every unit of the counts, and which of them are projected (complete year to date);
         #: the arrays of draws, counts and profiles below hold the projected units only
@@ -528,6 +532,7 @@ def project_counts(
     year: int,
     through: object,
     columns: Sequence[str] = ("births", "deaths"),
+    units: pd.DataFrame | None = None,
     seed: int = 0,
     draws: int = 4000,
     confidence: float | Sequence[float] = (0.8, 0.95),
@@ -548,6 +553,10 @@ def project_counts(
         months in the counts are ignored.
     columns : sequence of str, default ('births', 'deaths')
         Flow count columns to project.
+    units : pandas.DataFrame, optional
+        The units table (:func:`fpanalysis.io.load_units`): its units at the level of the
+        counts' units that have no counts at all get rows too, not projected (as
+        :func:`fpanalysis.indicators.compute` gives every unit of the table a row).
     seed : int, default 0
     draws : int, default 4000
     confidence : float or sequence of float, default (0.8, 0.95)
@@ -582,7 +591,7 @@ def project_counts(
         raise ValueError(f"{', '.join(stocks)} are stocks, not counts of events: they are "
                          "projected with the indicators that use them")
     proj = _Projection(counts, year=year, through=m, flows=columns, stocks=[], thinned={},
-                       seed=int(seed), draws=int(draws))
+                       seed=int(seed), draws=int(draws), also=_unreported(units, counts))
     proj.warn()
     parts = []
     for c in columns:  # a loop over columns
@@ -624,8 +633,33 @@ def _indicator_draws(proj: _Projection, year: int,
     return proj.full(values), proj.full(empty, False)
 
 
+def _levels(units: pd.DataFrame, counts: pd.DataFrame) -> tuple[dict[str, str], set[str]]:
+    """Level of every unit of the table, and the levels of the counts' units."""
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
+    if not isinstance(units, pd.DataFrame) or not {"unit", "level"} <= set(units.columns):
+        raise ValueError("units must be the units table (load_units), with columns 'unit' "
+                         "and 'level'")
+    level = dict(zip(units["unit"].astype(str).str.strip(), units["level"], strict=False))
+    codes = np.unique(counts["unit"].astype(str).to_numpy()) if "unit" in counts else []
+    unknown = sorted({str(u) for u in codes} - set(level))
+    if unknown:
+        raise ValueError(f"counts have unit codes that are not in the units table: "
+                         f"{', '.join(unknown[:10])}")
+    return level, {level[str(u)] for u in codes}
+
+
+def _unreported(units: pd.DataFrame | None, counts: pd.DataFrame) -> list[str]:
+    """Units of the table at the counts' level(s) that have no counts at all."""
+    if units is None:
+        return []
+    level, levels = _levels(units, counts)
+    codes = set(counts["unit"].astype(str)) if "unit" in counts else set()
+    return sorted(u for u, lv in level.items() if lv in levels and u not in codes)
+
+
 def _targets_for(scheme: Scheme, year: int, units: pd.DataFrame | None,
-                 codes: np.ndarray) -> list[Target]:
+                 counts: pd.DataFrame) -> list[Target]:
     """The scheme's annual (year or ytd scope) targets for these units' level."""
     chosen = [t for t in scheme.targets if t.applies_to(str(year))]
     leveled = [t for t in chosen if t.level]
@@ -633,12 +667,7 @@ def _targets_for(scheme: Scheme, year: int, units: pd.DataFrame | None,
         raise ValueError(f"target {leveled[0].number} ({leveled[0].indicator}) applies to "
                          f"{leveled[0].level} units only: pass units= so that levels are known")
     if units is not None:
-        level = dict(zip(units["unit"].astype(str).str.strip(), units["level"], strict=False))
-        unknown = sorted({str(u) for u in codes} - set(level))
-        if unknown:
-            raise ValueError(f"counts have unit codes that are not in the units table: "
-                             f"{', '.join(unknown[:10])}")
-        levels = {level[str(u)] for u in codes}
+        _, levels = _levels(units, counts)
         chosen = [t for t in chosen if not t.level or t.level in levels]
     return chosen
 
@@ -684,7 +713,9 @@ def nowcast(
         ``targets`` every built-in indicator whose columns the counts have.
     units : pandas.DataFrame, optional
         The units table; needed when targets name a ``level`` (only the targets of the
-        counts' level apply).
+        counts' level apply). Its units at the level of the counts' units that have no
+        counts at all get rows too, not projected (note ``"not projected: no report for
+        <year> in the counts"``).
     seed : int, default 0
     draws : int, default 4000
         Predictive draws (at least 100).
@@ -753,8 +784,7 @@ def nowcast(
     else:
         chosen = []
     if targets is not None:
-        codes = np.unique(counts["unit"].astype(str).to_numpy()) if "unit" in counts else []
-        annual = _targets_for(targets, year, units, codes)
+        annual = _targets_for(targets, year, units, counts)
         for t in annual:
             if not t.is_milestone and (t.indicator in user or t.indicator in ind.keys()):
                 chosen.append(ind.get(user.get(t.indicator, t.indicator)))
@@ -770,7 +800,8 @@ def nowcast(
                          "indicators computed from counts")
     flows, stocks, thinned = _columns(chosen)
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=stocks,
-                       thinned=thinned, seed=int(seed), draws=int(draws))
+                       thinned=thinned, seed=int(seed), draws=int(draws),
+                       also=_unreported(units, counts))
     proj.warn()
     d = int(draws)
     values, empty = _indicator_draws(proj, year, chosen)
@@ -913,8 +944,7 @@ def project_milestones(
     if not isinstance(scheme, Scheme):
         raise ValueError(f"scheme must be a Scheme (from fpanalysis.scheme.load_targets), "
                          f"got {type(scheme).__name__}")
-    codes = np.unique(counts["unit"].astype(str).to_numpy()) if "unit" in counts else []
-    milestones = [t for t in _targets_for(scheme, year, units, codes) if t.is_milestone]
+    milestones = [t for t in _targets_for(scheme, year, units, counts) if t.is_milestone]
     cols = ["unit", "period", "through", "target", "indicator", "label", "plan", "done",
             "share", "due", "done_projected", "share_projected"]
     cols += [f"{s}_{c:g}" for c in levels for s in ("lower", "upper")]
@@ -932,7 +962,7 @@ def project_milestones(
                              f"{', '.join(map(str, sorted(planned))) or 'no year'})")
     flows = list(dict.fromkeys(t.done for t in milestones))
     proj = _Projection(counts, year=year, through=m, flows=flows, stocks=[], thinned={},
-                       seed=int(seed), draws=int(draws))
+                       seed=int(seed), draws=int(draws), also=_unreported(units, counts))
     proj.warn()
     unit_codes = proj.units.astype(str)
     parts = []
