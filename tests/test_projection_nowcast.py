@@ -323,6 +323,22 @@ def test_missing_month_in_history_is_left_out_and_said():
     assert r["note"].iloc[1] == ""
 
 
+def test_sample_gap_year_as_history_is_left_out(sample_counts):
+    # a 2025 year to date (Jan-Mar copied from 2024) on the sample: 2024 is history, and
+    # 990101107's 2024 lacks May (planted), so it learns its profile from 2022-2023 only
+    first = sample_counts[sample_counts["period"] <= pd.Period("2024-03", "M")]
+    first = first[first["period"] >= pd.Period("2024-01", "M")]
+    later = first.assign(period=first["period"] + 12)
+    counts = pd.concat([sample_counts, later], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"left out of the seasonal history: 990101107 "
+                      r"\(2024\)$"):
+        r = nc.project_counts(counts, year=2025, through=3, columns=["deaths"], draws=200)
+    notes = r.set_index("unit")["note"]
+    assert notes["990101107"] == "2024 left out of the history: months or cells missing"
+    assert (notes.drop("990101107") == "").all()
+    assert r["median"].notna().all()
+
+
 def test_zero_deaths():
     # no deaths in 2023 nor in 2024 so far: the rate is 0, the interval [0, something > 0]
     c = flat_counts([0] * 6, history=0)
