@@ -203,7 +203,6 @@ def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.D
     return data.assign(**numbers) if numbers else data
 
 
-
 class _Panel:
     """The counts of ``columns`` as arrays units x years x 12 months (NaN where absent)."""
 
@@ -254,8 +253,8 @@ class _Panel:
         present_codes = data["unit"].astype(str).to_numpy()
         units = np.unique(np.concatenate([present_codes, np.asarray(also, dtype=str)]))
         codes = np.searchsorted(units, present_codes)
-        y_index = {y: i for i, y in enumerate(self.hist_years + [year])}
-        yi = np.array([y_index.get(y, -1) for y in years])
+        # index of each row's year among hist_years + [year] (later years are not kept)
+        yi = np.searchsorted(np.array(self.hist_years + [year]), years)
         n_u, n_y = len(units), len(self.hist_years) + 1
         present = np.zeros((n_u, n_y, _MONTHS), dtype=bool)
         present[codes[keep], yi[keep], month[keep] - 1] = True
