@@ -159,11 +159,13 @@ def funnel(
     units: pd.DataFrame | None = None,
     language: str = "zh",
     title: str = "",
+    centre_label: str | None = None,
 ) -> Figure:
     """Draw a funnel plot from :func:`fpanalysis.indicators.funnel_data` output.
 
     Units outside the outer (99.8 %) funnel are labelled by name; the y axis shows the
     funnel around the target and the units, not the funnel's extremes at tiny x.
+    ``centre_label`` names the centre line (default: the target, 目标).
     """
     fig = Figure(figsize=(8, 5.2), layout="constrained")
     ax = fig.subplots()
@@ -176,8 +178,9 @@ def funnel(
         ax.plot(curves["x"], curves[f"upper_{lev}"], ls, color=color, linewidth=1, label=pct)
         ax.plot(curves["x"], curves[f"lower_{lev}"], ls, color=color, linewidth=1)
     target = float(curves["target"].iloc[0])
-    ax.axhline(target, color="#c00000", linewidth=1,
-               label=("目标 " if language == "zh" else "target ") + f"{target:g}")
+    if centre_label is None:
+        centre_label = "目标" if language == "zh" else "target"
+    ax.axhline(target, color="#c00000", linewidth=1, label=f"{centre_label} {target:.4g}")
     outer = points["funnel"].str.contains(r"0\.001", regex=True).to_numpy()
     inner_only = points["funnel"].str.contains(r"0\.025", regex=True).to_numpy()
     colors = np.where(outer, "#c00000", np.where(inner_only, "#ed7d31", "#1f4e79"))

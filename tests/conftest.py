@@ -51,3 +51,7 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+# the WPP extraction script needs h5py, which the project does not install; it is run by
+# hand (see its docstring), never collected
+collect_ignore = ["reference/extract_wpp.py"]

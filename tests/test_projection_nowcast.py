@@ -1,4 +1,4 @@
-"""Year-end nowcast, its backtest and projected milestones (fpanalysis.projection.nowcast).
+"""Year-end nowcast, its backtest and projected milestones (fpanalysis.projection.nowcasting).
 
 Expected values are computed by hand on tiny frames built here (arithmetic in comments):
 the flat-profile projection X * 12 / M, the seasonal share of a profile shrunk toward flat by
@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from fpanalysis import indicators
-from fpanalysis.projection import nowcast as nc
+from fpanalysis.projection import nowcasting as nc
 from fpanalysis.schema import DataError
 from fpanalysis.scheme import Scheme, Target, load_targets
 

@@ -88,8 +88,12 @@ def test_completeness_refusals():
 
 
 def test_sample_is_complete_and_a_removed_month_is_found(sample_counts, sample_units):
-    out = completeness(sample_counts, sample_units, period="2022-01/2024-12")
-    assert len(out) == 18 and (out["completeness"] == 1).all() and not out["flag"].any()
+    # the sample's planted gap (synth.plant_problems): 990101107 lacks 2024-05, 35 of 36
+    out = completeness(sample_counts, sample_units, period="2022-01/2024-12").set_index("unit")
+    assert len(out) == 18 and not out["flag"].any()
+    assert out.loc["990101107", "missing"] == "2024-05"
+    assert out.loc["990101107", "completeness"] == pytest.approx(35 / 36)
+    assert (out.drop(index="990101107")["completeness"] == 1).all()
     gap = sample_counts[~((sample_counts["unit"] == "990101105")
                           & (sample_counts["period"].astype(str) == "2023-05"))]
     out = completeness(gap, sample_units, period="2023").set_index("unit")

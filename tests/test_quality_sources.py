@@ -230,8 +230,16 @@ def test_sample_flags_only_the_planted_township(sample_counts, sample_dir, sampl
     assert sorted(set(flagged["unit"])) == ["990101113"]
     assert flagged["period"].tolist() == ["2022", "2023", "2024"]
     assert (yearly["severity"] != "extreme").all()
+    # month by month only the planted tripled month (synth.plant_problems) stands out, and
+    # the register's missing month (990101107, 2024-05) is listed, not dropped
     monthly = compare_sources(sample_counts, h)
-    assert len(monthly) == 648 and not monthly["flag"].any()
+    assert len(monthly) == 648
+    flagged = monthly[monthly["flag"].fillna(False)]
+    assert flagged[["unit", "period"]].astype(str).values.tolist() == [["990101108",
+                                                                          "2024-08"]]
+    gap = monthly[(monthly["unit"] == "990101107") & (monthly["period"].astype(str)
+                                                      == "2024-05")]
+    assert gap["note"].tolist() == ["not in the register"]
 
 
 def test_source_flags_carry_figure_and_threshold():

@@ -1,6 +1,6 @@
 """Projection (issue 10): what the year will bring, and what the population will become.
 
-* :mod:`.nowcast`: the year-end nowcast of every unit's counts and indicators from the year
+* :mod:`.nowcasting`: the year-end nowcast of every unit's counts and indicators from the year
   to date, with predictive intervals, the probability of meeting each annual target and the
   projected year-end share of milestone targets (:func:`nowcast`,
   :func:`project_milestones`, :func:`project_counts`), and :func:`backtest_nowcast`, which
@@ -16,7 +16,7 @@ units, the life table and the projection on one population by age; they share no
 
 from .cohort import FERTILE_GROUPS, cohort_component, cohort_inputs, fertility_scenario
 from .lifetable import age_start, ageing_indicators, life_expectancy, life_table
-from .nowcast import (
+from .nowcasting import (
     FLAT_PSEUDO_EVENTS,
     backtest_nowcast,
     nowcast,

@@ -457,7 +457,8 @@ def cohort_inputs(population_age: pd.DataFrame, *, period: object,
     Raises
     ------
     ValueError
-        If ``population_age`` has no rows for the year, or a group with no population.
+        If ``population_age`` has no rows for the year, or a group with no population, or
+        the counts of the year are incomplete (a unit missing a month).
     """
     from .. import periods as pr
     from ..indicators import compute
@@ -486,6 +487,14 @@ def cohort_inputs(population_age: pd.DataFrame, *, period: object,
     if counts is not None:
         keys = [f"asfr_{g.replace('-', '_')}" for g in FERTILE_GROUPS]
         res = compute(counts, keys, by=("period",), period=str(year))
+        if res["value"].isna().any():  # a unit that did not report leaves the sum unknown
+            note = res.loc[res["value"].isna(), "note"].astype(str).iloc[0]
+            months = counts.loc[counts["period"].astype(str).str[:4] == str(year)]
+            have = months.groupby(months["unit"].astype(str))["period"].nunique()
+            short = ", ".join(have[have < 12].index)
+            raise ValueError(f"the counts give no fertility for {year} ({note}"
+                             + (f"; short: {short}" if short else "") + "): give the ASFR "
+                             "yourself (fertility=) or a year every unit reported")
         out["fertility"] = pd.DataFrame({
             "age_group": res["indicator"].str[5:].str.replace("_", "-").to_numpy(),
             "asfr": (res["value"] / res["multiplier"]).to_numpy(float)})

@@ -17,10 +17,18 @@ __all__ = ["consistency_chart", "funnel_chart", "outlier_chart"]
 _SEVERITY_COLORS = {"extreme": "#c00000", "moderate": "#ed7d31"}
 
 
+_COUNT_WORDS = {"births": ("出生数", "births"), "deaths": ("死亡数", "deaths"),
+                "births_male": ("男婴出生数", "male births"),
+                "births_female": ("女婴出生数", "female births"),
+                "deaths_infant": ("婴儿死亡数", "infant deaths")}
+
+
 def _series_label(key: str, language: str) -> str:
+    if key in _COUNT_WORDS:
+        return _COUNT_WORDS[key][0 if language == "zh" else 1]
     try:
         return plots._axis_label(key, language)
-    except ValueError:  # a count column, not an indicator
+    except ValueError:  # another count column
         return key
 
 
@@ -43,15 +51,17 @@ def outlier_chart(outliers: pd.DataFrame, unit: str, indicator: str, *,
         mean, sd = w["mean"].iloc[0], w["sd"].iloc[0]
         if np.isfinite(mean) and np.isfinite(sd):
             ax.plot(pos, np.full(len(pos), mean), color="#7f7f7f", linewidth=1)
-            for k, alpha in ((2, 0.12), (3, 0.06)):
-                ax.fill_between(pos, mean - k * sd, mean + k * sd, color="#7f7f7f",
-                                alpha=alpha, linewidth=0)
+            floor = 0.0 if (rows["value"].dropna() >= 0).all() else -np.inf
+            for k, alpha in ((2, 0.12), (3, 0.06)):  # counts and rates are never negative
+                ax.fill_between(pos, np.maximum(mean - k * sd, floor), mean + k * sd,
+                                color="#7f7f7f", alpha=alpha, linewidth=0)
     sev = rows["severity"].to_numpy(dtype=object)
     for level, color in _SEVERITY_COLORS.items():
         hit = sev == level
         ax.scatter(x[hit], rows["value"].to_numpy()[hit], s=40, color=color, zorder=3,
-                   label={"extreme": "极端" if language == "zh" else "extreme",
-                          "moderate": "中度" if language == "zh" else "moderate"}[level])
+                   label={"extreme": "严重 (3 SD)" if language == "zh" else "extreme (3 SD)",
+                          "moderate": "一般 (2 SD)" if language == "zh" else "moderate (2 SD)"}[
+                       level])
     labels = rows["period"].astype(str).tolist()
     step = max(1, len(labels) // 12)
     ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
@@ -69,7 +79,7 @@ def funnel_chart(funnel: pd.DataFrame, *, units: pd.DataFrame | None = None,
     from :func:`funnel_curves`; the centre line is the county value)."""
     key = str(pd.unique(funnel["indicator"].astype(str))[0])
     return plots.funnel(funnel, funnel_curves(funnel), key, units=units, language=language,
-                        title=title)
+                        title=title, centre_label="全县" if language == "zh" else "county")
 
 
 def consistency_chart(consistency: pd.DataFrame, indicator: str, *,
