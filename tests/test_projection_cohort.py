@@ -191,7 +191,8 @@ def test_wpp_2010_to_2020(location, tol_group):
 
 
 def test_inputs_from_the_sample():
-    # county 2023 (2024 has a township with a month missing, below): base 0-4 = 0 + 1-4 summed; mx = deaths / population; ASFR from counts
+    # county 2023 (2024 has a township with a month missing, below): base 0-4 = 0 + 1-4
+    # summed; mx = deaths / population; ASFR from counts
     from fpanalysis import io
     from fpanalysis.projection.cohort import cohort_inputs
     from tests.conftest import SAMPLE
