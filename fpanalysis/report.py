@@ -24,6 +24,7 @@ __all__ = [
     "SUPPRESSED",
     "RenderError",
     "attainment_table",
+    "audit_table",
     "change_table",
     "check_period",
     "class_table",
@@ -442,8 +443,9 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     """Units x targets for one period: the value with a mark.
 
     ✓ met and (✓) met where the interval also reaches the other side of the target; ✗ not
-    met and (✗) not met where the interval reaches the target; — without data. An empty
-    ``evaluated`` (no target applies to the period) gives an empty table.
+    met and (✗) not met where the interval reaches the target; — without data; † a figure
+    corrected by the audit re-checks before it was scored (:func:`audit_table` shows by how
+    much). An empty ``evaluated`` (no target applies to the period) gives an empty table.
 
     Raises
     ------
@@ -478,6 +480,10 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     not_reported = data["not_reported"].to_numpy(dtype=bool) if "not_reported" in data \
         else np.zeros(len(data), dtype=bool)
     absent = np.where(not_reported, ("未报", "not reported")[language != "zh"], "—")
+    if "uncorrected_value" in data.columns:  # figures the audits changed carry a dagger
+        before = data["uncorrected_value"].to_numpy(dtype=float)
+        changed = np.isfinite(before) & ~np.isclose(before, value, rtol=1e-12, atol=0)
+        text = np.where(changed, text + "†", text)
     cell = np.where(data["met"].isna().to_numpy(), absent, text + " " + mark.astype(object))
     data["cell"] = pd.Series(cell, index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
@@ -488,6 +494,57 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     wide.columns = pd.Index(list(wide.columns), dtype=object)
     return _no_target(wide, evaluated.empty, language)
+
+
+def audit_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                language: str = "zh") -> pd.DataFrame:
+    """What the audit re-checks did to each unit's assessment in one period (from
+    :func:`fpanalysis.targets.assess` with ``audits=``): per ``[[audit]]`` table, the false
+    cases found among those re-checked with the points deducted (否决 where the false share
+    vetoed the unit; 未核查 not audited, no deduction), then each figure the audits
+    corrected before scoring, as reported → corrected.
+
+    Raises
+    ------
+    ValueError
+        If ``evaluated`` holds several periods, or has no audit rows (the scheme has no
+        ``[[audit]]`` table, or ``assess`` was called without ``audits=``).
+    """
+    _one_period(evaluated, "audit_table")
+    if "scoring" not in evaluated.columns or not (evaluated["scoring"] == "audit").any():
+        raise ValueError("audit_table needs results of targets.assess(..., audits=) under a "
+                         "scheme with [[audit]] tables; these have no audit rows")
+    i = 0 if language == "zh" else 1
+    rows = evaluated[evaluated["scoring"] == "audit"].copy()
+    checked = rows["audit_checked"].to_numpy(dtype=float)
+    found = rows["audit_false_found"].to_numpy(dtype=float)
+    lost = rows["audit_deduction"].to_numpy(dtype=float)
+    veto = rows["audit_veto"].fillna(False).to_numpy(dtype=bool)
+    word = ("查实虚报{f:.0f}/{c:.0f}，扣{d:g}分", "{f:.0f} false of {c:.0f}, -{d:g}")[i]
+    text = np.array([word.format(f=f, c=c, d=d) if np.isfinite(c) and c > 0 else
+                     ("未核查", "not audited")[i] for f, c, d in zip(found, checked, lost,
+                                                                     strict=True)],
+                    dtype=object)
+    text = np.where(veto, text + ("，否决", ", veto")[i], text)
+    rows["cell"] = text
+    rows["column"] = rows["label"].where(rows["label"] != "", rows["indicator"])
+    wide = rows.pivot(index="unit", columns="column", values="cell")
+    wide = wide.reindex(index=pd.unique(rows["unit"]),
+                        columns=list(dict.fromkeys(rows.sort_values("target")["column"])))
+    fixed = evaluated[evaluated.get("audit_corrected", pd.Series(False, index=evaluated.index))
+                      .fillna(False).to_numpy(dtype=bool)]
+    if len(fixed):
+        fixed = fixed.drop_duplicates(["unit", "indicator"])
+        cell = [f"{a:.1f} → {b:.1f}" for a, b in zip(fixed["uncorrected_value"],
+                                                      fixed["value"], strict=True)]
+        corr = pd.DataFrame({"unit": fixed["unit"].to_numpy(), "cell": cell,
+                             "column": fixed["indicator"].map(
+                                 lambda k: ind.label(k, language)).to_numpy()
+                             + ("（核查修正）", " (corrected)")[i]})
+        wide = wide.join(corr.pivot(index="unit", columns="column", values="cell"))
+    wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    wide.columns = pd.Index(list(wide.columns), dtype=object)
+    return wide.fillna("—")
 
 
 def _no_target(table: pd.DataFrame, empty: bool, language: str) -> pd.DataFrame:
