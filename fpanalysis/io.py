@@ -95,6 +95,20 @@ def _units_table(path: str | Path, units: pd.DataFrame | str | Path | None
     return None
 
 
+def _absent(path: str | Path, name: str, optional: bool) -> bool:
+    """True when ``optional`` and ``path`` is a data directory without a ``name`` table."""
+    if not optional:
+        return False
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    try:
+        find_file(p, name)
+    except FileNotFoundError:
+        return True
+    return False
+
+
 def _period_label(period: object) -> str | None:
     if period is None:
         return None
@@ -293,11 +307,12 @@ def load_counts(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
 
 def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
                 header_row: int | None = None, sheet: str | int | None = None,
-                period: object = None) -> pd.DataFrame:
+                period: object = None, optional: bool = False) -> pd.DataFrame | None:
     """Load audit re-checks: per unit, period and item, how many reported cases were checked
     and how many of those were found false.
 
-    Parameters are as for :func:`load_counts`.
+    Parameters are as for :func:`load_counts`; with ``optional=True`` a data directory
+    without an audits file gives ``None`` (a county that re-checked nothing), not an error.
 
     Returns
     -------
@@ -310,6 +325,8 @@ def load_audits(path: str | Path, *, units: pd.DataFrame | str | Path | None = N
         Missing column, bad count, checked > reported, false_found > checked, duplicate
         (unit, period, item), unknown unit, unreadable period.
     """
+    if _absent(path, AUDITS.name, optional):
+        return None
     units = _units_table(path, units)
     w = _walk(path, AUDITS, units, header_row=header_row, sheet=sheet, period=period)
     data, col = w.data, w.col
@@ -683,14 +700,16 @@ def _check_complete(data: pd.DataFrame, col: Collector, good: np.ndarray) -> Non
 # -- second source of births (issue 9) ------------------------------------------------------
 def load_births_hospital(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
                          header_row: int | None = None, sheet: str | int | None = None,
-                         period: object = None) -> pd.DataFrame:
+                         period: object = None, optional: bool = False
+                         ) -> pd.DataFrame | None:
     """Load births from a second source (hospital delivery records) per unit and period,
     to compare with the register's (:func:`fpanalysis.quality.sources.compare_sources`).
 
     The file (``births_hospital.*`` in a data directory; English or Chinese headers, title
     lines, a totals row and notes as for counts) has ``unit`` (or ``name`` with ``units``),
     ``period`` and ``births`` (total) or ``births_male`` and ``births_female``, or all
-    three. Other parameters are as for :func:`load_counts`.
+    three. Other parameters are as for :func:`load_counts`; with ``optional=True`` a data
+    directory without the file gives ``None`` (no second source), not an error.
 
     Returns
     -------
@@ -718,6 +737,8 @@ def load_births_hospital(path: str | Path, *, units: pd.DataFrame | str | Path |
     0  101  2024-07            5              4       9
     1  102  2024-07            2           <NA>    <NA>
     """
+    if _absent(path, HOSPITAL_BIRTHS.name, optional):
+        return None
     units = _units_table(path, units)
     w = _walk(path, HOSPITAL_BIRTHS, units, header_row=header_row, sheet=sheet, period=period)
     data, col, n = w.data, w.col, w.numbers

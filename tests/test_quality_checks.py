@@ -173,3 +173,14 @@ def test_display_tables(sample, flags):
         report.flag_table(flags, sample["units"], severity="severe")
     with pytest.raises(ValueError, match="flags must come from quality.check_all"):
         report.flag_table(flags.drop(columns="note"), sample["units"])
+
+
+def test_optional_sources_absent_from_a_data_directory(tmp_path):
+    # a county without hospital records or re-checks: None, and check_all says so
+    (tmp_path / "units.csv").write_bytes((SAMPLE / "units.csv").read_bytes())
+    assert io.load_births_hospital(tmp_path, optional=True) is None
+    assert io.load_audits(tmp_path, optional=True) is None
+    with pytest.raises(FileNotFoundError, match="no births_hospital.csv"):
+        io.load_births_hospital(tmp_path)
+    with pytest.raises(FileNotFoundError):  # a named file is never optional
+        io.load_audits(tmp_path / "audits.csv", optional=True)
