@@ -923,6 +923,9 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
                          f"{', '.join(missing)}")
     i = 0 if language == "zh" else 1
     f = flags[flags["severity"].isin(list(severity))]
+    pooled = f["unit"].astype(str) == quality.POOLED  # an audit's county-wide estimate
+    unit = f["unit"].astype(object).where(~pooled.to_numpy(),
+                                          ("全县（合并）", "county (pooled)")[i])
     return pd.DataFrame({
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
@@ -931,7 +934,7 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("阈值", "threshold")[i]: f["threshold"].to_numpy(dtype=float),
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
         ("说明", "note")[i]: f["note"].fillna("").astype(str).to_numpy(),
-    }, index=_unit_index(f["unit"].astype(object), units, language))
+    }, index=_unit_index(unit, units, language))
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:

@@ -143,8 +143,13 @@ def test_bad_counts_are_refused(sample):
 def test_scorecard_refuses_what_is_not_a_flag_table(sample, flags):
     with pytest.raises(ValueError, match="flags must be a check_all result"):
         quality.scorecard(pd.DataFrame({"x": [1]}), sample["units"])
-    with pytest.raises(ValueError, match="no unit of level 'hamlet'"):
-        quality.scorecard(flags, sample["units"], level="hamlet")
+    with pytest.raises(ValueError, match="the checks looked at units of level township, not "
+                                         "'village'"):
+        quality.scorecard(flags, sample["units"], level="village")  # nothing checked them
+    with pytest.raises(ValueError, match="flags must be one whole check_all result"):
+        quality.scorecard(pd.concat([flags, flags]), sample["units"])  # concat drops attrs
+    with pytest.raises(ValueError, match="flags must be one whole check_all result"):
+        quality.scorecard(flags[flags["severity"] == "extreme"], sample["units"])
 
 
 def test_windows_by_hand():
@@ -184,3 +189,59 @@ def test_optional_sources_absent_from_a_data_directory(tmp_path):
         io.load_births_hospital(tmp_path)
     with pytest.raises(FileNotFoundError):  # a named file is never optional
         io.load_audits(tmp_path / "audits.csv", optional=True)
+
+
+def test_a_township_that_never_reported_is_not_assessed_by_any_check(sample):
+    # drop 990101105 entirely: every check but reporting completeness has no figure for it
+    c = sample["counts"][sample["counts"]["unit"] != "990101105"]
+    a = sample["audits"][sample["audits"]["unit"] != "990101105"]
+    f = quality.check_all(c, audits=a, units=sample["units"], period="2024Q3",
+                          hospital=sample["hospital"])
+    card = quality.scorecard(f, sample["units"])
+    row = card.loc["990101105"].drop("名称")
+    assert row["reporting_completeness"].startswith("✗ 0")  # 0 of 3 months
+    assert (row.drop("reporting_completeness") == "—").all(), row.to_dict()
+    gaps = f.attrs["unassessed"]
+    why = gaps[(gaps["unit"] == "990101105") & (gaps["check"] == "audit_false_rate")]
+    assert why["note"].tolist() == ["not audited (no case re-checked) in 2024-01/2024-09"]
+
+
+def test_scorecard_shows_the_worst_figure(sample, flags):
+    # 990101104's audit flags of 2024: lower limits 0.172 (8 of 22) is the furthest above 0.05
+    card = quality.scorecard(flags, sample["units"])
+    worst = flags[(flags["unit"] == "990101104") & (flags["check"] == "audit_false_rate")]
+    top = worst.loc[(worst["figure"] / 0.05).idxmax(), "figure"]
+    assert card.loc["990101104", "audit_false_rate"].startswith(f"✗ {top:.3g}")
+
+
+def test_flags_carry_notes_and_the_pooled_row_is_named(sample, flags):
+    funnel = flags[flags["check"] == "funnel"]
+    assert len(funnel) and funnel["note"].str.contains("against the county's").all()
+    from fpanalysis import report
+    listed = report.flag_table(flags, sample["units"])
+    assert "(pooled)" not in set(listed.index)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("quarterly_hospital", "check_all needs monthly hospital births"),
+    ("stray_audit_unit", "the audits name unit\\(s\\) not in the units table: 990109999"),
+])
+def test_bad_companion_tables_are_refused(sample, change, message):
+    k = dict(audits=sample["audits"], units=sample["units"], hospital=sample["hospital"])
+    if change == "quarterly_hospital":
+        h = sample["hospital"].copy()
+        h["period"] = h["period"].dt.asfreq("Q")
+        k["hospital"] = h
+    else:
+        a = sample["audits"].copy()
+        a["unit"] = a["unit"].astype(object)
+        a.loc[0, "unit"] = "990109999"
+        k["audits"] = a
+    with pytest.raises(ValueError, match=message):
+        quality.check_all(sample["counts"], period="2024Q3", **k)
+
+
+def test_a_period_before_the_counts_is_refused(sample):
+    with pytest.raises(ValueError, match="the counts start at 2022-01, after the end of "
+                                         "period 2021Q4"):
+        quality.check_all(sample["counts"], units=sample["units"], period="2021Q4")

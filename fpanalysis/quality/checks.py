@@ -132,6 +132,9 @@ def windows(counts: pd.DataFrame, period: object, *, srb_months: int = 36) -> di
         raise ValueError(f"the counts end at {months.max()}, before the end of period {p} "
                          f"({last}): nothing to check for it")
     first = months.min()
+    if last < first:
+        raise ValueError(f"the counts start at {first}, after the end of period {p} ({last}): "
+                         "nothing to check for it")
     quarters = [pd.period_range(max(q.asfreq("M", "s"), ytd[0]), min(q.asfreq("M", "e"), last),
                                 freq="M") for q in pd.unique(ytd.asfreq("Q"))]
     year = last.year if last.month == 12 else last.year - 1
@@ -142,10 +145,10 @@ def windows(counts: pd.DataFrame, period: object, *, srb_months: int = 36) -> di
             "year": year if year - first.year >= 2 else None, "first": first}
 
 
-def _unassessed(result: pd.DataFrame, missing: pd.Series, check: str, period: str,
+def _unassessed(result: pd.DataFrame, missing: object, check: str, period: str,
                 what: str = "note") -> pd.DataFrame:
     """Units a check could not judge (its figure is missing), with the check's own note."""
-    rows = result[missing.to_numpy(dtype=bool)].drop_duplicates("unit")
+    rows = result[np.asarray(missing, dtype=bool)].drop_duplicates("unit")
     note = rows[what].astype(str).to_numpy() if what in rows.columns else ""
     return pd.DataFrame({"unit": rows["unit"].astype(object).to_numpy(), "check": check,
                          "period": period, "note": note})
@@ -206,29 +209,49 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     skipped: list[str] = []
     ran: dict[str, str] = {}
     given = units
+    code = counts["unit"].astype("string").str.strip()
     if units is None:
         skipped.append("units not given: a unit that never reported cannot be listed; "
                        "only the units of the counts are checked")
-        names = pd.unique(counts["unit"].astype("string").str.strip())
+        names = pd.unique(code)
         units = pd.DataFrame({"unit": names, "name": names, "parent": pd.NA,
                               "level": level or "unit"})
+    known = units["unit"].astype("string").str.strip()
+    levels = [level] if level is not None else sorted(
+        set(units.loc[known.isin(set(code)).to_numpy(), "level"].astype(str)))
+    universe = sorted(set(known[units["level"].astype(str).isin(levels).to_numpy()]))
+    if not universe:
+        raise ValueError("no unit of the counts is in the units table"
+                         + (f" at level {level!r}" if level else ""))
+    for frame, what in ((hospital, "hospital births"),):
+        if frame is not None and str(frame["period"].dtype) != "period[M]":
+            raise ValueError(f"check_all needs monthly {what} (a period[M] column, as "
+                             f"load_births_hospital returns for a monthly file); got "
+                             f"{frame['period'].dtype}")
     parts: list[pd.DataFrame] = [pd.DataFrame(columns=list(FLAG_COLUMNS))]
     unjudged: list[pd.DataFrame] = [pd.DataFrame(columns=["unit", "check", "period", "note"])]
+    judged: dict[str, set[str]] = {}
+
+    def seen(check: str, units_with_figure: object) -> None:
+        judged[check] = set(pd.Series(units_with_figure, dtype="string").str.strip())
 
     # reporting: every quarter of the year to date, and the month cells of the year to date
     for window in w["quarters"]:
         parts.append(_flags(completeness_flags(completeness=completeness(
             counts, units, period=window, threshold=completeness_threshold, level=level))))
     ran["reporting_completeness"] = ", ".join(w["quarters"])
+    seen("reporting_completeness", universe)  # it lists every unit, reported or not
     ytd = pr.months(pr.parse(ytd_label))
     in_ytd = counts[counts["period"].between(ytd[0], ytd[-1])]
     if len(in_ytd):
         vc = value_completeness(in_ytd, threshold=completeness_threshold)
         parts.append(_flags(completeness_flags(values=vc.assign(period=ytd_label))))
+        seen("value_completeness", vc.loc[vc["cells"] > 0, "unit"])
         ran["value_completeness"] = ytd_label
     if "received" in counts.columns:
-        parts.append(_flags(completeness_flags(timeliness=timeliness(
-            counts, period=ytd_label, threshold=completeness_threshold))))
+        t = timeliness(counts, period=ytd_label, threshold=completeness_threshold, units=given)
+        parts.append(_flags(completeness_flags(timeliness=t)))
+        seen("timeliness", t.loc[t["timeliness"].notna(), "unit"])
         ran["timeliness"] = ytd_label
     else:
         skipped.append("timeliness: the counts have no 'received' date column")
@@ -237,8 +260,9 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     year_window = w["outliers"]
     o = monthly_outliers(counts, columns=["births", "deaths"], period=year_window,
                          units=given, within="period")
-    unjudged.append(_unassessed(o, o.groupby(["unit", "indicator"])["z"].transform(
-        lambda z: z.isna().all()), "monthly_outlier", year_window))
+    none = o.groupby(["unit", "indicator"])["z"].transform(lambda z: z.isna().all())
+    unjudged.append(_unassessed(o, none, "monthly_outlier", year_window))
+    seen("monthly_outlier", o.loc[~none.to_numpy(dtype=bool), "unit"])
     of = outlier_flags(o)
     of = of[pd.PeriodIndex(of["period"], freq="M") >= ytd[0]] if len(of) else of
     if len(of):
@@ -254,12 +278,21 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     ran["monthly_outlier"] = f"{year_window} (flags from {ytd[0]})"
 
     # funnel against the county, over-dispersion adjusted, graded moderate at most
+    valued: set[str] | None = None
     for key in FUNNEL_INDICATORS:
-        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True)
+        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True, units=given)
         unjudged.append(_unassessed(fo, fo["value"].isna(), "funnel", ytd_label))
+        mine = set(fo.loc[fo["value"].notna(), "unit"].astype(str))
+        valued = mine if valued is None else valued & mine
         f = funnel_flags(fo)
-        parts.append(_flags(f.assign(severity=np.where(f["severity"].notna(), "moderate",
-                                                       f["severity"]))))
+        hit = fo[fo["severity"].notna()]
+        f = f.assign(severity="moderate", note=[
+            f"{v:.4g} against the county's {c:.4g} (99.8 % limits {lo:.4g}-{hi:.4g}, "
+            f"widened for over-dispersion)" for v, c, lo, hi in
+            zip(hit["value"], hit["county_value"], hit["lower_0.998"], hit["upper_0.998"],
+                strict=True)])
+        parts.append(_flags(f))
+    seen("funnel", sorted(valued or ()))
     ran["funnel"] = ytd_label
 
     # consistency over time: the latest complete year to the period's end
@@ -267,10 +300,11 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     if year is not None:
         c = consistency_over_time(counts, year=year, indicators=["crude_birth_rate",
                                                                    "sex_ratio_at_birth"],
-                                  min_previous=2, tolerance=consistency_tolerance)
+                                  min_previous=2, tolerance=consistency_tolerance, units=given)
         parts.append(_flags(consistency_flags(c)))
         unjudged.append(_unassessed(c, c["relative"].isna(), "consistency_over_time",
                                     str(year)))
+        seen("consistency_over_time", c.loc[c["relative"].notna(), "unit"])
         ran["consistency_over_time"] = str(year)
     else:
         latest = last.year if last.month == 12 else last.year - 1
@@ -283,6 +317,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
                             units=given)
         parts.append(_flags(source_flags(s)))
         unjudged.append(_unassessed(s, s["ratio"].isna(), "source_agreement", ytd_label))
+        seen("source_agreement", s.loc[s["ratio"].notna(), "unit"])
         ran["source_agreement"] = ytd_label
     else:
         skipped.append("source_agreement: no second source of births given (hospital=)")
@@ -290,18 +325,27 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     # sex ratio at birth against the biological reference, over several years
     srb_window = w["srb"]
     sr = sex_ratio_plausibility(counts, period=srb_window, units=given)
-    unjudged.append(_unassessed(sr, (sr["order"] == "all") & sr["p_value"].isna(),
+    overall = (sr["order"] == "all").to_numpy()
+    unjudged.append(_unassessed(sr, overall & sr["p_value"].isna().to_numpy(),
                                 "sex_ratio_plausibility", srb_window))
+    seen("sex_ratio_plausibility", sr.loc[overall & sr["p_value"].notna().to_numpy(), "unit"])
     parts.append(_flags(completeness_flags(sex_ratio=sr)))
     ran["sex_ratio_plausibility"] = srb_window
 
     # audits of the year to date
     if audits is not None:
-        a = audits[audits["period"].astype(str).map(
-            lambda x: pr.months(pr.parse(x))[0] >= ytd[0]
-            and pr.months(pr.parse(x))[-1] <= ytd[-1])] if len(audits) else audits
-        est = audit_estimates(a, tolerance=tolerance) if len(a) else None
+        if given is not None and len(audits):
+            stray = sorted(set(audits["unit"].astype("string").str.strip()) - set(known))
+            if stray:
+                raise ValueError(f"the audits name unit(s) not in the units table: "
+                                 f"{', '.join(stray[:10])}")
+        est = audit_estimates(audits, tolerance=tolerance) if len(audits) else None
         if est is not None:
+            spans = {x: pr.months(pr.parse(x)) for x in pd.unique(est["period"].astype(str))}
+            inside = est["period"].astype(str).map(
+                {x: bool(m[0] >= ytd[0] and m[-1] <= ytd[-1]) for x, m in spans.items()})
+            est = est[inside.to_numpy(dtype=bool)]
+        if est is not None and len(est):
             hit = est[est["flag"].fillna(False).to_numpy(dtype=bool)]
             parts.append(_flags(pd.DataFrame({
                 "unit": hit["unit"].astype(object).to_numpy(),
@@ -313,16 +357,31 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
                 "severity": np.where(hit["lower"].to_numpy(dtype=float) > 2 * tolerance,
                                      "extreme", "moderate"),
                 "note": [f"{f:.0f} false of {c:.0f} re-checked (false share {r:.1%}, exact "
-                         f"interval "
-                         f"{lo:.1%}-{hi:.1%})" for f, c, r, lo, hi in
+                         f"interval {lo:.1%}-{hi:.1%})" for f, c, r, lo, hi in
                          zip(hit["false_found"], hit["checked"], hit["false_rate"],
                              hit["lower"], hit["upper"], strict=True)],
             })))
+            mine = est[~est["pooled"].to_numpy(dtype=bool)]
+            seen("audit_false_rate", mine.loc[mine["checked"] > 0, "unit"])
             ran["audit_false_rate"] = ytd_label
         else:
             skipped.append(f"audit_false_rate: no re-check lies within {ytd_label}")
     else:
         skipped.append("audit_false_rate: no audits given (audits=)")
+
+    # a unit of the universe that a check did not judge is not assessed by it, never passed
+    gaps = pd.concat([x for x in unjudged if len(x)] or unjudged[:1], ignore_index=True)
+    grid = pd.MultiIndex.from_product([universe, list(ran)], names=["unit", "check"])
+    have = pd.MultiIndex.from_tuples(
+        [(u, c) for c, us in judged.items() for u in us], names=["unit", "check"])
+    noted = pd.MultiIndex.from_arrays([gaps["unit"].astype(str), gaps["check"].astype(str)])
+    lack = grid.difference(have).difference(noted).to_frame(index=False)
+    window = lack["check"].map({c: x.split(" ")[0] for c, x in ran.items()})
+    why = np.where(lack["check"] == "audit_false_rate", "not audited (no case re-checked) in ",
+                   "no figure (no counts) in ")
+    gaps = pd.concat([gaps, pd.DataFrame({"unit": lack["unit"], "check": lack["check"],
+                                          "period": window, "note": why + window})],
+                     ignore_index=True)
 
     out = pd.concat([x for x in parts if len(x)] or parts[:1], ignore_index=True)
     out["unit"] = out["unit"].astype(object)
@@ -332,9 +391,11 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     out = out.reset_index(drop=True)
     out.attrs["checks"] = ran
     out.attrs["skipped"] = skipped
-    out.attrs["unassessed"] = pd.concat(
-        [x for x in unjudged if len(x)] or unjudged[:1], ignore_index=True).drop_duplicates(
-        ["unit", "check", "period"]).reset_index(drop=True)
+    out.attrs["unassessed"] = gaps.drop_duplicates(["unit", "check", "period"]).reset_index(
+        drop=True)
+    out.attrs["universe"] = universe
+    out.attrs["levels"] = levels
+    out.attrs["rows"] = len(out)
     out.attrs["period"] = w["period"]
     return out
 
@@ -361,24 +422,37 @@ def scorecard(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "townshi
         raise ValueError("flags must be a check_all result")
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
-    ran = list(flags.attrs.get("checks", {})) or sorted(pd.unique(flags["check"]))
-    checks = [c for c in CHECKS if c in ran]
+    need = ("checks", "unassessed", "universe", "rows", "levels")
+    if any(k not in flags.attrs for k in need) or flags.attrs["rows"] != len(flags):
+        raise ValueError("flags must be one whole check_all result: pd.concat drops what it "
+                         "knows of the checks run and the units not assessed, and a subset "
+                         "(e.g. one severity) would show the units it left out as passed")
+    if level not in flags.attrs["levels"]:
+        raise ValueError(f"the checks looked at units of level "
+                         f"{', '.join(flags.attrs['levels'])}, not {level!r}")
+    checks = [c for c in CHECKS if c in flags.attrs["checks"]]
     mine = units[units["level"].astype(str) == level]
     if not len(mine):
         raise ValueError(f"the units table has no unit of level {level!r}")
     known = set(mine["unit"].astype(str))
     f = flags[flags["unit"].astype(str).isin(known)].copy()
     f["_o"] = f["severity"].map(_SEVERITY_ORDER).fillna(2)
-    f = f.sort_values(["_o", "figure"], kind="stable")
+    # the worst figure of a unit and check: furthest from its threshold, on a log scale (a
+    # p-value far below alpha, a z far above 2, a share far below 90 %)
+    fig, thr = f["figure"].abs().to_numpy(float), f["threshold"].abs().to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["_d"] = -np.abs(np.log(np.where(thr > 0, fig / thr, np.nan)))
+    f = f.sort_values(["_o", "_d"], kind="stable", na_position="last")
     n = f.groupby(["unit", "check"]).size()
     worst = f.drop_duplicates(["unit", "check"]).set_index(["unit", "check"])
     mark = np.where(worst["severity"] == "extreme", "✗", "!")
     text = pd.Series([f"{m} {fig:.3g}" for m, fig in zip(mark, worst["figure"], strict=True)],
-                     index=worst.index)
-    several = n.loc[text.index] > 1
+                     index=worst.index, dtype=object)
+    several = (n.loc[text.index] > 1).to_numpy()
     text[several] = text[several] + " (" + n.loc[text.index][several].astype(str) + ")"
-    table = text.unstack("check").reindex(index=mine["unit"].astype(str), columns=checks)
-    table = table.astype(object)
+    table = text.unstack("check") if len(text) else pd.DataFrame(
+        index=pd.Index([], name="unit"), columns=checks)
+    table = table.reindex(index=mine["unit"].astype(str), columns=checks).astype(object)
     gaps = flags.attrs.get("unassessed")
     if isinstance(gaps, pd.DataFrame) and len(gaps):
         g = gaps.drop_duplicates(["unit", "check"])
