@@ -68,7 +68,7 @@ def outlier_chart(outliers: pd.DataFrame, unit: str, indicator: str, *,
     name = plots._names(rows.iloc[[0]], units).iloc[0]
     ax.set_title(f"{name}: {_series_label(indicator, language)}")
     if pd.notna(sev).any():
-        ax.legend(fontsize=9, frameon=False)
+        ax.legend(fontsize=9, frameon=False, loc="upper left", ncols=2)
     ax.grid(color="#eeeeee")
     return fig
 
