@@ -908,8 +908,9 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
                severity: Sequence[str] = ("extreme", "moderate"),
                language: str = "zh") -> pd.DataFrame:
     """Data-quality flags (:func:`fpanalysis.quality.check_all`) for display, worst first:
-    the unit's name as the index, then the window, the check, what was checked, the figure,
-    the threshold it crossed, the severity and the note."""
+    the unit's name as the index, then the window, the check, what was checked, the figure
+    and the threshold it crossed (as text, three significant digits), the severity and the
+    note."""
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     if isinstance(severity, str):
@@ -930,8 +931,8 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
         ("项目", "item")[i]: f["indicator"].astype(str).to_numpy(),
-        ("数值", "figure")[i]: f["figure"].to_numpy(dtype=float),
-        ("阈值", "threshold")[i]: f["threshold"].to_numpy(dtype=float),
+        ("数值", "figure")[i]: [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)],
+        ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
         ("说明", "note")[i]: f["note"].fillna("").astype(str).to_numpy(),
     }, index=_unit_index(unit, units, language))
