@@ -1510,8 +1510,9 @@ def backtest_table(backtest: pd.DataFrame, *, detail: bool = False,
     backtest : pandas.DataFrame
         :func:`fpanalysis.projection.backtest_nowcast` output.
     detail : bool, default False
-        Show every quantity; by default only the rows pooled over the quantities of each
-        kind (its ``'all'`` rows).
+        Show every quantity for every month; by default the months show only the rows
+        pooled over the quantities of each kind (the backtest's ``'all'`` rows), and the
+        rows pooled over all months show every quantity and the pooled one.
     language : {'zh', 'en'}, default 'zh'
 
     Returns
@@ -1537,7 +1538,7 @@ def backtest_table(backtest: pd.DataFrame, *, detail: bool = False,
         raise ValueError("backtest_table needs the output of projection.backtest_nowcast; "
                          "missing coverage_<level> columns")
     _duplicates(backtest, ["through", "kind", "quantity"], "backtest_table")
-    data = backtest if detail else backtest[backtest["quantity"] == "all"]
+    data = backtest
     # sum of absolute errors = mae x n; sum of |actual| = that / relative_mae (0 where the
     # backtest's relative_mae is NaN: no actual value away from 0; unknown where the error
     # is 0, and the pooled relative error is then not shown)
@@ -1562,7 +1563,8 @@ def backtest_table(backtest: pd.DataFrame, *, detail: bool = False,
         pooled["mae"] = np.where(sums["n"] > 0, sums["_abs"] / sums["n"], np.nan)
         pooled["relative_mae"] = np.where((sums["_unknown"] == 0) & (sums["_truth"] > 0),
                                           sums["_abs"] / sums["_truth"], np.nan)
-    rows = pd.concat([data.drop(columns=[c for c in data.columns if c.startswith("_")])
+    months = data if detail else data[data["quantity"] == "all"]
+    rows = pd.concat([months.drop(columns=[c for c in data.columns if c.startswith("_")])
                       .astype({"through": object}), pooled], ignore_index=True)
     index = pd.MultiIndex.from_arrays(
         [rows["through"].astype(str).to_numpy(),

@@ -252,11 +252,12 @@ def pyramid(population: pd.DataFrame, *, year: object = None, language: str = "z
         (:func:`fpanalysis.projection.cohort_component`) or ``period``
         (:func:`fpanalysis.load_population_age`); rows of several units are summed, the
         groups 0 and 1-4 drawn as 0-4.
-    year : int or str, optional
-        The year drawn; needed when the frame holds several.
+    year : int, str or list of them, optional
+        The year drawn; needed when the frame holds several. A list draws one pyramid per
+        year side by side on one scale (e.g. the start and the end of a projection).
     language : {'zh', 'en'}, default 'zh'
     title : str, optional
-        Default: the year and the total population.
+        Default: each panel's year and total population.
 
     Raises
     ------
@@ -265,25 +266,33 @@ def pyramid(population: pd.DataFrame, *, year: object = None, language: str = "z
         male/female, a negative or missing population, an unknown language.
     """
     zh = _check_language(language)
-    wide, label = _five_year(population, year, zh)
-    fig = Figure(figsize=(7, 0.22 * len(wide) + 2.0), layout="constrained")
-    ax = fig.subplots()
-    y = np.arange(len(wide))
-    ax.barh(y, -wide["male"], color="#2e75b6", height=0.85, label="男" if zh else "males")
-    ax.barh(y, wide["female"], color="#c55a11", height=0.85, label="女" if zh else "females")
-    ax.set_yticks(y, wide["group"])
-    top = float(np.nanmax(wide[["male", "female"]].to_numpy())) if len(wide) else 1.0
-    ax.set_xlim(-1.08 * top, 1.08 * top)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
-    ax.axvline(0, color="#404040", linewidth=0.8)
-    ax.set_xlabel("人口 (人)" if zh else "population")
-    ax.set_ylabel("年龄组 (岁)" if zh else "age group")
-    total = wide[["male", "female"]].to_numpy().sum()
-    ax.set_title(title or (f"{label}年 总人口 {total:,.0f}" if zh
-                           else f"{label} total population {total:,.0f}"), fontsize=10)
-    ax.legend(loc="upper right", fontsize=9, frameon=False)
-    ax.grid(axis="x", color="#eeeeee")
-    ax.set_axisbelow(True)
+    wanted = list(year) if isinstance(year, list | tuple) else [year]
+    if not wanted:
+        raise ValueError("pyramid: year is an empty list")
+    panels = [_five_year(population, y, zh) for y in wanted]  # a few years
+    n_groups = max(len(w) for w, _ in panels)
+    fig = Figure(figsize=(5.2 * len(panels) + 1.0, 0.22 * n_groups + 2.0),
+                 layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharex=True, sharey=True))
+    top = max(float(np.nanmax(w[["male", "female"]].to_numpy())) if len(w) else 1.0
+              for w, _ in panels)
+    for ax, (wide, label) in zip(axes, panels, strict=True):
+        y = np.arange(len(wide))
+        ax.barh(y, -wide["male"], color="#2e75b6", height=0.85, label="男" if zh else "males")
+        ax.barh(y, wide["female"], color="#c55a11", height=0.85,
+                label="女" if zh else "females")
+        ax.set_yticks(y, wide["group"])
+        ax.set_xlim(-1.08 * top, 1.08 * top)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
+        ax.axvline(0, color="#404040", linewidth=0.8)
+        ax.set_xlabel("人口 (人)" if zh else "population")
+        total = wide[["male", "female"]].to_numpy().sum()
+        ax.set_title(title or (f"{label}年 总人口 {total:,.0f}" if zh
+                               else f"{label} total population {total:,.0f}"), fontsize=10)
+        ax.grid(axis="x", color="#eeeeee")
+        ax.set_axisbelow(True)
+    axes[0].set_ylabel("年龄组 (岁)" if zh else "age group")
+    axes[-1].legend(loc="upper right", fontsize=9, frameon=False)
     return fig
 
 
