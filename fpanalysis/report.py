@@ -25,6 +25,7 @@ __all__ = [
     "RenderError",
     "attainment_table",
     "audit_table",
+    "backtest_table",
     "change_table",
     "check_period",
     "class_table",
@@ -37,9 +38,12 @@ __all__ = [
     "league_table",
     "load_summary",
     "method_table",
+    "milestone_projection_table",
     "milestone_table",
     "note_table",
+    "nowcast_table",
     "output_folder",
+    "probability_table",
     "publishable",
     "quality_table",
     "render",
@@ -1258,3 +1262,389 @@ def _replace_folder(new: Path, final: Path) -> None:
         os.replace(old / final.name, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- projection
+
+_NOWCAST_NEEDS = ["unit", "period", "indicator", "observed", "value", "target", "label", "op",
+                  "threshold", "probability", "note"]
+_MILESTONE_NEEDS = ["unit", "target", "plan", "done", "share", "due", "share_projected",
+                    "due_year_end", "probability", "reach_month", "note"]
+_BACKTEST_NEEDS = ["through", "kind", "quantity", "years", "n", "excluded", "mae",
+                   "relative_mae"]
+_OPS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "="}
+
+
+def _language(language: str) -> int:
+    if language not in ("zh", "en"):
+        raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
+    return 0 if language == "zh" else 1
+
+
+def _needs(data: object, needed: list[str], what: str, source: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"{what} needs a DataFrame from {source}, got {type(data).__name__}")
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise ValueError(f"{what} needs the output of {source}; missing columns {missing}")
+
+
+def _levels_of(data: pd.DataFrame, prefix: str = "lower_") -> list[str]:
+    """Confidence levels of the interval columns (``lower_0.8`` -> ``'0.8'``), ascending."""
+    return sorted((c.removeprefix(prefix) for c in data.columns if c.startswith(prefix)),
+                  key=float)
+
+
+def _percent_text(p: pd.Series | np.ndarray, missing: str = "—") -> np.ndarray:
+    """Probabilities as whole per cents ("97%"); ">99%" and "<1%" for what rounds to 100 or
+    0 without being certain, so that no projection reads as a certainty it is not."""
+    v = pd.to_numeric(pd.Series(np.asarray(p, dtype=object)), errors="coerce").to_numpy(
+        dtype=float)
+    pct = np.char.mod("%.0f%%", np.nan_to_num(100 * v)).astype(object)
+    pct = np.where((v > 0.995) & (v < 1), ">99%", np.where((v > 0) & (v < 0.005), "<1%", pct))
+    return np.where(np.isnan(v), missing, pct).astype(object)
+
+
+def _range_text(lower: pd.Series, upper: pd.Series, fmt: str = "%.2f",
+                suffix: str = "") -> np.ndarray:
+    lo, hi = lower.to_numpy(dtype=float), upper.to_numpy(dtype=float)
+    text = (np.char.mod(fmt, np.nan_to_num(lo)).astype(object) + "–"
+            + np.char.mod(fmt, np.nan_to_num(hi)).astype(object) + suffix)
+    return np.where(np.isnan(lo) | np.isnan(hi), "—", text).astype(object)
+
+
+def _unit_notes(data: pd.DataFrame) -> pd.Series:
+    """Per unit (in first-seen order), its distinct non-empty notes joined by "; "."""
+    notes = data.assign(note=data["note"].fillna("").astype(str))
+    order = pd.unique(notes["unit"])
+    kept = notes[notes["note"] != ""].drop_duplicates(["unit", "note"])
+    joined = kept.groupby("unit", sort=False)["note"].agg("; ".join)
+    return joined.reindex(order).fillna("")
+
+
+def probability_table(nowcast: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                      language: str = "zh") -> pd.DataFrame:
+    """The probability of meeting each annual target by the year end, units x targets.
+
+    Parameters
+    ----------
+    nowcast : pandas.DataFrame
+        :func:`fpanalysis.projection.nowcast` output of one year and cut-off, run with
+        ``targets``; rows without a target are ignored.
+    units : pandas.DataFrame, optional
+        The units table, for names.
+    language : {'zh', 'en'}, default 'zh'
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit of ``nowcast`` (its name the index, in the nowcast's order), one
+        column per target in target order headed by its label (zh) or ``"<indicator>
+        (#<target>)"`` (en); each cell the share of predictive draws meeting the target as
+        whole per cents (``"97%"``; ``">99%"``/``"<1%"`` when it rounds to 100 or 0 without
+        being so), ``"—"`` where there is none (a unit not projected). A last column
+        说明/note gives the unit's notes (``"not projected: 2024-05 missing from the year to
+        date"``). A nowcast without target rows gives the units with the note column only.
+
+    Raises
+    ------
+    ValueError
+        Not a nowcast (columns missing), several years or cut-offs, two rows for one unit
+        and target, an unknown language.
+
+    Examples
+    --------
+    >>> nc = pd.DataFrame({"unit": ["a", "a", "b", "b"], "period": "2024",
+    ...     "through": "2024-09", "indicator": ["x", "y", "x", "y"],
+    ...     "observed": [1.0, 2.0, np.nan, np.nan], "value": [1.0, 2.0, np.nan, np.nan],
+    ...     "target": pd.array([1, 2, 1, 2], dtype="Int64"), "label": ["X", "Y", "X", "Y"],
+    ...     "op": "<=", "threshold": [3.0, 1.0, 3.0, 1.0],
+    ...     "probability": [0.974, 0.001, np.nan, np.nan],
+    ...     "note": ["", "", "not projected: 2024-05 missing", "not projected: 2024-05 missing"]})
+    >>> probability_table(nc)
+           X    Y                            说明
+    单位
+    a    97%  <1%
+    b      —    —  not projected: 2024-05 missing
+    """
+    i = _language(language)
+    _needs(nowcast, _NOWCAST_NEEDS, "probability_table", "projection.nowcast")
+    _one_period(nowcast, "probability_table")
+    if "through" in nowcast.columns:
+        _one_period(nowcast.drop(columns="period").rename(columns={"through": "period"}),
+                    "probability_table (cut-off)")
+    order = pd.unique(nowcast["unit"])
+    notes = _unit_notes(nowcast)
+    data = nowcast[nowcast["target"].notna()].copy()
+    _duplicates(data, ["unit", "target"], "probability_table")
+    data["target"] = data["target"].astype(int)
+    if i == 0:
+        data["column"] = data["label"].fillna("").astype(str).where(
+            data["label"].fillna("").astype(str) != "", data["indicator"].astype(str))
+    else:
+        data["column"] = data["indicator"].astype(str) + " (#" + data["target"].astype(str) \
+            + ")"
+    first = data.drop_duplicates("target").sort_values("target")
+    if first["column"].duplicated().any():  # two targets with one label: number them
+        data["column"] = data["column"] + " (#" + data["target"].astype(str) + ")"
+        first = data.drop_duplicates("target").sort_values("target")
+    data["cell"] = _percent_text(data["probability"])
+    wide = data.pivot(index="unit", columns="column", values="cell")
+    wide = wide.reindex(index=order, columns=list(first["column"])).fillna("—")
+    wide[("说明", "note")[i]] = notes.reindex(order).to_numpy(dtype=object)
+    wide.index = _unit_index(pd.Series(order, dtype=object), units, language)
+    wide.columns = pd.Index(list(wide.columns), dtype=object)
+    return wide
+
+
+def nowcast_table(nowcast: pd.DataFrame, units: pd.DataFrame | None = None, *,
+                  indicator: str, target: int | None = None,
+                  language: str = "zh") -> pd.DataFrame:
+    """The year-end nowcast of one indicator per unit, for display.
+
+    Parameters
+    ----------
+    nowcast : pandas.DataFrame
+        :func:`fpanalysis.projection.nowcast` output of one year and cut-off.
+    units : pandas.DataFrame, optional
+        The units table, for names.
+    indicator : str
+        The indicator shown.
+    target : int, optional
+        The target number, needed when the indicator has several targets.
+    language : {'zh', 'en'}, default 'zh'
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit (name as index, nowcast order): 年初至今/year to date (the
+        observed value), 预计全年/projected (median of the draws), one predictive range per
+        confidence level of the nowcast (``"2.77–4.10"``, e.g. 80%预测区间 / 80% range),
+        目标/target (``"≤ 8.5"``, with last year's value for a change target), 达标概率/
+        probability (``"97%"`` as :func:`probability_table`), 说明/note. A unit not
+        projected keeps its row with missing values, ``"—"`` and its note.
+
+    Raises
+    ------
+    ValueError
+        Not a nowcast, several years or cut-offs, an indicator without rows (nearest name
+        given), an indicator with several targets and no ``target``, a ``target`` the
+        indicator does not have, an unknown language.
+    """
+    i = _language(language)
+    _needs(nowcast, _NOWCAST_NEEDS, "nowcast_table", "projection.nowcast")
+    _one_period(nowcast, "nowcast_table")
+    keys = [str(k) for k in pd.unique(nowcast["indicator"].astype(str))]
+    if indicator not in keys:
+        from .schema import suggestion
+
+        raise ValueError(f"nowcast_table: no rows for indicator {indicator!r}"
+                         f"{suggestion(indicator, keys)}")
+    data = nowcast[nowcast["indicator"].astype(str) == indicator]
+    numbers = sorted(int(t) for t in pd.unique(data["target"].dropna()))
+    if target is not None:
+        if target not in numbers:
+            raise ValueError(f"nowcast_table: {indicator} has no target {target!r} (its "
+                             f"targets: {', '.join(map(str, numbers)) or 'none'})")
+        data = data[data["target"].astype("Int64") == target]
+    elif len(numbers) > 1:
+        raise ValueError(f"nowcast_table: {indicator} has several targets "
+                         f"({', '.join(map(str, numbers))}); choose one with target=")
+    _duplicates(data, ["unit"], "nowcast_table")
+    table = pd.DataFrame({("年初至今", "year to date")[i]: data["observed"].to_numpy(float),
+                          ("预计全年", "projected")[i]: data["value"].to_numpy(float)},
+                         index=_unit_index(data["unit"], units, language))
+    for lev in _levels_of(data):
+        pct = f"{float(lev) * 100:g}%"
+        table[(f"{pct}预测区间", f"{pct} range")[i]] = _range_text(
+            data[f"lower_{lev}"], data[f"upper_{lev}"])
+    if data["target"].notna().any():
+        thr = data["threshold"].to_numpy(dtype=float)
+        op = data["op"].fillna("").astype(str).map(lambda o: _OPS.get(o, o)).to_numpy(object)
+        text = op + " " + np.array([f"{v:g}" for v in thr], dtype=object)
+        if "baseline" in data.columns and data["baseline"].notna().any():
+            base = data["baseline"].to_numpy(dtype=float)
+            text = np.where(np.isnan(base), text, text + np.array(
+                [(f"（较上年 {b:.2f}）", f" (on last year's {b:.2f})")[i] for b in base],
+                dtype=object))
+        table[("目标", "target")[i]] = np.where(np.isnan(thr), "—", text)
+        table[("达标概率", "probability")[i]] = _percent_text(data["probability"])
+    table[("说明", "note")[i]] = data["note"].fillna("").astype(str).to_numpy()
+    return table
+
+
+def milestone_projection_table(milestones: pd.DataFrame, units: pd.DataFrame | None = None,
+                               *, language: str = "zh") -> pd.DataFrame:
+    """The projected year-end share of a milestone plan per unit, for display.
+
+    Parameters
+    ----------
+    milestones : pandas.DataFrame
+        :func:`fpanalysis.projection.project_milestones` output for one milestone target.
+    units : pandas.DataFrame, optional
+        The units table, for names.
+    language : {'zh', 'en'}, default 'zh'
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit (name as index): 年度计划/plan, 已完成/done to date, 完成进度/share
+        to date (``"78.2%"``), 应达进度/due now (``"80%"``, ``"—"`` before the first
+        milestone), 预计年末进度/projected year-end share with the widest predictive range
+        (``"104.9%（101.8–108.1%）"``), the probability of reaching the year-end share due
+        (header names it: 年末达100%概率 / P(100% by Dec)), 达到100%月份/month 100% is
+        reached (observed or projected; ``"—"`` never), 说明/note. A unit not projected keeps
+        its row with ``"—"`` and its note. No milestone rows: an empty table.
+
+    Raises
+    ------
+    ValueError
+        Not a :func:`project_milestones` output, several targets or years, two rows for one
+        unit, an unknown language.
+    """
+    i = _language(language)
+    _needs(milestones, _MILESTONE_NEEDS, "milestone_projection_table",
+           "projection.project_milestones")
+    _one_period(milestones, "milestone_projection_table")
+    if milestones["target"].nunique() > 1:
+        raise ValueError("milestone_projection_table shows one milestone target; got targets "
+                         f"{', '.join(map(str, sorted(milestones['target'].unique())))}")
+    _duplicates(milestones, ["unit"], "milestone_projection_table")
+    data = milestones
+    due_end = pd.unique(data["due_year_end"].dropna())
+    end_text = f"{due_end[0]:g}%" if len(due_end) == 1 else ("年末应达", "year-end due")[i]
+    levels = _levels_of(data)
+    share = data["share"].to_numpy(dtype=float)
+    proj = data["share_projected"].to_numpy(dtype=float)
+    projected = np.char.mod("%.1f%%", np.nan_to_num(proj)).astype(object)
+    if levels:
+        widest = levels[-1]
+        rng = _range_text(data[f"lower_{widest}"], data[f"upper_{widest}"], "%.1f", "%")
+        projected = projected + np.where(rng == "—", "", ("（", " (")[i] + rng + ("）", ")")[i])
+        head = (f"预计年末进度（{float(widest) * 100:g}%预测区间）",
+                f"projected year-end share ({float(widest) * 100:g}% range)")[i]
+    else:
+        head = ("预计年末进度", "projected year-end share")[i]
+    due = data["due"].to_numpy(dtype=float)
+    reach = data["reach_month"].fillna("").astype(str).to_numpy(dtype=object)
+    return pd.DataFrame({
+        ("年度计划", "plan")[i]: _int_text(data["plan"], "—"),
+        ("已完成", "done to date")[i]: _int_text(data["done"], "—"),
+        ("完成进度", "share to date")[i]: np.where(
+            np.isnan(share), "—", np.char.mod("%.1f%%", np.nan_to_num(share)).astype(object)),
+        ("应达进度", "due now")[i]: np.where(
+            np.isnan(due), "—", np.char.mod("%g%%", np.nan_to_num(due)).astype(object)),
+        head: np.where(np.isnan(proj), "—", projected),
+        (f"年末达{end_text}概率", f"P({end_text} by December)")[i]:
+            _percent_text(data["probability"]),
+        ("达到100%月份", "month 100% reached")[i]: np.where(reach == "", "—", reach),
+        ("说明", "note")[i]: data["note"].fillna("").astype(str).to_numpy(),
+    }, index=_unit_index(data["unit"], units, language))
+
+
+_KIND_LABELS = {"count": ("计数", "counts"), "indicator": ("指标", "indicators")}
+_COUNT_WORDS = {"births": ("出生数", "births"), "deaths": ("死亡数", "deaths"),
+                "births_male": ("男婴出生数", "male births"),
+                "births_female": ("女婴出生数", "female births"),
+                "births_compliant": ("政策内出生数", "compliant births")}
+
+
+def _quantity_label(kind: str, key: str, language: str) -> str:
+    i = 0 if language == "zh" else 1
+    if key == "all":
+        return ("合计", "pooled")[i]
+    if kind == "count":
+        return _COUNT_WORDS.get(key, (key, key))[i]
+    try:
+        return ind.label(key, language)
+    except (KeyError, ValueError):
+        return key
+
+
+def backtest_table(backtest: pd.DataFrame, *, detail: bool = False,
+                   language: str = "zh") -> pd.DataFrame:
+    """The nowcast backtest for display: by months observed, the coverage of each
+    predictive interval and the mean absolute error, with rows pooled over all months.
+
+    Parameters
+    ----------
+    backtest : pandas.DataFrame
+        :func:`fpanalysis.projection.backtest_nowcast` output.
+    detail : bool, default False
+        Show every quantity for every month; by default the months show only the rows
+        pooled over the quantities of each kind (the backtest's ``'all'`` rows), and the
+        rows pooled over all months show every quantity and the pooled one.
+    language : {'zh', 'en'}, default 'zh'
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: 已观察月数/months observed (1 … 11, then 全部/all), 类别/kind (counts or
+        indicators) and 项目/quantity. Columns: 年份/years replayed, 单位年数/n (unit-years
+        scored), 未计入/excluded, coverage of each level of the backtest as a per cent
+        (``"80%区间覆盖率"`` / ``"80% coverage"``), 平均绝对误差/MAE and 相对误差/relative
+        MAE (per cent). The rows "all months" pool the month rows: coverage and MAE
+        weighted by ``n`` (exactly the share and mean over all scored unit-years), relative
+        MAE as the sum of absolute errors over the sum of absolute actual values.
+
+    Raises
+    ------
+    ValueError
+        Not a backtest (columns missing), a month row repeated, an unknown language.
+    """
+    i = _language(language)
+    _needs(backtest, _BACKTEST_NEEDS, "backtest_table", "projection.backtest_nowcast")
+    levels = _levels_of(backtest, "coverage_")
+    if not levels:
+        raise ValueError("backtest_table needs the output of projection.backtest_nowcast; "
+                         "missing coverage_<level> columns")
+    _duplicates(backtest, ["through", "kind", "quantity"], "backtest_table")
+    data = backtest
+    # sum of absolute errors = mae x n; sum of |actual| = that / relative_mae (0 where the
+    # backtest's relative_mae is NaN: no actual value away from 0; unknown where the error
+    # is 0, and the pooled relative error is then not shown)
+    data = data.assign(_abs=data["mae"] * data["n"])
+    rel = data["relative_mae"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data["_truth"] = np.where(np.isnan(rel), 0.0, data["_abs"].to_numpy(float) / rel)
+    data["_unknown"] = ~np.isfinite(data["_truth"].to_numpy(dtype=float))
+    for lev in levels:
+        data[f"_in_{lev}"] = data[f"coverage_{lev}"] * data["n"]
+    sums = data.groupby(["kind", "quantity"], sort=False)[
+        ["n", "excluded", "_abs", "_truth", "_unknown"]
+        + [f"_in_{lev}" for lev in levels]].sum().reset_index()
+    years = sorted({y.strip() for text in data["years"].astype(str) for y in text.split(",")})
+    pooled = pd.DataFrame({"through": ("全部", "all")[i], "kind": sums["kind"],
+                           "quantity": sums["quantity"], "years": ", ".join(years),
+                           "n": sums["n"], "excluded": sums["excluded"]})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for lev in levels:
+            pooled[f"coverage_{lev}"] = np.where(sums["n"] > 0, sums[f"_in_{lev}"] / sums["n"],
+                                                 np.nan)
+        pooled["mae"] = np.where(sums["n"] > 0, sums["_abs"] / sums["n"], np.nan)
+        pooled["relative_mae"] = np.where((sums["_unknown"] == 0) & (sums["_truth"] > 0),
+                                          sums["_abs"] / sums["_truth"], np.nan)
+    months = data if detail else data[data["quantity"] == "all"]
+    rows = pd.concat([months.drop(columns=[c for c in data.columns if c.startswith("_")])
+                      .astype({"through": object}), pooled], ignore_index=True)
+    index = pd.MultiIndex.from_arrays(
+        [rows["through"].astype(str).to_numpy(),
+         [_KIND_LABELS.get(k, (k, k))[i] for k in rows["kind"]],
+         [_quantity_label(k, q, language) for k, q in zip(rows["kind"], rows["quantity"],
+                                                         strict=True)]],
+        names=[("已观察月数", "months observed")[i], ("类别", "kind")[i],
+               ("项目", "quantity")[i]])
+    table = pd.DataFrame({("年份", "years")[i]: rows["years"].astype(str).to_numpy(),
+                          ("单位年数", "n")[i]: rows["n"].astype("Int64").to_numpy(),
+                          ("未计入", "excluded")[i]: rows["excluded"].astype("Int64").to_numpy()},
+                         index=index)
+    for lev in levels:
+        pct = f"{float(lev) * 100:g}%"
+        cov = rows[f"coverage_{lev}"].to_numpy(dtype=float)
+        table[(f"{pct}区间覆盖率", f"{pct} coverage")[i]] = np.where(
+            np.isnan(cov), "—", np.char.mod("%.1f%%", np.nan_to_num(100 * cov)).astype(object))
+    table[("平均绝对误差", "MAE")[i]] = rows["mae"].to_numpy(dtype=float)
+    rel = rows["relative_mae"].to_numpy(dtype=float)
+    table[("相对误差", "relative MAE")[i]] = np.where(
+        np.isnan(rel), "—", np.char.mod("%.1f%%", np.nan_to_num(100 * rel)).astype(object))
+    return table
