@@ -338,7 +338,8 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         policy: only cases found false are deducted). A unit that did not report its counts
         in the period earns 0 audit points whether audited or not (flagged
         ``not_reported``, ``audit_deduction`` NaN, note "not reported in 2024Q3: no audit
-        points"), so that no unit gains points by not reporting. Every row then also has ``audit_checked``,
+        points"), so that no unit gains points by not reporting. Every row then also has
+        ``audit_checked``,
         ``audit_false_found``, ``audit_deduction`` (points taken off; NaN on target rows),
         ``audit_veto`` (the false share's lower limit exceeds ``veto_above``),
         ``audit_corrected`` (the figure was corrected by an audit, said in ``note``:
