@@ -836,6 +836,14 @@ def mother_age_heaping(events: pd.DataFrame, *, by: Sequence[str] = ("unit",),
         ``by`` columns, ``births`` (with a mother's age), ``whipple``, ``lower``,
         ``upper``, ``myers``, ``preferred``, ``flag``, ``severity``, ``threshold``,
         ``note`` (births without a mother's age, which are not used).
+
+    Raises
+    ------
+    ValueError
+        A missing column; a ``mother_age`` that is not a whole number of years (text such
+        as "25岁", a fraction, a negative age), with the first one and its row named. Ages
+        no mother had count 0 (``missing_ages=True``: from events an absent age means
+        nobody).
     """
     by = list(by)
     _frame(events, "events", ["event", "mother_age"] + by + (["date"] if period else []))
