@@ -897,7 +897,8 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
         best; tied units share the better rank; vetoed units after all others), sorted by
         period, rank, unit. With audit rows also ``audit_deduction`` (points taken off by
         audits), ``audit_note`` (each audit's note, "label: 5 false of 27 re-checked: -10
-        points" or "label: not audited in 2024Q3: no deduction", then "corrected by audit:
+        points", "label: not audited in 2024Q3: no deduction (...)" or "label: not reported
+        in 2024Q3: no audit points", then "corrected by audit:
         <indicators>" for figures corrected before evaluation; joined by "; ").
 
     Examples
