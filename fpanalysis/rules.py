@@ -170,7 +170,12 @@ def ancestor_rows(data: pd.DataFrame, numbers: dict[str, pd.Series], units: pd.D
 
 
 def check_audits(n: dict[str, pd.Series], col: Collector) -> None:
-    """Audit rows: checked <= reported and false_found <= checked."""
+    """Audit rows: every count given (an empty cell is not 0), checked <= reported and
+    false_found <= checked."""
+    for k in ("reported", "checked", "false_found"):
+        if k in n:
+            col.at(np.isnan(n[k].to_numpy(dtype=float)) & ~col.flagged(k), k,
+                   f"{k} is empty")
     if {"checked", "reported", "false_found"} <= set(n):
         c, r, fl = (n[k].to_numpy() for k in ("checked", "reported", "false_found"))
         col.at(c > r, "checked", lambda p: f"checked ({fmt(c[p])}) exceeds reported "

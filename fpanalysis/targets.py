@@ -331,10 +331,15 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         veto level (per cent; NaN without), ``points`` the audit's, ``earned`` = points -
         points_per_false x false found, never below 0, ``met`` no false case found,
         ``verdict`` ``clearly_met`` / ``clearly_not_met`` / ``no_data`` (not audited or
-        none re-checked), ``source`` ``audit``, ``note`` ("5 false of 27 re-checked: -10
-        points", "not audited in 2024Q3: no deduction"). A unit with no audit row keeps the
-        points, with that note; a unit audited in a period whose counts it did not report
-        is kept (flagged ``not_reported``). Every row then also has ``audit_checked``,
+        none re-checked, or not reported), ``source`` ``audit``, ``note`` ("5 false of 27
+        re-checked: -10 points", "0 false of 20 re-checked: no deduction", "not audited in
+        2024Q3: no deduction (a reporting unit not audited keeps the audit's points)"). A
+        reporting unit with no audit row keeps the points, with that note (the scheme's
+        policy: only cases found false are deducted). A unit that did not report its counts
+        in the period earns 0 audit points whether audited or not (flagged
+        ``not_reported``, ``audit_deduction`` NaN, note "not reported in 2024Q3: no audit
+        points"), so that no unit gains points by not reporting. Every row then also has
+        ``audit_checked``,
         ``audit_false_found``, ``audit_deduction`` (points taken off; NaN on target rows),
         ``audit_veto`` (the false share's lower limit exceeds ``veto_above``),
         ``audit_corrected`` (the figure was corrected by an audit, said in ``note``:
@@ -434,13 +439,20 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
     if audits is not None:
         columns = _EVALUATED + _AUDIT_COLUMNS
         pieces = [_audit_extras(p, data) for p in pieces]
+        # a unit-period whose computed figures say "not reported" (or "partial") did not
+        # report its counts: its audit rows earn nothing
+        comp = data[(data["source"] == "computed").to_numpy()]
+        silent = comp["note"].fillna("").astype(str).str.startswith(
+            ("not reported", "partial")).groupby([comp["unit"], comp["period"]]).any()
+        silent = silent[silent].index
         for a in scheme.audits:  # the few audits of a scheme
             applies = [p for p, s in period_scopes.items() if s & set(a.periods)]
             assessed = pairs[pairs["period"].isin(applies)]
             if a.level:
                 assessed = assessed[(level_of.loc[assessed.index] == a.level).to_numpy()]
             if not assessed.empty:
-                pieces.append(_evaluate_audit(a, len(scheme.targets), assessed, sums))
+                pieces.append(_evaluate_audit(a, len(scheme.targets), assessed, sums,
+                                              silent))
     if not pieces:
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     else:
@@ -551,8 +563,12 @@ def _audit_corrections(scheme: Scheme, data: pd.DataFrame, audits: pd.DataFrame,
                     data.loc[idx[ok], col] = adj[new].to_numpy(dtype=float)[ok]
                 data.loc[idx[ok], "_uncorrected"] = before[ok]
                 data.loc[idx[ok], "_corrected"] = True
-            data.loc[idx, "note"] = _join(data.loc[idx, "note"].fillna("").to_numpy(
-                dtype=object), np.asarray(why, dtype=str)).tolist()
+            said = data.loc[idx, "note"].fillna("").astype(str)
+            # a figure not reported has nothing to correct: say only that it was not reported
+            why = np.where(said.str.startswith(("not reported", "partial")).to_numpy(), "",
+                           np.asarray(why, dtype=str))
+            data.loc[idx, "note"] = _join(said.to_numpy(dtype=object),
+                                          np.asarray(why, dtype=str)).tolist()
     return data
 
 
@@ -569,8 +585,9 @@ def _audit_extras(piece: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _evaluate_audit(a: Audit, n_targets: int, assessed: pd.DataFrame,
-                    sums: pd.DataFrame) -> pd.DataFrame:
-    """The rows of one audit for its assessed (unit, period) pairs."""
+                    sums: pd.DataFrame, silent: pd.Index) -> pd.DataFrame:
+    """The rows of one audit for its assessed (unit, period) pairs; ``silent`` holds the
+    (unit, period) pairs whose counts were not reported."""
     got = assessed[["unit", "period", "_rows"]].merge(
         sums[sums["item"] == a.item].drop(columns="item"), on=["unit", "period"], how="left")
     n, x = got["checked"].to_numpy(dtype=float), got["false_found"].to_numpy(dtype=float)
@@ -578,33 +595,45 @@ def _evaluate_audit(a: Audit, n_targets: int, assessed: pd.DataFrame,
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, x / n, np.nan)
     checked = n > 0
+    # a unit that did not report its counts earns no audit points: never the full points
+    # for not being audited, nor any for an audit of figures it did not report
+    not_reported = ~got["_rows"].to_numpy(dtype=bool) | pd.MultiIndex.from_arrays(
+        [got["unit"], got["period"]]).isin(silent)
     found = np.where(checked, x, np.nan)
-    earned = a.earned(found)
-    deduction = a.points - earned
+    earned = np.where(not_reported, 0.0, a.earned(found))
+    deduction = np.where(not_reported, np.nan, a.points - earned)
     period = got["period"].to_numpy(dtype=object)
     def words(v: np.ndarray) -> pd.Series:
         return pd.Series(np.nan_to_num(v)).round(9).astype(str).str.removesuffix(".0")
 
-    text = (words(x) + " false of " + words(n) + " re-checked: -" + words(deduction)
-            + " points").to_numpy(dtype=object)
-    note = np.where(np.isnan(n), "not audited in " + period + ": no deduction", text)
+    taken = np.where(np.nan_to_num(deduction) > 0,
+                     ("-" + words(deduction) + " points").to_numpy(dtype=object),
+                     "no deduction")
+    text = (words(x) + " false of " + words(n) + " re-checked: ").to_numpy(dtype=object) \
+        + taken
+    note = np.where(np.isnan(n), "not audited in " + period
+                    + ": no deduction (a reporting unit not audited keeps the audit's points)",
+                    text)
     note = np.where(n == 0, "no case re-checked in " + period + ": no deduction", note)
+    note = np.where(not_reported, "not reported in " + period + ": no audit points"
+                    + np.where(checked, " (" + text + " not applied)", ""), note)
     veto = np.zeros(len(got), dtype=bool)
     if not np.isnan(a.veto_above):
         with np.errstate(invalid="ignore"):
             veto = checked & (lo > a.veto_above)
     nan = np.full(len(got), np.nan)
-    verdict = np.where(~checked, "no_data", np.where(x > 0, "clearly_not_met", "clearly_met"))
+    verdict = np.where(~checked | not_reported, "no_data",
+                       np.where(x > 0, "clearly_not_met", "clearly_met"))
     return pd.DataFrame({
         "unit": got["unit"].to_numpy(), "period": period, "target": n_targets + a.number,
         "indicator": a.item, "label": a.display, "value": 100 * share,
         "lower": np.where(checked, 100 * lo, np.nan),
         "upper": np.where(checked, 100 * hi, np.nan), "op": "<=",
         "threshold": 100 * a.veto_above,
-        "met": pd.array(np.where(checked, x == 0, None), dtype="boolean"),
+        "met": pd.array(np.where(checked & ~not_reported, x == 0, None), dtype="boolean"),
         "verdict": verdict, "points": a.points, "weight": 1.0, "earned": earned,
         "weighted": earned, "source": "audit", "note": note.astype(object),
-        "not_reported": ~got["_rows"].to_numpy(dtype=bool), "scoring": "audit",
+        "not_reported": not_reported, "scoring": "audit",
         "empty": False, "done": nan, "plan": nan, "share": nan, "due": nan, "elapsed": nan,
         "baseline": nan, "baseline_period": "", "change": nan, "change_lower": nan,
         "change_upper": nan, "audit_checked": n, "audit_false_found": x,
@@ -689,7 +718,9 @@ def _join(note: np.ndarray, text: object) -> np.ndarray:
     note = pd.Series(note, dtype=object).astype(str)
     text = pd.Series(text, index=note.index).astype(str) if not isinstance(text, str) \
         else text
-    return np.where(note == "", text, note + "; " + text).astype(object)
+    out = np.where(note == "", text, note + "; " + text)
+    return np.where(pd.Series(text, index=note.index).astype(str) == "", note, out).astype(
+        object)
 
 
 def _computed(scheme: Scheme, targets: Sequence[Target] | None = None
@@ -866,7 +897,8 @@ def score(evaluated: pd.DataFrame) -> pd.DataFrame:
         best; tied units share the better rank; vetoed units after all others), sorted by
         period, rank, unit. With audit rows also ``audit_deduction`` (points taken off by
         audits), ``audit_note`` (each audit's note, "label: 5 false of 27 re-checked: -10
-        points" or "label: not audited in 2024Q3: no deduction", then "corrected by audit:
+        points", "label: not audited in 2024Q3: no deduction (...)" or "label: not reported
+        in 2024Q3: no audit points", then "corrected by audit:
         <indicators>" for figures corrected before evaluation; joined by "; ").
 
     Examples

@@ -268,6 +268,19 @@ def test_audits(sample_dir, write):
                            ("a.csv", 3, "false_found", "false_found (28) exceeds checked (27)")]
 
 
+def test_audits_refuse_an_empty_count_cell(write):
+    # finding U7: an empty false_found (or checked / reported) cell was read as missing and
+    # passed; a re-check with no count is not a re-check with none false
+    f = write("a.csv", "unit,period,item,reported,checked,false_found\n"
+                       "101,2024Q3,births,60,27,\n102,2024Q3,births,60,,3\n"
+                       "103,2024Q3,births,,27,3\n104,2024Q3,births,60,27,3\n")
+    with pytest.raises(DataError) as e:
+        io.load_audits(f)
+    assert sorted(problems(e)) == [("a.csv", 2, "false_found", "false_found is empty"),
+                                   ("a.csv", 3, "checked", "checked is empty"),
+                                   ("a.csv", 4, "reported", "reported is empty")]
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="no counts.csv"):
         io.load_counts(tmp_path)

@@ -218,7 +218,7 @@ def test_sample_audits_every_row_estimated(sample_dir, sample_units):
 
 
 def test_audit_rows_count_for_the_periods_they_lie_within():
-    a = pd.DataFrame({"unit": "A", "period": ["2024Q1", "2024Q2", "2024"], "item": "x",
+    a = pd.DataFrame({"unit": "A", "period": ["2024Q1", "2024Q2", "2024Q4"], "item": "x",
                       "reported": 50, "checked": [27, 21, 40], "false_found": [5, 7, 1]})
     s = audit_sums(a, ["2024Q2", "2024-01/2024-06", "2024", "2024-05"])
     got = s.set_index("period")[["audit_rows", "checked", "false_found"]]
@@ -229,6 +229,23 @@ def test_audit_rows_count_for_the_periods_they_lie_within():
     assert "2024-05" not in got.index
     with pytest.raises(ValueError, match=r"^no audit row has item 'xx'"):
         audit_sums(a, ["2024"], item="xx")
+
+
+def test_audit_sums_refuses_overlapping_audit_periods_of_one_unit_and_item():
+    # a month audit and the quarter holding it: summed, the month's cases count twice
+    # (20 + 60 reported for a quarter of 60); finding S7 of issue 9's review
+    a = pd.DataFrame({"unit": ["A", "A", "B"], "period": ["2024-01", "2024Q1", "2024-01"],
+                      "item": "births", "reported": [20, 60, 10], "checked": [10, 27, 5],
+                      "false_found": [1, 5, 0]})
+    with pytest.raises(ValueError, match=r"^audits: overlapping audit periods for one unit "
+                       r"and item would count the same cases twice \(A, births: 2024-01 and "
+                       r"2024Q1\); give each"):
+        audit_sums(a, "2024Q1")
+    # the same periods for different items, or for different units, do not overlap
+    ok = audit_sums(a.assign(item=["births", "other", "births"]), "2024Q1")
+    # A births: the January row (10/1); A other: the quarter (27/5); B births: 5/0
+    assert ok[["unit", "item", "checked", "false_found"]].values.tolist() == [
+        ["A", "births", 10.0, 1.0], ["A", "other", 27.0, 5.0], ["B", "births", 5.0, 0.0]]
 
 
 # --------------------------------------------------------------------------- adjusted
@@ -325,3 +342,63 @@ def test_adjusted_refuses_unknown_names_and_methods():
     audit_adjusted(r, a, item="checkups", indicator="checkup_completion_ratio")
     pd.testing.assert_frame_equal(r, before_r)
     pd.testing.assert_frame_equal(a, before_a)
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def test_adjusted_refuses_true_false_and_text_in_the_results():
+    # finding S6 / U1: a boolean numerator or value was read as 1/0, a text numerator raised
+    # pandas' own error naming neither column nor row
+    a = pd.DataFrame({"unit": ["A"], "period": ["2024"], "item": ["checkups"],
+                      "reported": [2780], "checked": [27], "false_found": [5]})
+    r = completion(unit=("A", "B"), num=(2780.0, 100.0), den=(2700.0, 100.0))
+    with pytest.raises(ValueError, match=r"^the results of checkup_completion_ratio: "
+                       r"numerator must be a count, not true/false$"):
+        audit_adjusted(r.assign(numerator=[True, False]), a, item="checkups",
+                       indicator="checkup_completion_ratio")
+    with pytest.raises(ValueError, match=r"value must be a number, not true/false"):
+        audit_adjusted(r.assign(value=[True, False]), a, item="checkups",
+                       indicator="checkup_completion_ratio")
+    with pytest.raises(ValueError, match=r"^the results of checkup_completion_ratio: "
+                       r"numerator is not a number at index 1 \(e\.g\. 'x'\)$"):
+        audit_adjusted(r.assign(numerator=["2780", "x"]), a, item="checkups",
+                       indicator="checkup_completion_ratio")
+
+
+def test_adjusted_matches_float_int_and_text_unit_codes():
+    # finding S10: results with unit 1.0 (a float column) and audits with unit 1 did not match,
+    # so the figure was silently left uncorrected ("not audited")
+    a = pd.DataFrame({"unit": [1], "period": ["2024"], "item": ["checkups"],
+                      "reported": [2780], "checked": [27], "false_found": [5]})
+    r = completion(unit=(1.0, 2.0), num=(2780.0, 100.0), den=(2700.0, 100.0))
+    out = audit_adjusted(r, a, item="checkups", indicator="checkup_completion_ratio")
+    assert out["unit"].tolist() == ["1", "2"]
+    assert out["corrected"].tolist() == [True, False]
+    assert out["corrected_value"].iloc[0] == pytest.approx(2780 * 22 / 27 / 2700 * 100)
+    out2 = audit_adjusted(r.assign(unit=["1", "2"]), a.assign(unit=[1.0]), item="checkups",
+                          indicator="checkup_completion_ratio")
+    assert out2["corrected"].tolist() == [True, False]
+
+
+def test_estimates_label_periods_canonically_so_spellings_pool_together():
+    # finding C2: "2024年第1季度" and "2024-Q1" are one quarter; they made two pooled rows
+    e = audit_estimates(scheme_audits(period=["2024年第1季度", "2024-Q1"]))
+    assert e["period"].tolist() == ["2024Q1"] * 3
+    assert e["unit"].tolist() == ["A", "B", POOLED]
+    # pooled: W = 60/100, 40/100; p = 0.6 x 5/27 + 0.4 x 7/21 = 0.11111 + 0.13333 = 0.24444
+    assert e["false_rate"].iloc[2] == pytest.approx(0.6 * 5 / 27 + 0.4 * 7 / 21)
+
+
+def test_estimates_with_units_refuse_audits_of_several_levels():
+    # finding S11: a township audit and a village audit were pooled into one county row
+    units = pd.DataFrame({"unit": ["A", "B", "A1"], "name": ["a", "b", "a1"],
+                          "parent": [pd.NA, pd.NA, "A"],
+                          "level": ["township", "township", "village"]})
+    e = audit_estimates(scheme_audits(), units=units)  # one level: as without units
+    assert e["false_rate"].iloc[2] == pytest.approx(0.6 * 5 / 27 + 0.4 * 7 / 21)
+    with pytest.raises(ValueError, match=r"^audits: the audits hold units of several levels "
+                       r"\(township: A; village: A1\); a pooled row pools one level"):
+        audit_estimates(scheme_audits(unit=["A", "A1"]), units=units)
+    with pytest.raises(ValueError, match=r"^audits: unit\(s\) not in the units table: Z"):
+        audit_estimates(scheme_audits(unit=["A", "Z"]), units=units)

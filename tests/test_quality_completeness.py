@@ -166,6 +166,45 @@ def test_value_completeness_per_unit_and_overall():
     assert str(e.value) == "the counts have no column(s) birth"
 
 
+def test_value_completeness_with_units_lists_a_unit_that_never_reported():
+    # finding S1: unit C of the units table sent nothing and vanished from the table
+    units = pd.DataFrame({"unit": ["K", "A", "B", "C"], "name": ["k", "a", "b", "c"],
+                          "parent": [None, "K", "K", "K"],
+                          "level": ["county", "township", "township", "township"]})
+    c = pd.DataFrame({"unit": ["A", "A", "B"], "period": ["2024-01", "2024-02", "2024-01"],
+                      "births": [1, None, 2]})
+    out = value_completeness(c, units=units)
+    # A: 1 of 2 births present = 0.5 < 0.9 flagged; B: 1 of 1; C: nothing, NA and a note
+    assert out[["unit", "column", "cells", "present", "note"]].values.tolist() == [
+        ["A", "births", 2, 1, ""], ["B", "births", 1, 1, ""],
+        ["C", "births", 0, 0, "not reported"]]
+    assert out["share"].tolist()[:2] == [0.5, 1.0] and np.isnan(out["share"].iloc[2])
+    assert out["flag"].tolist()[:2] == [True, False] and pd.isna(out["flag"].iloc[2])
+    with pytest.raises(ValueError, match=r"^units= lists every unit: it needs by=\('unit',\)$"):
+        value_completeness(c, units=units, by=())
+
+
+def test_sex_ratio_refuses_orders_that_do_not_add_up_and_true_false():
+    # finding S8: o1 + o2 + o3p = 10 + 5 + 2 = 17 boys against births_male 20 was tested
+    # as if both held the same births; S6: True/False read as 1/0
+    c = pd.DataFrame({"unit": ["A", "B"], "period": ["2024", "2024"],
+                      "births_male": [20, 9], "births_female": [18, 9],
+                      "births_male_o1": [10, 3], "births_male_o2": [5, 3],
+                      "births_male_o3p": [2, 3], "births_female_o1": [9, 3],
+                      "births_female_o2": [6, 3], "births_female_o3p": [3, 3]})
+    with pytest.raises(ValueError) as e:
+        sex_ratio_plausibility(c)
+    assert str(e.value) == (
+        "the counts' birth orders do not add up: 1 row(s) where births_male_o1 + "
+        "births_male_o2 + births_male_o3p differs from births_male (e.g. A 2024: 10 + 5 + 2 "
+        "= 17, births_male 20)")
+    fixed = c.assign(births_male_o3p=[5, 3])  # 10 + 5 + 5 = 20
+    assert len(sex_ratio_plausibility(fixed)) == 8  # 2 units x (all + 3 orders)
+    with pytest.raises(ValueError, match=r"^the counts' column 'births_male' must be a count, "
+                       r"not true/false$"):
+        sex_ratio_plausibility(fixed.assign(births_male=[True, False]))
+
+
 # --------------------------------------------------------------------------- sex ratio
 
 def test_sex_ratio_p_values_match_scipy_and_flag_below_alpha():
@@ -233,9 +272,40 @@ def test_whipple_by_hand():
     assert out["upper"].iloc[0] == pytest.approx(500 * ci.high, rel=1e-9)
     assert out["flag"].iloc[0] == False  # noqa: E712  (lower about 91 < 110)
     # ages outside the range and missing ages: 23-62 with nothing at 40 -> 390 persons,
-    # 70 at 0/5 ages -> 500 x 70 / 390 = 89.74
+    # 70 at 0/5 ages -> 500 x 70 / 390 = 89.74, when an absent age is said to mean nobody
     gap = pd.concat([ages[ages["age"] != 40], pd.DataFrame({"age": [10, 80], "count": [99, 99]})])
-    assert whipple_index(gap)["whipple"].iloc[0] == pytest.approx(500 * 70 / 390)
+    assert whipple_index(gap, missing_ages=True)["whipple"].iloc[0] == pytest.approx(
+        500 * 70 / 390)
+
+
+def test_heaping_refuses_absent_ages_and_true_false_counts():
+    # finding S9: ages 30-40 without rows counted 0 in silence; S6: True counted 1
+    ages = pd.DataFrame({"age": range(23, 63), "count": 10})
+    gap = ages[(ages["age"] < 30) | (ages["age"] > 40)]
+    with pytest.raises(ValueError, match=r"^ages 30-40 absent from the range 23-62: give a "
+                       r"row \(count 0\) for every age"):
+        whipple_index(gap)
+    with pytest.raises(ValueError, match=r"^ages 30, 35-36 absent from the range 23-82"):
+        myers_index(pd.DataFrame({"age": range(23, 83), "count": 10}).query(
+            "age not in (30, 35, 36)"))
+    # by group: the group with the gap is named
+    two = pd.concat([ages.assign(unit="A"), gap.assign(unit="B")])
+    with pytest.raises(ValueError, match=r"^ages 30-40 absent from the range 23-62 in unit=B"):
+        whipple_index(two, by=["unit"])
+    for f in (whipple_index, myers_index):
+        with pytest.raises(ValueError, match=r"^column 'count' must be a count, not true/false"):
+            f(ages.assign(count=True))
+
+
+def test_mother_age_heaping_refuses_text_ages():
+    # finding U2: "25岁" raised pandas' own int() error
+    ev = pd.DataFrame({"unit": "A", "event": "birth", "mother_age": [25, "25岁", 30]})
+    with pytest.raises(ValueError, match=r"^column 'mother_age' must hold whole ages in years; "
+                       r"1 birth\(s\) do not \(e\.g\. '25岁' at row 1\)$"):
+        mother_age_heaping(ev)
+    # absent ages in events mean nobody: 3 births, 25, 30, 30 -> all at 0/5 ages: 500
+    ok = mother_age_heaping(ev.assign(mother_age=[25, 30, 30]))
+    assert ok["whipple"].tolist() == [pytest.approx(500.0)]
 
 
 def test_myers_by_hand():

@@ -251,7 +251,13 @@ def test_source_flags_carry_figure_and_threshold():
     # only A (870/1000 = 0.87, significant) is flagged
     assert f[["unit", "period", "check", "indicator", "severity"]].values.tolist() == [
         ["A", "2024", "source_agreement", "births", "moderate"]]
-    assert f["figure"].iloc[0] == pytest.approx(0.87) and f["threshold"].iloc[0] == 0.1
+    # finding U9: the threshold is the bound 0.87 crossed, 1 - 0.10 = 0.90, not the tolerance
+    assert f["figure"].iloc[0] == pytest.approx(0.87)
+    assert f["threshold"].iloc[0] == pytest.approx(0.9)
+    # and 1 + 0.10 = 1.10 for a register above the other source: 1300 / 1000 = 1.3
+    up = source_flags(compare_sources(frame(["A"], ["2024"], [1300]),
+                                      frame(["A"], ["2024"], [1000])))
+    assert up["threshold"].tolist() == [pytest.approx(1.1)]
     assert f["note"].iloc[0].startswith("register 870 vs other 1000: ratio 0.870 (95% CI ")
 
 
@@ -269,3 +275,24 @@ def test_empty_sources_give_an_empty_table():
     empty = frame([], [], [])
     out = compare_sources(empty, empty)
     assert out.empty and "ratio" in out.columns
+
+
+def test_monthly_text_periods_are_rolled_up():
+    # finding U6: text labels "2024-01" (a column read as text) were refused as "must be
+    # monthly"; now read as months. Register 5 + 6 + 7 = 18, other 6 + 6 + 8 = 20: 0.9
+    reg = frame(["A"] * 3, ["2024-01", "2024年2月", " 2024-03"], [5, 6, 7])
+    hos = frame(["A"] * 3, ["2024-01", "2024-02", "2024-03"], [6, 6, 8])
+    out = compare_sources(reg, hos, period="2024Q1")
+    assert out[["unit", "period", "register", "other"]].values.tolist() == [
+        ["A", "2024Q1", 18, 20]]
+    assert out["ratio"].iloc[0] == pytest.approx(0.9)
+
+
+def test_true_false_is_not_a_count():
+    # finding S6: True/False births were read as 1/0
+    with pytest.raises(ValueError) as e:
+        compare_sources(frame(["A"], ["2024"], [10]),
+                        frame(["A", "B"], ["2024", "2024"], [True, False]))
+    assert str(e.value) == "the other source' column 'births' must be a count, not true/false"
+    with pytest.raises(ValueError, match=r"^the counts' column 'births' must be a count, not "):
+        compare_sources(frame(["A"], ["2024"], [True]), frame(["A"], ["2024"], [10]))

@@ -67,14 +67,19 @@ def test_the_schemes_own_figures_deducted_vetoed_and_corrected():
         assert rows.loc[unit, "value"] == pytest.approx(100 * k / n)  # 18.52 %, 33.33 %
         assert rows.loc[unit, "lower"] == pytest.approx(100 * lo, rel=1e-9)
         assert rows.loc[unit, "upper"] == pytest.approx(100 * hi, rel=1e-9)
-    # points: 10 - 2 x 5 = 0 (A); 10 - 2 x 7 = -4 -> never below 0 (B); E not audited and
-    # D audited with no false case keep 10
-    assert rows["earned"].to_dict() == {"A": 0.0, "B": 0.0, "D": 10.0, "E": 10.0}
-    assert rows["audit_deduction"].to_dict() == {"A": 10.0, "B": 10.0, "D": 0.0, "E": 0.0}
+    # points: 10 - 2 x 5 = 0 (A); 10 - 2 x 7 = -4 -> never below 0 (B); E not audited keeps
+    # 10; D sent no counts: 0 whatever its audit found (finding S5: it kept 10)
+    assert rows["earned"].to_dict() == {"A": 0.0, "B": 0.0, "D": 0.0, "E": 10.0}
+    assert rows["audit_deduction"].fillna(-1).to_dict() == {"A": 10.0, "B": 10.0, "D": -1,
+                                                             "E": 0.0}
+    assert rows["not_reported"].to_dict() == {"A": False, "B": False, "D": True, "E": False}
+    assert rows.loc["D", "note"] == ("not reported in 2024Q1: no audit points (0 false of 10 "
+                                     "re-checked: no deduction not applied)")
     # veto above 10 %: lower limits 6.30 % (A, no) and 14.59 % (B, vetoed)
     assert rows["audit_veto"].to_dict() == {"A": False, "B": True, "D": False, "E": False}
     assert rows.loc["A", "note"] == "5 false of 27 re-checked: -10 points"
-    assert rows.loc["E", "note"] == "not audited in 2024Q1: no deduction"
+    assert rows.loc["E", "note"] == ("not audited in 2024Q1: no deduction (a reporting unit "
+                                     "not audited keeps the audit's points)")
     assert rows.loc["E", "verdict"] == "no_data" and pd.isna(rows.loc["E", "met"])
     target = ev[ev["target"] == 1].set_index("unit")
     # completion 2780 / 2700 = 102.96 % corrected to 2780 x (1 - 5/27) / 2700 = 83.9 %
@@ -91,11 +96,11 @@ def test_the_schemes_own_figures_deducted_vetoed_and_corrected():
     assert target.loc["E", "note"] == "not audited in 2024Q1: figure not corrected"
     assert target["earned"].to_dict() == {"A": 0.0, "B": 0.0, "D": 0.0, "E": 10.0}
     s = sc.set_index("unit")
-    # E 10 + 10 = 20, D 0 + 10 = 10 (kept, not reported), A 0, B vetoed last
-    assert s["score"].to_dict() == {"E": 20.0, "D": 10.0, "A": 0.0, "B": 0.0}
-    assert s["rank"].to_dict() == {"E": 1, "D": 2, "A": 3, "B": 4}
+    # E 10 + 10 = 20, D 0 + 0 = 0 (kept, not reported), A 0, B vetoed last
+    assert s["score"].to_dict() == {"E": 20.0, "A": 0.0, "D": 0.0, "B": 0.0}
+    assert s["rank"].to_dict() == {"E": 1, "A": 2, "D": 2, "B": 4}
     assert s["max_score"].eq(20.0).all() and s["targets"].eq(1).all()
-    assert s["audit_deduction"].to_dict() == {"E": 0.0, "D": 0.0, "A": 10.0, "B": 10.0}
+    assert s["audit_deduction"].to_dict() == {"E": 0.0, "A": 10.0, "D": 0.0, "B": 10.0}
     assert bool(s.loc["D", "not_reported"]) and bool(s.loc["B", "vetoed"])
     lo_b = 100 * exact(7, 21)[0]
     assert s.loc["B", "veto_reason"] == (
@@ -103,7 +108,11 @@ def test_the_schemes_own_figures_deducted_vetoed_and_corrected():
         "re-checked: -10 points)")
     assert s.loc["A", "audit_note"] == ("检查核查: 5 false of 27 re-checked: -10 points; "
                                         "corrected by audit: checkup_completion_ratio")
-    assert s.loc["E", "audit_note"] == "检查核查: not audited in 2024Q1: no deduction"
+    assert s.loc["E", "audit_note"] == ("检查核查: not audited in 2024Q1: no deduction (a "
+                                        "reporting unit not audited keeps the audit's points)")
+    # finding C4: the non-reporting unit's figure is said not reported, not "not corrected"
+    assert "figure not corrected" not in s.loc["D", "veto_reason"] + s.loc["D", "audit_note"]
+    assert "figure not corrected" not in "".join(ev.loc[ev["unit"] == "D", "note"])
     assert ev.attrs["audit_notes"] == ["audit item 'deaths' (1 rows) has no [[audit]] table: "
                                        "not scored"]
 
@@ -126,15 +135,20 @@ def test_an_audited_unit_without_counts_is_kept_without_a_units_table():
     assert set(sc["unit"]) == {"A", "B", "D", "E"}
     d = ev[ev["unit"] == "D"].set_index("target")
     assert d.loc[1, "verdict"] == "no_data" and bool(d.loc[1, "not_reported"])
-    assert d.loc[2, "earned"] == 10.0
+    assert d.loc[2, "earned"] == 0.0 and bool(d.loc[2, "not_reported"])  # S5
 
 
 def test_audits_of_other_periods_do_not_count_and_are_said_so():
     a = audits().assign(period="2024Q2")
     ev, sc = targets.assess(counts(), scheme(), periods=["2024Q1"], units=UNITS, audits=a)
     rows = ev[ev["scoring"] == "audit"]
-    assert rows["earned"].eq(10.0).all() and rows["audit_deduction"].eq(0.0).all()
-    assert rows["note"].eq("not audited in 2024Q1: no deduction").all()
+    # A, B, E reported and were not audited in 2024Q1: 10 each; D sent no counts: 0
+    assert rows.set_index("unit")["earned"].to_dict() == {"A": 10.0, "B": 10.0, "D": 0.0,
+                                                          "E": 10.0}
+    said = rows.set_index("unit")["note"]
+    assert said.drop("D").eq("not audited in 2024Q1: no deduction (a reporting unit not "
+                             "audited keeps the audit's points)").all()
+    assert said["D"] == "not reported in 2024Q1: no audit points"
 
 
 def test_the_year_sums_its_quarters_audits():
@@ -160,8 +174,11 @@ def test_empty_audits_leave_every_unit_not_audited():
     ev, sc = targets.assess(counts(), scheme(), periods=["2024Q1"], units=UNITS,
                             audits=audits().iloc[:0])
     rows = ev[ev["scoring"] == "audit"]
-    assert len(rows) == 4 and rows["audit_deduction"].eq(0.0).all()
-    assert rows["note"].eq("not audited in 2024Q1: no deduction").all()
+    assert len(rows) == 4
+    assert rows.set_index("unit")["audit_deduction"].fillna(-1).to_dict() == {
+        "A": 0.0, "B": 0.0, "D": -1, "E": 0.0}  # D sent no counts: no audit points at all
+    assert rows.loc[rows["unit"] != "D", "note"].str.startswith(
+        "not audited in 2024Q1: no deduction").all()
     assert not ev["audit_corrected"].any()
 
 
@@ -377,6 +394,8 @@ def test_sample_scheme_with_the_audit_block(sample_dir, sample_units, sample_cou
     raw = raw[raw["period"] == "2024Q3"].set_index(["unit", "item"])["false_found"]
     expected = (np.minimum(2 * raw.xs("births_compliant", level="item"), 10)
                 + np.minimum(raw.xs("births", level="item"), 5)).astype(float)
+    # 990101107 misses 2024-08 (planted): not reported, its audit deducts nothing and earns 0
+    expected["990101107"] = 0.0
     got = sc.set_index("unit")["audit_deduction"]
     townships = sample_units.loc[sample_units["level"] == "township", "unit"]
     assert sorted(got.index) == sorted(townships)  # every township, audited or not
@@ -400,3 +419,13 @@ def test_a_baseline_is_corrected_by_its_own_periods_audits():
     assert r["value"] == pytest.approx(2780 * 22 / 27 / 27)
     assert r["baseline"] == pytest.approx(90.0)
     assert r["change"] == pytest.approx(2780 * 22 / 27 / 27 - 90.0)
+
+
+def test_no_false_case_found_says_no_deduction_not_minus_0_points():
+    # finding C4: "0 false of 27 re-checked: -0 points"
+    a = audits().assign(false_found=[0, 7, 0, 1])
+    ev, sc = targets.assess(counts(), scheme(), periods=["2024Q1"], units=UNITS, audits=a)
+    rows = ev[ev["scoring"] == "audit"].set_index("unit")
+    assert rows.loc["A", "note"] == "0 false of 27 re-checked: no deduction"
+    assert rows.loc["A", "earned"] == 10.0 and rows.loc["A", "audit_deduction"] == 0.0
+    assert rows.loc["B", "note"] == "7 false of 21 re-checked: -10 points"  # 2 x 7 = 14 > 10

@@ -59,6 +59,13 @@ def _where(mask: np.ndarray, index: pd.Index) -> str:
     return f"{', '.join(shown)}{more}"
 
 
+def unit_codes(values: pd.Series) -> pd.Series:
+    """Unit codes as stripped text, a whole number written as a float (``1.0``, as a column
+    with a gap reads) as its integer text (``"1"``), so that codes match across frames."""
+    text = pd.Series(values, copy=False).astype("string").str.strip()
+    return text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
+
+
 def _prepare(audits: object) -> pd.DataFrame:
     """A checked copy: ``unit`` and ``item`` stripped text, ``_label`` the canonical period
     label, counts as floats holding whole numbers. Every problem is listed in one
@@ -73,7 +80,7 @@ def _prepare(audits: object) -> pd.DataFrame:
     index = data.index
     problems = []
     for key in ("unit", "item"):
-        text = data[key].astype("string").str.strip()
+        text = unit_codes(data[key]) if key == "unit" else data[key].astype("string").str.strip()
         empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
         if empty.any():
             problems.append(f"{key} is empty at index {_where(empty, index)}")
@@ -125,6 +132,27 @@ def _prepare(audits: object) -> pd.DataFrame:
     return data
 
 
+def _check_overlaps(data: pd.DataFrame) -> None:
+    """Refuse two audit rows of one unit and item whose periods overlap (a month and the
+    quarter holding it): summed, they would count the same cases twice."""
+    labels = list(pd.unique(data["_label"]))
+    if len(labels) < 2:
+        return
+    spans = {a: (pr.start(a), pr.end(a)) for a in labels}
+    problems = []
+    for i, a in enumerate(labels):  # a few dozen distinct audit periods
+        for b in labels[i + 1:]:
+            if spans[a][0] <= spans[b][1] and spans[b][0] <= spans[a][1]:
+                both = data[data["_label"] == a][["unit", "item"]].merge(
+                    data[data["_label"] == b][["unit", "item"]], on=["unit", "item"])
+                for u, it in both.drop_duplicates().head(5).itertuples(index=False):
+                    problems.append(f"{u}, {it}: {a} and {b}")
+    if problems:
+        raise ValueError("audits: overlapping audit periods for one unit and item would count "
+                         "the same cases twice (" + "; ".join(problems[:10]) + "); give "
+                         "each unit and item audits of periods that do not overlap")
+
+
 def _check_share(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating) \
             or not math.isfinite(value) or not 0 <= value < 1:
@@ -147,7 +175,7 @@ def _pooled(data: pd.DataFrame, confidence: float) -> pd.DataFrame:
     audited = data[checked > 0]
     keys = ["_label", "item"]
     groups = data.groupby(keys, sort=True)
-    out = groups.agg(period=("period", "first"), reported=("reported", "sum"),
+    out = groups.agg(period=("_label", "first"), reported=("reported", "sum"),
                      checked=("checked", "sum"), false_found=("false_found", "sum"),
                      strata=("unit", "size"))
     if len(audited):
@@ -190,8 +218,31 @@ def _pooled(data: pd.DataFrame, confidence: float) -> pd.DataFrame:
         "note": note})
 
 
+def _check_one_level(data: pd.DataFrame, units: object) -> None:
+    """Refuse audits of units missing from ``units`` or of units of several levels."""
+    if not isinstance(units, pd.DataFrame) or not {"unit", "level"} <= set(units.columns):
+        raise TypeError("units must be a units table with columns unit and level "
+                        "(fpanalysis.io.load_units)")
+    level = pd.Series(units["level"].astype("string").str.strip().to_numpy(),
+                      index=unit_codes(units["unit"]).to_numpy())
+    level = level[~level.index.duplicated()]
+    got = data["unit"].map(level)
+    unknown = sorted(set(data.loc[got.isna().to_numpy(), "unit"]))
+    if unknown:
+        raise ValueError(f"audits: unit(s) not in the units table: {', '.join(unknown[:10])}"
+                         f"{suggestion(unknown[0], set(level.index))}")
+    levels = sorted(set(got))
+    if len(levels) > 1:
+        which = "; ".join(
+            f"{lv}: {', '.join(sorted(set(data.loc[(got == lv).to_numpy(), 'unit']))[:3])}"
+            for lv in levels)  # a few levels
+        raise ValueError(f"audits: the audits hold units of several levels ({which}); a pooled "
+                         "row pools one level: pass the audits of one level")
+
+
 def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
-                    tolerance: float = 0.05) -> pd.DataFrame:
+                    tolerance: float = 0.05, units: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
     """Estimate the false-report rate of every audit row and of each period's pooled units.
 
     Parameters
@@ -203,6 +254,11 @@ def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
         Two-sided level of the intervals.
     tolerance : float, default 0.05
         A row is flagged when the lower limit of its false rate exceeds this share.
+    units : pandas.DataFrame, optional
+        The units table (:func:`fpanalysis.io.load_units`). With it every audit unit must be
+        in it and all of one level (a pooled row pools one level: township audits are not
+        pooled with village audits). Without it the pooled rows assume that the audits
+        hold units of one level; pass it to have that checked.
 
     Returns
     -------
@@ -221,7 +277,8 @@ def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
         upper), reported x (1 - lower)), ``flag`` (nullable boolean: lower > tolerance;
         ``<NA>`` without an estimate), ``tolerance``, ``confidence``, ``method``
         (``clopper_pearson`` or ``stratified_wilson``), ``note`` (why a row has no
-        estimate, or which units a pooled row leaves out).
+        estimate, or which units a pooled row leaves out). ``period`` is the canonical
+        label (``2024Q1`` for "2024年第1季度" or "2024-Q1"), so that spellings pool together.
 
     Raises
     ------
@@ -229,7 +286,8 @@ def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
         A missing column, an empty unit or item, a period that is not a label, a count that
         is missing, fractional or negative, checked > reported, false_found > checked, or
         two rows for one unit, period and item (after stripping spaces), all listed;
-        ``confidence`` or ``tolerance`` out of range.
+        ``confidence`` or ``tolerance`` out of range; with ``units``, audit units not in it
+        or of several levels.
 
     Notes
     -----
@@ -268,6 +326,8 @@ def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
     c = iv.check_confidence(confidence)
     tol = _check_share(tolerance, "tolerance")
     data = _prepare(audits)
+    if units is not None:
+        _check_one_level(data, units)
     if data.empty:
         return pd.DataFrame({k: pd.Series(dtype=object if k in ("unit", "period", "item",
                                                                  "vf_verdict", "method",
@@ -281,7 +341,7 @@ def audit_estimates(audits: pd.DataFrame, *, confidence: float = 0.95,
         rate = np.where(n > 0, x / n, np.nan)
     lower, upper = iv.proportion_confint(x, n, confidence=c, method="clopper_pearson")
     rows = pd.DataFrame({
-        "unit": data["unit"].to_numpy(), "period": data["period"].to_numpy(),
+        "unit": data["unit"].to_numpy(), "period": data["_label"].to_numpy(),
         "_label": data["_label"].to_numpy(), "item": data["item"].to_numpy(), "pooled": False,
         "units": 1, "reported": data["reported"].to_numpy(dtype=float), "checked": n,
         "false_found": x, "false_rate": rate, "lower": lower, "upper": upper,
@@ -308,6 +368,7 @@ def audit_sums(audits: pd.DataFrame, periods: object, *, item: str | None = None
 
     An audit row counts for an assessment period when its own period lies wholly within it
     (a 2024Q3 audit counts for 2024Q3, 2024H2 and 2024; a 2024 audit counts for 2024 only).
+    The audits of one unit and item must not overlap (a month and its quarter).
 
     Parameters
     ----------
@@ -329,11 +390,13 @@ def audit_sums(audits: pd.DataFrame, periods: object, *, item: str | None = None
     Raises
     ------
     ValueError
-        As :func:`audit_estimates`; an ``item`` that the audits do not hold.
+        As :func:`audit_estimates`; an ``item`` that the audits do not hold; two audit rows
+        of one unit and item whose periods overlap (a month and its quarter), which would
+        count the same cases twice.
 
     Examples
     --------
-    >>> a = pd.DataFrame({"unit": "A", "period": ["2024Q1", "2024Q2", "2024"],
+    >>> a = pd.DataFrame({"unit": "A", "period": ["2024Q1", "2024Q2", "2024Q4"],
     ...     "item": " births", "reported": 50, "checked": [27, 21, 40],
     ...     "false_found": [5, 7, 1]})
     >>> audit_sums(a, ["2024Q1", "2024H1", "2024"])
@@ -341,6 +404,8 @@ def audit_sums(audits: pd.DataFrame, periods: object, *, item: str | None = None
     0    A   2024Q1  births           1      50.0     27.0          5.0
     1    A   2024H1  births           2     100.0     48.0         12.0
     2    A     2024  births           3     150.0     88.0         13.0
+
+    A 2024 audit next to the 2024Q1 one would count the first quarter's cases twice: refused.
     """
     data = _prepare(audits)
     labels = [str(pr.parse(p)) for p in ([periods] if isinstance(periods, str)
@@ -351,6 +416,7 @@ def audit_sums(audits: pd.DataFrame, periods: object, *, item: str | None = None
             raise ValueError(f"no audit row has item {wanted!r}"
                              f"{suggestion(wanted, set(data['item']))}")
         data = data[data["item"] == wanted]
+    _check_overlaps(data)
     spans = {a: (pr.start(a), pr.end(a)) for a in data["_label"].unique()}
     parts = []
     for p in dict.fromkeys(labels):  # a few assessment periods x a few audit periods
@@ -434,11 +500,15 @@ def audit_adjusted(results: pd.DataFrame, audits: pd.DataFrame, *, item: str,
     ------
     ValueError
         An unknown ``adjust``; no result row of ``indicator`` (with the nearest key); an
-        ``item`` not in the audits; results without the needed columns; an audits problem
-        (see :func:`audit_estimates`).
+        ``item`` not in the audits; results without the needed columns; a numerator,
+        denominator, value or limit that is true/false or text (column and row named); an
+        audits problem (see :func:`audit_estimates`, :func:`audit_sums`).
 
     Notes
     -----
+    Unit codes are matched as text with whole floats written as integers (``1.0`` matches
+    ``1`` and ``"1"``), in the results and the audits alike.
+
     ``scale_by_false_share``: value' = value x q with q = 1 - p. The interval combines the
     indicator's interval [l, u] and the exact interval of q, [1 - p_U, 1 - p_L], as a
     product of independent estimates by MOVER on the log scale (Zou & Donner 2008):
@@ -480,7 +550,7 @@ def audit_adjusted(results: pd.DataFrame, audits: pd.DataFrame, *, item: str,
         raise ValueError(f"no result row has indicator {indicator!r}"
                          f"{suggestion(indicator, set(keys))}")
     rows = results[(keys == indicator).to_numpy()]
-    twice = rows.assign(_u=rows["unit"].astype(str).str.strip(),
+    twice = rows.assign(_u=unit_codes(rows["unit"]),
                         _p=rows["period"].astype(str)).duplicated(["_u", "_p"], keep=False)
     if twice.any():
         raise ValueError(f"the results hold {int(twice.sum())} rows of {indicator} that share "
@@ -488,17 +558,31 @@ def audit_adjusted(results: pd.DataFrame, audits: pd.DataFrame, *, item: str,
     labels = rows["period"].astype(str).map(
         {p: str(pr.parse(p)) for p in rows["period"].astype(str).unique()})
     sums = audit_sums(audits, list(labels.unique()), item=item)
-    got = pd.DataFrame({"unit": rows["unit"].astype(str).str.strip().to_numpy(),
+    got = pd.DataFrame({"unit": unit_codes(rows["unit"]).to_numpy(dtype=object),
                         "period": labels.to_numpy()}).merge(
         sums.drop(columns="item"), on=["unit", "period"], how="left")
+
+    problems = []
 
     def col(name: str) -> np.ndarray:
         if name not in rows.columns:
             return np.full(len(rows), np.nan)
-        return pd.to_numeric(rows[name]).astype(float).to_numpy()
+        raw = rows[name]
+        if pd.api.types.is_bool_dtype(raw) or raw.map(type).eq(bool).any():
+            what = "a count" if name in ("numerator", "denominator") else "a number"
+            problems.append(f"{name} must be {what}, not true/false")
+            return np.full(len(rows), np.nan)
+        num = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = (num.isna() & raw.notna()).to_numpy(dtype=bool)
+        if bad.any():
+            problems.append(f"{name} is not a number at index {_where(bad, rows.index)} "
+                            f"(e.g. {raw[bad].iloc[0]!r})")
+        return num.to_numpy()
 
     num, den, v, lv, uv = (col(k) for k in ("numerator", "denominator", "value", "lower",
                                              "upper"))
+    if problems:
+        raise ValueError(f"the results of {indicator}: " + "; ".join(problems))
     x, n = got["false_found"].to_numpy(dtype=float), got["checked"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(n > 0, x / n, np.nan)

@@ -301,7 +301,8 @@ def timeliness(counts: pd.DataFrame, *, period: object, received: str = "receive
 
 
 def value_completeness(counts: pd.DataFrame, *, columns: Sequence[str] | None = None,
-                       by: Sequence[str] = ("unit",), threshold: float = 0.90
+                       by: Sequence[str] = ("unit",), threshold: float = 0.90,
+                       units: pd.DataFrame | None = None, level: str | None = None
                        ) -> pd.DataFrame:
     """Share of non-missing cells per count column (per unit with ``by=("unit",)``, over
     all rows with ``by=()``).
@@ -309,12 +310,24 @@ def value_completeness(counts: pd.DataFrame, *, columns: Sequence[str] | None = 
     Only rows that exist are looked at: a month without a row is a missing report
     (:func:`completeness`), not a missing value.
 
+    Parameters
+    ----------
+    units : pandas.DataFrame, optional
+        The units table (``by`` must be ``("unit",)``): every unit of ``level`` (default:
+        the levels of the units in the counts) is then listed, one without a row with 0
+        cells, no share, ``flag`` ``<NA>`` and the note "not reported". Counts units that
+        the table lacks are refused.
+    level : str, optional
+        With ``units``: the level whose units must report.
+
     Returns
     -------
     pandas.DataFrame
         ``by`` columns, ``column``, ``cells`` (rows), ``present`` (non-missing),
-        ``share``, ``flag`` (share below ``threshold``), ``severity`` (``moderate`` for a
-        flag), ``threshold``. Rows in ``by`` then column order.
+        ``share`` (NaN without cells), ``flag`` (nullable boolean: share below
+        ``threshold``; ``<NA>`` without cells), ``severity`` (``moderate`` for a flag),
+        ``threshold``, ``note`` ("not reported" for a unit without rows, "no rows" for
+        another group without cells). Rows in ``by`` then column order.
 
     Examples
     --------
@@ -330,6 +343,8 @@ def value_completeness(counts: pd.DataFrame, *, columns: Sequence[str] | None = 
     thr = _check_share(threshold, "threshold")
     by = list(by)
     _frame(counts, "counts", by)
+    if units is not None and by != ["unit"]:
+        raise ValueError("units= lists every unit: it needs by=('unit',)")
     if columns is None:
         columns = count_columns(counts.columns)
     else:
@@ -350,15 +365,27 @@ def value_completeness(counts: pd.DataFrame, *, columns: Sequence[str] | None = 
         long = pd.DataFrame({"column": list(columns),
                              "present": present.sum().to_numpy(),
                              "cells": len(counts)})
+    long["note"] = ""
+    if units is not None:  # every unit that must report, one without a row too
+        present_units = counts["unit"].astype("string").str.strip()
+        expected = _expected_units(units, present_units, level)["unit"].astype(object)
+        grid = pd.MultiIndex.from_product([pd.unique(expected), list(columns)],
+                                          names=["unit", "column"]).to_frame(index=False)
+        long = grid.merge(long.assign(unit=long["unit"].astype(object)),
+                          on=["unit", "column"], how="left")
+        absent = long["cells"].isna().to_numpy()
+        long["note"] = np.where(absent, "not reported", "")
+        long[["cells", "present"]] = long[["cells", "present"]].fillna(0)
     long["present"] = long["present"].astype(int)
     long["cells"] = long["cells"].astype(int)
-    long["share"] = np.where(long["cells"] > 0, long["present"] / long["cells"].clip(lower=1),
-                             np.nan)
-    long["flag"] = long["share"] < thr
-    long["severity"] = np.where(long["flag"], "moderate", "")
+    has = long["cells"].to_numpy() > 0
+    long["share"] = np.where(has, long["present"] / long["cells"].clip(lower=1), np.nan)
+    long["flag"] = pd.array(np.where(has, long["share"] < thr, None), dtype="boolean")
+    long["severity"] = np.where(long["flag"].fillna(False), "moderate", "")
     long["threshold"] = thr
+    long["note"] = np.where(~has & (long["note"] == ""), "no rows", long["note"])
     return long[by + ["column", "cells", "present", "share", "flag", "severity",
-                      "threshold"]].reset_index(drop=True)
+                      "threshold", "note"]].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- sex ratio
@@ -368,6 +395,31 @@ def _pairs(orders: bool) -> list[tuple[str, str, str]]:
     if orders:
         pairs += [(o, f"births_male_{o}", f"births_female_{o}") for o in BIRTH_ORDERS]
     return pairs
+
+
+def _check_orders(data: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> None:
+    """Refuse rows whose birth-order counts (o1 + o2 + o3p) do not add up to the sex's
+    total, where the total and every order are given: the order rows would then judge
+    other births than the ``all`` row."""
+    orders = [p for p in pairs if p[0] != "all"]
+    if len(orders) != len(BIRTH_ORDERS):
+        return  # not every order given: nothing to add up
+    problems = []
+    for i, total in ((1, "births_male"), (2, "births_female")):  # two sexes
+        parts = np.column_stack([data[p[i]].to_numpy(dtype=float, na_value=np.nan)
+                                 for p in orders])
+        whole = data[total].to_numpy(dtype=float, na_value=np.nan)
+        given = ~np.isnan(whole) & ~np.isnan(parts).any(axis=1)
+        off = given & (parts.sum(axis=1) != whole)
+        if off.any():
+            j = int(np.flatnonzero(off)[0])
+            terms = " + ".join(f"{v:g}" for v in parts[j])
+            problems.append(f"{int(off.sum())} row(s) where {' + '.join(p[i] for p in orders)}"
+                            f" differs from {total} (e.g. {data['unit'].iloc[j]} "
+                            f"{data['period'].iloc[j]}: {terms} = {parts[j].sum():g}, "
+                            f"{total} {whole[j]:g})")
+    if problems:
+        raise ValueError("the counts' birth orders do not add up: " + "; ".join(problems))
 
 
 def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
@@ -416,6 +468,14 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
         probability below alpha; ``moderate`` for another flag), ``threshold`` (alpha),
         ``reference``, ``note``.
 
+    Raises
+    ------
+    ValueError
+        A missing column, a count that is text, true/false, fractional or negative, a
+        duplicate (unit, period), counts not monthly with ``period``, or (with every order
+        column) rows whose orders o1 + o2 + o3p do not add up to ``births_male`` or
+        ``births_female``, with the first such row named.
+
     Examples
     --------
     >>> c = pd.DataFrame({"unit": ["A", "B"], "period": ["2024", "2024"],
@@ -443,6 +503,8 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
     data = counts[["unit", "period"] + cols].copy()
     data["unit"] = data["unit"].astype("string").str.strip()
     for c in cols:
+        if pd.api.types.is_bool_dtype(data[c]) or data[c].map(type).eq(bool).any():
+            raise ValueError(f"the counts' column {c!r} must be a count, not true/false")
         try:
             v = pd.to_numeric(data[c], errors="raise").astype("Float64")
         except (TypeError, ValueError):
@@ -454,6 +516,7 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
             raise ValueError(f"the counts' column {c!r} holds {int(bad.sum())} value(s) "
                              f"that are not non-negative whole numbers (e.g. {x[bad][0]:g})")
         data[c] = v
+    _check_orders(data, pairs)
     if period is None:
         dup = data.assign(_p=data["period"].astype(str)).duplicated(["unit", "_p"],
                                                                     keep=False).to_numpy()
@@ -546,11 +609,25 @@ def _check_range(ages: object, name: str, step: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _age_matrix(data: pd.DataFrame, age: str, count: str, by: list[str], lo: int, hi: int
-                ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Group keys and a (groups x ages lo..hi) matrix of counts; an age without a row
-    counts 0 (counts aggregated from events have no row for an age nobody had)."""
+def _spans(ages: np.ndarray) -> str:
+    """Whole ages as runs: [30, 31, 32, 35] -> '30-32, 35'."""
+    ages = np.sort(ages)
+    breaks = np.flatnonzero(np.diff(ages) != 1)
+    starts = np.r_[ages[:1], ages[breaks + 1]]
+    ends = np.r_[ages[breaks], ages[-1:]]
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in zip(starts, ends,
+                                                                      strict=True))
+
+
+def _age_matrix(data: pd.DataFrame, age: str, count: str, by: list[str], lo: int, hi: int,
+                missing_ages: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    """Group keys and a (groups x ages lo..hi) matrix of counts. An age of the range
+    without a row is refused in a group that has rows in the range (a silent 0 would move
+    the index), unless ``missing_ages`` (then it counts 0: counts aggregated from events
+    have no row for an age nobody had)."""
     _frame(data, "age counts", [age, count] + by)
+    if pd.api.types.is_bool_dtype(data[count]) or data[count].map(type).eq(bool).any():
+        raise ValueError(f"column {count!r} must be a count, not true/false")
     a = pd.to_numeric(data[age], errors="coerce").to_numpy(dtype=float)
     c = pd.to_numeric(data[count], errors="coerce").to_numpy(dtype=float)
     bad_age = np.isnan(a) | (np.mod(np.where(np.isnan(a), 0, a), 1) != 0) | (a < 0)
@@ -574,12 +651,26 @@ def _age_matrix(data: pd.DataFrame, age: str, count: str, by: list[str], lo: int
     inside = (a >= lo) & (a <= hi)
     mat = np.zeros((len(groups), hi - lo + 1))
     np.add.at(mat, (codes[inside], (a[inside] - lo).astype(int)), c[inside])
+    if not missing_ages:
+        seen = np.zeros(mat.shape, dtype=bool)
+        seen[codes[inside], (a[inside] - lo).astype(int)] = True
+        gap = seen.any(axis=1) & ~seen.all(axis=1)
+        if gap.any():
+            g = int(np.flatnonzero(gap)[0])
+            absent = _spans(lo + np.flatnonzero(~seen[g]))
+            which = (" in " + ", ".join(f"{k}={v}" for k, v in zip(
+                by, groups.iloc[g].tolist(), strict=True))) if by else ""
+            more = f" ({int(gap.sum())} groups)" if gap.sum() > 1 else ""
+            raise ValueError(f"ages {absent} absent from the range {lo}-{hi}{which}{more}: "
+                             "give a row (count 0) for every age of the range, or pass "
+                             "missing_ages=True if an absent age means nobody")
     return groups.reset_index(drop=True), mat
 
 
 def whipple_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
                   by: Sequence[str] = (), ages: tuple[int, int] = (23, 62),
-                  confidence: float = 0.95, threshold: float = 110.0) -> pd.DataFrame:
+                  confidence: float = 0.95, threshold: float = 110.0,
+                  missing_ages: bool = False) -> pd.DataFrame:
     """Whipple's index of heaping on ages ending in 0 or 5.
 
     ``Whipple = 100 x (persons at ages ending 0 or 5) / (persons at all ages x k / L)``
@@ -597,11 +688,16 @@ def whipple_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
     Parameters
     ----------
     data : pandas.DataFrame
-        Counts by single year of age: ``age``, ``count`` and the ``by`` columns; one row
-        per age and group; an age without a row counts 0.
+        Counts by single year of age: ``age``, ``count`` (whole numbers, not true/false)
+        and the ``by`` columns; one row per age and group, for every age of the range.
     ages : (int, int), default (23, 62)
         First and last age, spanning a multiple of 5 years. For mother's age at birth
         (15-49) use e.g. (23, 47).
+    missing_ages : bool, default False
+        An age of the range without a row in a group that has rows in the range is
+        refused ("ages 30-40 absent from the range 23-62"); with True it counts 0 (counts
+        aggregated from events, where an absent age means nobody). A group with no row in
+        the range has no index (NaN).
 
     Returns
     -------
@@ -625,7 +721,7 @@ def whipple_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
     conf = check_confidence(confidence)
     lo, hi = _check_range(ages, "ages", 5)
     by = list(by)
-    groups, mat = _age_matrix(data, age, count, by, lo, hi)
+    groups, mat = _age_matrix(data, age, count, by, lo, hi, bool(missing_ages))
     span = np.arange(lo, hi + 1)
     heap = span % 5 == 0
     k, length = int(heap.sum()), len(span)
@@ -655,7 +751,8 @@ def whipple_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
 
 
 def myers_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
-                by: Sequence[str] = (), ages: tuple[int, int] = (23, 82)) -> pd.DataFrame:
+                by: Sequence[str] = (), ages: tuple[int, int] = (23, 82),
+                missing_ages: bool = False) -> pd.DataFrame:
     """Myers' blended index of preference for each final digit of age.
 
     Over ``ages`` (first, last), spanning whole decades: for each final digit d, the
@@ -671,6 +768,9 @@ def myers_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
     ``check_heaping_myers(Value, Age, ageMin, ageMax, method="orig")``, whose default range
     23-82 is the default here. The US Census Bureau's PAS spreadsheet variant (sum 1 over
     every decade) is not implemented.
+
+    ``count`` must hold whole counts (not true/false); an age of the range without a row is
+    refused unless ``missing_ages=True``, as for :func:`whipple_index`.
 
     Returns
     -------
@@ -693,7 +793,7 @@ def myers_index(data: pd.DataFrame, *, age: str = "age", count: str = "count",
     if hi - lo + 1 < 20:
         raise ValueError(f"ages must span at least two decades for Myers' index, got {lo}-{hi}")
     by = list(by)
-    groups, mat = _age_matrix(data, age, count, by, lo, hi)
+    groups, mat = _age_matrix(data, age, count, by, lo, hi, bool(missing_ages))
     decades = (hi - lo + 1) // 10
     cube = mat.reshape(len(mat), decades, 10)        # [group, decade, position from lo]
     sum1 = cube[:, :-1, :].sum(axis=1)
@@ -736,6 +836,14 @@ def mother_age_heaping(events: pd.DataFrame, *, by: Sequence[str] = ("unit",),
         ``by`` columns, ``births`` (with a mother's age), ``whipple``, ``lower``,
         ``upper``, ``myers``, ``preferred``, ``flag``, ``severity``, ``threshold``,
         ``note`` (births without a mother's age, which are not used).
+
+    Raises
+    ------
+    ValueError
+        A missing column; a ``mother_age`` that is not a whole number of years (text such
+        as "25岁", a fraction, a negative age), with the first one and its row named. Ages
+        no mother had count 0 (``missing_ages=True``: from events an absent age means
+        nobody).
     """
     by = list(by)
     _frame(events, "events", ["event", "mother_age"] + by + (["date"] if period else []))
@@ -745,14 +853,24 @@ def mother_age_heaping(events: pd.DataFrame, *, by: Sequence[str] = ("unit",),
         dates = pd.to_datetime(births["date"])
         births = births[((dates >= pr.start(p)) & (dates <= pr.end(p))).to_numpy()]
     no_age = births["mother_age"].isna()
+    years = pd.to_numeric(births["mother_age"].where(~no_age), errors="coerce")
+    bad = (~no_age & (years.isna() | (years.fillna(0) % 1 != 0) | (years < 0))).to_numpy()
+    if pd.api.types.is_bool_dtype(births["mother_age"]):
+        bad = ~no_age.to_numpy()
+    if bad.any():
+        raise ValueError(f"column 'mother_age' must hold whole ages in years; "
+                         f"{int(bad.sum())} birth(s) do not (e.g. "
+                         f"{births['mother_age'][bad].iloc[0]!r} at row "
+                         f"{births.index[bad][0]})")
     unaged = births[no_age].groupby([births[k].astype("string") for k in by]).size() \
         if by else pd.Series([int(no_age.sum())])
     aged = births[~no_age]
-    keys = [aged[k].astype("string") for k in by] + [aged["mother_age"].astype(int)]
+    keys = [aged[k].astype("string") for k in by] + [years[~no_age].astype(int)]
     table = aged.groupby(keys, observed=True).size().rename("count").reset_index()
+    # an age no mother had has no row: from events it means nobody (0)
     w = whipple_index(table, age="mother_age", by=by, ages=whipple_ages, confidence=confidence,
-                      threshold=threshold)
-    m = myers_index(table, age="mother_age", by=by, ages=myers_ages)
+                      threshold=threshold, missing_ages=True)
+    m = myers_index(table, age="mother_age", by=by, ages=myers_ages, missing_ages=True)
     out = w.merge(m[by + ["myers", "preferred"]], on=by, how="left") if by else \
         w.assign(myers=m["myers"].to_numpy(), preferred=m["preferred"].to_numpy())
     out = out.rename(columns={"persons": "births_in_range"})
@@ -826,7 +944,7 @@ def completeness_flags(*, completeness: pd.DataFrame | None = None,
             lambda f: ("late " + f["late_months"].astype(str)).to_numpy(dtype=object)))
     if values is not None:
         parts.append(_flag_rows(
-            values, values["flag"].to_numpy(dtype=bool), "value_completeness",
+            values, values["flag"].fillna(False).to_numpy(dtype=bool), "value_completeness",
             lambda f: f["column"].to_numpy(dtype=object), "share",
             lambda f: np.array([f"{p} of {c} cells filled" for p, c in
                                 zip(f["present"], f["cells"], strict=True)], dtype=object)))

@@ -52,8 +52,11 @@ def _source(frame: object, column: str, what: str) -> pd.DataFrame:
     out["unit"] = out["unit"].astype("string").str.strip()
     if out["unit"].isna().any() or out["period"].isna().any():
         raise ValueError(f"the {what} have rows without a unit or period")
+    raw = out[column]
+    if pd.api.types.is_bool_dtype(raw) or raw.map(type).eq(bool).any():
+        raise ValueError(f"the {what}' column {column!r} must be a count, not true/false")
     try:
-        values = pd.to_numeric(out[column], errors="raise").astype("Float64")
+        values = pd.to_numeric(raw, errors="raise").astype("Float64")
     except (TypeError, ValueError):
         raise ValueError(f"the {what}' column {column!r} holds values that are not "
                          "numbers") from None
@@ -64,15 +67,13 @@ def _source(frame: object, column: str, what: str) -> pd.DataFrame:
                          f"are not non-negative whole numbers (e.g. {v[bad][0]:g})")
     out[column] = values
     if out["period"].dtype == object or pd.api.types.is_string_dtype(out["period"]):
-        labels = out["period"].astype(str)
-        canon = {}
-        for p in labels.unique():  # each distinct label once: '2024年' and ' 2024' are 2024
-            try:
-                canon[p] = str(pr.parse(p))
-            except ValueError:
-                raise ValueError(f"the {what} hold a period that cannot be read: "
-                                 f"{p!r}") from None
-        out["period"] = labels.map(canon)
+        # labels ('2024年1月', ' 2024-01') parsed once each; a column of one frequency gets
+        # its period dtype, so that monthly text labels can be rolled up
+        parsed, bad = pr.parse_series(out["period"])
+        if bad.any():
+            raise ValueError(f"the {what} hold a period that cannot be read: "
+                             f"{out['period'][bad].iloc[0]!r}")
+        out["period"] = parsed
     text = out["period"].astype(str)
     dup = pd.DataFrame({"u": out["unit"], "p": text}).duplicated(keep=False).to_numpy()
     if dup.any():
@@ -141,8 +142,9 @@ def compare_sources(counts: pd.DataFrame, other: pd.DataFrame, *, column: str = 
     ------
     ValueError
         A missing column, a duplicate (unit, period), a count that is not a non-negative
-        whole number, a bad tolerance or confidence, periods of different kinds without
-        ``period``, or sources that are not monthly with ``period``.
+        whole number (true/false is not a count), a bad tolerance or confidence, periods
+        of different kinds without ``period``, or sources that are not monthly with
+        ``period`` (text labels such as "2024-01" or "2024年1月" are read as months).
 
     Examples
     --------
@@ -327,7 +329,9 @@ def source_flags(compared: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``unit``, ``period``, ``check`` (``source_agreement``), ``indicator`` (the count
         compared), ``figure`` (the ratio register / other), ``threshold`` (the tolerance),
-        ``severity``, ``note`` (both counts and the interval).
+        ``severity``, ``note`` (both counts and the interval). ``threshold`` is the bound
+        the ratio crossed: 1 - tolerance (e.g. 0.9) for a ratio below 1, 1 + tolerance
+        (e.g. 1.1) above.
     """
     need = ["unit", "period", "item", "register", "other", "ratio", "lower", "upper", "flag",
             "severity", "threshold", "confidence"]
@@ -336,6 +340,8 @@ def source_flags(compared: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"compared must come from compare_sources; it has no column(s) "
                          f"{', '.join(missing)}")
     f = compared[compared["flag"].fillna(False).to_numpy(dtype=bool)]
+    tol, ratio = f["threshold"].to_numpy(dtype=float), f["ratio"].to_numpy(dtype=float)
+    bound = np.where(ratio < 1, 1 - tol, 1 + tol)  # the bound the ratio crossed
     note = [f"register {r} vs other {o}: ratio {x:.3f} ({c:.0%} CI {lo:.3f}-{hi:.3f}) "
             f"outside 1 ± {t:g}" for r, o, x, lo, hi, t, c in
             zip(f["register"], f["other"], f["ratio"], f["lower"], f["upper"],
@@ -344,5 +350,5 @@ def source_flags(compared: pd.DataFrame) -> pd.DataFrame:
                          "period": f["period"].astype(str).to_numpy(),
                          "check": "source_agreement", "indicator": f["item"].to_numpy(),
                          "figure": f["ratio"].to_numpy(dtype=float),
-                         "threshold": f["threshold"].to_numpy(dtype=float),
+                         "threshold": bound,
                          "severity": f["severity"].to_numpy(), "note": note})
