@@ -525,11 +525,14 @@ def audit_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
     lost = rows["audit_deduction"].to_numpy(dtype=float)
     veto = rows["audit_veto"].fillna(False).to_numpy(dtype=bool)
     word = ("查实虚报{f:.0f}/{c:.0f}，扣{d:g}分", "{f:.0f} false of {c:.0f}, -{d:g}")[i]
-    text = np.array([word.format(f=f, c=c, d=d) if np.isfinite(c) and c > 0 else
-                     ("未核查", "not audited")[i] for f, c, d in zip(found, checked, lost,
-                                                                     strict=True)],
-                    dtype=object)
+    none = ("查实虚报0/{c:.0f}，不扣分", "0 false of {c:.0f}, no deduction")[i]
+    text = np.array([(none.format(c=c) if f == 0 else word.format(f=f, c=c, d=d))
+                     if np.isfinite(c) and c > 0 else ("未核查", "not audited")[i]
+                     for f, c, d in zip(found, checked, lost, strict=True)], dtype=object)
     text = np.where(veto, text + ("，否决", ", veto")[i], text)
+    if "not_reported" in rows.columns:  # no report, no audit points, whatever was found
+        gone = rows["not_reported"].fillna(False).to_numpy(dtype=bool)
+        text = np.where(gone, ("未上报，不计分", "not reported, no points")[i], text)
     rows["cell"] = text
     rows["column"] = rows["label"].where(rows["label"] != "", rows["indicator"])
     wide = rows.pivot(index="unit", columns="column", values="cell")

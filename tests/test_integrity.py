@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fpanalysis import io, scheme, targets
@@ -59,7 +59,7 @@ def test_a_missing_monthly_report_never_improves_score_or_rank(unit, month):
     gone = MONTHS[month]
     quarter = str(gone.asfreq("Q"))
     cut = counts[~((counts["unit"] == code) & (counts["period"] == gone))]
-    assert len(cut) == len(counts) - 1
+    assume(len(cut) == len(counts) - 1)  # the sample already lacks 990101107's 2024-05
     before, after = _full(quarter), _assessment(cut, quarter)
     for view in ("quarter", "year", "standing"):
         b, a = before[view], after[view]

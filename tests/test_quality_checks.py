@@ -245,3 +245,25 @@ def test_a_period_before_the_counts_is_refused(sample):
     with pytest.raises(ValueError, match="the counts start at 2022-01, after the end of "
                                          "period 2021Q4"):
         quality.check_all(sample["counts"], units=sample["units"], period="2021Q4")
+
+
+def test_audit_table_says_what_the_audits_did(sample):
+    # 990101105 sends no counts for 2024Q3 but was audited: no audit points, said so; by
+    # hand from audits.csv, 990101104's 2024Q3 compliant births: 9 false of 29 re-checked,
+    # 2 points each, capped at the item's 10
+    from fpanalysis import report, scheme, targets
+
+    units, a = sample["units"], sample["audits"]
+    c = sample["counts"][sample["counts"]["unit"] != "990101105"]
+    values = io.load_values(SAMPLE, units=units)
+    vv = io.load_values(SAMPLE / "values_villages.csv", units=units)
+    s = scheme.load_targets(SAMPLE / "scheme_full.toml", units=units,
+                            indicators=list(values["indicator"].unique())
+                            + list(vv["indicator"].unique()))
+    ev, _ = targets.assess(c, s, periods=["2024Q3"], values=values, units=units, audits=a)
+    table = report.audit_table(ev, units)
+    assert table.loc["凤岭镇", "政策符合出生核查"] == "未上报，不计分"
+    assert table.loc["杨平镇", "政策符合出生核查"] == "查实虚报9/29，扣10分"
+    assert "→" in table.loc["杨平镇", "政策符合率（核查修正）"]
+    with pytest.raises(ValueError, match="audit_table needs results of targets.assess"):
+        report.audit_table(ev[ev["scoring"] != "audit"], units)

@@ -244,7 +244,8 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     ytd = pr.months(pr.parse(ytd_label))
     in_ytd = counts[counts["period"].between(ytd[0], ytd[-1])]
     if len(in_ytd):
-        vc = value_completeness(in_ytd, threshold=completeness_threshold)
+        vc = value_completeness(in_ytd, threshold=completeness_threshold, units=given,
+                                level=level if given is not None else None)
         parts.append(_flags(completeness_flags(values=vc.assign(period=ytd_label))))
         seen("value_completeness", vc.loc[vc["cells"] > 0, "unit"])
         ran["value_completeness"] = ytd_label
