@@ -570,3 +570,70 @@ def test_coverage_on_overdispersed_simulation(n_units, years, theta):
     # theta is recovered within 25 % and the shared profile is not over-fitted
     assert p["dispersion"].between(0.75 * theta, 1.25 * theta).all()
     assert p["profile_weight"].max() < 0.3
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def test_infinite_and_fractional_counts_are_a_data_error():
+    # finding 4/18/19: inf in a flow and in a stock, a fractional flow held as object;
+    # a fractional stock (population 1000.5) is a mean and stays accepted
+    c = flat_counts([10] * 6)
+    c["deaths"] = c["deaths"].astype(object)
+    c["population"] = c["population"].astype(float)
+    c.loc[14, "deaths"] = np.inf  # 2024-03
+    c.loc[15, "deaths"] = 2.5  # 2024-04
+    c.loc[3, "population"] = np.inf  # 2023-04
+    c.loc[4, "population"] = 1000.5  # 2023-05: fine
+    with pytest.raises(DataError) as err:
+        nc.nowcast(c, year=2024, through=6, indicators=["crude_death_rate"])
+    assert [str(p) for p in err.value.problems] == [
+        "counts, column 'deaths': unit A, 2024-03: inf is not a finite count",
+        "counts, column 'deaths': unit A, 2024-04: 2.5 is not a whole count",
+        "counts, column 'population': unit A, 2023-04: inf is not a finite count",
+    ]
+
+
+def test_unit_codes_normalised_before_the_duplicate_check():
+    # finding 5/25: '990101101 ' and 990101101.0 are the unit 990101101; no phantom unit
+    a = flat_counts([10] * 6).assign(unit="990101101")
+    spaced = a.assign(unit=np.where(a["period"].dt.year == 2024, "990101101 ", "990101101"))
+    r = nc.project_counts(spaced, year=2024, through=6, columns=["deaths"], draws=100)
+    assert r["unit"].tolist() == ["990101101"]
+    assert r["expected"].iloc[0] == pytest.approx(120.0)  # flat: 60 * 12 / 6
+    floats = a.assign(unit=990101101.0)
+    r = nc.project_counts(floats, year=2024, through=6, columns=["deaths"], draws=100)
+    assert r["unit"].tolist() == ["990101101"]
+    dup = pd.concat([a, a.iloc[[14]].assign(unit=" 990101101")], ignore_index=True)
+    with pytest.raises(ValueError, match=r"duplicate rows for \(unit, period\) once unit codes "
+                       r"are stripped of spaces and '\.0', e\.g\. \(990101101, 2024-03\)"):
+        nc.project_counts(dup, year=2024, through=6, columns=["deaths"], draws=100)
+
+
+def test_numerator_above_denominator_is_not_projected():
+    # finding 3: 2024 to date 30 compliant births of 20 births: never a clipped 100 %
+    hist = monthly("A", "2023-01", "2023-12", births=10, births_compliant=9)
+    cur = monthly("A", "2024-01", "2024-02", births=10, births_compliant=15)
+    ok = monthly("B", "2023-01", "2024-02", births=10, births_compliant=9)
+    c = pd.concat([hist, cur, ok], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"A \(births_compliant \(30\) exceed births \(20\)"):
+        r = nc.nowcast(c, year=2024, through=2, indicators=["compliance_rate"], draws=200)
+    a, b = r[r["unit"] == "A"].iloc[0], r[r["unit"] == "B"].iloc[0]
+    assert np.isnan(a["value"])
+    assert a["note"] == ("not projected: births_compliant (30) exceed births (20) in the "
+                         "year to date")
+    assert b["value"] == pytest.approx(90.0, abs=5)  # 18 of 20 so far
+
+
+def test_empty_counts_and_backtest_arguments():
+    # finding 6: project_milestones on empty counts, as nowcast; 16/20: backtest year and
+    # column
+    c = flat_counts([10] * 6)
+    with pytest.raises(ValueError, match="counts are empty: there is nothing to project"):
+        nc.project_milestones(c.iloc[:0], milestone_scheme(), year=2024, through=6)
+    with pytest.raises(ValueError, match=r"no counts for the year 2030 \(the counts cover "
+                                         r"2023-2024\)"):
+        nc.backtest_nowcast(c, 2030, [3], columns=["deaths"], indicators=None)
+    with pytest.raises(ValueError, match=r"counts lack the column\(s\) 'death' \(did you "
+                                         r"mean 'deaths'\?\)"):
+        nc.backtest_nowcast(c, 2024, [3], columns=["death"], indicators=None)

@@ -184,9 +184,11 @@ def _indicators(indicators: Iterable[object] | None) -> list[ind.Indicator]:
 # --------------------------------------------------------------------------- the panel
 
 
-def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.DataFrame:
+def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str,
+                  stocks: Sequence[str] = ()) -> pd.DataFrame:
     """``data`` with ``columns`` as numbers, or a DataError naming every cell that is text,
-    a boolean or negative (by unit and period: a frame has no file rows)."""
+    a boolean, negative, infinite or (outside ``stocks``) not a whole number (by unit and
+    period: a frame has no file rows)."""
     problems: list[Problem] = []
     numbers = {}
     for c in columns:  # a few count columns
@@ -211,6 +213,17 @@ def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.D
             problems.append(Problem(file, None, c, f"unit {data['unit'].iloc[i]}, "
                                     f"{data['period'].iloc[i]}: negative count "
                                     f"({values[i]:g})"))
+        for i in np.flatnonzero(np.isinf(values) & (values > 0)):  # the bad cells only
+            problems.append(Problem(file, None, c, f"unit {data['unit'].iloc[i]}, "
+                                    f"{data['period'].iloc[i]}: {values[i]:g} is not a "
+                                    "finite count"))
+        if c not in stocks:
+            with np.errstate(invalid="ignore"):
+                frac = np.isfinite(values) & (values != np.round(values))
+            for i in np.flatnonzero(frac):  # the bad cells only
+                problems.append(Problem(file, None, c, f"unit {data['unit'].iloc[i]}, "
+                                        f"{data['period'].iloc[i]}: {values[i]:g} is not a "
+                                        "whole count"))
         if not pd.api.types.is_numeric_dtype(col.dtype):
             numbers[c] = values
     if problems:
@@ -218,13 +231,47 @@ def _check_values(data: pd.DataFrame, columns: Sequence[str], file: str) -> pd.D
     return data.assign(**numbers) if numbers else data
 
 
+def _codes(units: pd.Series) -> pd.Series:
+    """Unit codes as text without surrounding spaces, a whole float without its '.0'."""
+    return units.astype(str).str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+
+
+def _entry(counts: object) -> pd.DataFrame:
+    """The counts of a public function: a non-empty frame, unit codes normalised."""
+    if not isinstance(counts, pd.DataFrame):
+        raise TypeError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
+    if counts.empty:
+        raise ValueError("counts are empty: there is nothing to project")
+    return _normalise_units(counts)
+
+
+def _normalise_units(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` (a copy where needed) with normalised unit codes (:func:`_codes`); a
+    (unit, period) repeated once normalised is refused, naming it."""
+    if not isinstance(counts, pd.DataFrame) or "unit" not in counts.columns:
+        return counts
+    codes = _codes(counts["unit"])
+    if "period" in counts.columns:
+        dup = pd.DataFrame({"unit": codes, "period": counts["period"]}).duplicated(keep=False)
+        if dup.any():
+            first = dup.to_numpy().argmax()
+            raise ValueError(f"counts have duplicate rows for (unit, period) once unit codes "
+                             f"are stripped of spaces and '.0', e.g. ({codes.iloc[first]}, "
+                             f"{counts['period'].iloc[first]})")
+    if codes.equals(counts["unit"]):
+        return counts
+    return counts.assign(unit=codes)
+
+
 class _Panel:
     """The counts of ``columns`` as arrays units x years x 12 months (NaN where absent)."""
 
     def __init__(self, counts: pd.DataFrame, columns: Sequence[str], year: int, through: int,
-                 also: Sequence[str] = ()):
+                 also: Sequence[str] = (), stocks: Sequence[str] = (),
+                 pairs: dict[str, str] | None = None):
         if not isinstance(counts, pd.DataFrame):
             raise TypeError(f"counts must be a pandas DataFrame, got {type(counts).__name__}")
+        counts = _normalise_units(counts)
         for key in ("unit", "period"):
             if key not in counts.columns:
                 raise ValueError(f"counts have no column {key!r}")
@@ -243,7 +290,7 @@ class _Panel:
                 f"{c!r}{suggestion(c, data.columns)}" for c in absent))
         if derived:
             needed += [c for c in ("births_male", "births_female") if c not in needed]
-        data = _check_values(data, needed, _file_of(counts))
+        data = _check_values(data, needed, _file_of(counts), stocks)
         if derived:
             data = data.assign(births=data["births_male"] + data["births_female"])
         if data.duplicated(["unit", "period"]).any():
@@ -288,6 +335,16 @@ class _Panel:
         self.all_units = units.astype(object)
         self.ok = filled[:, -1, :through].all(axis=1)
         self.skip_note, self.skipped = self._gaps_ytd(present, values, filled, reported)
+        for num, den in (pairs or {}).items():  # a few proportions
+            x_num = values[num][:, -1, :through].sum(axis=1)
+            x_den = values[den][:, -1, :through].sum(axis=1)
+            over = self.ok & (x_num > x_den)
+            for u in np.flatnonzero(over):  # the inconsistent units only
+                why = (f"{num} ({x_num[u]:g}) exceed {den} ({x_den[u]:g}) in the year to "
+                       "date")
+                self.skip_note[u] = f"not projected: {why}"
+                self.skipped.append(f"{units[u]} ({why})")
+            self.ok = self.ok & ~over
         # the model sees the complete units only, as if the others were not in the counts
         self.units = self.all_units[self.ok]
         self.present = present[self.ok]
@@ -515,7 +572,8 @@ class _Projection:
     def __init__(self, counts: pd.DataFrame, *, year: int, through: int,
                  flows: Sequence[str], stocks: Sequence[str],
                  thinned: dict[str, str], seed: int, draws: int, also: Sequence[str] = ()):
-        self.panel = _Panel(counts, list(flows) + list(stocks), year, through, also)
+        self.panel = _Panel(counts, list(flows) + list(stocks), year, through, also,
+                            stocks=stocks, pairs=thinned)
         model_note, self.fresh = self.panel.notes()
         #: every unit of the counts, and which of them are projected (complete year to date);
         #: the arrays of draws, counts and profiles below hold the projected units only
@@ -662,6 +720,7 @@ def project_counts(
     0    A      30.0            0.25     120.0         1.0
     """
     levels = _check_common(draws, seed, confidence)
+    counts = _entry(counts)
     year = _check_year(year)
     m = _through_month(year, through)
     columns = list(dict.fromkeys([columns] if isinstance(columns, str) else columns))
@@ -849,6 +908,7 @@ def nowcast(
     0    A      11.7   11.7        11.7        11.7
     """
     levels = _check_common(draws, seed, confidence)
+    counts = _entry(counts)
     year = _check_year(year)
     m = _through_month(year, through)
     if targets is not None and not isinstance(targets, Scheme):
@@ -1018,6 +1078,7 @@ def project_milestones(
         without the year; as :func:`nowcast`.
     """
     levels = _check_common(draws, seed, confidence)
+    counts = _entry(counts)
     year = _check_year(year)
     m = _through_month(year, through)
     if not isinstance(scheme, Scheme):
@@ -1162,6 +1223,7 @@ def backtest_nowcast(
         :func:`nowcast`.
     """
     levels = _check_common(draws, seed, confidence)
+    counts = _entry(counts)
     year = _check_year(year)
     months = sorted({_through_month(year, k) if isinstance(k, int | np.integer)
                      and not isinstance(k, bool) else -1 for k in months_observed})
@@ -1176,7 +1238,15 @@ def backtest_nowcast(
         extra = [c for c in columns if c not in flows]
         flows = flows + extra
     scored_cols = list(columns) if columns is not None else flows
+    absent = [c for c in scored_cols if c not in counts.columns
+              and not (c == "births" and {"births_male", "births_female"} <= set(counts))]
+    if absent:
+        raise ValueError("counts lack the column(s) " + ", ".join(
+            f"{c!r}{suggestion(c, counts.columns)}" for c in absent))
     data_years = sorted(set(counts["period"].dt.year.tolist()))
+    if year not in data_years:
+        raise ValueError(f"no counts for the year {year} (the counts cover "
+                         f"{data_years[0]}-{data_years[-1]})")
     replay = [y for y in data_years if y <= year and any(h < y for h in data_years)]
     if not replay:
         raise ValueError(f"no year up to {year} has an earlier year of counts to learn the "
