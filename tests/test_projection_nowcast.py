@@ -637,3 +637,24 @@ def test_empty_counts_and_backtest_arguments():
     with pytest.raises(ValueError, match=r"counts lack the column\(s\) 'death' \(did you "
                                          r"mean 'deaths'\?\)"):
         nc.backtest_nowcast(c, 2024, [3], columns=["death"], indicators=None)
+
+
+@pytest.mark.parametrize("typo", [100, 100_000])
+def test_history_month_far_off_leaves_the_history(typo):
+    # finding 2: A's 2023-03 deaths typed as 100 (10 x 10) or 100000; every other month of
+    # A and B is 10 deaths. 100 >= 5 x (median 10 + 2) = 60: A's 2023 leaves the history, so
+    # the county profile is B's flat 2023 (shrunk toward flat: still flat) and both units
+    # project 60 * 12 / 6 = 120 (before: the typo pulled March's share up for everyone)
+    a = flat_counts([10] * 6)
+    a.loc[2, "deaths"] = typo
+    b = flat_counts([10] * 6).assign(unit="B")
+    with pytest.warns(UserWarning, match=r"far off the year's other months left out of the "
+                      r"seasonal history \(check for a typo\): A \(deaths 2023-03"), \
+            pytest.warns(UserWarning, match=r"no earlier complete year for unit\(s\) A"):
+        r = nc.project_counts(pd.concat([a, b], ignore_index=True), year=2024, through=6,
+                              columns=["deaths"], draws=200)
+    assert r["expected"].tolist() == pytest.approx([120.0, 120.0])
+    assert r["note"].iloc[0] == (
+        "no earlier complete year: county seasonal profile; 2023 left out of the history: "
+        f"deaths 2023-03 ({typo}) far off the year's other months (median 10)")
+    assert r["dispersion"].tolist() == [1.0, 1.0]

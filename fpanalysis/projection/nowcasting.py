@@ -91,8 +91,14 @@ that names the months (``"not projected: 2024-05 missing from the year to date"`
 :func:`fpanalysis.indicators.compute` keeps a unit that did not report. The model is fitted
 to the other units as if it were not in the counts, so their projections are exactly those
 of a run without it. An earlier year with a gap is left out of that unit's history, named
-in its note and a warning. Text, booleans or negative values in a count column are a
-:class:`~fpanalysis.schema.DataError` naming every cell (by unit and period).
+in its note and a warning; so is an earlier year with a month far off its other months
+(at least :data:`FAR_OFF_FACTOR` times their median + 2: a count typed ten times over), so
+that one typo distorts neither the unit's profile nor the county's. Text, booleans, negative
+or infinite values in a count column, or a fraction in a flow, are a
+:class:`~fpanalysis.schema.DataError` naming every cell (by unit and period). Unit codes are
+compared as text stripped of spaces (a whole float loses its '.0'); a (unit, period)
+repeated once so normalised is refused. A numerator of a proportion above its denominator in
+the year to date (compliant births above births) is not projected, with a note.
 """
 
 from __future__ import annotations
@@ -111,6 +117,7 @@ from ..schema import STOCK_COLUMNS, DataError, Problem, suggestion
 from ..scheme import Scheme, Target
 
 __all__ = [
+    "FAR_OFF_FACTOR",
     "FLAT_PSEUDO_EVENTS",
     "backtest_nowcast",
     "nowcast",
@@ -120,6 +127,9 @@ __all__ = [
 
 #: Pseudo-events of the flat prior on the county's seasonal profile (10 a month).
 FLAT_PSEUDO_EVENTS = 120.0
+#: A history month at least this many times the year's median month + 2 is far off (a typo):
+#: its unit-year leaves the history, with a note and a warning.
+FAR_OFF_FACTOR = 5.0
 _METHOD = "nowcast_nb"
 _MONTHS = 12
 
@@ -350,6 +360,26 @@ class _Panel:
         self.present = present[self.ok]
         self.values = {c: arr[self.ok] for c, arr in values.items()}
         self.complete = filled[self.ok, :-1, :].all(axis=2)  # units x history years
+        self.far = self._far_off([c for c in self.values if c not in stocks])
+
+    def _far_off(self, flows: Sequence[str]) -> np.ndarray:
+        """Notes (units x history years, '' where fine) of the complete unit-years holding a
+        month far off the year's other months (at least :data:`FAR_OFF_FACTOR` times their
+        median + 2, e.g. a count typed ten times over); these years leave the history (the
+        county's profile and dispersion too), so one typo cannot distort every unit."""
+        note = np.full(self.complete.shape, "", dtype=object)
+        for c in flows:  # a few count columns
+            arr = np.where(self.complete[:, :, None], self.values[c][:, :-1, :], np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN unit-years
+                med = np.nanmedian(arr, axis=2)
+            far = arr >= FAR_OFF_FACTOR * (med[:, :, None] + 2)
+            for u, j, m in zip(*np.nonzero(far), strict=True):  # the far-off cells only
+                add = (f"{c} {self.hist_years[j]}-{m + 1:02d} ({arr[u, j, m]:g}) far off the "
+                       f"year's other months (median {med[u, j]:g})")
+                note[u, j] = add if note[u, j] == "" else note[u, j] + ", " + add
+        self.complete &= note == ""
+        return note
 
     def _gaps_ytd(self, present: np.ndarray, values: dict[str, np.ndarray],
                   filled: np.ndarray, reported: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -393,12 +423,19 @@ class _Panel:
         text = ("no earlier complete year in the counts: flat seasonal profile"
                 if none_at_all else "no earlier complete year: county seasonal profile")
         note[fresh] = text
-        gaps = ~self.complete & self.present[:, :-1, :].any(axis=2)
+        far = self.far != ""
+        gaps = ~self.complete & self.present[:, :-1, :].any(axis=2) & ~far
         for j, y in enumerate(self.hist_years):  # a few history years
             hit = gaps[:, j]
             if hit.any():
                 add = f"{y} left out of the history: months or cells missing"
                 note[hit] = np.where(note[hit] == "", add, note[hit] + "; " + add)
+            hit = far[:, j]
+            if hit.any():
+                add = f"{y} left out of the history: " + self.far[hit, j]
+                note[hit] = np.where(note[hit] == "", add, note[hit] + "; " + add)
+        self.far_off = [f"{self.units[u]} ({self.far[u, j]})"
+                        for u, j in zip(*np.nonzero(far), strict=True)]  # the far-off only
         self.gaps = [f"{self.units[u]} ({self.hist_years[j]})"
                      for u, j in zip(*np.nonzero(gaps), strict=True)]  # the gaps only
         return note, [str(u) for u in self.units[fresh]]
@@ -624,6 +661,10 @@ class _Projection:
             warnings.warn("earlier year(s) with missing months or cells left out of the "
                           "seasonal history: " + ", ".join(self.panel.gaps), UserWarning,
                           stacklevel=3)
+        if self.panel.far_off:
+            warnings.warn("earlier year(s) with a month far off the year's other months left "
+                          "out of the seasonal history (check for a typo): "
+                          + ", ".join(self.panel.far_off), UserWarning, stacklevel=3)
         if self.fresh:
             warnings.warn("no earlier complete year for unit(s) " + ", ".join(self.fresh)
                           + ": projected on the county's (or a flat) seasonal profile, with "
