@@ -326,3 +326,14 @@ def test_ageing_tiles_each_sex_and_refuses_duplicates_and_empty():
         ageing_indicators(pd.concat([p, p.iloc[[0]]], ignore_index=True))
     with pytest.raises(ValueError, match="^population has no rows$"):
         ageing_indicators(p.iloc[:0])
+
+
+def test_ageing_sums_units_left_out_of_by():
+    # two units summed by period: 40 of 120 aged 65+ (both sexes, both units) = 33.3 %; the
+    # same (period, sex, age) in two units is not a duplicate
+    rows = [(u, "2024", sex, g, 10) for u in ("1", "2") for sex in ("male", "female")
+            for g in ("0-14", "15-64", "65+")]
+    p = pd.DataFrame(rows, columns=["unit", "period", "sex", "age_group", "population"])
+    got = ageing_indicators(p, by=("period",)).set_index("indicator")
+    assert got.loc["share_aged_65_plus", "numerator"] == 40
+    assert got.loc["share_aged_65_plus", "value"] == pytest.approx(100 / 3)

@@ -441,7 +441,9 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
     population : pandas.DataFrame
         Population by age: ``by`` columns, ``age`` (age-group labels such as ``"0"``,
         ``"1-4"``, ``"60-64"``, ``"65-69"``, ``"100+"`` or start ages; the groups must not
-        straddle 15 or 65) and ``count``. Rows of both sexes are summed.
+        straddle 15 or 65) and ``count``. Rows of both sexes are summed (and of several
+        units or periods when ``by`` leaves them out); the ages of each unit, period and
+        sex present must tile 0 to an open group on their own, without a repeated row.
     by : sequence of str, default ('unit', 'period')
         Grouping columns.
     age, count : str
@@ -484,9 +486,10 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
         raise ValueError(f"population lacks column(s) {', '.join(missing)}")
     if population.empty:
         raise ValueError("population has no rows")
-    # each sex (when there is a sex column) must tile the ages on its own; a repeated
-    # (group, sex, age) would be counted twice
-    tile_by = by + (["sex"] if "sex" in population.columns and "sex" not in by else [])
+    # each unit, period and sex (where there are such columns, summed or not) must tile the
+    # ages on its own; a repeated (group, unit, period, sex, age) would be counted twice
+    tile_by = by + [c for c in ("unit", "period", "sex") if c in population.columns
+                    and c not in by]
     keyed = pd.DataFrame({c: population[c].map(lambda v: v.strip() if isinstance(v, str)
                                                 else v) for c in tile_by + [age]})
     dup = keyed.duplicated(keep=False)
