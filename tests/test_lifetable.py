@@ -100,8 +100,17 @@ def test_constant_hazard_above_five():
     t = life_table(data)
     assert t["ax"].iloc[2] == pytest.approx(5 + 2.5 - 5 / (1 - np.exp(-2)), rel=1e-12)
     assert t["qx"].iloc[2] == pytest.approx(1 - np.exp(-2), rel=1e-12)
-    with pytest.raises(ValueError, match="qx exceeds 1 at age 5"):
+    # phe's a = 2.5 with mx = 0.5: q = 5 x 0.5 / (1 + 2.5 x 0.5) = 1.11 > 1
+    with pytest.raises(ValueError) as err:
         life_table(data.assign(mx=[0.01, 0.001, 0.5, 0.5]), by=(), nax="phe")
+    assert str(err.value) == (
+        "qx exceeds 1 at age 5 (mx = 0.5, 5-year interval, ax = 2.5): a death rate this high "
+        "is implausible at that age; check the deaths and population there (or try "
+        "nax='coale_demeny')")
+    # finding 22: under Coale-Demeny (mx 2.5 at 1-4: 4a1 = 1.522 - 1.518 x 0.01 = 1.507,
+    # q = 4 x 2.5 / (1 + 2.493 x 2.5) > 1) the message no longer advises Coale-Demeny
+    with pytest.raises(ValueError, match=r"\(or try nax='phe'\)$"):
+        life_table(data.assign(mx=[0.01, 2.5, 0.4, 0.5]))
 
 
 def test_chiang_variance_by_hand():

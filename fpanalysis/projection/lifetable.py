@@ -294,9 +294,11 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     qx = width * mc / (1 + (width - ax) * mc)
     if (qx > 1).any():
         i, j = np.argwhere(qx > 1)[0]
-        raise ValueError(f"qx exceeds 1 at age {ages[i, j]} (mx = {mc[i, j]:g}): the "
-                         "interval cannot hold so many deaths with this ax; use "
-                         "nax='coale_demeny'")
+        other = "nax='coale_demeny'" if nax == "phe" else "nax='phe'"
+        raise ValueError(f"qx exceeds 1 at age {ages[i, j]} (mx = {mc[i, j]:g}, "
+                         f"{width[i, j]:g}-year interval, ax = {ax[i, j]:.3g}): a death rate "
+                         "this high is implausible at that age; check the deaths and "
+                         f"population there (or try {other})")
     qx = np.concatenate([qx, np.ones((g, 1))], axis=1)
     lx = radix * np.concatenate([np.ones((g, 1)), np.cumprod(1 - qx[:, :-1], axis=1)], axis=1)
     dx = lx * qx
