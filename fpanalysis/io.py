@@ -508,8 +508,9 @@ def _age_labels(values: pd.Series) -> pd.Series:
 
 
 def _population_age_totals(data: pd.DataFrame, numbers: dict[str, pd.Series],
-                           counts: pd.DataFrame, col: Collector) -> None:
-    """Compare each (unit, year)'s totals with the monthly counts of a complete year."""
+                           counts: pd.DataFrame, col: Collector) -> list[str]:
+    """Compare each (unit, year)'s totals with the monthly counts of a complete year;
+    return the (unit, year)s not compared, each with the reason."""
     need = {"unit", "period", "population", "deaths"}
     if not need <= set(counts.columns):
         raise ValueError("counts= needs unit, period, population and deaths columns")
@@ -550,6 +551,13 @@ def _population_age_totals(data: pd.DataFrame, numbers: dict[str, pd.Series],
                 f"unit {both['unit'].iloc[i]}, {both['period'].iloc[i]}: deaths by age sum to "
                 f"{fmt(both['deaths'].iloc[i])} but the monthly counts' deaths sum to "
                 f"{fmt(both['deaths_counts'].iloc[i])}")
+    partial = set(zip(counts["unit"].astype(str), counts["period"].dt.year.astype(str),
+                      strict=True))
+    keys = sums.index.tolist()
+    compared = set(zip(both["unit"], both["period"], strict=True))
+    return [f"{u} {y} (" + ("the counts hold only part of the year" if (u, y) in partial
+                            else "no counts for it") + ")"
+            for u, y in keys if (u, y) not in compared]
 
 
 def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | None = None,
@@ -578,8 +586,9 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
         counts' mean population over the year (day-weighted, a mid-year population
         measured another way), so must the women 15-49 (female 15-19 ... 45-49) to the
         counts' mean ``women_15_49`` where the counts have it, and the deaths by age must
-        sum exactly to the year's monthly deaths. Years the counts hold only in part are not
-        compared.
+        sum exactly to the year's monthly deaths. Years the counts hold only in part (or not
+        at all) are not compared: ``attrs["load_report"]["not_compared"]`` lists them, e.g.
+        ``["101 2025 (the counts hold only part of the year)"]``.
 
     Returns
     -------
@@ -637,10 +646,11 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
     _check_complete(data, col, (sex.isin(SEXES) & age.isin(POPULATION_AGE_GROUPS)).to_numpy())
     if units is not None:
         _check_one_level(data, units, col)
+    not_compared = None
     if counts is not None and not col.problems:
         if not isinstance(counts, pd.DataFrame):
             counts = load_counts(counts, units=units)
-        _population_age_totals(data, n, counts, col)
+        not_compared = _population_age_totals(data, n, counts, col)
     col.raise_if_any()
     for c, num in w.exact.items():
         data[c] = num
@@ -650,7 +660,10 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
         _s=data["sex"].map({"male": 0, "female": 1}), _a=data["age_group"].map(order))
     out = out.sort_values(["unit", "period", "_s", "_a"], kind="stable")
     out = out.drop(columns=["_s", "_a"]).astype({"sex": "string", "age_group": "string"})
-    return _store(out.reset_index(drop=True), w.report)
+    out = _store(out.reset_index(drop=True), w.report)
+    if not_compared is not None:  # with counts=: the unit-years not checked, and why
+        out.attrs["load_report"]["not_compared"] = not_compared
+    return out
 
 
 def _check_one_level(data: pd.DataFrame, units: pd.DataFrame, col: Collector) -> None:

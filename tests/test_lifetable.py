@@ -100,8 +100,17 @@ def test_constant_hazard_above_five():
     t = life_table(data)
     assert t["ax"].iloc[2] == pytest.approx(5 + 2.5 - 5 / (1 - np.exp(-2)), rel=1e-12)
     assert t["qx"].iloc[2] == pytest.approx(1 - np.exp(-2), rel=1e-12)
-    with pytest.raises(ValueError, match="qx exceeds 1 at age 5"):
+    # phe's a = 2.5 with mx = 0.5: q = 5 x 0.5 / (1 + 2.5 x 0.5) = 1.11 > 1
+    with pytest.raises(ValueError) as err:
         life_table(data.assign(mx=[0.01, 0.001, 0.5, 0.5]), by=(), nax="phe")
+    assert str(err.value) == (
+        "qx exceeds 1 at age 5 (mx = 0.5, 5-year interval, ax = 2.5): a death rate this high "
+        "is implausible at that age; check the deaths and population there (or try "
+        "nax='coale_demeny')")
+    # finding 22: under Coale-Demeny (mx 2.5 at 1-4: 4a1 = 1.522 - 1.518 x 0.01 = 1.507,
+    # q = 4 x 2.5 / (1 + 2.493 x 2.5) > 1) the message no longer advises Coale-Demeny
+    with pytest.raises(ValueError, match=r"\(or try nax='phe'\)$"):
+        life_table(data.assign(mx=[0.01, 2.5, 0.4, 0.5]))
 
 
 def test_chiang_variance_by_hand():
@@ -220,7 +229,7 @@ def test_ageing_indicators_by_hand():
         ageing_indicators(frame.assign(population=0))
     # without its oldest groups a share of 0 would be silently wrong: refused
     with pytest.raises(ValueError, match="without gaps or overlaps: they do not in group "
-                                         "\\('101', '2024'\\), near age 85"):
+                                         "\\('101', '2024', 'female'\\), near age 85"):
         ageing_indicators(frame[~frame["age_group"].isin(["90+"])])
     with pytest.raises(ValueError, match="near age 25"):  # 20-24 missing: 25 follows 15-19
         ageing_indicators(frame[frame["age_group"] != "20-24"])
@@ -256,3 +265,84 @@ def test_sample_population_age_feeds_life_tables():
     female = le[le["sex"] == "female"]["value"].to_numpy()
     male = le[le["sex"] == "male"]["value"].to_numpy()
     assert (female > male).all()
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def _labelled():
+    """The PHE table with labels 0, 1-4, 5-9, ..., 85-89, 90+ (the ages of PHE_AGES)."""
+    d = _phe()
+    labels = ["0", "1-4"] + [f"{a}-{a + 4}" for a in PHE_AGES[2:-1]] + ["90+"]
+    return d.assign(age=labels)
+
+
+def test_labels_closed_last_group_and_wrong_end_refused():
+    d = _labelled()
+    # the labels give the same table as the start ages (PHE_VALUE, the reference above)
+    assert np.allclose(life_table(d, by=(), nax="phe")["ex"], PHE_VALUE, rtol=0, atol=1e-8)
+    # finding 10: '90-94' as the last group was silently taken as open
+    with pytest.raises(ValueError, match=r"^the last age group '90-94' is closed: label the "
+                                         r"open group with '\+' \(e\.g\. '90\+'\) or pass "
+                                         r"open_age$"):
+        life_table(d.assign(age=d["age"].replace("90+", "90-94")), by=(), nax="phe")
+    # with open_age the closed groups from 85 up are folded into 85+: accepted
+    life_table(d.assign(age=d["age"].replace("90+", "90-94")), by=(), nax="phe", open_age=85)
+    # finding 15: '10-15' does not end where 15-19 starts
+    with pytest.raises(ValueError, match=r"^age group '10-15' does not end where the next "
+                                         r"group starts \(15\)"):
+        life_table(d.assign(age=d["age"].replace("10-14", "10-15")), by=(), nax="phe")
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("deaths", "12", "deaths must be numbers, not text or true/false"),
+    ("deaths", True, "deaths must be numbers, not text or true/false"),
+    ("population", "1000", "population must be numbers, not text or true/false"),
+    ("deaths", 2.5, "deaths must be whole numbers: 1 value(s) are not, e.g. 2.5"),
+])
+def test_text_booleans_fractional_deaths_refused(column, value, message):
+    # finding 11/12: pd.to_numeric used to turn '12' into 12 and True into 1
+    d = _phe()
+    d[column] = d[column].astype(object)
+    d.loc[3, column] = value
+    with pytest.raises(ValueError) as err:
+        life_table(d, by=(), nax="phe")
+    assert str(err.value) == message
+
+
+def test_sex_with_a_stray_space_is_one_group():
+    # finding 23: 'male ' on one row made a second, incomplete group
+    d = pd.concat([_phe().assign(sex="male"), _phe().assign(sex="female")], ignore_index=True)
+    d.loc[4, "sex"] = "male "
+    t = life_table(d, by=("sex",), nax="phe")
+    assert sorted(set(t["sex"])) == ["female", "male"]
+    assert np.allclose(t.loc[t["sex"] == "male", "ex"], PHE_VALUE, rtol=0, atol=1e-8)
+
+
+def test_ageing_tiles_each_sex_and_refuses_duplicates_and_empty():
+    # finding 9: with a sex column, the females lacking 65+ while the males have it passed
+    # the tiling check (the union of both sexes tiled); a repeated row was counted twice
+    rows = []
+    for sex in ("male", "female"):
+        rows += [("1", "2024", sex, g, 10) for g in ("0-14", "15-64", "65+")]
+    p = pd.DataFrame(rows, columns=["unit", "period", "sex", "age_group", "population"])
+    # both sexes: 20 of 60 aged 65+ = 33.3 %, 20 per 40 aged 15-64 = 50
+    got = ageing_indicators(p).set_index("indicator")["value"]
+    assert got["share_aged_65_plus"] == pytest.approx(100 / 3)
+    with pytest.raises(ValueError, match=r"they do not in group \('1', '2024', 'female'\)"):
+        ageing_indicators(p[~((p["sex"] == "female") & (p["age_group"] == "65+"))])
+    with pytest.raises(ValueError, match="^population has duplicate rows for a group and age"):
+        ageing_indicators(pd.concat([p, p.iloc[[0]]], ignore_index=True))
+    with pytest.raises(ValueError, match="^population has no rows$"):
+        ageing_indicators(p.iloc[:0])
+
+
+def test_ageing_sums_units_left_out_of_by():
+    # two units summed by period: 40 of 120 aged 65+ (both sexes, both units) = 33.3 %; the
+    # same (period, sex, age) in two units is not a duplicate
+    rows = [(u, "2024", sex, g, 10) for u in ("1", "2") for sex in ("male", "female")
+            for g in ("0-14", "15-64", "65+")]
+    p = pd.DataFrame(rows, columns=["unit", "period", "sex", "age_group", "population"])
+    got = ageing_indicators(p, by=("period",)).set_index("indicator")
+    assert got.loc["share_aged_65_plus", "numerator"] == 40
+    assert got.loc["share_aged_65_plus", "value"] == pytest.approx(100 / 3)

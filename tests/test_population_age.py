@@ -278,3 +278,16 @@ def test_all_problems_are_listed_together(write):
     got = [(r, c) for _, r, c, _ in problems(exc)]
     assert (2, "sex") in got and (5, "deaths") in got and (6, "population") in got
     assert (3, "age_group") in got  # male lacks its age-0 row (row 2 was unreadable)
+
+
+def test_unit_years_not_compared_are_reported(write):
+    # finding 17: 101 2024 compared (4400 = 44 x 100 people; 44 deaths = 4 x 11 + 0), 101
+    # 2023 held in part by the counts, 102 2024 absent from them: both named with the reason
+    counts = pd.concat([_monthly(), _monthly(year=2023).iloc[:6]], ignore_index=True)
+    lines = _rows() + _rows(period="2023") + _rows(unit="102")
+    pa = io.load_population_age(write(lines), counts=counts)
+    assert sorted(pa.attrs["load_report"]["not_compared"]) == [
+        "101 2023 (the counts hold only part of the year)",
+        "102 2024 (no counts for it)"]
+    # without counts= there is no such entry
+    assert "not_compared" not in io.load_population_age(write(lines)).attrs["load_report"]

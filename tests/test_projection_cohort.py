@@ -101,7 +101,7 @@ def test_bad_arguments_refused():
         cohort_component(base, mort, start=2020, years=5, step=1)
     with pytest.raises(ValueError, match="years must be a positive multiple of step"):
         cohort_component(base, mort, start=2020, years=7)
-    with pytest.raises(ValueError, match="srb must be a positive number"):
+    with pytest.raises(ValueError, match=r"srb is males per 100 females \(between 90 and 130\)"):
         cohort_component(base, mort, start=2020, years=5, srb=0)
     asfr = pd.DataFrame({"age_group": ["20-24"], "asfr": [0.1]})
     with pytest.raises(ValueError, match="are not groups of base_population"):
@@ -227,3 +227,75 @@ def test_inputs_from_the_sample():
                        + comp["net_migration"], comp["population_end"])
     with pytest.raises(ValueError, match="population_age has no rows for 2030"):
         cohort_inputs(pa, period="2030")
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    # finding 7: 500 per 1000 made the birth denominator 1 - 0.5 x 5 / 2 < 0: negative pop
+    ({"fertility": pd.DataFrame({"year": [2020], "crude_birth_rate": [500.0]})},
+     "fertility: crude_birth_rate is births per 1000 people per year (at most 100)"),
+    # finding 13: a ratio 1.05 instead of 105 males per 100 females
+    ({"srb": 1.05}, "srb is males per 100 females (between 90 and 130), got 1.05"),
+    ({"srb": True}, "srb is males per 100 females (between 90 and 130), got True"),
+    # finding 11/12/21: text and booleans no longer slip through to_numeric
+    ({"fertility": pd.DataFrame({"year": [2020], "crude_birth_rate": ["20"]})},
+     "fertility: crude_birth_rate must be numbers, not text or true/false"),
+    ({"fertility": pd.DataFrame({"year": ["2020"], "crude_birth_rate": [20.0]})},
+     "fertility: year must be numbers, not text or true/false"),
+    ({"fertility": pd.DataFrame({"age_group": ["15-19"], "asfr": [True]})},
+     "fertility: asfr must be numbers, not text or true/false"),
+    ({"migration": pd.DataFrame({"sex": ["male"], "age_group": ["5-9"],
+                                 "net_migrants": ["3"]})},
+     "migration: net_migrants must be numbers, not text or true/false"),
+])
+def test_implausible_or_mistyped_inputs_refused(kwargs, message):
+    base, mort = _small()
+    with pytest.raises(ValueError) as err:
+        cohort_component(base, mort, start=2020, years=5, **kwargs)
+    assert str(err.value) == message
+
+
+def test_text_population_and_mortality_year_refused():
+    base, mort = _small()
+    with pytest.raises(ValueError, match="^base_population: population must be numbers, not "
+                                         "text or true/false$"):
+        cohort_component(base.assign(population=base["population"].astype(str)), mort,
+                         start=2020, years=5)
+    with pytest.raises(ValueError, match="^mortality: year must be a number$"):
+        cohort_component(base, mort.assign(year=2020.5), start=2020, years=5)
+
+
+def test_migration_rows_used_by_no_step_warn():
+    # finding 14: steps start 2020 and 2025; rows of 2018 and 2020 (2020 supersedes 2018 at
+    # the first step) and 2030 (after the last step): 2018 and 2030 are used by no step
+    base, mort = _small()
+    mig = pd.DataFrame({"sex": "male", "age_group": "5-9", "year": [2018, 2020, 2030],
+                        "net_migrants": [1.0, 2.0, 3.0]})
+    with pytest.warns(UserWarning, match=r"migration rows of year\(s\) 2018, 2030 are used by "
+                                         r"no step \(steps start 2020, 2025"):
+        out = cohort_component(base, mort, start=2020, years=10, migration=mig)
+    # 2025 male 5-9 = 100 survivors of 0-4 (mx 0) + 2 x 5 migrants = 110
+    end = out[(out["year"] == 2025) & (out["sex"] == "male")].set_index("age_group")
+    assert end.loc["5-9", "population"] == pytest.approx(110.0)
+
+
+def test_cohort_inputs_refuse_a_unit_missing_from_the_year_or_repeated():
+    # finding 8: unit B reports 2023 but not 2024 (the 2024 sum would silently leave it
+    # out); a repeated (unit, sex, age group) would be counted twice
+    from fpanalysis.projection.cohort import cohort_inputs
+
+    def rows(unit, period):
+        return pd.DataFrame({"unit": unit, "period": period, "sex": ["male", "female"],
+                             "age_group": "0", "population": 100, "deaths": 1})
+
+    pa = pd.concat([rows("A", "2023"), rows("B", "2023"), rows("A", "2024")],
+                   ignore_index=True)
+    with pytest.raises(ValueError, match=r"^population_age has no rows for 2024 for unit\(s\) "
+                                         r"B \(present in other years\)"):
+        cohort_inputs(pa, period="2024")
+    dup = pd.concat([pa, rows("B", "2024"), rows("B ", "2024").iloc[[0]]], ignore_index=True)
+    with pytest.raises(ValueError, match="^population_age has duplicate rows for 2024: unit B, "
+                                         "male 0$"):
+        cohort_inputs(dup, period="2024")

@@ -9,7 +9,9 @@ paths: constant, scaled to a TFR path, or with a policy uplift from a given year
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -59,7 +61,7 @@ def _base(base: pd.DataFrame) -> tuple[np.ndarray, int, list[str]]:
         have = set(zip(sex, group, strict=True))
         lack = [f"{s} {g}" for s in _SEXES for g in labels if (s, g) not in have]
         raise ValueError(f"base_population lacks rows: {', '.join(lack[:10])}")
-    pop = pd.to_numeric(base["population"], errors="coerce").to_numpy(float)
+    pop = _numbers(base["population"], "base_population: population").to_numpy(float)
     if (~np.isfinite(pop) | (pop < 0)).any():
         raise ValueError("base_population: population must be finite and non-negative")
     idx = sex.map({s: i for i, s in enumerate(_SEXES)}).to_numpy(int) * len(labels) + \
@@ -93,11 +95,22 @@ def _interpolate(frame: pd.DataFrame, value: str, keys: list[str], year: float,
                             for k in keys}, value: np.asarray(out, float)})
 
 
+def _numbers(values: pd.Series, what: str) -> pd.Series:
+    """``values`` as floats; text (even '12') or true/false refused with one sentence."""
+    if pd.api.types.is_bool_dtype(values.dtype) or not (
+            pd.api.types.is_numeric_dtype(values.dtype)
+            or values.map(lambda v: v is None or (isinstance(v, Real)
+                                                  and not isinstance(v, bool | np.bool_)))
+            .all()):
+        raise ValueError(f"{what} must be numbers, not text or true/false")
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
+
+
 def _check_years(frame: pd.DataFrame, name: str, keys: list[str]) -> None:
     if "year" not in frame.columns:
         return
-    y = pd.to_numeric(frame["year"], errors="coerce")
-    if y.isna().any():
+    y = _numbers(frame["year"], f"{name}: year")
+    if y.isna().any() or (y != np.round(y)).any():
         raise ValueError(f"{name}: year must be a number")
     sets = frame.groupby("year")[keys].apply(lambda g: frozenset(map(tuple, g.to_numpy())))
     if sets.nunique() > 1:
@@ -146,7 +159,7 @@ def _fertility(fertility: pd.DataFrame | None) -> str | None:
         if unknown:
             raise ValueError(f"fertility: age groups must be among {', '.join(FERTILE_GROUPS)}; "
                              f"unknown: {unknown}")
-        v = pd.to_numeric(fertility["asfr"], errors="coerce")
+        v = _numbers(fertility["asfr"], "fertility: asfr")
         if (~np.isfinite(v) | (v < 0)).any():
             raise ValueError("fertility: asfr must be finite and non-negative")
         if (v > 1).any():
@@ -155,11 +168,14 @@ def _fertility(fertility: pd.DataFrame | None) -> str | None:
         _check_years(fertility.assign(age_group=groups), "fertility", ["age_group"])
         return "asfr"
     if {"year", "crude_birth_rate"} <= set(fertility.columns):
-        v = pd.to_numeric(fertility["crude_birth_rate"], errors="coerce")
+        v = _numbers(fertility["crude_birth_rate"], "fertility: crude_birth_rate")
         if (~np.isfinite(v) | (v < 0)).any():
             raise ValueError("fertility: crude_birth_rate must be finite and non-negative")
-        y = pd.to_numeric(fertility["year"], errors="coerce")
-        if not np.isfinite(y).all():
+        if (v > 100).any():
+            raise ValueError("fertility: crude_birth_rate is births per 1000 people per year "
+                             "(at most 100)")
+        y = _numbers(fertility["year"], "fertility: year")
+        if not np.isfinite(y).all() or (y != np.round(y)).any():
             raise ValueError("fertility: year must be a number")
         if fertility["year"].duplicated().any():
             raise ValueError("fertility has duplicate years")
@@ -185,9 +201,14 @@ def _migration(migration: pd.DataFrame | None, labels: list[str]) -> pd.DataFram
     keys = ["sex", "age_group"] + (["year"] if "year" in frame.columns else [])
     if frame.duplicated(keys).any():
         raise ValueError("migration has duplicate rows for a sex and age group (and year)")
-    v = pd.to_numeric(frame["net_migrants"], errors="coerce")
+    v = _numbers(frame["net_migrants"], "migration: net_migrants")
     if (~np.isfinite(v)).any():
         raise ValueError("migration: net_migrants must be finite numbers")
+    if "year" in frame.columns:
+        y = _numbers(frame["year"], "migration: year")
+        if y.isna().any() or (y != np.round(y)).any():
+            raise ValueError("migration: year must be a number")
+        frame = frame.assign(year=y)
     return frame.assign(net_migrants=v)
 
 
@@ -247,7 +268,9 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
     ValueError
         Missing or malformed inputs (unknown sex or age group, duplicate or missing rows,
         negative or non-finite values), ``step`` other than 5, ``years`` not a positive
-        multiple of it, mortality not reaching the open age, ``srb`` not positive, net
+        multiple of it, mortality not reaching the open age, ``srb`` outside 90-130 (males per
+        100 females), a crude birth rate above 100 per 1000, text or true/false in a
+        number column, a negative or infinite projected population, net
         emigration larger than the population of a group.
 
     Notes
@@ -273,8 +296,8 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
         raise ValueError(f"years must be a positive multiple of step ({step}), got {years!r}")
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
         raise ValueError(f"start must be a year (an integer), got {start!r}")
-    if not np.isfinite(srb) or srb <= 0:
-        raise ValueError(f"srb must be a positive number of males per 100 females, got {srb!r}")
+    if isinstance(srb, bool) or not isinstance(srb, Real) or not 90 <= srb <= 130:
+        raise ValueError(f"srb is males per 100 females (between 90 and 130), got {srb!r}")
     pop, top, labels = _base(base_population)
     need = [c for c in ("sex", "age", "mx") if c not in mortality.columns]
     if need:
@@ -290,6 +313,16 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
     _check_years(mort, "mortality", ["sex", "age"])
     kind = _fertility(fertility)
     mig = _migration(migration, labels)
+    if mig is not None and "year" in mig.columns:
+        given = sorted(set(mig["year"].astype(float)))
+        used = {max((y for y in given if y <= t), default=None)
+                for t in range(start, start + years, step)} - {None}
+        unused = [f"{y:g}" for y in given if y not in used]
+        if unused:
+            warnings.warn(f"migration rows of year(s) {', '.join(unused)} are used by no step "
+                          f"(steps start {', '.join(map(str, range(start, start + years, step)))}"
+                          "; each step takes the latest year at or before its start)",
+                          UserWarning, stacklevel=2)
     k = len(labels)
     male_share = srb / (100 + srb)
     fert_idx = [labels.index(g) for g in FERTILE_GROUPS if g in labels]
@@ -341,6 +374,9 @@ def cohort_component(base_population: pd.DataFrame, mortality: pd.DataFrame, *, 
             births = c * step * rest / 2 / (1 - c * step * float(share @ s0) / 2)
         new[:, 0] = births * share * s0
         new += added
+        if not np.isfinite(new).all() or (new < 0).any():
+            raise ValueError(f"the projection gives a negative or infinite population in "
+                             f"{t + step}: check fertility, mortality and migration")
         comps.append(pd.DataFrame({
             "year": t, "end_year": t + step, "sex": list(_SEXES),
             "population_start": pop.sum(axis=1), "births": births * share,
@@ -469,6 +505,20 @@ def cohort_inputs(population_age: pd.DataFrame, *, period: object,
     rows = population_age[population_age["period"].astype(str) == str(year)]
     if rows.empty:
         raise ValueError(f"population_age has no rows for {year}")
+    if "unit" in population_age.columns:
+        unit = rows["unit"].astype(str).str.strip()
+        absent = sorted(set(population_age["unit"].astype(str).str.strip()) - set(unit))
+        if absent:
+            raise ValueError(f"population_age has no rows for {year} for unit(s) "
+                             f"{', '.join(absent[:10])} (present in other years): the sum "
+                             "would leave them out")
+        key = pd.DataFrame({"unit": unit, "sex": rows["sex"].astype(str).str.strip(),
+                            "age_group": rows["age_group"].astype(str).str.strip()})
+        dup = key.duplicated(keep=False)
+        if dup.any():
+            first = key[dup].iloc[0]
+            raise ValueError(f"population_age has duplicate rows for {year}: unit "
+                             f"{first['unit']}, {first['sex']} {first['age_group']}")
     sums = rows.groupby(["sex", "age_group"], sort=False)[["population", "deaths"]].sum()
     sums = sums.reset_index()
     start = age_start(sums["age_group"])

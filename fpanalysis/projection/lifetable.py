@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -243,17 +244,29 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     if data.empty:
         raise ValueError("data have no rows")
     frame = data[need].copy()
+    for c in by:  # a few grouping columns: ' male' is 'male'
+        frame[c] = frame[c].map(lambda v: v.strip() if isinstance(v, str) else v)
+    for c in ([deaths, population] if counts else [mx]):
+        frame[c] = _numbers(frame[c], c)
+    if counts:
+        d = frame[deaths].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            frac = np.isfinite(d) & (d != np.round(d))
+        if frac.any():
+            raise ValueError(f"{deaths} must be whole numbers: {int(frac.sum())} value(s) are "
+                             f"not, e.g. {d[frac][0]:g}")
     frame["__age_raw"] = frame[age]
     if open_age is not None:
         frame = _close(frame, by, age, open_age, counts, deaths, population)
     frame, k = _grid(frame, by, age_start(frame[age]))
+    _check_labels(frame["__age_raw"], frame["__age"].to_numpy(), k, open_age is not None)
     g = len(frame) // k
     ages = frame["__age"].to_numpy().reshape(g, k)
     width = np.diff(ages, axis=1).astype(float)
     out = {}
     if counts:
-        dd = pd.to_numeric(frame[deaths], errors="coerce").to_numpy(float).reshape(g, k)
-        pp = pd.to_numeric(frame[population], errors="coerce").to_numpy(float).reshape(g, k)
+        dd = frame[deaths].to_numpy(float).reshape(g, k)
+        pp = frame[population].to_numpy(float).reshape(g, k)
         _check_values({deaths: dd, population: pp}, ages)
         if (dd > pp).any():
             i, j = np.argwhere(dd > pp)[0]
@@ -265,7 +278,7 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
         m = dd / pp
         out[deaths], out[population] = dd, pp
     else:
-        m = pd.to_numeric(frame[mx], errors="coerce").to_numpy(float).reshape(g, k)
+        m = frame[mx].to_numpy(float).reshape(g, k)
         _check_values({mx: m}, ages)
         dd = None
     if (m[:, -1] == 0).any():
@@ -281,9 +294,11 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     qx = width * mc / (1 + (width - ax) * mc)
     if (qx > 1).any():
         i, j = np.argwhere(qx > 1)[0]
-        raise ValueError(f"qx exceeds 1 at age {ages[i, j]} (mx = {mc[i, j]:g}): the "
-                         "interval cannot hold so many deaths with this ax; use "
-                         "nax='coale_demeny'")
+        other = "nax='coale_demeny'" if nax == "phe" else "nax='phe'"
+        raise ValueError(f"qx exceeds 1 at age {ages[i, j]} (mx = {mc[i, j]:g}, "
+                         f"{width[i, j]:g}-year interval, ax = {ax[i, j]:.3g}): a death rate "
+                         "this high is implausible at that age; check the deaths and "
+                         f"population there (or try {other})")
     qx = np.concatenate([qx, np.ones((g, 1))], axis=1)
     lx = radix * np.concatenate([np.ones((g, 1)), np.cumprod(1 - qx[:, :-1], axis=1)], axis=1)
     dx = lx * qx
@@ -330,7 +345,7 @@ def _close(frame: pd.DataFrame, by: list[str], age: str, open_age: object, count
     start = age_start(frame[age])
     if (start >= 0).all() and start.max() < open_age:
         raise ValueError(f"open_age {open_age} is above the oldest age group ({start.max()})")
-    values = frame[[deaths, population]].apply(pd.to_numeric, errors="coerce")
+    values = frame[[deaths, population]]
     if values.isna().any().any():
         raise ValueError(f"{deaths} and {population} must be finite and non-negative")
     top = start >= open_age
@@ -344,6 +359,36 @@ def _close(frame: pd.DataFrame, by: list[str], age: str, open_age: object, count
     high[age] = open_age
     high["__age_raw"] = open_age
     return pd.concat([low, high[low.columns]], ignore_index=True)
+
+
+def _numbers(values: pd.Series, name: str) -> pd.Series:
+    """``values`` as floats; text (even '12') or true/false refused with one sentence."""
+    if pd.api.types.is_bool_dtype(values.dtype) or not (
+            pd.api.types.is_numeric_dtype(values.dtype)
+            or values.map(lambda v: v is None or (isinstance(v, Real)
+                                                  and not isinstance(v, bool | np.bool_)))
+            .all()):
+        raise ValueError(f"{name} must be numbers, not text or true/false")
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
+
+
+def _check_labels(raw: pd.Series, ages: np.ndarray, k: int, closed_here: bool) -> None:
+    """An age-group label ends where the next group starts ('10-15' does not); the last
+    group is open ('95+', or a bare start age) unless ``open_age`` closed it here."""
+    text = raw.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    ranged = text & raw.astype("string").str.contains(r"\d\s*[-–~]\s*\d",
+                                                       regex=True).fillna(False).to_numpy()
+    last = (np.arange(len(raw)) % k) == k - 1
+    if not closed_here and (ranged & last).any():
+        label = raw[ranged & last].iloc[0]
+        raise ValueError(f"the last age group {label!r} is closed: label the open group with "
+                         f"'+' (e.g. '{int(ages[ranged & last][0])}+') or pass open_age")
+    nxt = np.append(ages[1:], -1)
+    wrong = ranged & ~last & (_age_end(raw) != nxt)
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise ValueError(f"age group {raw.iloc[i]!r} does not end where the next group "
+                         f"starts ({int(nxt[i])}): the groups are 0, 1-4, 5-9, 10-14, ...")
 
 
 def _check_values(columns: dict[str, np.ndarray], ages: np.ndarray) -> None:
@@ -398,7 +443,9 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
     population : pandas.DataFrame
         Population by age: ``by`` columns, ``age`` (age-group labels such as ``"0"``,
         ``"1-4"``, ``"60-64"``, ``"65-69"``, ``"100+"`` or start ages; the groups must not
-        straddle 15 or 65) and ``count``. Rows of both sexes are summed.
+        straddle 15 or 65) and ``count``. Rows of both sexes are summed (and of several
+        units or periods when ``by`` leaves them out); the ages of each unit, period and
+        sex present must tile 0 to an open group on their own, without a repeated row.
     by : sequence of str, default ('unit', 'period')
         Grouping columns.
     age, count : str
@@ -439,6 +486,18 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
     missing = [c for c in by + [age, count] if c not in population.columns]
     if missing:
         raise ValueError(f"population lacks column(s) {', '.join(missing)}")
+    if population.empty:
+        raise ValueError("population has no rows")
+    # each unit, period and sex (where there are such columns, summed or not) must tile the
+    # ages on its own; a repeated (group, unit, period, sex, age) would be counted twice
+    tile_by = by + [c for c in ("unit", "period", "sex") if c in population.columns
+                    and c not in by]
+    keyed = pd.DataFrame({c: population[c].map(lambda v: v.strip() if isinstance(v, str)
+                                                else v) for c in tile_by + [age]})
+    dup = keyed.duplicated(keep=False)
+    if dup.any():
+        shown = keyed[dup].drop_duplicates().head(3).to_dict("records")
+        raise ValueError(f"population has duplicate rows for a group and age: {shown}")
     start = age_start(population[age])
     if (start < 0).any():
         shown = ", ".join(map(repr, pd.unique(population[age][start < 0])[:5]))
@@ -449,8 +508,8 @@ def ageing_indicators(population: pd.DataFrame, *, by: Sequence[str] = ("unit", 
         shown = ", ".join(map(repr, pd.unique(population[age][straddle])[:5]))
         raise ValueError(f"age groups straddle 15 or 65, so the indicators cannot be split: "
                          f"{shown}")
-    _check_tiling(population, by, start, end, age)
-    values = pd.to_numeric(population[count], errors="coerce").to_numpy(float)
+    _check_tiling(keyed, tile_by, start, end, age)
+    values = _numbers(population[count], count).to_numpy(float)
     if (~np.isfinite(values) | (values < 0)).any():
         raise ValueError(f"{count} must be finite and non-negative")
     frame = population[by].copy()
