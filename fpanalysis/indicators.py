@@ -626,6 +626,8 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
         raise ValueError("counts need a period column to turn "
                          f"{', '.join(stocks)} into person-years")
     universe = _universe(data, units) if has_unit else None
+    # only the columns the indicators use are summed: an unused column may hold anything
+    data = data[[c for c in data.columns if c in set(cols) | {"unit", "period"} | set(by)]]
     rolled = False
     sub_word = "dekads" if has_period and pr.is_dekad(data["period"]) else "months"
     monthly = has_period and (data["period"].dtype == "period[M]" or pr.is_dekad(data["period"]))

@@ -572,3 +572,16 @@ def test_float_counts_with_a_stock_and_nothing_rolled_up():
                       "deaths": [12.0], "population": [1000.0]})
     r = ind.compute(c, ["crude_death_rate"])
     assert r["value"].iloc[0] == pytest.approx(12.0)
+
+
+def test_a_column_no_indicator_uses_may_hold_anything(sample_counts):
+    # text in births_male does not stop the crude birth rate, which reads births only; the
+    # values equal those of the clean counts (compared with them, not with a formula)
+    d = sample_counts.copy()
+    d["births_male"] = d["births_male"].astype(object)
+    d.loc[0, "births_male"] = "12"
+    got = ind.compute(d, ["crude_birth_rate"], period="2023Q1")
+    want = ind.compute(sample_counts, ["crude_birth_rate"], period="2023Q1")
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="count column 'births_male' is not numeric"):
+        ind.compute(d, ["sex_ratio_at_birth"], period="2023Q1")

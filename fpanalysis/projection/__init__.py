@@ -8,7 +8,8 @@
 * :mod:`.lifetable`: abridged life tables with Chiang's intervals and ageing indicators;
 * :mod:`.cohort`: the cohort-component projection by sex and 5-year age group with
   fertility scenarios (:func:`cohort_component`, :func:`fertility_scenario`) and its inputs
-  from the ``population_age`` table (:func:`cohort_inputs`).
+  from the ``population_age`` table (:func:`cohort_inputs`);
+* :mod:`.figures`: the fan, backtest, pyramid and scenario charts of the projection notebook.
 
 Three modules rather than one ``projection.py``: the nowcast works on monthly counts of many
 units, the life table and the projection on one population by age; they share no code.
@@ -16,7 +17,9 @@ units, the life table and the projection on one population by age; they share no
 
 from .cohort import FERTILE_GROUPS, cohort_component, cohort_inputs, fertility_scenario
 from .lifetable import age_start, ageing_indicators, life_expectancy, life_table
+from . import figures
 from .nowcasting import (
+    FAR_OFF_FACTOR,
     FLAT_PSEUDO_EVENTS,
     backtest_nowcast,
     nowcast,
@@ -25,6 +28,7 @@ from .nowcasting import (
 )
 
 __all__ = [
+    "FAR_OFF_FACTOR",
     "FERTILE_GROUPS",
     "FLAT_PSEUDO_EVENTS",
     "age_start",
@@ -33,6 +37,7 @@ __all__ = [
     "cohort_component",
     "cohort_inputs",
     "fertility_scenario",
+    "figures",
     "life_expectancy",
     "life_table",
     "nowcast",
