@@ -15,9 +15,9 @@ Three modules rather than one ``projection.py``: the nowcast works on monthly co
 units, the life table and the projection on one population by age; they share no code.
 """
 
+from . import figures
 from .cohort import FERTILE_GROUPS, cohort_component, cohort_inputs, fertility_scenario
 from .lifetable import age_start, ageing_indicators, life_expectancy, life_table
-from . import figures
 from .nowcasting import (
     FAR_OFF_FACTOR,
     FLAT_PSEUDO_EVENTS,
