@@ -18,22 +18,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_indicators import best_of  # run as a script: benchmarks/ is on the path
 
 from fpanalysis import io, projection, quality, synth
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def duckdb_peer(path: Path) -> object:

@@ -343,44 +343,13 @@ def test_a_difference_or_several_columns_cannot_be_corrected():
 
 # --------------------------------------------------------------------------- sample county
 
-#: The block to add to fpanalysis.synth.full_scheme_toml (the lead regenerates the sample);
-#: until then the test appends it to the sample's scheme_full.toml in a temporary folder.
-SAMPLE_BLOCK = """
-# Re-checks count in the score (核查结果纳入考评): 2 points off the item's 10 for
-# each false compliant birth found, never below 0; a township whose false share
-# is surely (lower limit of the exact interval) above 20 % is vetoed; compliance
-# figures are corrected by the false share before they are scored. Births
-# re-checks deduct 1 point of 5 per false birth; deaths re-checks are not scored.
-[[audit]]
-level = "township"
-item = "births_compliant"
-column = "births_compliant"
-label = "政策符合出生核查"
-points = 10
-points_per_false = 2
-veto_above = 0.20
-adjust = "scale_by_false_share"
-periods = ["quarter", "year", "ytd"]
-
-[[audit]]
-level = "township"
-item = "births"
-column = "births"
-label = "出生核查"
-points = 5
-points_per_false = 1
-periods = ["quarter", "year", "ytd"]
-"""
-
-
 def test_sample_scheme_with_the_audit_block(sample_dir, sample_units, sample_counts, tmp_path):
     import shutil
 
     from fpanalysis import io
 
     text = (sample_dir / "scheme_full.toml").read_text(encoding="utf-8")
-    if "[[audit]]" not in text:
-        text += SAMPLE_BLOCK
+    assert "[[audit]]" in text  # synth.AUDIT_BLOCK
     (tmp_path / "scheme_full.toml").write_text(text, encoding="utf-8")
     shutil.copy(sample_dir / "annual_plan.csv", tmp_path / "annual_plan.csv")
     values = io.load_values(sample_dir / "values.csv", units=sample_units)

@@ -55,6 +55,18 @@ MEANAD_FACTOR = 1.253314
 _WINDOWS = ("year", "period")
 
 
+def _asked(columns: str | Sequence[str], indicators: object
+           ) -> tuple[list[str], list[ind.Indicator]]:
+    """The count columns and the indicators asked for, at least one of either."""
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    if isinstance(indicators, str | ind.Indicator):
+        indicators = [indicators]
+    chosen = [ind.get(i) for i in indicators]
+    if not columns and not chosen:
+        raise ValueError("give at least one count column or indicator")
+    return columns, chosen
+
+
 def _check_monthly(counts: pd.DataFrame) -> None:
     missing = [c for c in ("unit", "period") if c not in counts.columns]
     if missing:
@@ -188,12 +200,7 @@ def monthly_values(
     4    B  2024-02    NaN  not reported: no counts for 2024-02
     5    B  2024-03    NaN  not reported: no counts for 2024-03
     """
-    columns = [columns] if isinstance(columns, str) else list(columns)
-    if isinstance(indicators, str | ind.Indicator):
-        indicators = [indicators]
-    chosen = [ind.get(i) for i in indicators]
-    if not columns and not chosen:
-        raise ValueError("give at least one count column or indicator")
+    columns, chosen = _asked(columns, indicators)
     dup_names = sorted({c for c in columns if columns.count(c) > 1}
                        | {c for c in columns if c in {i.key for i in chosen}})
     if dup_names:

@@ -13,7 +13,7 @@ from scipy import special
 from .. import indicators as ind
 from .. import intervals as iv
 from .. import periods as pr
-from .outliers import _check_monthly, _count_frame
+from .outliers import _asked, _check_monthly, _count_frame
 
 __all__ = [
     "BETTER",
@@ -190,12 +190,7 @@ def consistency_over_time(
                          f"{previous}")
     if not (isinstance(tolerance, int | float) and 0 < tolerance < 1):
         raise ValueError(f"tolerance must be between 0 and 1 (exclusive), got {tolerance!r}")
-    columns = [columns] if isinstance(columns, str) else list(columns)
-    if isinstance(indicators, str | ind.Indicator):
-        indicators = [indicators]
-    chosen = [ind.get(i) for i in indicators]
-    if not columns and not chosen:
-        raise ValueError("give at least one count column or indicator")
+    columns, chosen = _asked(columns, indicators)
     _check_monthly(counts)
     counts = _count_frame(counts, columns) if columns else counts
     universe = ind._universe(counts, units) if len(counts) else []
