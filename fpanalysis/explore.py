@@ -655,14 +655,18 @@ def panel(start_from: View, data: Mapping[str, pd.DataFrame], units: pd.DataFram
                      target=v0.target, language=v0.language)
             out.outputs = _outputs(v)
         except ValueError as error:  # includes DataError: shown, not lost in a log
-            out.outputs = (_display_data(f"**{'无法计算' if zh else 'Cannot compute'}:** "
-                                         f"{error}"),)
+            show(error)
+
+    def show(error: Exception) -> None:
+        out.outputs = (_display_data(f"**{'无法计算' if zh else 'Cannot compute'}:** {error}"),)
 
     def retarget_range(level: str, freq: str) -> None:
         """New range options keeping the old range's months as nearly as they fit."""
         lo, hi = range_box.value
         s, e = _month(pr.start(pr.parse(lo))), _month(pr.end(pr.parse(hi)))
         new = range_options(level, freq)
+        if not new:
+            raise ValueError(f"the {level} counts hold no whole {_FREQ_TEXT[freq][1]}")
         starts = [_month(pr.start(pr.parse(p))) for p in new]
         ends = [_month(pr.end(pr.parse(p))) for p in new]
         a = next((k for k, m in enumerate(starts) if m >= s), 0)
@@ -681,6 +685,8 @@ def panel(start_from: View, data: Mapping[str, pd.DataFrame], units: pd.DataFram
             ind_box.options = keys
             ind_box.value = current if current in [k for _, k in keys] else keys[0][1]
             retarget_range(level, freq_box.value)
+        except ValueError as error:
+            return show(error)
         finally:
             state["busy"] = False
         draw()
@@ -689,6 +695,8 @@ def panel(start_from: View, data: Mapping[str, pd.DataFrame], units: pd.DataFram
         state["busy"] = True
         try:
             retarget_range(level_box.value, change["new"])
+        except ValueError as error:
+            return show(error)
         finally:
             state["busy"] = False
         draw()
