@@ -509,12 +509,27 @@ def view(
         parts.append(report.note_table(series[series["period"].astype(str) == str(p)], units,
                                        language=language))
     notes = pd.concat(parts, keys=labels, names=["时期" if language == "zh" else "period"])
-    trend = plots.trend(series, indicator, units=units, target=target, language=language)
+    # figures show no value that a published table suppresses (report.publishable decides)
+    trend = plots.trend(_masked(series), indicator, units=units, target=target,
+                        language=language)
     funnel, funnel_note = _funnel(counts, results, indicator, whole, level=level, units=units,
                                   target=target, language=language)
     return View(level=level, units=chosen, indicator=indicator, freq=freq, language=language,
                 periods=ps, whole=whole, target=target, series=series, results=results,
                 table=table, notes=notes, trend=trend, funnel=funnel, funnel_note=funnel_note)
+
+
+def _masked(results: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``results`` whose value and limits are missing where
+    :func:`fpanalysis.report.publishable` shows a suppression mark instead of a number."""
+    from . import report
+
+    shown = pd.to_numeric(report.publishable(results)["value"], errors="coerce")
+    hidden = (shown.isna() & results["value"].notna()).to_numpy(dtype=bool)
+    out = results.copy()
+    if hidden.any():
+        out.loc[hidden, ["value", "lower", "upper"]] = np.nan
+    return out
 
 
 def _funnel(counts: pd.DataFrame, results: pd.DataFrame, indicator: str, whole: object, *,
@@ -542,7 +557,7 @@ def _funnel(counts: pd.DataFrame, results: pd.DataFrame, indicator: str, whole: 
     if not np.isfinite(centre):
         return None, ("合计值无法计算，无漏斗图。" if zh else
                       "No funnel plot: the pooled value cannot be computed.")
-    points, curves = ind.funnel_data(results, indicator, target=centre)
+    points, curves = ind.funnel_data(_masked(results), indicator, target=centre)
     title = f"{name}，{whole}" if zh else f"{name}, {whole}"
     fig = plots.funnel(points, curves, indicator, units=units, language=language, title=title,
                        centre_label=label)
