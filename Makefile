@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PERIOD ?=
 
-.PHONY: report test notebooks sample bench env clean
+.PHONY: report test notebooks sample bench env lab clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ test: $(STAMP)
 notebooks: $(STAMP)
 	cd notebooks && for nb in *.ipynb; do \
 	  ../$(PY) -m jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+
+# JupyterLab on notebooks/ (explore.ipynb for interactive use). The kernel is the project's:
+# the venv's jupyter prefers the venv's kernelspecs over a user's (JUPYTER_PREFER_ENV_PATH=1),
+# and its python3 spec (installed with ipykernel) runs the python that started jupyter.
+# Extra options: make lab LAB_ARGS="--no-browser --port 8890"
+lab: $(STAMP)
+	JUPYTER_PREFER_ENV_PATH=1 $(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 sample: $(STAMP)
 	$(PY) -m fpanalysis.synth --out data/sample
