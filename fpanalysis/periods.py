@@ -388,14 +388,28 @@ def days_in_year(period: PeriodLike) -> int:
 
 
 def year_fraction(period: PeriodLike) -> float:
-    """Return ``days(period) / days_in_year(period)``, the factor that annualizes rates.
+    """Return the years ``period`` covers, the factor that annualizes rates: its days over
+    the length of its year, summed year by year for a span that crosses years (2023-01 to
+    2024-12 is exactly 2, not 731 / 365).
 
     Examples
     --------
     >>> round(year_fraction("2024Q3"), 6)
     0.251366
+    >>> year_fraction("2023-01/2024-12")  # 365/365 + 366/366
+    2.0
+    >>> round(year_fraction("2023-07/2024-06"), 6)  # 184/365 + 182/366
+    1.001377
     """
-    return days(period) / days_in_year(period)
+    first, last = start(period), end(period)
+    if first.year == last.year:
+        return days(period) / days_in_year(period)
+    total = 0.0
+    for year in range(first.year, last.year + 1):  # the few years a span covers
+        lo = max(first, pd.Timestamp(year, 1, 1))
+        hi = min(last, pd.Timestamp(year, 12, 31))
+        total += ((hi - lo).days + 1) / (366 if calendar.isleap(year) else 365)
+    return total
 
 
 def months(period: PeriodLike) -> pd.PeriodIndex:
@@ -712,5 +726,8 @@ def period_days(values: pd.Series) -> np.ndarray:
 
 
 def period_year_days(values: pd.Series) -> np.ndarray:
-    """Days in the calendar year of each period of a column."""
-    return values.map({p: days_in_year(p) for p in pd.unique(values)}).to_numpy(dtype=float)
+    """The year length to annualize each period of a column by: the days of its calendar
+    year, and for a span that crosses years its days over the years it covers (so that
+    days / this = :func:`year_fraction`)."""
+    return values.map({p: days(p) / year_fraction(p)
+                       for p in pd.unique(values)}).to_numpy(dtype=float)

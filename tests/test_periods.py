@@ -247,3 +247,17 @@ def test_rollup_over_all_keys_sums_stocks_across_keys():
     assert q.population.iloc[0] == pytest.approx((q1.population * days).sum() / 91, rel=1e-13)
     assert q.births_male.iloc[0] == q1.births_male.sum()
     assert q.reported.iloc[0] == 3 and q.complete.iloc[0]
+
+
+def test_a_span_across_years_is_annualized_year_by_year():
+    # found by the explore helper: 2023-01/2024-12 was 731/365 = 2.0027 years. By hand the
+    # birth rate of 2 years with 1,000 births and a mean population of 50,000 is
+    # 1000 / (50000 x 2) x 1000 = 10 per mille
+    import fpanalysis.indicators as ind
+
+    months = pd.period_range("2023-01", "2024-12", freq="M")
+    c = pd.DataFrame({"unit": "A", "period": months, "births": [42] * 23 + [34],
+                      "population": 50000})
+    assert int(c["births"].sum()) == 1000
+    r = ind.compute(c, ["crude_birth_rate"], period="2023-01/2024-12")
+    assert r["value"].iloc[0] == pytest.approx(10.0, rel=1e-12)
