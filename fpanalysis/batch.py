@@ -126,16 +126,9 @@ def expand_periods(text: str) -> list[pr.PeriodLike]:
 # ----------------------------------------------------------------------------- notebooks
 
 def _notebook_folders() -> list[Path]:
-    """Where report notebooks are: in the installed package, then in a source checkout."""
-    folders = []
-    try:
-        from importlib.resources import files
-
-        folders.append(Path(str(files("fpanalysis.notebooks"))))
-    except (ImportError, TypeError, ValueError):  # no fpanalysis.notebooks: a checkout
-        pass
-    folders.append(_PACKAGE.parent / "notebooks")
-    return [f for f in folders if f.is_dir()]
+    """Where report notebooks are: in the installed package (the wheel ships notebooks/ as
+    ``fpanalysis/notebooks/``), then beside the package in a source checkout."""
+    return [f for f in (_PACKAGE / "notebooks", _PACKAGE.parent / "notebooks") if f.is_dir()]
 
 
 def notebook_names() -> list[str]:
@@ -171,8 +164,8 @@ def notebook_path(name: str | Path) -> Path:
     from .schema import suggestion
 
     names = notebook_names()
-    raise ValueError(f"no report notebook named {text!r}{suggestion(text, names)} (the "
-                     f"notebooks are: {', '.join(names) or 'none found'}); give a path to "
+    raise ValueError(f"no report notebook named {text!r}{suggestion(text, names)}; the "
+                     f"notebooks are: {', '.join(names) or 'none found'}; give a path to "
                      "use another notebook")
 
 
