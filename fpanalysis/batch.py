@@ -458,7 +458,7 @@ def _run(tasks: list[dict[str, object]], jobs: int, progress: bool | None,
     """Run the tasks in this process (one job or one task) or in a process pool."""
     if not tasks:
         return
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     disable = None if progress is None else not progress  # None: only on a terminal
     if jobs == 1 or len(tasks) == 1:

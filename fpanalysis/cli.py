@@ -123,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     ind.add_argument("--format", choices=("csv", "xlsx", "markdown"), default="csv",
                      help="output format (default: csv; xlsx needs --output)")
     ind.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    ind.add_argument("--disclosure", choices=("public", "internal"), default="public",
+                     help="public (default): sensitive indicators built on a few events "
+                          "show the suppression mark instead of numbers "
+                          "(fpanalysis.report.publishable); internal: every number")
     ind.add_argument("--debug", action="store_true",
                      help="show the Python traceback of a problem")
 
@@ -251,6 +255,8 @@ def _indicators(args: argparse.Namespace) -> int:
     report.check_period(counts, period, source=f"the counts in {args.data_dir}")
     table = indicators.compute(counts, period=period, level=args.level, units=units)
     table = table.assign(period=table["period"].astype(str))
+    if args.disclosure == "public":
+        table = report.publishable(table)
     if args.format == "xlsx":
         report.write_excel({"indicators": table}, args.output)
         print(args.output)
