@@ -205,19 +205,35 @@ def code_hash() -> str:
 
 # --------------------------------------------------------------------------------- batch
 
+#: Set in a worker process once Ctrl-C reached it: its later tasks do not start.
+_INTERRUPTED = False
+
+
 def _render_one(task: Mapping[str, object]) -> dict[str, object]:
     """Render one period (in a worker process, or in this one); never raises but for an
-    interrupt. Returns status, seconds, output files (relative to the output folder), the
-    reason of a failure and where its run is kept."""
+    interrupt in this process. Returns status, seconds, output files (relative to the
+    output folder), the reason of a failure and where its run is kept."""
+    global _INTERRUPTED
     from . import report
 
     start = time.perf_counter()
     out = Path(str(task["output_dir"]))
+    if _INTERRUPTED:
+        return {"status": "failed", "seconds": 0.0, "outputs": [], "failed_run": None,
+                "reason": "interrupted before it started"}
     try:
         html = report.render(task["notebook"], period=str(task["period"]),
                              data_dir=task["data_dir"], output_dir=out,
                              language=str(task["language"]),
                              parameters=dict(task["parameters"]), check_data=False)
+    except KeyboardInterrupt as error:
+        if not task.get("worker"):
+            raise
+        _INTERRUPTED = True
+        notes = getattr(error, "__notes__", [])
+        return {"status": "failed", "seconds": round(time.perf_counter() - start, 2),
+                "outputs": [], "failed_run": None,
+                "reason": notes[-1] if notes else "interrupted"}
     except report.RenderError as error:
         kept = error.failed / Path(str(task["notebook"])).name
         return {"status": "failed", "seconds": round(time.perf_counter() - start, 2),
@@ -443,7 +459,7 @@ def run_batch(
                     "period": str(task["period"]),
                     "folder": report.folder_name(str(task["period"])), **common,
                     "status": "failed", "seconds": 0.0, "outputs": [], "html": None,
-                    "reason": "interrupted before it finished", "failed_run": None}
+                    "reason": "interrupted", "failed_run": None}
         write()
         raise
     return write()
@@ -480,8 +496,9 @@ def _run(tasks: list[dict[str, object]], jobs: int, progress: bool | None,
         import papermill  # noqa: F401
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
                                mp_context=multiprocessing.get_context(method))
+    pending = {}
     try:
-        pending = {pool.submit(_render_one, task): task for task in tasks}
+        pending = {pool.submit(_render_one, task | {"worker": True}): task for task in tasks}
         with tqdm(total=len(tasks), unit="report", desc="reports", file=sys.stderr,
                   disable=disable) as bar:
             while pending:
@@ -500,5 +517,8 @@ def _run(tasks: list[dict[str, object]], jobs: int, progress: bool | None,
                     bar.update()
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in pending.items():  # what finished while the pool wound down
+            if future.done() and not future.cancelled() and future.exception() is None:
+                finish(task, future.result())
         raise
     pool.shutdown(wait=True)
