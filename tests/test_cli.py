@@ -165,3 +165,166 @@ def test_a_parameter_with_its_own_option_is_refused(capsys, name):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [f"-p {name}: use the option --{name.replace('_', '-')} instead"]
+
+
+# ------------------------------------------------------------------ the other subcommands
+
+
+def call(capsys, *args: str) -> tuple[int, list[str], str]:
+    status = cli.main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.err.splitlines(), captured.out
+
+
+@pytest.mark.parametrize("command", ["report", "indicators", "validate", "sample-data"])
+def test_help_on_each_subcommand(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        cli.main([command, "--help"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: fpanalysis {command} ")
+
+
+def test_python_dash_m_fpanalysis(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "fpanalysis", "--help"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, check=True)
+    for command in ("report", "indicators", "validate", "sample-data"):
+        assert command in done.stdout
+
+
+def _sample_rows(unit: str, months: tuple[str, ...]) -> list[dict[str, str]]:
+    import csv
+
+    with open(SAMPLE / "counts.csv", encoding="utf-8") as f:
+        return [r for r in csv.DictReader(f) if r["unit"] == unit and r["period"] in months]
+
+
+def test_indicators_csv(capsys):
+    import csv
+    import io
+
+    status, err, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                            "2024年第3季度")
+    assert status == 0 and err == []
+    rows = list(csv.DictReader(io.StringIO(out)))
+    cbr = [r for r in rows if r["unit"] == "990101101" and r["indicator"] == "crude_birth_rate"]
+    assert len(cbr) == 1 and cbr[0]["period"] == "2024Q3"
+    # numerator: the unit's births of July, August and September summed from counts.csv
+    births = sum(int(r["births"]) for r in _sample_rows("990101101",
+                                                        ("2024-07", "2024-08", "2024-09")))
+    assert float(cbr[0]["numerator"]) == births
+    assert float(cbr[0]["value"]) == pytest.approx(
+        births / float(cbr[0]["denominator"]) * 1000, rel=1e-12)
+
+
+def test_indicators_public_by_default(capsys):
+    # infant deaths of 1 or 2 are not shown unless --disclosure internal (the mark itself
+    # and the threshold belong to report.publishable: only "no number shown" is checked)
+    import csv
+    import io
+
+    def imr(*extra: str) -> dict[str, dict[str, str]]:
+        _, _, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                         "2024Q3", *extra)
+        return {r["unit"]: r for r in csv.DictReader(io.StringIO(out))
+                if r["indicator"] == "infant_mortality_rate"}
+
+    internal, public = imr("--disclosure", "internal"), imr()
+    small = [u for u, r in internal.items() if float(r["numerator"]) in (1.0, 2.0)]
+    assert small  # the sample has such units in 2024Q3
+    assert sorted(public) == sorted(internal)
+
+    def number(text: str) -> bool:
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    for u in small:
+        assert not any(number(public[u][c]) for c in ("numerator", "value", "lower", "upper"))
+        assert "suppressed" in public[u]["note"]
+    assert not any(number(r["numerator"]) and float(r["numerator"]) in (1.0, 2.0)
+                   for r in public.values())
+
+
+def test_indicators_markdown_and_xlsx(capsys, tmp_path):
+    status, _, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--level", "county", "--format", "markdown")
+    lines = out.splitlines()
+    assert status == 0
+    assert lines[0].startswith("| unit | period | indicator | numerator |")
+    assert set(lines[1]) <= set("|-") and all(ln.startswith("| 990101 |") for ln in lines[2:])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--format", "xlsx")
+    assert (status, err) == (2, ["--format xlsx needs --output FILE (a workbook cannot go "
+                                 "to the terminal)"])
+    book = tmp_path / "out" / "ind.xlsx"
+    status, _, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--level", "county", "--format", "xlsx", "--output",
+                          str(book))
+    assert status == 0 and out.strip() == str(book)
+    import pandas as pd
+
+    assert len(pd.read_excel(book)) == len(lines) - 2
+
+
+def test_indicators_problems_are_one_line(capsys, bad_data):
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2025Q1")
+    assert (status, err) == (2, [f"the counts in {SAMPLE} have no rows for 2025-01 to 2025-03 "
+                                 "of period 2025Q1 (they cover 2022-01 to 2024-12)"])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(bad_data), "--period",
+                          "2022Q1")
+    assert status == 2 and len(err) == 3
+
+
+def test_validate_the_sample(capsys):
+    status, err, out = call(capsys, "validate", "--data-dir", str(SAMPLE))
+    lines = out.splitlines()
+    assert status == 0 and err == []
+    # 38 units: the lines of units.csv below its header
+    n_units = len((SAMPLE / "units.csv").read_text(encoding="utf-8").splitlines()) - 1
+    assert lines[0] == f"units.csv: {n_units} rows read, {n_units} used, 0 set aside"
+    files = [ln.split(":")[0] for ln in lines]
+    assert files == ["units.csv", "counts.csv", "counts_villages.csv", "audits.csv",
+                     "births_hospital.csv", "values.csv", "values_villages.csv",
+                     "city_scores.csv", "adjustments.csv", "population_age.csv",
+                     "targets.toml", "scheme_full.toml"]
+    assert lines[-1].endswith(" targets (with annual_plan.csv)")
+
+
+def test_validate_prints_every_problem(capsys, bad_data, tmp_path):
+    (bad_data / "targets.toml").write_text('[[target]]\nindicator = "crude_birth_rat"\n',
+                                           encoding="utf-8")
+    status, err, out = call(capsys, "validate", "--data-dir", str(bad_data))
+    counts = bad_data / "counts.csv"
+    assert status == 1 and out == ""
+    assert err[:4] == [f"units.csv: {len((SAMPLE / 'units.csv').read_text().splitlines()) - 1}"
+                       f" rows read, {len((SAMPLE / 'units.csv').read_text().splitlines()) - 1}"
+                       " used, 0 set aside",
+                       f"{counts}, row 2, column 'deaths': negative count: -3",
+                       f"{counts}, row 2, column 'deaths_infant': infant deaths (0) exceed "
+                       "deaths (-3)",
+                       f"{counts}, row 3, column 'deaths': not a number: 'x'"]
+    assert len(err) > 4 and all("targets.toml" in ln for ln in err[4:])
+
+
+def test_validate_without_data_files(capsys, tmp_path):
+    status, err, _ = call(capsys, "validate", "--data-dir", str(tmp_path))
+    assert status == 2 and len(err) == 1
+    assert err[0].startswith(f"no data file validate knows in {tmp_path} (it reads units, ")
+    status, err, _ = call(capsys, "validate", "--data-dir", str(tmp_path / "none"))
+    assert (status, err) == (2, [f"no data folder {tmp_path / 'none'}"])
+
+
+def test_sample_data_writes_the_sample(capsys, tmp_path):
+    status, _, out = call(capsys, "sample-data", "--out", str(tmp_path / "s"))
+    assert status == 0
+    written = sorted(Path(p).name for p in out.splitlines())
+    assert written == sorted(p.name for p in SAMPLE.iterdir())
+    # the same seed gives the committed sample byte for byte
+    assert all((tmp_path / "s" / n).read_bytes() == (SAMPLE / n).read_bytes() for n in written)
