@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(PY)
 env: $(STAMP)
 
 report: $(STAMP)
-	$(PY) -m fpanalysis.cli report --data-dir data/sample $(if $(PERIOD),--period $(PERIOD))
+	$(PY) -m fpanalysis report --data-dir data/sample $(if $(PERIOD),--period $(PERIOD)) $(if $(PERIODS),--periods $(PERIODS) --jobs 2)
 
 test: $(STAMP)
 	$(PY) -m pytest
