@@ -162,7 +162,11 @@ def forest(
     # the axis covers the estimates and reference lines with a margin; intervals of tiny
     # units that run beyond it are cut at the edge and marked with an arrowhead
     marks = [v for v in (reference, target) if v is not None]
-    points = np.concatenate([data["value"].dropna().to_numpy(), marks])
+    points = np.concatenate([data["value"].dropna().to_numpy(dtype=float), marks])
+    if not len(points):  # no value at all (none reported, all suppressed): an empty axis
+        points = np.concatenate([data[["lower", "upper"]].to_numpy(dtype=float).ravel(),
+                                 [0.0, 1.0]])
+        points = points[np.isfinite(points)]
     lo_all = np.nanmin(np.concatenate([data["lower"].to_numpy(), points]))
     hi_all = np.nanmax(np.concatenate([data["upper"].to_numpy(), points]))
     span = max(points.max() - points.min(), 1e-9 + abs(points.max()) * 0.1)
@@ -196,6 +200,14 @@ def forest(
 
 
 _COLORS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6")
+
+
+def _english(key: str) -> str:
+    """An indicator's English name, or the key for a name the registry does not know."""
+    try:
+        return ind.label(key, "en")
+    except (KeyError, ValueError):
+        return key
 
 
 def _axis_label(indicator: str, language: str) -> str:
@@ -355,15 +367,16 @@ def attainment_heatmap(
     language: str = "zh",
 ) -> Figure:
     """Units x targets: green met, red not met, grey no data; hatched where the interval
-    leaves it open (verdict ``indeterminate``). Each cell shows the value."""
+    leaves it open (verdict ``indeterminate``). Each cell shows the value, or ``[c]`` where
+    :func:`fpanalysis.report.withhold` took it out (note ``suppressed: ...``)."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch, Rectangle
 
     data = evaluated.copy()
     data["name"] = _names(data, units)
     data["column"] = data["label"].where(data["label"] != "", data["indicator"])
-    if language == "en":
-        data["column"] = data["indicator"]
+    if language == "en":  # the indicator's English name where it has one
+        data["column"] = [_english(k) for k in data["indicator"].astype(str)]
     order_cols = list(dict.fromkeys(data.sort_values("target")["column"]))
     order_rows = list(dict.fromkeys(data.sort_values("unit")["name"]))
     state = np.select([data["met"].isna(), data["met"].fillna(False).astype(bool)], [2, 0], 1)
@@ -372,6 +385,10 @@ def attainment_heatmap(
     grid = grid.reindex(index=order_rows, columns=order_cols)
     vals = data.pivot_table(index="name", columns="column", values="value", aggfunc="first")
     vals = vals.reindex(index=order_rows, columns=order_cols)
+    held = data.assign(h=data["note"].fillna("").astype(str).str.startswith("suppressed")
+                       if "note" in data.columns else False).pivot_table(
+        index="name", columns="column", values="h", aggfunc="first").reindex(
+        index=order_rows, columns=order_cols)
     open_ = data.assign(o=data["verdict"] == "indeterminate").pivot_table(
         index="name", columns="column", values="o", aggfunc="first").reindex(
         index=order_rows, columns=order_cols)
@@ -385,6 +402,8 @@ def attainment_heatmap(
             v = vals.iat[i, j]
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
+            elif held.iat[i, j] is True or held.iat[i, j] == 1:
+                ax.text(j, i, "[c]", ha="center", va="center", fontsize=7)
             if open_.iat[i, j] is True or open_.iat[i, j] == 1:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
                                        edgecolor="#7f7f7f", linewidth=0))

@@ -188,8 +188,8 @@ def disclosure_line(rule: str | Disclosure = "public", language: str = "zh"):
 
     Examples
     --------
-    >>> disclosure_line("public", "en").data
-    '**Public edition**: infant deaths and births outside policy of 1 to 4 in a unit and period are shown as <5; rates built on them as [c].'
+    >>> print(disclosure_line("public", "en").data[:60])
+    **Public edition**: infant deaths and births outside policy
     >>> disclosure_line("internal", "en").data
     '**Internal edition, not for publication**: every count is shown, small ones included.'
     """
@@ -302,6 +302,8 @@ def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
                 n = results["unit"].map(events[count]).to_numpy(dtype=float)
                 small[rows] = ~np.isfinite(n[rows]) | ((n[rows] > 0)
                                                         & (n[rows] <= rule.threshold))
+        if "value" in results.columns:  # nothing to withhold where there is no value
+            small &= results["value"].notna().to_numpy(dtype=bool)
         return sensitive & small
     events = _sensitive_events(results)
     unknown = events.isna().to_numpy(dtype=bool) & results["value"].notna().to_numpy(bool) \
@@ -858,6 +860,14 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     }, index=_unit_index(noted["unit"], units, language))
 
 
+def _english_name(key: str) -> str:
+    """An indicator's English name, or the key where the registry does not know it."""
+    try:
+        return ind.label(key, "en")
+    except (KeyError, ValueError):
+        return key
+
+
 def _display_label(key: str, language: str) -> str:
     return f"{ind.label(key, language)} ({ind.display_unit(key, language)})"
 
@@ -943,8 +953,10 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     text = np.where(hidden, rule.withheld, text)
     cell = np.where(data["met"].isna().to_numpy(), absent, text + " " + mark.astype(object))
     data["cell"] = pd.Series(cell, index=data.index, dtype=object)
+    english = pd.Series([_english_name(k) for k in data["indicator"].astype(str)],
+                        index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
-                                         data["indicator"])
+                                         english)
     order = list(dict.fromkeys(data.sort_values("target")["column"]))
     wide = data.pivot(index="unit", columns="column", values="cell")
     wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
