@@ -253,6 +253,38 @@ def _small(values: pd.Series | np.ndarray, rule: Disclosure) -> np.ndarray:
     return ((v > 0) & (v <= rule.threshold)).fillna(False).to_numpy(dtype=bool)
 
 
+def _recoverable(small: np.ndarray, events: np.ndarray) -> bool:
+    """Whether the suppressed cells below a shown total could be told from it: one cell
+    suppressed (total minus the others), or all of them 1 (the total equals their number)."""
+    k = int(small.sum())
+    return k == 1 or (k > 1 and float(np.nansum(np.where(small, events, 0.0))) == k)
+
+
+def _secondary(results: pd.DataFrame, small: np.ndarray, events: pd.Series,
+               units: pd.DataFrame | None) -> np.ndarray:
+    """Rows of a total (a unit whose children are rows of the same period and indicator)
+    to withhold because the suppressed children could be recovered from it."""
+    out = np.zeros(len(results), dtype=bool)
+    if units is None or not small.any():
+        return out
+    parent = results["unit"].map(units.set_index("unit")["parent"]).astype(object)
+    period = results["period"].astype(str) if "period" in results.columns \
+        else pd.Series("", index=results.index)
+    keys = pd.DataFrame({"period": period.to_numpy(), "indicator":
+                         results["indicator"].astype(str).to_numpy(),
+                         "unit": parent.to_numpy(), "k": small.astype(int),
+                         "ones": np.where(small, events.to_numpy(dtype=float), 0.0)})
+    keys = keys[keys["unit"].notna()]
+    sums = keys.groupby(["period", "indicator", "unit"])[["k", "ones"]].sum()
+    bad = sums[(sums["k"] == 1) | ((sums["k"] > 1) & (sums["ones"] == sums["k"]))]
+    if bad.empty:
+        return out
+    me = pd.MultiIndex.from_arrays([period.to_numpy(),
+                                    results["indicator"].astype(str).to_numpy(),
+                                    results["unit"].astype(object).to_numpy()])
+    return me.isin(bad.index)
+
+
 def _sensitive_events(results: pd.DataFrame) -> pd.Series:
     """The sensitive count behind each result row (NaN for other indicators)."""
     key = results["indicator"].astype(str).map(_EVENTS_OF)
@@ -270,6 +302,9 @@ def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     A row of a sensitive indicator (:data:`SENSITIVE`) is suppressed in a public report when
     its sensitive count (infant deaths: the numerator; births outside policy: denominator
     minus numerator) is from 1 to the threshold, or cannot be told: never shown on a guess.
+    With ``units``, a total row (a unit whose children are rows of the same period and
+    indicator) is withheld too when the suppressed children could be recovered from it: one
+    child suppressed, or all suppressed children at 1 event.
     Results without a numerator (:func:`fpanalysis.targets.assess` output) take the count
     from ``counts`` (rolled up the hierarchy with ``units``, :func:`sensitive_counts`) for
     the row's unit and period; without ``counts`` every sensitive row is suppressed.
@@ -308,11 +343,14 @@ def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     events = _sensitive_events(results)
     unknown = events.isna().to_numpy(dtype=bool) & results["value"].notna().to_numpy(bool) \
         if "value" in results.columns else events.isna().to_numpy(dtype=bool)
-    return sensitive & (_small(events, rule) | unknown)
+    small = sensitive & (_small(events, rule) | unknown)
+    # a total (the county row beside its townships) that would give the suppressed cells
+    # away by difference is withheld too
+    return small | (sensitive & _secondary(results, small & ~unknown, events, units))
 
 
 def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
-                language: str = "en") -> pd.DataFrame:
+                language: str = "en", units: pd.DataFrame | None = None) -> pd.DataFrame:
     """A copy of indicator results fit to publish, for display and Excel.
 
     For rows that rest on a suppressed sensitive count (:func:`suppressed_rows`: infant
@@ -335,7 +373,7 @@ def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     """
     rule = disclosure(rule)
     out = results.copy()
-    small = suppressed_rows(out, rule)
+    small = suppressed_rows(out, rule, units=units)
     if not small.any():
         return out
     deaths = (out["indicator"].astype(str) == "infant_mortality_rate").to_numpy(dtype=bool)
@@ -663,7 +701,8 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     With ``disclosure="public"`` (:func:`disclosure`), a sensitive count from 1 to the
     threshold (4) shows the mark (``"<5"``) in every row, the total included; compliant
     births beside 1-4 births outside policy show the withheld mark (``"[c]"``), since births
-    minus them would give the count. Every unit at the counts' level has a row: one
+    minus them would give the count. The total shows ``"[c]"`` too where it would give the
+    suppressed cells away by difference (one suppressed unit, or all of them at 1). Every unit at the counts' level has a row: one
     that did not report all of ``period`` shows missing counts and a note ("missing
     2024-08", "no counts"), and the total is then missing too, never a sum that silently
     lacks a unit. Empty counts give an empty table with the same columns.
@@ -723,8 +762,21 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
                     mark = rule.mark if c == "births_outside" else rule.withheld
                     table[c] = table[c].astype(object).where(~small, mark)
         if "deaths_infant" in rule.sensitive and "deaths_infant" in cols:
+            small = _small(table["deaths_infant"], rule)
             table = suppress_small_cells(table, ["deaths_infant"], threshold=rule.threshold,
                                          mark=rule.mark)
+            if len(table) > 1 and _recoverable(
+                    small[:-1], pd.to_numeric(rolled["deaths_infant"], errors="coerce")
+                    .to_numpy(dtype=float)):
+                table.loc[table.index[-1], "deaths_infant"] = rule.withheld
+        if "births_outside" in rule.sensitive and "births_compliant" in table.columns \
+                and len(table) > 1:
+            outside = (rolled["births"] - rolled["births_compliant"]).to_numpy(dtype=float)
+            if _recoverable(_small(outside, rule), outside):
+                for c in ("births_outside", "births_compliant"):
+                    if c in cols:
+                        table[c] = table[c].astype(object)
+                        table.loc[table.index[-1], c] = rule.withheld
     table = table.drop(columns=guard)
     i = 0 if language == "zh" else 1
     names = table["unit"].map(_name_map(units)).fillna(("合计", "Total")[i])
@@ -750,7 +802,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         If a unit has two rows for one indicator (results of several periods, say): a
         display table shows each figure once and never averages them.
     """
-    data = publishable(results, disclosure)
+    data = publishable(results, disclosure, units=units)
     for c in ["value", "lower", "upper"]:  # a column with marks is text: show 2 decimals
         if c in data.columns and data[c].dtype == object:
             data[c] = data[c].map(lambda v: round(v, 2) if isinstance(v, float) else v)
@@ -843,7 +895,7 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     a      Crude birth rate (‰)    9.3  few events: 7 births
     """
     i = 0 if language == "zh" else 1
-    data = publishable(results, disclosure, language=language)
+    data = publishable(results, disclosure, language=language, units=units)
     if isinstance(indicators, str):  # one indicator, not its letters
         indicators = [indicators]
     if indicators is not None:

@@ -187,7 +187,8 @@ def test_public_report_shows_no_suppressed_cell(public_zh, by_hand):
     from bs4 import BeautifulSoup
 
     words = BeautifulSoup(text, "html.parser").body.get_text("", strip=False)
-    assert "公开版：单位每期婴儿死亡、政策外出生为1至4例的，显示为<5；据此计算的比率显示为[c]。" in words
+    assert ("公开版：单位每期婴儿死亡、政策外出生为1至4例的，显示为<5；"
+            "据此计算的比率显示为[c]。") in words
     cells = html_cells(text)
     assert leaks(cells, by_hand, ZH) == []
     # and the marks are there: the counts table shows "<5" for every small count
@@ -313,3 +314,28 @@ def test_chinese_figure_renders_without_missing_glyph_or_findfont(caplog):
     assert glyphs == []
     assert not [r for r in caplog.records if "findfont" in r.getMessage()
                 and ("not found" in r.getMessage() or "Font family" in r.getMessage())]
+
+
+def test_county_total_withheld_where_it_gives_the_townships_away(sample_counts, sample_units):
+    # by hand from counts.csv, 2023Q3 (Jul-Sep 2023): seven townships with 1 infant death
+    # each, the rest 0, county 7 = the number of suppressed cells -> each is known to be 1,
+    # so the county's 7 and its infant mortality rate are withheld
+    raw = pd.read_csv(SAMPLE / "counts.csv", dtype={"unit": str, "period": str})
+    q = raw[raw["period"].isin(["2023-07", "2023-08", "2023-09"])]
+    per_unit = q.groupby("unit")["deaths_infant"].sum()
+    assert sorted(per_unit[per_unit > 0].tolist()) == [1] * 7 and per_unit.sum() == 7
+    t = report.counts_table(sample_counts, sample_units, "2023Q3", language="en")
+    assert t["Infant deaths"].iloc[-1] == "[c]"
+    assert (t["Infant deaths"].iloc[:-1] == "<5").sum() == 7
+    from fpanalysis import indicators
+
+    both = pd.concat([indicators.compute(sample_counts, ["infant_mortality_rate"],
+                                         period="2023Q3", units=sample_units),
+                      indicators.compute(sample_counts, ["infant_mortality_rate"],
+                                         period="2023Q3", level="county",
+                                         units=sample_units)])
+    shown = report.indicator_table(both, sample_units, intervals=False, language="en")
+    assert shown.loc["青禾县"].iloc[0] == "[c]"
+    internal = report.indicator_table(both, sample_units, intervals=False, language="en",
+                                      disclosure="internal")
+    assert internal.loc["青禾县"].iloc[0] == pytest.approx(1000 * 7 / q["births"].sum())

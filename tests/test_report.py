@@ -109,16 +109,17 @@ def test_counts_table_births_outside_policy_and_internal_mode():
                             columns=("births", "deaths_infant", "births_compliant",
                                      "births_outside"))
     # births a 6, b 15, county 21; compliant a 1+2+3 = 6, b 2+3+5 = 10, county 16
-    # outside a 0 (shown), b 5 (shown), county 5 (shown); infant deaths a 1 -> <5, b 5, c 6
-    assert t["Infant deaths"].tolist() == ["<5", 5, 6]
+    # outside a 0 (shown), b 5 (shown), county 5 (shown); infant deaths a 1 -> <5, b 5, and
+    # the county's 6 is withheld: 6 - 5 would give a's 1 away
+    assert t["Infant deaths"].tolist() == ["<5", 5, "[c]"]
     assert t["Compliant births"].tolist() == [6, 10, 16]
     assert t["Births outside policy"].tolist() == [0, 5, 5]
-    # 4 births outside policy in b: 11 compliant of 15 -> b and county (4) suppressed,
-    # compliant births withheld there (15 - 11 would give 4)
+    # 4 births outside policy in b: 11 compliant of 15 -> b suppressed, compliant births
+    # withheld there (15 - 11 would give 4); the county's 4 is b's alone: withheld
     c = q3_counts_big().assign(births_compliant=pd.array([1, 2, 3, 2, 4, 5], dtype="Int64"))
     t = report.counts_table(c, UNITS, "2024Q3", language="en",
                             columns=("births", "births_compliant", "births_outside"))
-    assert t["Births outside policy"].tolist() == [0, "<5", "<5"]
+    assert t["Births outside policy"].tolist() == [0, "<5", "[c]"]
     assert t["Compliant births"].tolist() == [6, "[c]", "[c]"]
     # the guard works when births outside policy is not shown at all
     t = report.counts_table(c, UNITS, "2024Q3", language="en",
@@ -133,7 +134,28 @@ def test_counts_table_births_outside_policy_and_internal_mode():
     rule = report.disclosure(threshold=2, mark="fewer than 3")
     t = report.counts_table(q3_counts_big(), UNITS, "2024Q3", disclosure=rule,
                             columns=("deaths_infant",), language="en")
-    assert t["Infant deaths"].tolist() == ["fewer than 3", 5, 6]
+    assert t["Infant deaths"].tolist() == ["fewer than 3", 5, "[c]"]
+
+
+def test_totals_that_give_suppressed_cells_away_are_withheld():
+    # q3_counts: a 1, b 3 infant deaths, county 4: two cells suppressed, not all 1 -> the
+    # county shows "<5" (itself 1-4), nothing recoverable
+    t = report.counts_table(q3_counts(), UNITS, "2024Q3", columns=("deaths_infant",))
+    assert t["婴儿死亡"].tolist() == ["<5", "<5", "<5"]
+    # both townships at 1 (county 2 = their number): each is known to be 1 -> withheld
+    ones = q3_counts().assign(deaths_infant=pd.array([0, 1, 0, 0, 0, 1], dtype="Int64"))
+    t = report.counts_table(ones, UNITS, "2024Q3", columns=("deaths_infant",))
+    assert t["婴儿死亡"].tolist() == ["<5", "<5", "[c]"]
+    # rates: a 2 deaths (suppressed), b 5, county 7 -> 7 - 5 = 2 -> the county rate is
+    # withheld when the units tell that c is their total
+    r = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q3",
+                      "indicator": "infant_mortality_rate", "numerator": [2.0, 5.0, 7.0],
+                      "denominator": [400.0, 400.0, 800.0], "value": [5.0, 12.5, 8.75],
+                      "lower": 0.0, "upper": 30.0, "note": ""})
+    assert report.publishable(r, units=UNITS)["value"].tolist() == ["[c]", 12.5, "[c]"]
+    assert report.publishable(r)["value"].tolist() == ["[c]", 12.5, 8.75]
+    t = report.indicator_table(r, UNITS, intervals=False, language="en")
+    assert t.iloc[:, 0].tolist() == ["[c]", 12.5, "[c]"]
 
 
 def test_small_cells_show_the_suppression_mark():
@@ -179,7 +201,11 @@ def test_indicator_table_shows_the_mark_not_nan():
     t = report.indicator_table(results_frame(), UNITS, language="en")
     assert t.index.tolist() == ["甲乡", "乙镇", "县"] and t.index.name == "unit"
     values = t.xs("value", axis=1, level=1).iloc[:, 0].tolist()
-    assert values == ["[c]", 0.0, 6.25]
+    # a's 2 deaths are suppressed; c is the county above a and b with one suppressed child,
+    # so its figure is withheld too (c minus b would give a away)
+    assert values == ["[c]", 0.0, "[c]"]
+    t = report.indicator_table(results_frame(), language="en")  # no units: no hierarchy
+    assert t.xs("value", axis=1, level=1).iloc[:, 0].tolist() == ["[c]", 0.0, 6.25]
 
 
 def test_indicator_table_refuses_two_rows_for_one_unit_and_indicator():
