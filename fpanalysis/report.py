@@ -702,7 +702,9 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     threshold (4) shows the mark (``"<5"``) in every row, the total included; compliant
     births beside 1-4 births outside policy show the withheld mark (``"[c]"``), since births
     minus them would give the count. The total shows ``"[c]"`` too where it would give the
-    suppressed cells away by difference (one suppressed unit, or all of them at 1). Every unit at the counts' level has a row: one
+    suppressed cells away by difference (one suppressed unit, or all of them at 1).
+
+    Every unit at the counts' level has a row: one
     that did not report all of ``period`` shows missing counts and a note ("missing
     2024-08", "no counts"), and the total is then missing too, never a sum that silently
     lacks a unit. Empty counts give an empty table with the same columns.
