@@ -38,6 +38,7 @@ __all__ = [
     "counts_table",
     "disclosure",
     "disclosure_line",
+    "edition_table",
     "flag_table",
     "folder_name",
     "heading",
@@ -555,12 +556,31 @@ SECTIONS: Mapping[str, tuple[str, str]] = {
 
 #: Sheet names of the report workbook: (zh, en).
 SHEETS: Mapping[str, tuple[str, str]] = {
-    "data": ("数据读取", "data loaded"), "counts": ("人口变动", "counts"),
+    "edition": ("版本", "edition"), "data": ("数据读取", "data loaded"),
+    "counts": ("人口变动", "counts"),
     "vital": ("生命统计", "vital rates"), "indicators": ("全部指标", "indicators"),
     "methods": ("区间方法", "interval methods"), "notes": ("说明", "notes"),
     "attainment": ("目标考核", "attainment"), "league": ("排名", "league table"),
     "quality": ("数据质量", "data quality"), "flags": ("严重问题", "extreme flags"),
 }
+
+
+def edition_table(period: object, language: str = "zh",
+                  disclosure: str | Disclosure = "public") -> pd.DataFrame:
+    """One row saying what a workbook is: the report, its period and which disclosure mode
+    made it (the words of :func:`disclosure_line`), for the first sheet.
+
+    Examples
+    --------
+    >>> edition_table("2024Q3", "en", "internal").iloc[0, 1]
+    'Internal edition, not for publication: every count is shown, small ones included.'
+    """
+    i = _language(language)
+    line = disclosure_line(disclosure, language).data.replace("**", "")
+    return pd.DataFrame({("报告期", "period")[i]: [pr.label(pr.parse(period), language)],
+                         ("公开范围", "disclosure")[i]: [line]},
+                        index=pd.Index([SECTIONS["title"][i].lstrip("# ")],
+                                       name=("报告", "report")[i]))
 
 
 def section(key: str, language: str = "zh"):

@@ -201,8 +201,10 @@ def test_public_report_shows_no_suppressed_cell(public_zh, by_hand):
     xl = excel_cells(book)
     assert leaks(xl, by_hand, ZH) == []
     assert sum(v == "<5" and b == "婴儿死亡" for _, b, v in xl) == small_deaths
-    sheets = openpyxl.load_workbook(book).sheetnames
-    assert sheets == ["数据读取", "人口变动", "生命统计", "全部指标", "区间方法", "说明",
+    wb = openpyxl.load_workbook(book)
+    assert wb["版本"]["C2"].value.startswith("公开版：单位每期婴儿死亡")
+    sheets = wb.sheetnames
+    assert sheets == ["版本", "数据读取", "人口变动", "生命统计", "全部指标", "区间方法", "说明",
                       "目标考核", "排名", "数据质量", "严重问题"]
     # the figures are PNG files beside the HTML
     pngs = sorted(p.name for p in public_zh.parent.glob("*.png"))
@@ -228,7 +230,7 @@ def test_internal_report_shows_everything_in_english(internal_en, by_hand):
     chinese = re.findall(r"[\u4e00-\u9fff]+", visible)
     assert chinese == [], chinese[:10]
     sheets = openpyxl.load_workbook(internal_en.parent / "quarterly_tables.xlsx").sheetnames
-    assert sheets[:3] == ["data loaded", "counts", "vital rates"]
+    assert sheets[:3] == ["edition", "data loaded", "counts"]
 
 
 def test_render_refuses_an_unknown_disclosure_mode(tmp_path):
