@@ -341,3 +341,16 @@ def test_county_total_withheld_where_it_gives_the_townships_away(sample_counts, 
     internal = report.indicator_table(both, sample_units, intervals=False, language="en",
                                       disclosure="internal")
     assert internal.loc["青禾县"].iloc[0] == pytest.approx(1000 * 7 / q["births"].sum())
+
+
+def test_render_refuses_internal_for_a_notebook_without_the_parameter(tmp_path):
+    # a notebook that cannot make an internal report is refused before any kernel starts,
+    # rather than making a report that does not say what it is
+    from tests.test_report import tiny_notebook
+
+    nb = tiny_notebook(tmp_path / "nb")
+    with pytest.raises(ValueError, match="has no parameter disclosure; it cannot make an "
+                                         "internal report"):
+        report.render(nb, period=PERIOD, data_dir=SAMPLE, output_dir=tmp_path / "out",
+                      disclosure="internal")
+    assert not (tmp_path / "out").exists()
