@@ -2,7 +2,9 @@
 
 Chinese unit names need a CJK font. :func:`use_cjk_font` registers Noto Sans CJK SC, shipped
 inside the ``mplfonts`` wheel (so no system font install is needed), or else the first CJK
-font the system has, and makes it matplotlib's sans-serif font.
+font the system has, makes it matplotlib's sans-serif font and applies the house style
+(:data:`STYLE`), so that every figure of every report looks alike. :func:`save` writes a
+figure as a PNG file beside the report.
 """
 
 from __future__ import annotations
@@ -19,9 +21,30 @@ from matplotlib.figure import Figure
 
 from . import indicators as ind
 
-__all__ = ["age_schedule", "attainment_heatmap", "by_order", "caterpillar", "cjk_font_path",
-           "forest", "funnel", "trend",
-           "use_cjk_font"]
+__all__ = ["STYLE", "age_schedule", "attainment_heatmap", "by_order", "caterpillar",
+           "cjk_font_path", "forest", "funnel", "save", "trend", "use_cjk_font"]
+
+#: The house style of every figure (matplotlib rcParams), applied by :func:`use_cjk_font`.
+STYLE: dict[str, object] = {
+    "font.size": 9.5,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#7f7f7f",
+    "axes.linewidth": 0.8,
+    "xtick.color": "#404040",
+    "ytick.color": "#404040",
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+}
 
 _SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
                "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
@@ -54,10 +77,29 @@ def use_cjk_font() -> str:
         family = next((n for n in _SYSTEM_CJK if n in names), None)
     if family is None:
         raise RuntimeError("no CJK font found: install the mplfonts package")
+    mpl.rcParams.update(STYLE)
     mpl.rcParams["font.family"] = "sans-serif"
     mpl.rcParams["font.sans-serif"] = [family, "DejaVu Sans"]
     mpl.rcParams["axes.unicode_minus"] = False
     return family
+
+
+def save(fig: Figure, path: str | Path) -> Figure:
+    """Write ``fig`` as a PNG file (150 dpi, white, trimmed) and return it, so that a
+    notebook cell both saves and shows a figure: ``plots.save(plots.funnel(...), out /
+    "funnel.png")``. The folder is made if needed.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not end in ``.png``.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"plots.save writes PNG files; {path.name} does not end in .png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return fig
 
 
 def _names(results: pd.DataFrame, units: pd.DataFrame | None) -> pd.Series:
@@ -72,7 +114,7 @@ def forest(
     *,
     units: pd.DataFrame | None = None,
     reference: float | pd.DataFrame | None = None,
-    reference_label: str = "",
+    reference_label: str | None = None,
     target: float | None = None,
     language: str = "zh",
     ax: plt.Axes | None = None,
@@ -90,6 +132,8 @@ def forest(
     reference : float or pandas.DataFrame, optional
         A vertical reference line: a number, or results (e.g. the county's) from which the
         value of ``indicator`` is taken.
+    reference_label : str, optional
+        Its label; default the number, or 全县/county for results. ``""`` for none.
     target : float, optional
         A dashed vertical target line.
     language : {'zh', 'en'}, default 'zh'
@@ -108,10 +152,21 @@ def forest(
     if isinstance(reference, pd.DataFrame):
         ref = reference.loc[reference["indicator"] == indicator, "value"]
         reference = float(ref.iloc[0]) if len(ref) == 1 else None
+        if reference_label is None:
+            reference_label = "全县" if language == "zh" else "county"
+    if reference_label is None:
+        reference_label = "" if reference is None else f"{reference:g}"
+    if data["value"].isna().any():  # a unit without a value (not reported, suppressed)
+        data["label"] = data["label"].astype(str) + np.where(
+            data["value"].isna().to_numpy(), " —", "")
     # the axis covers the estimates and reference lines with a margin; intervals of tiny
     # units that run beyond it are cut at the edge and marked with an arrowhead
     marks = [v for v in (reference, target) if v is not None]
-    points = np.concatenate([data["value"].dropna().to_numpy(), marks])
+    points = np.concatenate([data["value"].dropna().to_numpy(dtype=float), marks])
+    if not len(points):  # no value at all (none reported, all suppressed): an empty axis
+        points = np.concatenate([data[["lower", "upper"]].to_numpy(dtype=float).ravel(),
+                                 [0.0, 1.0]])
+        points = points[np.isfinite(points)]
     lo_all = np.nanmin(np.concatenate([data["lower"].to_numpy(), points]))
     hi_all = np.nanmax(np.concatenate([data["upper"].to_numpy(), points]))
     span = max(points.max() - points.min(), 1e-9 + abs(points.max()) * 0.1)
@@ -145,6 +200,14 @@ def forest(
 
 
 _COLORS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6")
+
+
+def _english(key: str) -> str:
+    """An indicator's English name, or the key for a name the registry does not know."""
+    try:
+        return ind.label(key, "en")
+    except (KeyError, ValueError):
+        return key
 
 
 def _axis_label(indicator: str, language: str) -> str:
@@ -292,7 +355,7 @@ def age_schedule(results: pd.DataFrame, *, language: str = "zh") -> Figure:
     ax.bar(x, data["value"], color="#8faadc", yerr=err, capsize=3, ecolor="#404040")
     ax.set_xticks(x, [k.removeprefix("asfr_").replace("_", "-") for k in data["indicator"]])
     ax.set_xlabel("母亲年龄 (岁)" if language == "zh" else "mother's age")
-    ax.set_ylabel("‰" if language == "en" else "年龄别生育率 (‰)")
+    ax.set_ylabel("Age-specific fertility rate (‰)" if language == "en" else "年龄别生育率 (‰)")
     ax.grid(axis="y", color="#eeeeee")
     return fig
 
@@ -304,15 +367,16 @@ def attainment_heatmap(
     language: str = "zh",
 ) -> Figure:
     """Units x targets: green met, red not met, grey no data; hatched where the interval
-    leaves it open (verdict ``indeterminate``). Each cell shows the value."""
+    leaves it open (verdict ``indeterminate``). Each cell shows the value, or ``[c]`` where
+    :func:`fpanalysis.report.withhold` took it out (note ``suppressed: ...``)."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch, Rectangle
 
     data = evaluated.copy()
     data["name"] = _names(data, units)
     data["column"] = data["label"].where(data["label"] != "", data["indicator"])
-    if language == "en":
-        data["column"] = data["indicator"]
+    if language == "en":  # the indicator's English name where it has one
+        data["column"] = [_english(k) for k in data["indicator"].astype(str)]
     order_cols = list(dict.fromkeys(data.sort_values("target")["column"]))
     order_rows = list(dict.fromkeys(data.sort_values("unit")["name"]))
     state = np.select([data["met"].isna(), data["met"].fillna(False).astype(bool)], [2, 0], 1)
@@ -321,6 +385,10 @@ def attainment_heatmap(
     grid = grid.reindex(index=order_rows, columns=order_cols)
     vals = data.pivot_table(index="name", columns="column", values="value", aggfunc="first")
     vals = vals.reindex(index=order_rows, columns=order_cols)
+    held = data.assign(h=data["note"].fillna("").astype(str).str.startswith("suppressed")
+                       if "note" in data.columns else False).pivot_table(
+        index="name", columns="column", values="h", aggfunc="first").reindex(
+        index=order_rows, columns=order_cols)
     open_ = data.assign(o=data["verdict"] == "indeterminate").pivot_table(
         index="name", columns="column", values="o", aggfunc="first").reindex(
         index=order_rows, columns=order_cols)
@@ -334,6 +402,8 @@ def attainment_heatmap(
             v = vals.iat[i, j]
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
+            elif held.iat[i, j] is True or held.iat[i, j] == 1:
+                ax.text(j, i, "[c]", ha="center", va="center", fontsize=7)
             if open_.iat[i, j] is True or open_.iat[i, j] == 1:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
                                        edgecolor="#7f7f7f", linewidth=0))

@@ -1,14 +1,16 @@
 """Report tables and rendering: display frames for notebooks, Excel export, and papermill runs.
 
-Published outputs suppress small cells: counts from 1 to ``min_count - 1`` of sensitive
-events (infant deaths) are blanked in display tables, together with the rates built on them,
-so that no figure in a report can point to an individual family.
+Public outputs suppress small cells (:func:`disclosure`): counts from 1 to 4 of sensitive
+events (infant deaths, births outside policy) show ``<5`` in display tables at every level,
+and the rates built on them ``[c]``, so that no figure in a report can point to an
+individual family; ``disclosure="internal"`` shows everything.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,11 @@ from .tables import load_report
 __all__ = [
     "SENSITIVE",
     "SUPPRESSED",
+    "WITHHELD",
+    "Disclosure",
     "RenderError",
+    "SECTIONS",
+    "SHEETS",
     "attainment_table",
     "audit_table",
     "backtest_table",
@@ -30,6 +36,9 @@ __all__ = [
     "check_period",
     "class_table",
     "counts_table",
+    "disclosure",
+    "disclosure_line",
+    "edition_table",
     "flag_table",
     "folder_name",
     "heading",
@@ -47,20 +56,412 @@ __all__ = [
     "publishable",
     "quality_table",
     "render",
+    "section",
+    "sensitive_counts",
     "standing_table",
     "suppress_small_cells",
+    "suppressed_rows",
     "test_table",
+    "title",
     "tier_count_table",
     "tier_table",
+    "withhold",
     "write_excel",
 ]
 
-#: Count columns and indicators whose small values are suppressed in published tables.
-SENSITIVE: Mapping[str, str] = {"deaths_infant": "infant_mortality_rate"}
+#: Sensitive counts (infant deaths; births outside policy, ``births - births_compliant``) and
+#: the indicators built on each: in a public report a unit-period with 1 to the threshold
+#: (default 4) of these events shows the suppression mark instead of the count, and the
+#: rates built on it are withheld.
+SENSITIVE: Mapping[str, tuple[str, ...]] = {
+    "deaths_infant": ("infant_mortality_rate",),
+    "births_outside": ("compliance_rate",),
+}
 
-#: What a published table shows in place of a suppressed small count and the figures built
-#: on it: "[c]", the UK Government Statistical Service symbol for "confidential".
-SUPPRESSED = "[c]"
+#: How an indicator's result row gives its sensitive count: the numerator (infant deaths
+#: per births) or denominator minus numerator (births outside policy = births - compliant).
+_EVENTS_OF = {"infant_mortality_rate": "numerator", "compliance_rate": "complement"}
+
+#: Count columns that reveal a sensitive count when shown beside the others of the row:
+#: compliant births beside births give births outside policy.
+_REVEALS = {"births_outside": ("births_compliant",)}
+
+_SENSITIVE_WORDS = {"deaths_infant": ("婴儿死亡", "infant deaths"),
+                    "births_outside": ("政策外出生", "births outside policy")}
+
+#: What a public table shows in place of a suppressed small count (threshold 4).
+SUPPRESSED = "<5"
+
+#: What a public table shows in place of a rate, limit or other figure built on a
+#: suppressed count: "[c]", the Government Statistical Service symbol for "confidential"
+#: (a rate cell reading "<5" would look like a value below 5).
+WITHHELD = "[c]"
+
+_MODES = ("public", "internal")
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """How much a report may show: made by :func:`disclosure`.
+
+    Attributes
+    ----------
+    mode : {'public', 'internal'}
+        ``'public'`` suppresses small sensitive counts; ``'internal'`` shows everything.
+    threshold : int
+        Largest count suppressed (counts 1 … threshold are; 0 is shown).
+    mark : str
+        What a suppressed count shows (``"<5"`` for threshold 4).
+    withheld : str
+        What a rate, limit or figure built on a suppressed count shows (``"[c]"``).
+    sensitive : tuple of str
+        Sensitive counts, keys of :data:`SENSITIVE`.
+    """
+
+    mode: str = "public"
+    threshold: int = 4
+    mark: str = SUPPRESSED
+    withheld: str = WITHHELD
+    sensitive: tuple[str, ...] = tuple(SENSITIVE)
+
+    @property
+    def public(self) -> bool:
+        """True when small sensitive counts are suppressed."""
+        return self.mode == "public"
+
+    def indicators(self) -> list[str]:
+        """Indicators built on a sensitive count (suppressed where it is small)."""
+        return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
+
+
+def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
+               mark: str | None = None, withheld: str = WITHHELD,
+               sensitive: Sequence[str] | None = None) -> Disclosure:
+    """The disclosure rule of a report.
+
+    Parameters
+    ----------
+    mode : {'public', 'internal'} or Disclosure, default 'public'
+        A :class:`Disclosure` is returned as it is.
+    threshold : int, default 4
+        Counts from 1 to ``threshold`` of a sensitive event are suppressed.
+    mark : str, optional
+        What a suppressed count shows; default ``"<threshold+1>"`` (``"<5"``).
+    withheld : str, default "[c]"
+        What a rate or figure built on a suppressed count shows.
+    sensitive : sequence of str, optional
+        Sensitive counts (keys of :data:`SENSITIVE`); default all of them.
+
+    Raises
+    ------
+    ValueError
+        An unknown mode or sensitive count, a threshold that is not a whole number >= 1, an
+        empty mark.
+
+    Examples
+    --------
+    >>> disclosure().mark, disclosure(threshold=2).mark, disclosure("internal").public
+    ('<5', '<3', False)
+    """
+    if isinstance(mode, Disclosure):
+        return mode
+    if mode not in _MODES:
+        raise ValueError(f"disclosure must be 'public' or 'internal', got {mode!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
+            or threshold < 1:
+        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
+                         f"got {threshold!r}")
+    if isinstance(sensitive, str):
+        sensitive = [sensitive]
+    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
+    unknown = [c for c in chosen if c not in SENSITIVE]
+    if unknown:
+        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(SENSITIVE)}")
+    mark = f"<{int(threshold) + 1}" if mark is None else str(mark)
+    if not mark.strip() or not str(withheld).strip():
+        raise ValueError("the suppression marks must not be empty")
+    return Disclosure(mode, int(threshold), mark, str(withheld), chosen)
+
+
+def disclosure_line(rule: str | Disclosure = "public", language: str = "zh"):
+    """The first line of a report: which disclosure mode made it, as Markdown.
+
+    Examples
+    --------
+    >>> print(disclosure_line("public", "en").data[:60])
+    **Public edition**: infant deaths and births outside policy
+    >>> disclosure_line("internal", "en").data
+    '**Internal edition, not for publication**: every count is shown, small ones included.'
+    """
+    from IPython.display import Markdown
+
+    rule = disclosure(rule)
+    i = _language(language)
+    if not rule.public:
+        return Markdown(("**内部版，不得公开**：全部数字如实列出，含小数。",
+                         "**Internal edition, not for publication**: every count is shown, "
+                         "small ones included.")[i])
+    what = ("、", " and ")[i].join(_SENSITIVE_WORDS[c][i] for c in rule.sensitive)
+    return Markdown((f"**公开版**：单位每期{what}为1至{rule.threshold}例的，显示为{rule.mark}；"
+                     f"据此计算的比率显示为{rule.withheld}。",
+                     f"**Public edition**: {what} of 1 to {rule.threshold} in a unit and "
+                     f"period are shown as {rule.mark}; rates built on them as "
+                     f"{rule.withheld}.")[i])
+
+
+def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, threshold: int = 4,
+                         mark: str | None = None) -> pd.DataFrame:
+    """Show counts from 1 to ``threshold`` in ``columns`` as the suppression mark.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A display table; it is not changed.
+    columns : sequence of str
+        Count columns to check; those absent from ``table`` are skipped.
+    threshold : int, default 4
+        Largest count suppressed.
+    mark : str, optional
+        What a suppressed cell shows; default ``"<threshold+1>"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy in which each suppressed cell holds ``mark``, so a reader sees that a value
+        was withheld rather than missing. Zeros and counts above ``threshold`` are kept; a
+        column with a suppressed cell becomes ``object``. A missing count stays ``<NA>``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"deaths_infant": [0, 1, 4, 5, None]}, dtype="Int64")
+    >>> suppress_small_cells(t, ["deaths_infant"])["deaths_infant"].tolist()
+    [0, '<5', '<5', 5, <NA>]
+    """
+    rule = disclosure("public", threshold=threshold, mark=mark)
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            small = _small(out[c], rule)
+            if small.any():
+                out[c] = out[c].astype(object).where(~small, rule.mark)
+    return out
+
+
+def _small(values: pd.Series | np.ndarray, rule: Disclosure) -> np.ndarray:
+    """Where a count is from 1 to the threshold (a boolean array; missing is not small)."""
+    v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
+    return ((v > 0) & (v <= rule.threshold)).fillna(False).to_numpy(dtype=bool)
+
+
+def _recoverable(small: np.ndarray, events: np.ndarray) -> bool:
+    """Whether the suppressed cells below a shown total could be told from it: one cell
+    suppressed (total minus the others), or all of them 1 (the total equals their number)."""
+    k = int(small.sum())
+    return k == 1 or (k > 1 and float(np.nansum(np.where(small, events, 0.0))) == k)
+
+
+def _secondary(results: pd.DataFrame, small: np.ndarray, events: pd.Series,
+               units: pd.DataFrame | None) -> np.ndarray:
+    """Rows of a total (a unit whose children are rows of the same period and indicator)
+    to withhold because the suppressed children could be recovered from it."""
+    out = np.zeros(len(results), dtype=bool)
+    if units is None or not small.any():
+        return out
+    parent = results["unit"].map(units.set_index("unit")["parent"]).astype(object)
+    period = results["period"].astype(str) if "period" in results.columns \
+        else pd.Series("", index=results.index)
+    keys = pd.DataFrame({"period": period.to_numpy(), "indicator":
+                         results["indicator"].astype(str).to_numpy(),
+                         "unit": parent.to_numpy(), "k": small.astype(int),
+                         "ones": np.where(small, events.to_numpy(dtype=float), 0.0)})
+    keys = keys[keys["unit"].notna()]
+    sums = keys.groupby(["period", "indicator", "unit"])[["k", "ones"]].sum()
+    bad = sums[(sums["k"] == 1) | ((sums["k"] > 1) & (sums["ones"] == sums["k"]))]
+    if bad.empty:
+        return out
+    me = pd.MultiIndex.from_arrays([period.to_numpy(),
+                                    results["indicator"].astype(str).to_numpy(),
+                                    results["unit"].astype(object).to_numpy()])
+    return me.isin(bad.index)
+
+
+def _sensitive_events(results: pd.DataFrame) -> pd.Series:
+    """The sensitive count behind each result row (NaN for other indicators)."""
+    key = results["indicator"].astype(str).map(_EVENTS_OF)
+    num = pd.to_numeric(results["numerator"], errors="coerce")
+    den = pd.to_numeric(results["denominator"], errors="coerce") \
+        if "denominator" in results.columns else pd.Series(np.nan, index=results.index)
+    return num.where(key == "numerator", (den - num).where(key == "complement"))
+
+
+def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
+                    counts: pd.DataFrame | None = None,
+                    units: pd.DataFrame | None = None) -> np.ndarray:
+    """Which rows of indicator results rest on a suppressed sensitive count.
+
+    A row of a sensitive indicator (:data:`SENSITIVE`) is suppressed in a public report when
+    its sensitive count (infant deaths: the numerator; births outside policy: denominator
+    minus numerator) is from 1 to the threshold, or cannot be told: never shown on a guess.
+    With ``units``, a total row (a unit whose children are rows of the same period and
+    indicator) is withheld too when the suppressed children could be recovered from it: one
+    child suppressed, or all suppressed children at 1 event.
+    Results without a numerator (:func:`fpanalysis.targets.assess` output) take the count
+    from ``counts`` (rolled up the hierarchy with ``units``, :func:`sensitive_counts`) for
+    the row's unit and period; without ``counts`` every sensitive row is suppressed.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"indicator": ["compliance_rate"] * 3 + ["crude_birth_rate"],
+    ...                   "numerator": [53.0, 40.0, 10.0, 2.0],
+    ...                   "denominator": [56.0, 40.0, 20.0, 9.0]})
+    >>> suppressed_rows(r).tolist()  # 3, 0 and 10 births outside policy
+    [True, False, False, False]
+    """
+    rule = disclosure(rule)
+    names = rule.indicators()
+    if not names or "indicator" not in results.columns:
+        return np.zeros(len(results), dtype=bool)
+    sensitive = results["indicator"].astype(str).isin(names).to_numpy(dtype=bool)
+    if "numerator" not in results.columns:
+        if counts is None or not sensitive.any():
+            return sensitive
+        small = np.ones(len(results), dtype=bool)  # unknown unless the counts tell
+        period = results["period"].astype(str).to_numpy()
+        for p in pd.unique(period[sensitive]):  # a few periods
+            events = sensitive_counts(counts, p, units)
+            here = sensitive & (period == p)
+            for count, keys in SENSITIVE.items():
+                if count not in rule.sensitive or count not in events.columns:
+                    continue
+                rows = here & results["indicator"].astype(str).isin(keys).to_numpy(bool)
+                n = results["unit"].map(events[count]).to_numpy(dtype=float)
+                small[rows] = ~np.isfinite(n[rows]) | ((n[rows] > 0)
+                                                        & (n[rows] <= rule.threshold))
+        if "value" in results.columns:  # nothing to withhold where there is no value
+            small &= results["value"].notna().to_numpy(dtype=bool)
+        return sensitive & small
+    events = _sensitive_events(results)
+    unknown = events.isna().to_numpy(dtype=bool) & results["value"].notna().to_numpy(bool) \
+        if "value" in results.columns else events.isna().to_numpy(dtype=bool)
+    small = sensitive & (_small(events, rule) | unknown)
+    # a total (the county row beside its townships) that would give the suppressed cells
+    # away by difference is withheld too
+    return small | (sensitive & _secondary(results, small & ~unknown, events, units))
+
+
+def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
+                language: str = "en", units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A copy of indicator results fit to publish, for display and Excel.
+
+    For rows that rest on a suppressed sensitive count (:func:`suppressed_rows`: infant
+    mortality on 1-4 infant deaths, policy compliance with 1-4 births outside policy) the
+    numerator shows the suppression mark (``"<5"``) for infant deaths and the withheld mark
+    (``"[c]"``) for compliant births, and value and limits show the withheld mark; the note
+    says ``"suppressed: 1-4 infant deaths"``. Those columns are then of ``object`` dtype:
+    use the output to publish, not to compute further. ``"internal"`` returns a copy.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"unit": ["a", "b"], "indicator": "infant_mortality_rate",
+    ...                   "numerator": [2.0, 5.0], "denominator": [400.0, 400.0],
+    ...                   "value": [5.0, 12.5], "lower": [0.6, 4.1], "upper": [18.0, 29.2],
+    ...                   "note": ""})
+    >>> publishable(r)[["numerator", "value", "note"]]
+      numerator value                            note
+    0        <5   [c]  suppressed: 1-4 infant deaths
+    1       5.0  12.5
+    """
+    rule = disclosure(rule)
+    out = results.copy()
+    small = suppressed_rows(out, rule, units=units)
+    if not small.any():
+        return out
+    deaths = (out["indicator"].astype(str) == "infant_mortality_rate").to_numpy(dtype=bool)
+    for c in ["numerator", "value", "lower", "upper"]:
+        if c in out.columns:
+            mark = np.where(deaths, rule.mark, rule.withheld) if c == "numerator" \
+                else rule.withheld
+            out[c] = pd.Series(np.where(small, mark, out[c].astype(object)), index=out.index,
+                               dtype=object)
+    if _language(language) == 0:
+        words = np.where(deaths, "婴儿死亡", "政策外出生")
+        why = np.char.add(np.char.add("已隐去：", words.astype(str)),
+                          f"1–{rule.threshold}例").astype(object)
+    else:
+        words = np.where(deaths, "infant deaths", "births outside policy")
+        why = np.char.add(f"suppressed: 1-{rule.threshold} ",
+                          words.astype(str)).astype(object)
+    note = out["note"].fillna("").astype(str) if "note" in out.columns \
+        else pd.Series("", index=out.index)
+    out["note"] = np.where(small, why, note.to_numpy(dtype=object))
+    return out
+
+
+def withhold(results: pd.DataFrame, rule: str | Disclosure = "public", *,
+             counts: pd.DataFrame | None = None,
+             units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A copy of indicator results (or :func:`fpanalysis.targets.assess` output) for a
+    figure: rows resting on a suppressed count (:func:`suppressed_rows`) keep their row (the
+    unit stays on the axis) with value and limits missing, and the note says so; the
+    columns stay numeric."""
+    rule = disclosure(rule)
+    out = results.copy()
+    small = suppressed_rows(out, rule, counts=counts, units=units)
+    if small.any():
+        for c in ["numerator", "value", "lower", "upper"]:
+            if c in out.columns:
+                out[c] = out[c].astype(float).where(~small)
+        note = out["note"].fillna("").astype(str) if "note" in out.columns \
+            else pd.Series("", index=out.index)
+        out["note"] = note.where(~small, f"suppressed: 1-{rule.threshold} events")
+    return out
+
+
+def sensitive_counts(counts: pd.DataFrame, period: object,
+                     units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The sensitive counts of every unit for ``period``, rolled up the hierarchy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``unit`` (the units of the counts and, with ``units``, every unit above them),
+        one column per sensitive count (:data:`SENSITIVE`) the counts can give; missing
+        where a unit did not report all of ``period`` (a parent whose children did not all
+        report is missing too).
+    """
+    p = pr.parse(period)
+    have = [c for c in ("deaths_infant", "births", "births_compliant") if c in counts.columns]
+    rolled = pr.rollup(counts[["unit", "period", *have]], p, by=["unit"], columns=have)
+    full = rolled["complete"].fillna(False).astype(bool).to_numpy()
+    out = pd.DataFrame(index=pd.Index(rolled["unit"].astype(object), name="unit"))
+    if "deaths_infant" in have:
+        out["deaths_infant"] = rolled["deaths_infant"].astype(float).where(full).to_numpy()
+    if {"births", "births_compliant"} <= set(have):
+        out["births_outside"] = (rolled["births"].astype(float)
+                                 - rolled["births_compliant"].astype(float)).where(full) \
+            .to_numpy()
+    if units is None or out.empty:
+        return out
+    parent = units.set_index("unit")["parent"]
+    level = out
+    for _ in range(10):  # up the hierarchy, one level at a time (a few levels)
+        up = level.index.to_series().map(parent)
+        if up.isna().all():
+            break
+        keep = up.notna().to_numpy()
+        summed = level[keep].groupby(up[keep].to_numpy()).sum(min_count=1)
+        # a parent whose child has no value, or that has unreported children, is missing
+        gaps = level[keep].isna().groupby(up[keep].to_numpy()).any()
+        kids = units[units["parent"].isin(summed.index)].groupby("parent").size()
+        lacking = kids.reindex(summed.index).fillna(0).to_numpy() \
+            > level[keep].groupby(up[keep].to_numpy()).size().reindex(summed.index).to_numpy()
+        summed = summed.mask(gaps.to_numpy() | lacking[:, None])
+        summed.index.name = "unit"
+        out = pd.concat([out, summed[~summed.index.isin(out.index)]])
+        level = summed
+    return out
+
 
 _COUNT_LABELS = {
     "population": ("平均人口", "Mean population"),
@@ -70,6 +471,7 @@ _COUNT_LABELS = {
     "deaths": ("死亡", "Deaths"),
     "deaths_infant": ("婴儿死亡", "Infant deaths"),
     "births_compliant": ("政策内出生", "Compliant births"),
+    "births_outside": ("政策外出生", "Births outside policy"),
 }
 
 
@@ -92,6 +494,133 @@ def heading(period: object, language: str = "zh"):
     return Markdown(text)
 
 
+#: Headings and explanations of the quarterly report, by section: (zh, en).
+SECTIONS: Mapping[str, tuple[str, str]] = {
+    "title": ("# 季度人口与生殖健康监测报告",
+              "# Quarterly population and reproductive-health report"),
+    "data": ("## 数据读取与校验\n\n读入的每一行或被使用，或注明原因后剔除。",
+             "## Data loaded\n\nEvery row read is either used or set aside with a reason."),
+    "counts": ("## 一、本期人口变动\n\n按月汇总至本期；人口为本期平均人口。最后一行为全县合计。"
+               "政策外出生 = 出生 − 政策内出生。",
+               "## 1. Counts for the period\n\nSummed over the months of the period; "
+               "population is the mean over the period. The last row is the county. Births "
+               "outside policy = births − compliant births."),
+    "vital": ("## 二、出生率、死亡率、自然增长率与出生人口性别比\n\n"
+              "比率以每千人年计（‰）；出生人口性别比为每100名女婴对应的男婴数。"
+              "全县一行由汇总计数计算，而非乡镇比率的平均。",
+              "## 2. Vital rates and sex ratio at birth\n\nRates are per 1000 person-years "
+              "(‰); the sex ratio at birth is males per 100 females. The county row is "
+              "computed from summed counts, never from township rates."),
+    "all": ("## 三、全部指标\n\n本期各指标点值（区间见 Excel 表格）。",
+            "## 3. Every indicator\n\nPoint values for the period (intervals are in the "
+            "Excel workbook)."),
+    "notes": ("## 区间方法与说明\n\n本报告中的范围均为下表所列方法的95%置信区间。"
+              "基于不足10例事件的数值保留但注明“事件较少”（可合并数个季度，或参看全县数值）；"
+              "有男婴而无女婴的性别比上限开放（值为∞）。",
+              "## What each interval is, and figures with a note\n\nEvery range in this "
+              "report is a 95 % confidence interval of the kind named below. A figure that "
+              "rests on fewer than 10 events keeps its value with the note \"few events\" "
+              "(pool several quarters, or read the county figure); a sex ratio with boys but "
+              "no girls is open-ended (value ∞, upper end open)."),
+    "targets": ("## 四、目标考核\n\n✓ 达标，✗ 未达标；95%区间跨越目标时加括号；— 无数据。"
+                "名次区间及进入前三、后三的概率来自对计数的10,000次重抽；连续次数为连续处于后列的"
+                "季度数（详见 target_attainment.ipynb）。\n\n"
+                "95%名次置信集：该乡镇真实名次以不低于95%的概率落在其中；全表：所有乡镇的真实名次"
+                "同时落在各自集合中。重抽名次范围及重抽占比描述计数重抽时名次的波动，并非置信集。"
+                "一个季度的计数下置信集常为1–18：仅凭偶然即可改变排序；旁列为年初至今的合并结果。",
+                "## 4. Targets and league table\n\n✓ met, ✗ not met; in brackets where the "
+                "95 % interval reaches the other side of the target; — no data. Rank "
+                "intervals and the chances of being in the top or bottom three come from "
+                "10,000 seeded redraws of the counts; the streak counts quarters running in "
+                "the bottom tier (details in target_attainment.ipynb).\n\n"
+                "95 % rank confidence set: the township's true rank lies in it with "
+                "probability at least 95 %; joint: all townships' true ranks at once. The "
+                "redraw rank range and the redraw shares are the spread of ranks when every "
+                "count is redrawn, not confidence sets. At a quarter's counts the sets are "
+                "often 1–18: chance alone could reorder the table; the year so far is pooled "
+                "beside it."),
+    "quality": ("## 五、数据质量\n\n本季度数据是否可信？✓ 未发现问题；✗ 严重、! 一般问题，"
+                "附触发的数值；— 无法评估（该乡镇在检查窗口内未上报）。各项检查及其窗口见 "
+                "data_quality.ipynb（含图表）；下表列出全部严重问题。",
+                "## 5. Data quality\n\nCan this quarter's figures be trusted? ✓ nothing "
+                "found; ✗ an extreme and ! a moderate flag with the figure that raised it; — "
+                "not assessable (the township did not report for the check's window). The "
+                "checks and their windows are described in data_quality.ipynb, which also "
+                "shows the charts; below, every extreme flag."),
+    "excel": ("## 表格导出\n\n本报告各表写入同一 Excel 工作簿（每表一页），图形另存为 PNG 文件，"
+              "均与本报告同在一个文件夹。",
+              "## Tables for Excel\n\nEvery table of this report is written to one Excel "
+              "workbook (a sheet each) and every figure to a PNG file, in this report's "
+              "folder."),
+}
+
+#: Sheet names of the report workbook: (zh, en).
+SHEETS: Mapping[str, tuple[str, str]] = {
+    "edition": ("版本", "edition"), "data": ("数据读取", "data loaded"),
+    "counts": ("人口变动", "counts"),
+    "vital": ("生命统计", "vital rates"), "indicators": ("全部指标", "indicators"),
+    "methods": ("区间方法", "interval methods"), "notes": ("说明", "notes"),
+    "attainment": ("目标考核", "attainment"), "league": ("排名", "league table"),
+    "quality": ("数据质量", "data quality"), "flags": ("严重问题", "extreme flags"),
+}
+
+
+def edition_table(period: object, language: str = "zh",
+                  disclosure: str | Disclosure = "public") -> pd.DataFrame:
+    """One row saying what a workbook is: the report, its period and which disclosure mode
+    made it (the words of :func:`disclosure_line`), for the first sheet.
+
+    Examples
+    --------
+    >>> edition_table("2024Q3", "en", "internal").iloc[0, 1]
+    'Internal edition, not for publication: every count is shown, small ones included.'
+    """
+    i = _language(language)
+    line = disclosure_line(disclosure, language).data.replace("**", "")
+    return pd.DataFrame({("报告期", "period")[i]: [pr.label(pr.parse(period), language)],
+                         ("公开范围", "disclosure")[i]: [line]},
+                        index=pd.Index([SECTIONS["title"][i].lstrip("# ")],
+                                       name=("报告", "report")[i]))
+
+
+def section(key: str, language: str = "zh"):
+    """A heading and its explanation for the quarterly report, in ``language``.
+
+    Raises
+    ------
+    ValueError
+        An unknown section (the nearest name is suggested) or language.
+
+    Examples
+    --------
+    >>> section("counts", "en").data.splitlines()[0]
+    '## 1. Counts for the period'
+    """
+    from IPython.display import Markdown
+
+    i = _language(language)
+    if key not in SECTIONS:
+        from .schema import suggestion
+
+        raise ValueError(f"no report section {key!r}{suggestion(key, list(SECTIONS))}")
+    return Markdown(SECTIONS[key][i])
+
+
+def title(period: object, language: str = "zh", disclosure: str | Disclosure = "public"):
+    """The top of the quarterly report: on its first line the disclosure mode
+    (:func:`disclosure_line`), then the title and the period (:func:`heading`).
+
+    Examples
+    --------
+    >>> title("2024Q3", "en").data.splitlines()[0].startswith("**Public edition**")
+    True
+    """
+    from IPython.display import Markdown
+
+    i = _language(language)
+    return Markdown("\n\n".join([disclosure_line(disclosure, language).data,
+                                 SECTIONS["title"][i], heading(period, language).data]))
+
 def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
     """Return the latest quarter in which every unit reported all three months.
 
@@ -113,10 +642,12 @@ def latest_complete_quarter(counts: pd.DataFrame) -> pd.Period:
     return complete.index.max()
 
 
-def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
+def load_summary(*frames: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     """One row per loaded file: rows read, used and set aside (rows in = used + set aside).
 
-    The file name is the index, so that no 0..n row number is shown.
+    The file name is the index, so that no 0..n row number is shown. ``language='zh'``
+    gives Chinese headers (文件, 读入行数, 使用行数, 剔除行数, 原因); the default keeps the
+    English column names.
     """
     rows = []
     for f in frames:
@@ -127,77 +658,15 @@ def load_summary(*frames: pd.DataFrame) -> pd.DataFrame:
                      "rows_used": rep.rows_used, "set_aside": len(rep.skipped),
                      "reasons": "; ".join(sorted({why.split(":")[0] for _, why in rep.skipped}))})
     table = pd.DataFrame(rows, columns=["file", "rows_in", "rows_used", "set_aside", "reasons"])
-    return table.set_index("file")
+    table = table.set_index("file")
+    if _language(language) == 0:
+        table = table.rename(columns={"rows_in": "读入行数", "rows_used": "使用行数",
+                                      "set_aside": "剔除行数", "reasons": "原因"})
+        table.index.name = "文件"
+    return table
 
 
-def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, min_count: int = 3
-                         ) -> pd.DataFrame:
-    """Show counts from 1 to ``min_count - 1`` in ``columns`` as the suppression mark.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A display table; it is not changed.
-    columns : sequence of str
-        Count columns to check; those absent from ``table`` are skipped.
-    min_count : int, default 3
-        Smallest count shown as it is.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy in which each suppressed cell holds :data:`SUPPRESSED` (``"[c]"``, the
-        Government Statistical Service symbol for "confidential"), so a reader sees that a
-        value was withheld rather than missing. Zeros and counts of ``min_count`` or more are
-        kept; a column with a suppressed cell becomes ``object``. A missing count stays
-        ``<NA>``.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3, None]}, dtype="Int64")
-    >>> suppress_small_cells(t, ["deaths_infant"])["deaths_infant"].tolist()
-    [0, '[c]', '[c]', 3, <NA>]
-    """
-    out = table.copy()
-    for c in columns:
-        if c in out.columns:
-            v = out[c].astype("Float64")
-            small = ((v > 0) & (v < min_count)).fillna(False).to_numpy(dtype=bool)
-            if small.any():
-                out[c] = out[c].astype(object).where(~small, SUPPRESSED)
-    return out
-
-
-def publishable(results: pd.DataFrame, *, min_count: int = 3) -> pd.DataFrame:
-    """A copy of indicator results fit to publish, for display and Excel.
-
-    For sensitive indicators (:data:`SENSITIVE`: infant mortality) built on 1 to
-    ``min_count - 1`` events, the numerator, value and limits show the suppression mark
-    :data:`SUPPRESSED` (``"[c]"``, "confidential") instead of a number, and the note says
-    ``"suppressed: fewer than <min_count> events"``. Those four columns are then of
-    ``object`` dtype: use the output to publish, not to compute further.
-
-    Examples
-    --------
-    >>> r = pd.DataFrame({"unit": ["a", "b"], "indicator": "infant_mortality_rate",
-    ...                   "numerator": [2.0, 4.0], "denominator": [400.0, 400.0],
-    ...                   "value": [5.0, 10.0], "lower": [0.6, 2.7], "upper": [18.0, 25.5],
-    ...                   "note": ""})
-    >>> publishable(r)[["numerator", "value", "note"]]
-      numerator value                             note
-    0       [c]   [c]  suppressed: fewer than 3 events
-    1       4.0  10.0
-    """
-    out = results.copy()
-    sensitive = out["indicator"].astype(str).isin(list(SENSITIVE.values()))
-    numerator = pd.to_numeric(out["numerator"], errors="coerce")
-    small = (sensitive & (numerator > 0) & (numerator < min_count)).to_numpy(dtype=bool)
-    for c in ["numerator", "value", "lower", "upper"]:
-        if small.any():
-            out[c] = out[c].astype(object).where(~small, SUPPRESSED)
-    out["note"] = out["note"].astype(str).where(
-        ~small, f"suppressed: fewer than {min_count} events")
-    return out
+_rule = disclosure  # the tables' ``disclosure`` argument hides the function
 
 
 def _name_map(units: pd.DataFrame) -> pd.Series:
@@ -239,25 +708,44 @@ def _duplicates(data: pd.DataFrame, keys: list[str], what: str) -> None:
 
 def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
                  columns: Sequence[str] = ("population", "births", "births_male",
-                                           "births_female", "deaths", "births_compliant"),
-                 language: str = "zh", min_count: int = 3) -> pd.DataFrame:
+                                           "births_female", "deaths", "deaths_infant",
+                                           "births_compliant", "births_outside"),
+                 language: str = "zh", disclosure: str | Disclosure = "public"
+                 ) -> pd.DataFrame:
     """Counts of ``period`` per unit with the county total as the last row, for display.
 
     Monthly counts are rolled up to the period (flows summed, population day-weighted).
-    Population is rounded to whole people for display. The unit name is the index, the
-    code the first column. Sensitive counts from 1 to ``min_count - 1`` show the suppression
-    mark (:func:`suppress_small_cells`). Every unit at the counts' level has a row: one
+    ``births_outside`` is births minus compliant births. Population is rounded to whole
+    people for display. The unit name is the index, the code the first column.
+
+    With ``disclosure="public"`` (:func:`disclosure`), a sensitive count from 1 to the
+    threshold (4) shows the mark (``"<5"``) in every row, the total included; compliant
+    births beside 1-4 births outside policy show the withheld mark (``"[c]"``), since births
+    minus them would give the count. The total shows ``"[c]"`` too where it would give the
+    suppressed cells away by difference (one suppressed unit, or all of them at 1).
+
+    Every unit at the counts' level has a row: one
     that did not report all of ``period`` shows missing counts and a note ("missing
     2024-08", "no counts"), and the total is then missing too, never a sum that silently
     lacks a unit. Empty counts give an empty table with the same columns.
     """
     period = pr.parse(period)
+    rule = _rule(disclosure)
+    if isinstance(columns, str):
+        columns = [columns]
+    derived = {"births_outside": {"births", "births_compliant"}}
     absent = [c for c in columns if c not in counts.columns
-              and not (c == "births" and {"births_male", "births_female"} <= set(counts))]
+              and not (c == "births" and {"births_male", "births_female"} <= set(counts))
+              and not (c in derived and derived[c] <= set(counts))]
     if absent:
         raise ValueError(f"counts_table: the counts have no column(s) {', '.join(absent)}")
     rolled = pr.rollup(counts, period, by=["unit"])
+    if "births_outside" in columns:
+        rolled["births_outside"] = rolled["births"] - rolled["births_compliant"]
     cols = [c for c in columns if c in rolled.columns]
+    # what decides suppression, even where the count itself is not shown
+    guard = [c for c in ("births", "births_compliant", "deaths_infant")
+             if c in rolled.columns and c not in cols]
     # every unit of the counts' level(s) has a row, reported or not
     levels = set(units.loc[units["unit"].isin(set(counts["unit"])), "level"])
     expected = set(units.loc[units["level"].isin(levels), "unit"]) | set(rolled["unit"])
@@ -269,11 +757,11 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
                     np.where(rolled["complete"].fillna(True).astype(bool), "",
                              ("缺报 " if zh else "missing ")
                              + rolled["missing"].fillna("").astype(str)))
-    table = rolled[["unit"] + cols].copy()
+    table = rolled[["unit"] + cols + guard].copy()
     if len(table) and len(counts):
         # a unit that did not report leaves the total missing: never a total that
         # silently lacks a township
-        total = table[cols].sum(min_count=1, skipna=False).to_frame().T
+        total = table[cols + guard].sum(min_count=1, skipna=False).to_frame().T
         top = units.loc[units["parent"].isna(), "unit"]
         total.insert(0, "unit", top.iloc[0] if len(top) == 1 else "total")
         table = pd.concat([table, total], ignore_index=True)
@@ -283,11 +771,35 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     elif len(table):
         table = table.iloc[:0]
         note = note[:0]
-    flows = [c for c in cols if c != "population"]
+    flows = [c for c in cols + guard if c != "population"]
     table[flows] = table[flows].astype("Int64")
     if "population" in table.columns:
         table["population"] = table["population"].astype(float).round().astype("Int64")
-    table = suppress_small_cells(table, [c for c in SENSITIVE if c in cols], min_count=min_count)
+    if rule.public:
+        if "births_outside" in rule.sensitive and "births_compliant" in table.columns:
+            outside = table["births"].astype("Float64") - table["births_compliant"]
+            small = _small(outside, rule)
+            for c in ("births_outside", "births_compliant"):
+                if c in cols:
+                    mark = rule.mark if c == "births_outside" else rule.withheld
+                    table[c] = table[c].astype(object).where(~small, mark)
+        if "deaths_infant" in rule.sensitive and "deaths_infant" in cols:
+            small = _small(table["deaths_infant"], rule)
+            table = suppress_small_cells(table, ["deaths_infant"], threshold=rule.threshold,
+                                         mark=rule.mark)
+            if len(table) > 1 and _recoverable(
+                    small[:-1], pd.to_numeric(rolled["deaths_infant"], errors="coerce")
+                    .to_numpy(dtype=float)):
+                table.loc[table.index[-1], "deaths_infant"] = rule.withheld
+        if "births_outside" in rule.sensitive and "births_compliant" in table.columns \
+                and len(table) > 1:
+            outside = (rolled["births"] - rolled["births_compliant"]).to_numpy(dtype=float)
+            if _recoverable(_small(outside, rule), outside):
+                for c in ("births_outside", "births_compliant"):
+                    if c in cols:
+                        table[c] = table[c].astype(object)
+                        table.loc[table.index[-1], c] = rule.withheld
+    table = table.drop(columns=guard)
     i = 0 if language == "zh" else 1
     names = table["unit"].map(_name_map(units)).fillna(("合计", "Total")[i])
     table.index = pd.Index(names.to_numpy(dtype=object), name=("单位", "Unit")[i])
@@ -299,11 +811,12 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
 
 def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
                     indicators: Sequence[str] | None = None, language: str = "zh",
-                    intervals: bool = True, min_count: int = 3) -> pd.DataFrame:
+                    intervals: bool = True, disclosure: str | Disclosure = "public"
+                    ) -> pd.DataFrame:
     """Long results -> a display table: one row per unit, value and limits per indicator.
 
-    Values whose numerator is a sensitive count between 1 and ``min_count - 1`` show the
-    suppression mark (:func:`publishable`). Units keep the order they have in ``results``.
+    With ``disclosure="public"``, values resting on a suppressed sensitive count show the
+    withheld mark (:func:`publishable`). Units keep the order they have in ``results``.
 
     Raises
     ------
@@ -311,7 +824,10 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         If a unit has two rows for one indicator (results of several periods, say): a
         display table shows each figure once and never averages them.
     """
-    data = publishable(results, min_count=min_count)
+    data = publishable(results, disclosure, units=units)
+    for c in ["value", "lower", "upper"]:  # a column with marks is text: show 2 decimals
+        if c in data.columns and data[c].dtype == object:
+            data[c] = data[c].map(lambda v: round(v, 2) if isinstance(v, float) else v)
     if indicators is not None:
         absent = [k for k in indicators if k not in set(data["indicator"].astype(str))]
         if absent:
@@ -322,6 +838,10 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     fields = ["value", "lower", "upper"] if intervals else ["value"]
     wide = data.pivot(index="unit", columns="indicator", values=fields)
     wide = wide.reindex(pd.unique(data["unit"]))
+    # columns without a mark are numbers again (object only because other rows had one)
+    numeric = [c for c in wide.columns
+               if pd.to_numeric(wide[c], errors="coerce").notna().sum() == wide[c].notna().sum()]
+    wide[numeric] = wide[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
     i = 0 if language == "zh" else 1
     names = {"value": ("值", "value"), "lower": ("下限", "lower"), "upper": ("上限", "upper")}
     cols = [(k, f) for k in order for f in fields]
@@ -380,7 +900,7 @@ def method_table(results: pd.DataFrame, *, language: str = "zh") -> pd.DataFrame
 
 def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
                indicators: Sequence[str] | None = None, language: str = "zh",
-               min_count: int = 3) -> pd.DataFrame:
+               disclosure: str | Disclosure = "public") -> pd.DataFrame:
     """Every figure that comes with a note, one row each: not reported, partial, few events
     (the value stands but rests on fewer than 10 events: pool quarters or use the parent),
     an open-ended ratio, a suppressed cell. Figures without a note are left out;
@@ -397,7 +917,7 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     a      Crude birth rate (‰)    9.3  few events: 7 births
     """
     i = 0 if language == "zh" else 1
-    data = publishable(results, min_count=min_count)
+    data = publishable(results, disclosure, language=language, units=units)
     if isinstance(indicators, str):  # one indicator, not its letters
         indicators = [indicators]
     if indicators is not None:
@@ -412,6 +932,14 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("值", "value")[i]: noted["value"].to_numpy(dtype=object),
         ("说明", "note")[i]: noted["note"].astype(str).to_numpy(),
     }, index=_unit_index(noted["unit"], units, language))
+
+
+def _english_name(key: str) -> str:
+    """An indicator's English name, or the key where the registry does not know it."""
+    try:
+        return ind.label(key, "en")
+    except (KeyError, ValueError):
+        return key
 
 
 def _display_label(key: str, language: str) -> str:
@@ -443,13 +971,19 @@ test_table.__test__ = False  # a table of tests, not a pytest test
 
 
 def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None, *,
-                     language: str = "zh") -> pd.DataFrame:
+                     language: str = "zh", disclosure: str | Disclosure = "public",
+                     counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Units x targets for one period: the value with a mark.
 
     ✓ met and (✓) met where the interval also reaches the other side of the target; ✗ not
     met and (✗) not met where the interval reaches the target; — without data; † a figure
     corrected by the audit re-checks before it was scored (:func:`audit_table` shows by how
     much). An empty ``evaluated`` (no target applies to the period) gives an empty table.
+
+    With ``disclosure="public"`` a value resting on a suppressed sensitive count (policy
+    compliance with 1-4 births outside policy, infant mortality on 1-4 infant deaths) shows
+    the withheld mark (``"[c] ✓"``); ``counts`` (with ``units``) tell which; without them
+    every sensitive value is withheld.
 
     Raises
     ------
@@ -481,6 +1015,8 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     mark = np.where(met, np.where(unsure, "(✓)", "✓"), np.where(unsure, "(✗)", "✗"))
     value = data["value"].to_numpy(dtype=float)
     text = np.char.mod("%.1f", np.nan_to_num(value)).astype(object)
+    rule = _rule(disclosure)
+    hidden = suppressed_rows(data, rule, counts=counts, units=units)
     not_reported = data["not_reported"].to_numpy(dtype=bool) if "not_reported" in data \
         else np.zeros(len(data), dtype=bool)
     absent = np.where(not_reported, ("未报", "not reported")[language != "zh"], "—")
@@ -488,10 +1024,13 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
         before = data["uncorrected_value"].to_numpy(dtype=float)
         changed = np.isfinite(before) & ~np.isclose(before, value, rtol=1e-12, atol=0)
         text = np.where(changed, text + "†", text)
+    text = np.where(hidden, rule.withheld, text)
     cell = np.where(data["met"].isna().to_numpy(), absent, text + " " + mark.astype(object))
     data["cell"] = pd.Series(cell, index=data.index, dtype=object)
+    english = pd.Series([_english_name(k) for k in data["indicator"].astype(str)],
+                        index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
-                                         data["indicator"])
+                                         english)
     order = list(dict.fromkeys(data.sort_values("target")["column"]))
     wide = data.pivot(index="unit", columns="column", values="cell")
     wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
@@ -896,16 +1435,39 @@ def _check_label(check: str, language: str) -> str:
     return CHECK_LABELS.get(check, (check, check))[0 if language == "zh" else 1]
 
 
+def _sensitive_items(rule: Disclosure) -> list[str]:
+    """Counts and indicators whose figures a public report withholds in data-quality flags:
+    the flags carry no counts to tell small from large, so all of them."""
+    items = list(rule.indicators())
+    if rule.public:
+        items += [c for c in rule.sensitive if c != "births_outside"]
+        if "births_outside" in rule.sensitive:
+            items += ["births_outside", "births_compliant"]
+    return items
+
+
 def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "township",
-                  language: str = "zh") -> pd.DataFrame:
+                  language: str = "zh", disclosure: str | Disclosure = "public"
+                  ) -> pd.DataFrame:
     """The data-quality scorecard (:func:`fpanalysis.quality.scorecard`) for display: one
     row per unit of ``level`` (its name the index), one column per check run; ✓ nothing
     found, — not assessable (the unit did not report for the check's window), ✗ an extreme
-    and ! a moderate flag with the figure that raised it."""
+    and ! a moderate flag with the figure that raised it. With ``disclosure="public"`` a
+    unit and check with a flag on a sensitive count or indicator shows the mark without
+    the figure (``"✗ [c]"``)."""
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
+    rule = _rule(disclosure)
     card = quality.scorecard(flags, units, level=level, language=language)
     table = card.drop(columns=card.columns[0])
+    hit = flags[flags["indicator"].astype(str).isin(_sensitive_items(rule))]
+    for check in pd.unique(hit["check"]):  # a few checks
+        if check in table.columns:
+            rows = table.index.isin(set(hit.loc[hit["check"] == check, "unit"]))
+            cell = table[check].astype(object)
+            first = cell.astype(str).str.split(" ").str[0]
+            table[check] = cell.where(~rows | ~first.isin(["✗", "!"]),
+                                      first + " " + rule.withheld)
     table.index = _unit_index(pd.Series(card.index), units, language)
     table.columns = [_check_label(c, language) for c in table.columns]
     return table
@@ -913,11 +1475,13 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
 
 def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
                severity: Sequence[str] = ("extreme", "moderate"),
-               language: str = "zh") -> pd.DataFrame:
+               language: str = "zh", disclosure: str | Disclosure = "public") -> pd.DataFrame:
     """Data-quality flags (:func:`fpanalysis.quality.check_all`) for display, worst first:
     the unit's name as the index, then the window, the check, what was checked, the figure
     and the threshold it crossed (as text, three significant digits), the severity and the
-    note."""
+    note. With ``disclosure="public"`` the figure of a flag on a sensitive count or
+    indicator (infant deaths and mortality, compliant births and compliance) shows the
+    withheld mark: a flag carries no counts to tell a small one from a large one."""
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     if isinstance(severity, str):
@@ -930,7 +1494,9 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
         raise ValueError(f"flags must come from quality.check_all; no column(s) "
                          f"{', '.join(missing)}")
     i = 0 if language == "zh" else 1
+    rule = _rule(disclosure)
     f = flags[flags["severity"].isin(list(severity))]
+    hidden = f["indicator"].astype(str).isin(_sensitive_items(rule)).to_numpy(dtype=bool)
     pooled = f["unit"].astype(str) == quality.POOLED  # an audit's county-wide estimate
     unit = f["unit"].astype(object).where(~pooled.to_numpy(),
                                           ("全县（合并）", "county (pooled)")[i])
@@ -938,15 +1504,20 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
         ("项目", "item")[i]: f["indicator"].astype(str).to_numpy(),
-        ("数值", "figure")[i]: [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)],
+        ("数值", "figure")[i]: np.where(hidden, rule.withheld, np.array(
+            [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)], dtype=object)),
         ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
         ("说明", "note")[i]: f["note"].fillna("").astype(str).to_numpy(),
     }, index=_unit_index(unit, units, language))
 
 
-def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
+                language: str | None = None) -> Path:
     """Write several tables to one workbook, a sheet each (names cut to 31 characters).
+
+    With ``language``, a table keyed by a name of :data:`SHEETS` (``"counts"``) goes to the
+    sheet of that language (``"人口变动"``); other names are kept.
 
     A table's index is written only when it means something: a named index (the unit names
     of the display tables) or a MultiIndex. A plain 0..n row number is never written; a
@@ -954,6 +1525,9 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     Periods, dekads and spans are written as their labels ("2024Q3").
     """
     path = Path(path)
+    if language is not None:
+        i = _language(language)
+        tables = {SHEETS[k][i] if k in SHEETS else k: t for k, t in tables.items()}
     sheets = [name[:31] for name in tables]
     clash = sorted({s for s in sheets if sheets.count(s) > 1})
     bad = sorted(n for n in tables if set(n) & set("[]:*?/\\") or not n.strip())
@@ -1109,6 +1683,7 @@ def render(
     language: str = "zh",
     parameters: Mapping[str, object] | None = None,
     check_data: bool = True,
+    disclosure: str = "public",
 ) -> Path:
     """Run a report notebook for one period with papermill and export HTML without code.
 
@@ -1138,10 +1713,13 @@ def render(
         Data folder, and the folder that holds one folder per period.
     language : {'zh', 'en'}, default 'zh'
     parameters : mapping, optional
-        Further notebook parameters (they override the four above).
+        Further notebook parameters (they override the five here).
     check_data : bool, default True
         Load the counts in ``data_dir`` once before the kernel starts and refuse a period
         they do not cover (:func:`check_period`).
+    disclosure : {'public', 'internal'}, default 'public'
+        Passed when the notebook declares it: ``'public'`` suppresses small sensitive
+        counts (:func:`disclosure`), ``'internal'`` shows everything.
 
     Returns
     -------
@@ -1170,6 +1748,7 @@ def render(
     from nbconvert import HTMLExporter
 
     p = pr.parse(period)
+    disclosure_rule = _rule(disclosure)  # refuse an unknown mode before any kernel starts
     label = str(p)
     nb_path = Path(notebook).resolve()
     absent = [] if nb_path.is_file() else [f"no notebook {notebook}"]
@@ -1183,6 +1762,9 @@ def render(
     if unknown:
         raise ValueError(f"{nb_path.name} has no parameter(s) {', '.join(unknown)}; "
                          f"it declares {', '.join(declared)}")
+    if disclosure_rule.mode != "public" and "disclosure" not in declared:
+        raise ValueError(f"{nb_path.name} has no parameter disclosure; it cannot make an "
+                         f"{disclosure_rule.mode} report")
     if check_data:
         from . import io
 
@@ -1198,7 +1780,7 @@ def render(
     params = {"data_dir": os.path.relpath(Path(data_dir).resolve(), nb_dir),
               "period": label,
               "output_dir": os.path.relpath(work.resolve(), nb_dir),
-              "language": language}
+              "language": language, "disclosure": disclosure_rule.mode}
     params = {k: v for k, v in params.items() if k in declared} | dict(parameters or {})
     executed = work / nb_path.name
     try:

@@ -36,6 +36,13 @@ def q3_counts() -> pd.DataFrame:
     })
 
 
+def q3_counts_big() -> pd.DataFrame:
+    """As q3_counts, with b's infant deaths 1, 2, 2 (5 in the quarter) and compliant births."""
+    return q3_counts().assign(
+        deaths_infant=pd.array([0, 1, 0, 1, 2, 2], dtype="Int64"),
+        births_compliant=pd.array([1, 2, 3, 2, 3, 5], dtype="Int64"))
+
+
 def test_latest_complete_quarter(sample_counts):
     # the sample runs to 2024-12 for all 18 townships; without one township's December the
     # last complete quarter is 2024Q3
@@ -51,9 +58,9 @@ def test_counts_table_by_hand():
     # births: a 1+2+3 = 6, b 4+5+6 = 15, county 21
     # population (day-weighted): a 100; b (90*31 + 93*31 + 96*30) / 92 = 8553/92 = 92.97 -> 93;
     # county 100 + 92.97 = 192.97 -> 193
-    # infant deaths: a 0+1+0 = 1 -> suppressed; b 3 and county 4 are shown
+    # infant deaths: a 0+1+0 = 1, b 3, county 4: all 1..4 -> "<5" at every level
     expected = pd.DataFrame({"代码": ["a", "b", "c"], "平均人口": [100, 93, 193],
-                             "出生": [6, 15, 21], "婴儿死亡": ["[c]", 3, 4],
+                             "出生": [6, 15, 21], "婴儿死亡": ["<5", "<5", "<5"],
                              "说明": ["", "", ""]},
                             index=pd.Index(["甲乡", "乙镇", "县"], name="单位"))
     assert t.index.tolist() == expected.index.tolist() and t.index.name == "单位"
@@ -97,12 +104,68 @@ def test_counts_table_on_the_sample_matches_the_raw_rows(sample_counts, sample_u
     assert t.loc["东林镇", "Births"] == q3.loc[q3.unit == "990101101", "births"].sum()
 
 
+def test_counts_table_births_outside_policy_and_internal_mode():
+    t = report.counts_table(q3_counts_big(), UNITS, "2024Q3", language="en",
+                            columns=("births", "deaths_infant", "births_compliant",
+                                     "births_outside"))
+    # births a 6, b 15, county 21; compliant a 1+2+3 = 6, b 2+3+5 = 10, county 16
+    # outside a 0 (shown), b 5 (shown), county 5 (shown); infant deaths a 1 -> <5, b 5, and
+    # the county's 6 is withheld: 6 - 5 would give a's 1 away
+    assert t["Infant deaths"].tolist() == ["<5", 5, "[c]"]
+    assert t["Compliant births"].tolist() == [6, 10, 16]
+    assert t["Births outside policy"].tolist() == [0, 5, 5]
+    # 4 births outside policy in b: 11 compliant of 15 -> b suppressed, compliant births
+    # withheld there (15 - 11 would give 4); the county's 4 is b's alone: withheld
+    c = q3_counts_big().assign(births_compliant=pd.array([1, 2, 3, 2, 4, 5], dtype="Int64"))
+    t = report.counts_table(c, UNITS, "2024Q3", language="en",
+                            columns=("births", "births_compliant", "births_outside"))
+    assert t["Births outside policy"].tolist() == [0, "<5", "[c]"]
+    assert t["Compliant births"].tolist() == [6, "[c]", "[c]"]
+    # the guard works when births outside policy is not shown at all
+    t = report.counts_table(c, UNITS, "2024Q3", language="en",
+                            columns=("births", "births_compliant"))
+    assert t.columns.tolist() == ["Code", "Births", "Compliant births", "Note"]
+    assert t["Compliant births"].tolist() == [6, "[c]", "[c]"]
+    full = report.counts_table(c, UNITS, "2024Q3", language="en", disclosure="internal",
+                               columns=("births_compliant", "births_outside"))
+    assert full["Births outside policy"].tolist() == [0, 4, 4]
+    assert full["Compliant births"].tolist() == [6, 11, 17]
+    # another threshold and mark: 1..2 shown as "fewer than 3"
+    rule = report.disclosure(threshold=2, mark="fewer than 3")
+    t = report.counts_table(q3_counts_big(), UNITS, "2024Q3", disclosure=rule,
+                            columns=("deaths_infant",), language="en")
+    assert t["Infant deaths"].tolist() == ["fewer than 3", 5, "[c]"]
+
+
+def test_totals_that_give_suppressed_cells_away_are_withheld():
+    # q3_counts: a 1, b 3 infant deaths, county 4: two cells suppressed, not all 1 -> the
+    # county shows "<5" (itself 1-4), nothing recoverable
+    t = report.counts_table(q3_counts(), UNITS, "2024Q3", columns=("deaths_infant",))
+    assert t["婴儿死亡"].tolist() == ["<5", "<5", "<5"]
+    # both townships at 1 (county 2 = their number): each is known to be 1 -> withheld
+    ones = q3_counts().assign(deaths_infant=pd.array([0, 1, 0, 0, 0, 1], dtype="Int64"))
+    t = report.counts_table(ones, UNITS, "2024Q3", columns=("deaths_infant",))
+    assert t["婴儿死亡"].tolist() == ["<5", "<5", "[c]"]
+    # rates: a 2 deaths (suppressed), b 5, county 7 -> 7 - 5 = 2 -> the county rate is
+    # withheld when the units tell that c is their total
+    r = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q3",
+                      "indicator": "infant_mortality_rate", "numerator": [2.0, 5.0, 7.0],
+                      "denominator": [400.0, 400.0, 800.0], "value": [5.0, 12.5, 8.75],
+                      "lower": 0.0, "upper": 30.0, "note": ""})
+    assert report.publishable(r, units=UNITS)["value"].tolist() == ["[c]", 12.5, "[c]"]
+    assert report.publishable(r)["value"].tolist() == ["[c]", 12.5, 8.75]
+    t = report.indicator_table(r, UNITS, intervals=False, language="en")
+    assert t.iloc[:, 0].tolist() == ["[c]", 12.5, "[c]"]
+
+
 def test_small_cells_show_the_suppression_mark():
-    t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3, None]}, dtype="Int64")
-    out = report.suppress_small_cells(t, ["deaths_infant"], min_count=3)
-    assert out["deaths_infant"].tolist() == [0, "[c]", "[c]", 3, pd.NA]
-    assert report.SUPPRESSED == "[c]"
-    assert t["deaths_infant"].tolist() == [0, 1, 2, 3, pd.NA]  # input untouched
+    t = pd.DataFrame({"deaths_infant": [0, 1, 2, 3, 4, 5, None]}, dtype="Int64")
+    out = report.suppress_small_cells(t, ["deaths_infant"])
+    assert out["deaths_infant"].tolist() == [0, "<5", "<5", "<5", "<5", 5, pd.NA]
+    assert report.SUPPRESSED == "<5" and report.WITHHELD == "[c]"
+    assert t["deaths_infant"].tolist() == [0, 1, 2, 3, 4, 5, pd.NA]  # input untouched
+    out = report.suppress_small_cells(t, ["deaths_infant"], threshold=2, mark="*")
+    assert out["deaths_infant"].tolist() == [0, "*", "*", 3, 4, 5, pd.NA]
 
 
 def results_frame() -> pd.DataFrame:
@@ -116,12 +179,15 @@ def results_frame() -> pd.DataFrame:
 
 def test_publishable_marks_small_infant_death_counts():
     pub = report.publishable(results_frame())
-    # 2 deaths (1..2) -> suppressed; 0 and 5 are shown
-    assert pub["numerator"].tolist() == ["[c]", 0.0, 5.0]
+    # 2 deaths (1..4) -> suppressed; 0 and 5 are shown
+    assert pub["numerator"].tolist() == ["<5", 0.0, 5.0]
     assert pub["value"].tolist() == ["[c]", 0.0, 6.25]
     assert pub["lower"].tolist() == ["[c]", 0.0, 2.03]
     assert pub["upper"].tolist() == ["[c]", 9.2, 14.5]
-    assert pub["note"].tolist() == ["suppressed: fewer than 3 events", "", ""]
+    assert pub["note"].tolist() == ["suppressed: 1-4 infant deaths", "", ""]
+    assert report.publishable(results_frame(), language="zh")["note"].iloc[0] \
+        == "已隐去：婴儿死亡1–4例"
+    assert report.publishable(results_frame(), "internal").equals(results_frame())
     assert results_frame().equals(results_frame())  # a new frame each time
 
 
@@ -135,7 +201,11 @@ def test_indicator_table_shows_the_mark_not_nan():
     t = report.indicator_table(results_frame(), UNITS, language="en")
     assert t.index.tolist() == ["甲乡", "乙镇", "县"] and t.index.name == "unit"
     values = t.xs("value", axis=1, level=1).iloc[:, 0].tolist()
-    assert values == ["[c]", 0.0, 6.25]
+    # a's 2 deaths are suppressed; c is the county above a and b with one suppressed child,
+    # so its figure is withheld too (c minus b would give a away)
+    assert values == ["[c]", 0.0, "[c]"]
+    t = report.indicator_table(results_frame(), language="en")  # no units: no hierarchy
+    assert t.xs("value", axis=1, level=1).iloc[:, 0].tolist() == ["[c]", 0.0, 6.25]
 
 
 def test_indicator_table_refuses_two_rows_for_one_unit_and_indicator():
@@ -162,12 +232,27 @@ def evaluated_frame(period: str = "2024Q3") -> pd.DataFrame:
 
 
 def test_attainment_table_by_hand():
-    t = report.attainment_table(evaluated_frame(), UNITS)
+    t = report.attainment_table(evaluated_frame(), UNITS, disclosure="internal")
     # 91.04 met for sure -> "91.0 ✓"; 131.0 not met, interval reaches 130 -> "131.0 (✗)";
     # 80.0 clearly not met -> "80.0 ✗"; no value -> "—"
     assert t.to_dict("index") == {"甲乡": {"政策符合率": "91.0 ✓", "出生人口性别比": "131.0 (✗)"},
                                   "乙镇": {"政策符合率": "80.0 ✗", "出生人口性别比": "—"}}
     assert t.index.name == "单位" and t.columns.name is None
+
+
+def test_attainment_table_withholds_compliance_on_few_births_outside_policy():
+    ev = evaluated_frame()
+    # without counts every compliance value is withheld: nothing shown on a guess
+    t = report.attainment_table(ev, UNITS)
+    assert t["政策符合率"].tolist() == ["[c] ✓", "[c] ✗"]
+    assert t["出生人口性别比"].tolist() == ["131.0 (✗)", "—"]
+    # with counts: a has 6 - 6 = 0 outside policy (shown), b 15 - 10 = 5 (shown) ...
+    t = report.attainment_table(ev, UNITS, counts=q3_counts_big())
+    assert t["政策符合率"].tolist() == ["91.0 ✓", "80.0 ✗"]
+    # ... and with 15 - 11 = 4 outside policy b is withheld
+    c = q3_counts_big().assign(births_compliant=pd.array([1, 2, 3, 2, 4, 5], dtype="Int64"))
+    t = report.attainment_table(ev, UNITS, counts=c)
+    assert t["政策符合率"].tolist() == ["91.0 ✓", "[c] ✗"]
 
 
 @pytest.mark.parametrize("period", ["2024-07", "2024H1", "2024-01/2024-09"])
@@ -324,11 +409,12 @@ def test_excel_has_no_stray_index_on_any_sheet(tmp_path, sample_counts, sample_u
     assert wb["league"]["A1"].value == "单位"
     assert wb["raw_uncertainty"]["A1"].value == "unit"
     assert [c.value for c in wb["flat"][1]] == ["x / v", "y / v"]
-    # suppressed cells carry the mark in the workbook too
-    marks = [c.value for row in wb["indicators"].iter_rows() for c in row if c.value == "[c]"]
+    # suppressed cells carry the marks in the workbook too: "<5" for the count, "[c]" for
+    # value, lower and upper
+    cells = [c.value for row in wb["indicators"].iter_rows() for c in row]
     imr = r[r["indicator"] == "infant_mortality_rate"]
-    small = int(((imr["numerator"] > 0) & (imr["numerator"] < 3)).sum())
-    assert small > 0 and len(marks) == 4 * small  # numerator, value, lower, upper
+    small = int(((imr["numerator"] > 0) & (imr["numerator"] <= 4)).sum())
+    assert small > 0 and cells.count("<5") == small and cells.count("[c]") == 3 * small
 
 
 def test_excel_round_trips_periods(tmp_path, sample_counts):
