@@ -225,6 +225,7 @@ def _render_one(task: Mapping[str, object]) -> dict[str, object]:
         html = report.render(task["notebook"], period=str(task["period"]),
                              data_dir=task["data_dir"], output_dir=out,
                              language=str(task["language"]),
+                             disclosure=str(task.get("disclosure", "public")),
                              parameters=dict(task["parameters"]), check_data=False)
     except KeyboardInterrupt as error:
         if not task.get("worker"):
@@ -322,6 +323,7 @@ def run_batch(
     output_dir: str | Path = "reports",
     language: str = "zh",
     parameters: Mapping[str, object] | None = None,
+    disclosure: str = "public",
     jobs: int = 1,
     force: bool = False,
     progress: bool | None = None,
@@ -335,8 +337,9 @@ def run_batch(
         The notebook file (see :func:`notebook_path` for names).
     periods : sequence of period labels
         In any syntax :func:`fpanalysis.periods.parse` accepts (see :func:`expand_periods`).
-    data_dir, output_dir, language, parameters
-        As for :func:`fpanalysis.report.render`.
+    data_dir, output_dir, language, parameters, disclosure
+        As for :func:`fpanalysis.report.render` (the disclosure mode is part of what a
+        report is: a public and an internal edition are never taken for each other).
     jobs : int, default 1
         Worker processes; with 1 (or one period to render) everything runs in this process.
     force : bool, default False
@@ -397,7 +400,8 @@ def run_batch(
     started = time.time()
     clock = time.perf_counter()
     common = {"notebook": nb.stem, "notebook_sha256": _sha256(nb),
-              "parameters": {"language": language, **{k: params[k] for k in sorted(params)}},
+              "parameters": {"language": language, "disclosure": disclosure,
+                             **{k: params[k] for k in sorted(params)}},
               "inputs": input_hashes(data), "package_version": __version__,
               "code_sha256": code_hash()}
     json.dumps(common["parameters"])  # a parameter JSON cannot hold is refused up front
@@ -422,7 +426,7 @@ def run_batch(
         else:
             tasks.append({"notebook": str(nb), "period": key, "data_dir": str(data),
                           "output_dir": str(out), "language": language,
-                          "parameters": params})
+                          "disclosure": disclosure, "parameters": params})
             continue
         records[key] = record
         if on_done is not None:
@@ -443,7 +447,8 @@ def run_batch(
         earlier = [r for k, r in before.items() if k not in {str(p) for p in labels}]
         manifest = {
             "fpanalysis_version": __version__, "code_sha256": common["code_sha256"],
-            "notebook": str(nb), "data_dir": str(data), "language": language, "jobs": jobs,
+            "notebook": str(nb), "data_dir": str(data), "language": language,
+            "disclosure": disclosure, "jobs": jobs,
             "started": _stamp(started), "seconds": round(time.perf_counter() - clock, 2),
             "failed": [r["period"] for r in this if r["status"] == "failed"],
             "periods": this, "earlier": earlier}

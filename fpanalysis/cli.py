@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: quarterly_report)")
     rep.add_argument("--language", choices=("zh", "en"), default="zh",
                      help="language of titles, labels and headers (default: zh)")
+    rep.add_argument("--disclosure", choices=("public", "internal"), default="public",
+                     help="public (default): small counts of sensitive events shown as <5 and "
+                          "what is built on them withheld; internal: everything shown")
     rep.add_argument("--jobs", "-j", type=_jobs, default=1,
                      help="periods rendered at once, each in its own process (default: 1)")
     rep.add_argument("--force", action="store_true",
@@ -186,7 +189,8 @@ def _render_error(error: BaseException) -> bool:
 def _report(args: argparse.Namespace) -> int:
     from . import batch, io, report
 
-    own = {"period", "data_dir", "output_dir", "language"} & {k for k, _ in args.parameter}
+    own = {"period", "data_dir", "output_dir", "language", "disclosure"} & {
+        k for k, _ in args.parameter}
     if own:  # each has its option, which renders into the right folder
         raise ValueError(f"-p {', '.join(sorted(own))}: use the option "
                          f"{', '.join('--' + k.replace('_', '-') for k in sorted(own))} "
@@ -217,6 +221,7 @@ def _report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     manifest = batch.run_batch(notebook, periods, data_dir=args.data_dir,
                                output_dir=args.output_dir, language=args.language,
+                               disclosure=args.disclosure,
                                parameters={k: _value(v) for k, v in args.parameter},
                                jobs=args.jobs, force=args.force, on_done=done)
     records = manifest["periods"]

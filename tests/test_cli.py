@@ -7,6 +7,7 @@ the data problems are the ones planted in the test's own counts file.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,24 @@ def test_sample_data_writes_the_sample(capsys, tmp_path):
     assert written == sorted(p.name for p in SAMPLE.iterdir())
     # the same seed gives the committed sample byte for byte
     assert all((tmp_path / "s" / n).read_bytes() == (SAMPLE / n).read_bytes() for n in written)
+
+
+def test_disclosure_mode_reaches_the_render_and_the_manifest(capsys, tiny, tmp_path):
+    # the tiny notebook declares no disclosure parameter: public renders, internal is refused
+    # (a notebook that cannot withhold must not be taken for an internal edition)
+    out_dir = tmp_path / "r"
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(out_dir), "--period", "2024Q3")
+    assert status == 0
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["disclosure"] == "public"
+    assert manifest["periods"][0]["parameters"]["disclosure"] == "public"
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(out_dir), "--period", "2024Q3",
+                         "--disclosure", "internal")
+    assert status == 2
+    assert any("disclosure" in line for line in err), err
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(out_dir), "--period", "2024Q3",
+                         "-p", "disclosure", "internal")
+    assert status == 2 and err == ["-p disclosure: use the option --disclosure instead"]
