@@ -61,7 +61,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["confidence_sets", "draw_difference_sd", "rank_sets"]
 
@@ -132,6 +131,8 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     >>> s["joint_rank_set_lower"].tolist(), s["joint_rank_set_upper"].tolist()
     ([1, 1, 2], [2, 3, 3])
     """
+    from scipy import stats
+
     level = _check_level(level, "level")
     if (se is None) == (difference_sd is None):
         raise ValueError("give exactly one of se and difference_sd")
@@ -245,6 +246,8 @@ def rank_sets(estimates: pd.DataFrame, *, unit: str = "unit", value: str = "valu
     1    b     2               1               3
     2    c     3               2               3
     """
+    from scipy import stats
+
     if (se is None) == (lower is None or upper is None) or (lower is None) != (upper is None):
         raise ValueError("rank_sets needs either se or both lower and upper")
     cols = [unit, value] + ([se] if se is not None else [lower, upper])

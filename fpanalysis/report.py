@@ -16,7 +16,6 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
-from . import quality
 from .tables import load_report
 
 __all__ = [
@@ -902,6 +901,8 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     row per unit of ``level`` (its name the index), one column per check run; ✓ nothing
     found, — not assessable (the unit did not report for the check's window), ✗ an extreme
     and ! a moderate flag with the figure that raised it."""
+    from . import quality
+
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     card = quality.scorecard(flags, units, level=level, language=language)
@@ -918,6 +919,8 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     the unit's name as the index, then the window, the check, what was checked, the figure
     and the threshold it crossed (as text, three significant digits), the severity and the
     note."""
+    from . import quality
+
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     if isinstance(severity, str):

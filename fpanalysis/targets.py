@@ -34,7 +34,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import indicators as ind
 from . import intervals as iv
@@ -1997,6 +1996,8 @@ def rank_uncertainty(
     are not sampled counts). Compare with :func:`score` of :func:`evaluate` with
     ``audits=`` for the scores with them.
     """
+    from scipy import stats
+
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
     if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:

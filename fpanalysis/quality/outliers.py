@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from .. import indicators as ind
 from .. import periods as pr
@@ -551,6 +550,8 @@ def _tails(kind: str, num: np.ndarray, den: np.ndarray, centre: float, multiplie
            ) -> tuple[np.ndarray, np.ndarray]:
     """P(X <= x) and P(X >= x) of each observed count under the county value: binomial
     (proportion; males of all births for a sex ratio) or Poisson (rates, ratios)."""
+    from scipy import stats
+
     with np.errstate(all="ignore"):
         if kind in ("proportion", "sex_ratio"):
             n = num + den if kind == "sex_ratio" else den
@@ -635,6 +636,8 @@ def funnel_outliers(
     indicators. Qual Saf Health Care 14:347-351. FunnelPlotR (nhs-r-community),
     R/od_adjustment.R and R/calculate_limits.R.
     """
+    from scipy import special
+
     spec = ind.get(indicator)
     kind = spec.behaviour
     if not kind.funnel:
@@ -752,6 +755,8 @@ def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
     >>> list(cur.columns)
     ['x', 'lower_0.95', 'upper_0.95', 'lower_0.998', 'upper_0.998', 'target']
     """
+    from scipy import special
+
     keys = pd.unique(funnel["indicator"].astype(str))
     if len(keys) != 1:
         raise ValueError(f"funnel_curves needs the result for one indicator, got "
