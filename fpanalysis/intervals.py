@@ -596,7 +596,7 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     >>> np.round(sex_ratio_test([60, 530], [40, 500]), 6)
     array([0.088841, 0.900792])
     """
-    from scipy import stats
+    from . import _discrete as dist
 
     m, f = _arrays(male, female)
     n = m + f
@@ -609,16 +609,16 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     x, f_u, inverse = _distinct_pairs(m[ok], f[ok])
     nn = x + f_u
     rerr = 1 + 1e-7
-    d = stats.binom.pmf(x, nn, p)
+    d = dist.binom_pmf(x, nn, p)
     below = x < nn * p
     # the mirror image of scipy.stats.binomtest's two-sided rule, for all rows at once
-    right = _search(lambda k: -stats.binom.pmf(k, nn, p), -d * rerr, np.ceil(p * nn), nn)
-    y_right = nn - right + (d * rerr == stats.binom.pmf(right, nn, p))
-    left = _search(lambda k: stats.binom.pmf(k, nn, p), d * rerr, np.zeros_like(nn),
+    right = _search(lambda k: -dist.binom_pmf(k, nn, p), -d * rerr, np.ceil(p * nn), nn)
+    y_right = nn - right + (d * rerr == dist.binom_pmf(right, nn, p))
+    left = _search(lambda k: dist.binom_pmf(k, nn, p), d * rerr, np.zeros_like(nn),
                    np.floor(p * nn))
     pval = np.where(below,
-                    stats.binom.cdf(x, nn, p) + stats.binom.sf(nn - y_right, nn, p),
-                    stats.binom.cdf(left, nn, p) + stats.binom.sf(x - 1, nn, p))
+                    dist.binom_cdf(x, nn, p) + dist.binom_sf(nn - y_right, nn, p),
+                    dist.binom_cdf(left, nn, p) + dist.binom_sf(x - 1, nn, p))
     pval = np.where(x == nn * p, 1.0, pval)
     out[ok] = np.minimum(1.0, pval)[inverse]
     return out
@@ -679,7 +679,7 @@ def funnel_limits_proportion(
     >>> np.round(lo, 4), np.round(hi, 4)
     (array([0.3968, 0.4901]), array([0.5932, 0.5098]))
     """
-    from scipy import stats
+    from . import _discrete as dist
 
     _check_method(method, FUNNEL_METHODS)
     p = _funnel_p(confidence)
@@ -691,8 +691,8 @@ def funnel_limits_proportion(
     with np.errstate(all="ignore"):
         out = []
         for q in (p, 1 - p):
-            r = stats.binom.ppf(q, n, target)
-            out.append(_interpolated_quantile(lambda k: stats.binom.cdf(k, n, target), q, r) / n)
+            r = dist.binom_ppf(q, n, target)
+            out.append(_interpolated_quantile(lambda k: dist.binom_cdf(k, n, target), q, r) / n)
     bad = ~(n > 0)
     return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
 
@@ -715,7 +715,7 @@ def funnel_limits_poisson(
     >>> np.round(lo * 1000, 3), np.round(hi * 1000, 3)
     (array([3.775, 9.38 ]), array([16.16 , 10.619]))
     """
-    from scipy import stats
+    from . import _discrete as dist
 
     p = _funnel_p(confidence)
     (e,) = _arrays(exposure)
@@ -723,8 +723,8 @@ def funnel_limits_poisson(
     with np.errstate(all="ignore"):
         out = []
         for q in (p, 1 - p):
-            r = stats.poisson.ppf(q, lam)
-            out.append(_interpolated_quantile(lambda k: stats.poisson.cdf(k, lam), q, r) / e)
+            r = dist.poisson_ppf(q, lam)
+            out.append(_interpolated_quantile(lambda k: dist.poisson_cdf(k, lam), q, r) / e)
     bad = ~(e > 0)
     return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
 
@@ -754,7 +754,7 @@ def poisson_funnel_bisection(obs: object, p: float, side: Literal["low", "high"]
     P(X <= obs | m) < p. The closed forms it approximates are ``gammaincinv(obs + 1, 1 - p)``
     ('high') and ``gammaincinv(obs, p)`` ('low'); they differ by up to ~5e-5 relative.
     """
-    from scipy import stats
+    from . import _discrete as dist
 
     (obs,) = _arrays(obs)
     v = np.full(obs.shape, 0.5)
@@ -763,9 +763,9 @@ def poisson_funnel_bisection(obs: object, p: float, side: Literal["low", "high"]
         dv *= 0.5
         m = (1 + obs) * v / (1 - v)
         if side == "low":
-            move_down = stats.poisson.sf(obs - 1, m) > p
+            move_down = dist.poisson_sf(obs - 1, m) > p
         else:
-            move_down = stats.poisson.cdf(obs, m) < p
+            move_down = dist.poisson_cdf(obs, m) < p
         v = np.where(move_down, v - dv, v + dv)
     return (1 + obs) * v / (1 - v)
 

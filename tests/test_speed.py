@@ -100,3 +100,94 @@ def test_rank_set_critical_values_are_normal_quantiles():
     assert (sets["rank_set_lower"][2], sets["rank_set_upper"][2]) == (1, 3)
     # unit 0 (10): 2.236 below unit 2 only (against 1: 2 / 1.803 = 1.11, 3: 1 / 1.562): 2-4
     assert (sets["rank_set_lower"][0], sets["rank_set_upper"][0]) == (2, 4)
+
+
+# --------------------------------------------------------------------------- _discrete
+# Reference: scipy.stats.binom / scipy.stats.poisson themselves; equal means same values
+# (NaN where scipy has NaN), same dtype and shape, and a scalar where scipy gives one.
+
+K = np.array([-np.inf, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 5, 9.7, 10, 11, 50, np.inf, np.nan])
+N = np.array([0, 1, 2, 5, 10, 10.5, -1, np.nan, 30, 1000])  # 10.5, -1: not a binomial n
+P = np.array([0, 1e-9, 0.1, 0.5, 0.9, 1, 1.2, -0.1, np.nan])
+Q = np.array([0, 1e-12, 0.001, 0.025, 0.5, 0.975, 0.999, 1, 1.1, -0.1, np.nan])
+MU = np.array([0, 1e-9, 0.3, 1, 4.5, 30, 1000, -1, np.nan, np.inf])
+
+
+def _same(got, want):
+    assert type(got) is type(want)
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)  # NaN in the same places counts as equal
+
+
+@pytest.mark.parametrize("name", ["pmf", "cdf", "sf"])
+def test_binomial_functions_are_scipys(name):
+    import warnings
+
+    from fpanalysis import _discrete
+
+    ours, theirs = getattr(_discrete, f"binom_{name}"), getattr(stats.binom, name)
+    grid = np.broadcast_arrays(K[:, None, None], N[None, :, None], P[None, None, :])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _same(ours(*grid), theirs(*grid))
+        _same(ours(3, 10, 0.3), theirs(3, 10, 0.3))
+        _same(ours(np.arange(-1, 12), 10, 0.51), theirs(np.arange(-1, 12), 10, 0.51))
+        _same(ours(K, 10.0, P[2]), theirs(K, 10.0, P[2]))
+
+
+def test_binomial_quantile_is_scipys():
+    from fpanalysis import _discrete
+
+    grid = np.broadcast_arrays(Q[:, None, None], N[None, :, None], P[None, None, :])
+    _same(_discrete.binom_ppf(*grid), stats.binom.ppf(*grid))
+    _same(_discrete.binom_ppf(0.025, 1000, 0.5), stats.binom.ppf(0.025, 1000, 0.5))
+    _same(_discrete.binom_ppf(Q, np.array(40.0), 0.3), stats.binom.ppf(Q, np.array(40.0), 0.3))
+
+
+@pytest.mark.parametrize("name", ["cdf", "sf", "ppf"])
+def test_poisson_functions_are_scipys(name):
+    from fpanalysis import _discrete
+
+    ours, theirs = getattr(_discrete, f"poisson_{name}"), getattr(stats.poisson, name)
+    first = Q if name == "ppf" else K
+    grid = np.broadcast_arrays(first[:, None], MU[None, :])
+    _same(ours(*grid), theirs(*grid))
+    _same(ours(first[3], 2.5), theirs(first[3], 2.5))
+    _same(ours(first, 0.0), theirs(first, 0.0))
+
+
+def test_discrete_functions_agree_at_random_counts():
+    from fpanalysis import _discrete
+
+    rng = np.random.default_rng(5)
+    n = rng.integers(0, 3000, 400).astype(float)
+    p, mu = rng.random(400), rng.random(400) * 200
+    k = np.floor(rng.random(400) * (n + 3)) - 1
+    for name in ("pmf", "cdf", "sf"):
+        _same(getattr(_discrete, f"binom_{name}")(k, n, p), getattr(stats.binom, name)(k, n, p))
+    _same(_discrete.binom_ppf(p, n, 0.51), stats.binom.ppf(p, n, 0.51))
+    _same(_discrete.poisson_cdf(k, mu), stats.poisson.cdf(k, mu))
+    _same(_discrete.poisson_sf(k - 1, mu), stats.poisson.sf(k - 1, mu))
+    _same(_discrete.poisson_ppf(p, mu), stats.poisson.ppf(p, mu))
+
+
+def test_a_report_kernel_needs_no_scipy_stats(sample_dir):
+    # every computation the quarterly report makes, in a fresh interpreter
+    code = f"""
+import fpanalysis as fp
+d = {str(sample_dir)!r}
+p = fp.parse_period("2024Q4")
+units = fp.load_units(d)
+counts = fp.load_counts(d, units=units)
+fp.indicators.compute(counts, period=p, units=units)
+values = fp.load_values(d, units=units)
+scheme = fp.load_targets(d, units=units, indicators=list(values["indicator"].unique()))
+fp.targets.assess(counts, scheme, periods=fp.periods.quarters_to_date(p), values=values,
+                  units=units)
+fp.targets.rank_uncertainty(counts, scheme, period=p, values=values, units=units, draws=200)
+audits = fp.load_audits(d, units=units, optional=True)
+hospital = fp.load_births_hospital(d, units=units, optional=True)
+fp.quality.check_all(counts, audits=audits, units=units, period=p, hospital=hospital)
+"""
+    assert not _modules_after(code)["scipy.stats"]

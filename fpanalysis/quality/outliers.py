@@ -550,15 +550,15 @@ def _tails(kind: str, num: np.ndarray, den: np.ndarray, centre: float, multiplie
            ) -> tuple[np.ndarray, np.ndarray]:
     """P(X <= x) and P(X >= x) of each observed count under the county value: binomial
     (proportion; males of all births for a sex ratio) or Poisson (rates, ratios)."""
-    from scipy import stats
+    from .. import _discrete as dist
 
     with np.errstate(all="ignore"):
         if kind in ("proportion", "sex_ratio"):
             n = num + den if kind == "sex_ratio" else den
             p0 = centre / (100.0 + centre) if kind == "sex_ratio" else centre / multiplier
-            return stats.binom.cdf(num, n, p0), stats.binom.sf(num - 1, n, p0)
+            return dist.binom_cdf(num, n, p0), dist.binom_sf(num - 1, n, p0)
         mu = den * centre / multiplier
-        return stats.poisson.cdf(num, mu), stats.poisson.sf(num - 1, mu)
+        return dist.poisson_cdf(num, mu), dist.poisson_sf(num - 1, mu)
 
 
 def funnel_outliers(
