@@ -7,7 +7,7 @@ those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tabl
 cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 from . import hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
 from .io import (
@@ -64,7 +64,7 @@ _LAZY = ("projection", "quality")
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        return importlib.import_module(f"{__name__}.{name}")
+        return _import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
