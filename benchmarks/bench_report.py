@@ -104,16 +104,28 @@ def _render(notebook: str, period: str, data_dir: str, output_dir: str) -> str:
                              output_dir=output_dir))
 
 
+def _has_batch() -> bool:
+    """Whether ``fpanalysis.batch`` exists beside the ``fpanalysis`` imported (an editable
+    install of another checkout could otherwise lend its own)."""
+    import fpanalysis
+
+    spec = importlib.util.find_spec("fpanalysis.batch")
+    return spec is not None and spec.origin is not None and \
+        Path(spec.origin).parent == Path(fpanalysis.__file__).parent
+
+
 def batch_runner(notebook: Path, labels: list[str], data_dir: Path):
     """A function (jobs, output folder) -> None rendering every period, and its name."""
-    if importlib.util.find_spec("fpanalysis.batch") is not None:
+    if _has_batch():
         from fpanalysis import batch
 
         def run(jobs: int, out: Path) -> None:
             manifest = batch.run_batch(notebook, labels, data_dir=data_dir, output_dir=out,
                                        jobs=jobs, force=True, progress=False)
             if manifest.get("failed"):
-                raise RuntimeError(f"batch failed for {manifest['failed']}")
+                why = {r["period"]: r["reason"] for r in manifest["periods"]
+                       if r.get("status") == "failed"}
+                raise RuntimeError(f"batch failed: {why}")
 
         return run, "fpanalysis.batch.run_batch"
 
@@ -209,7 +221,7 @@ def main() -> None:
 
 def _expand(text: str) -> list[str]:
     """``2024Q1..2024Q4`` or ``2024Q1,2024Q3`` to period labels."""
-    if importlib.util.find_spec("fpanalysis.batch") is not None:
+    if _has_batch():
         from fpanalysis import batch
 
         return [str(p) for p in batch.expand_periods(text)]
