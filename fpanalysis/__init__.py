@@ -7,19 +7,9 @@ those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tabl
 cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
 """
 
-from . import (
-    hierarchy,
-    indicators,
-    intervals,
-    io,
-    periods,
-    projection,
-    quality,
-    ranks,
-    schema,
-    scheme,
-    targets,
-)
+from importlib import import_module as _import_module
+
+from . import hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
 from .io import (
     LoadReport,
     load_adjustments,
@@ -66,3 +56,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+#: Subpackages imported on first use (``fp.quality``), not with the package: they are not
+#: needed to load data or compute indicators, and the figures modules import matplotlib.
+_LAZY = ("projection", "quality")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return _import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
 
 __all__ = [
     "byar_confint",
@@ -62,6 +61,8 @@ def check_confidence(confidence: float) -> float:
 
 def z_value(confidence: float) -> float:
     """Two-sided standard normal quantile: ``ndtri(c + (1 - c) / 2)``."""
+    from scipy import special
+
     c = check_confidence(confidence)
     return float(special.ndtri(c + (1 - c) / 2))
 
@@ -85,6 +86,8 @@ def _beta_quantile(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
     Starts from ``betaincinv`` and, where its residual says it is off, from Poisson-limit
     guesses at either end; keeps the best start, then runs a bracketed Newton iteration.
     """
+    from scipy import special
+
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     out = np.full(a.shape, np.nan)
     ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
@@ -126,12 +129,16 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _beta_pdf(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    from scipy import special
+
     return np.exp(special.xlogy(a - 1, p) + special.xlog1py(b - 1, -p) - special.betaln(a, b))
 
 
 def _newton_beta(a: np.ndarray, b: np.ndarray, q: float, p: np.ndarray,
                  iterations: int = 200) -> np.ndarray:
     """Bracketed Newton for ``betainc(a, b, p) = q`` (increasing in p)."""
+    from scipy import special
+
     lo, hi = np.zeros_like(p), np.ones_like(p)
     active = np.ones(p.shape, dtype=bool)
     with np.errstate(all="ignore"):
@@ -228,6 +235,8 @@ def proportion_confint(
     >>> round(float(hi), 6), round(1 + float(np.log(0.95)) / 100, 6)
     (0.999487, 0.999487)
     """
+    from scipy import special
+
     _check_method(method, PROPORTION_METHODS)
     c = check_confidence(confidence)
     x, n = _arrays(x, n)
@@ -317,6 +326,8 @@ def poisson_confint(
     >>> np.round(lo, 4), np.round(hi, 4)
     (array([0.    , 0.0253, 4.7954]), array([ 3.6889,  5.5716, 18.3904]))
     """
+    from scipy import special
+
     _check_method(method, POISSON_METHODS)
     c = check_confidence(confidence)
     (x,) = _arrays(x)
@@ -339,6 +350,8 @@ def poisson_confint(
 def _jeffreys_poisson(x: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Jeffreys limits of a Poisson mean: quantiles alpha/2 and 1 - alpha/2 of
     Gamma(x + 1/2), with the lower limit 0 at x = 0. Each distinct count is solved once."""
+    from scipy import special
+
     ok = np.isfinite(x) & (x >= 0)
     xs, inverse = np.unique(np.where(ok, x, 0.0), return_inverse=True)
     with np.errstate(all="ignore"):
@@ -467,6 +480,8 @@ def tfr_confint(
     >>> np.round(t, 3), np.round(lo, 4), np.round(hi, 4)
     (array([2.]), array([0.5449]), array([5.1208]))
     """
+    from scipy import special
+
     _check_method(method, TFR_METHODS)
     c = check_confidence(confidence)
     alpha = 1 - c
@@ -581,6 +596,8 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     >>> np.round(sex_ratio_test([60, 530], [40, 500]), 6)
     array([0.088841, 0.900792])
     """
+    from . import _discrete as dist
+
     m, f = _arrays(male, female)
     n = m + f
     p = reference / (100.0 + reference)
@@ -592,16 +609,16 @@ def sex_ratio_test(male: object, female: object, *, reference: float = 105.0) ->
     x, f_u, inverse = _distinct_pairs(m[ok], f[ok])
     nn = x + f_u
     rerr = 1 + 1e-7
-    d = stats.binom.pmf(x, nn, p)
+    d = dist.binom_pmf(x, nn, p)
     below = x < nn * p
     # the mirror image of scipy.stats.binomtest's two-sided rule, for all rows at once
-    right = _search(lambda k: -stats.binom.pmf(k, nn, p), -d * rerr, np.ceil(p * nn), nn)
-    y_right = nn - right + (d * rerr == stats.binom.pmf(right, nn, p))
-    left = _search(lambda k: stats.binom.pmf(k, nn, p), d * rerr, np.zeros_like(nn),
+    right = _search(lambda k: -dist.binom_pmf(k, nn, p), -d * rerr, np.ceil(p * nn), nn)
+    y_right = nn - right + (d * rerr == dist.binom_pmf(right, nn, p))
+    left = _search(lambda k: dist.binom_pmf(k, nn, p), d * rerr, np.zeros_like(nn),
                    np.floor(p * nn))
     pval = np.where(below,
-                    stats.binom.cdf(x, nn, p) + stats.binom.sf(nn - y_right, nn, p),
-                    stats.binom.cdf(left, nn, p) + stats.binom.sf(x - 1, nn, p))
+                    dist.binom_cdf(x, nn, p) + dist.binom_sf(nn - y_right, nn, p),
+                    dist.binom_cdf(left, nn, p) + dist.binom_sf(x - 1, nn, p))
     pval = np.where(x == nn * p, 1.0, pval)
     out[ok] = np.minimum(1.0, pval)[inverse]
     return out
@@ -662,6 +679,8 @@ def funnel_limits_proportion(
     >>> np.round(lo, 4), np.round(hi, 4)
     (array([0.3968, 0.4901]), array([0.5932, 0.5098]))
     """
+    from . import _discrete as dist
+
     _check_method(method, FUNNEL_METHODS)
     p = _funnel_p(confidence)
     (n,) = _arrays(n)
@@ -672,8 +691,8 @@ def funnel_limits_proportion(
     with np.errstate(all="ignore"):
         out = []
         for q in (p, 1 - p):
-            r = stats.binom.ppf(q, n, target)
-            out.append(_interpolated_quantile(lambda k: stats.binom.cdf(k, n, target), q, r) / n)
+            r = dist.binom_ppf(q, n, target)
+            out.append(_interpolated_quantile(lambda k: dist.binom_cdf(k, n, target), q, r) / n)
     bad = ~(n > 0)
     return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
 
@@ -696,20 +715,24 @@ def funnel_limits_poisson(
     >>> np.round(lo * 1000, 3), np.round(hi * 1000, 3)
     (array([3.775, 9.38 ]), array([16.16 , 10.619]))
     """
+    from . import _discrete as dist
+
     p = _funnel_p(confidence)
     (e,) = _arrays(exposure)
     lam = e * target
     with np.errstate(all="ignore"):
         out = []
         for q in (p, 1 - p):
-            r = stats.poisson.ppf(q, lam)
-            out.append(_interpolated_quantile(lambda k: stats.poisson.cdf(k, lam), q, r) / e)
+            r = dist.poisson_ppf(q, lam)
+            out.append(_interpolated_quantile(lambda k: dist.poisson_cdf(k, lam), q, r) / e)
     bad = ~(e > 0)
     return np.where(bad, np.nan, out[0]), np.where(bad, np.nan, out[1])
 
 
 def _sigma_adjustment(p: float, n: np.ndarray, average: float, side: str) -> np.ndarray:
     """PHEindicatormethods ``sigma_adjustment`` (multiplier 1), a closed-form binomial limit."""
+    from scipy import special
+
     q = special.ndtri(p) ** 2
     with np.errstate(all="ignore"):
         first = average * (n / q + 1)
@@ -731,6 +754,8 @@ def poisson_funnel_bisection(obs: object, p: float, side: Literal["low", "high"]
     P(X <= obs | m) < p. The closed forms it approximates are ``gammaincinv(obs + 1, 1 - p)``
     ('high') and ``gammaincinv(obs, p)`` ('low'); they differ by up to ~5e-5 relative.
     """
+    from . import _discrete as dist
+
     (obs,) = _arrays(obs)
     v = np.full(obs.shape, 0.5)
     dv = 0.5
@@ -738,9 +763,9 @@ def poisson_funnel_bisection(obs: object, p: float, side: Literal["low", "high"]
         dv *= 0.5
         m = (1 + obs) * v / (1 - v)
         if side == "low":
-            move_down = stats.poisson.sf(obs - 1, m) > p
+            move_down = dist.poisson_sf(obs - 1, m) > p
         else:
-            move_down = stats.poisson.cdf(obs, m) < p
+            move_down = dist.poisson_cdf(obs, m) < p
         v = np.where(move_down, v - dv, v + dv)
     return (1 + obs) * v / (1 - v)
 
@@ -821,6 +846,8 @@ def funnel_significance_proportion(x: object, n: object, *, average: float | Non
 def _ratio_bounds(obs: np.ndarray, expected: np.ndarray, level: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     """PHE ``funnel_ratio_significance``: exact below 10 events, Byar's from 10."""
+    from scipy import special
+
     q = 0.5 + level / 2
     with np.errstate(all="ignore"):
         exact_low = np.where(obs > 0, special.gammainccinv(np.maximum(obs, 1e-300), q), 0.0)

@@ -61,7 +61,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["confidence_sets", "draw_difference_sd", "rank_sets"]
 
@@ -132,6 +131,8 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     >>> s["joint_rank_set_lower"].tolist(), s["joint_rank_set_upper"].tolist()
     ([1, 1, 2], [2, 3, 3])
     """
+    from scipy import special
+
     level = _check_level(level, "level")
     if (se is None) == (difference_sd is None):
         raise ValueError("give exactly one of se and difference_sd")
@@ -166,8 +167,8 @@ def confidence_sets(value: np.ndarray, *, se: np.ndarray | None = None,
     d = sign * (x[..., :, None] - x[..., None, :])  # > 0: k better than j
     alpha = 1.0 - level
     pairs = max(n - 1, 1)
-    c_marginal = stats.norm.ppf(1 - alpha / (2 * pairs))
-    c_joint = stats.norm.ppf(1 - alpha / max(n * (n - 1), 1))
+    c_marginal = special.ndtri(1 - alpha / (2 * pairs))
+    c_joint = special.ndtri(1 - alpha / max(n * (n - 1), 1))
     low = high = d
     if also_centre is not None:
         y = np.broadcast_to(np.asarray(also_centre, dtype=float), x.shape)
@@ -245,6 +246,8 @@ def rank_sets(estimates: pd.DataFrame, *, unit: str = "unit", value: str = "valu
     1    b     2               1               3
     2    c     3               2               3
     """
+    from scipy import special
+
     if (se is None) == (lower is None or upper is None) or (lower is None) != (upper is None):
         raise ValueError("rank_sets needs either se or both lower and upper")
     cols = [unit, value] + ([se] if se is not None else [lower, upper])
@@ -259,7 +262,7 @@ def rank_sets(estimates: pd.DataFrame, *, unit: str = "unit", value: str = "valu
     if se is not None:
         s = pd.to_numeric(estimates[se], errors="coerce").to_numpy(dtype=float)
     else:
-        z = stats.norm.ppf(0.5 + _check_level(confidence, "confidence") / 2)
+        z = special.ndtri(0.5 + _check_level(confidence, "confidence") / 2)
         lo = pd.to_numeric(estimates[lower], errors="coerce").to_numpy(dtype=float)
         hi = pd.to_numeric(estimates[upper], errors="coerce").to_numpy(dtype=float)
         s = (hi - lo) / (2 * z)

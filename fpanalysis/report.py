@@ -18,7 +18,6 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
-from . import quality
 from .tables import load_report
 
 __all__ = [
@@ -1455,6 +1454,8 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     and ! a moderate flag with the figure that raised it. With ``disclosure="public"`` a
     unit and check with a flag on a sensitive count or indicator shows the mark without
     the figure (``"✗ [c]"``)."""
+    from . import quality
+
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     rule = _rule(disclosure)
@@ -1482,6 +1483,8 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     note. With ``disclosure="public"`` the figure of a flag on a sensitive count or
     indicator (infant deaths and mortality, compliant births and compliance) shows the
     withheld mark: a flag carries no counts to tell a small one from a large one."""
+    from . import quality
+
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     if isinstance(severity, str):

@@ -15,7 +15,6 @@ Three modules rather than one ``projection.py``: the nowcast works on monthly co
 units, the life table and the projection on one population by age; they share no code.
 """
 
-from . import figures
 from .cohort import FERTILE_GROUPS, cohort_component, cohort_inputs, fertility_scenario
 from .lifetable import age_start, ageing_indicators, life_expectancy, life_table
 from .nowcasting import (
@@ -44,3 +43,16 @@ __all__ = [
     "project_counts",
     "project_milestones",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the charts (:mod:`.figures`, which imports matplotlib) on first use (PEP 562)
+    if name == "figures":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.figures")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"figures"})

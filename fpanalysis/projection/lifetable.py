@@ -15,7 +15,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 __all__ = ["ageing_indicators", "age_start", "life_expectancy", "life_table"]
 
@@ -216,6 +215,8 @@ def life_table(data: pd.DataFrame, *, by: Sequence[str] = ("sex",), age: str = "
     1    1  0.0100   98035.3635  23.7811
     2    5  1.0000   97059.8872  20.0000
     """
+    from scipy.stats import norm
+
     if nax not in _NAX:
         raise ValueError(f"nax must be one of {', '.join(map(repr, _NAX))}, got {nax!r}")
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or \

@@ -34,7 +34,6 @@ from .completeness import (
     value_completeness,
     whipple_index,
 )
-from .figures import consistency_chart, funnel_chart, outlier_chart
 from .outliers import (
     funnel_curves,
     funnel_flags,
@@ -89,3 +88,19 @@ __all__ = [
     "whipple_index",
     "windows",
 ]
+
+#: The charts, imported from :mod:`.figures` on first use (PEP 562): the checks do not need
+#: matplotlib.
+_FIGURES = ("consistency_chart", "funnel_chart", "outlier_chart")
+
+
+def __getattr__(name: str) -> object:
+    if name in _FIGURES:
+        from . import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FIGURES))

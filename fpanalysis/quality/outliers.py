@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from .. import indicators as ind
 from .. import periods as pr
@@ -558,13 +557,15 @@ def _tails(kind: str, num: np.ndarray, den: np.ndarray, centre: float, multiplie
            ) -> tuple[np.ndarray, np.ndarray]:
     """P(X <= x) and P(X >= x) of each observed count under the county value: binomial
     (proportion; males of all births for a sex ratio) or Poisson (rates, ratios)."""
+    from .. import _discrete as dist
+
     with np.errstate(all="ignore"):
         if kind in ("proportion", "sex_ratio"):
             n = num + den if kind == "sex_ratio" else den
             p0 = centre / (100.0 + centre) if kind == "sex_ratio" else centre / multiplier
-            return stats.binom.cdf(num, n, p0), stats.binom.sf(num - 1, n, p0)
+            return dist.binom_cdf(num, n, p0), dist.binom_sf(num - 1, n, p0)
         mu = den * centre / multiplier
-        return stats.poisson.cdf(num, mu), stats.poisson.sf(num - 1, mu)
+        return dist.poisson_cdf(num, mu), dist.poisson_sf(num - 1, mu)
 
 
 def funnel_outliers(
@@ -642,6 +643,8 @@ def funnel_outliers(
     indicators. Qual Saf Health Care 14:347-351. FunnelPlotR (nhs-r-community),
     R/od_adjustment.R and R/calculate_limits.R.
     """
+    from scipy import special
+
     spec = ind.get(indicator)
     kind = spec.behaviour
     if not kind.funnel:
@@ -759,6 +762,8 @@ def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
     >>> list(cur.columns)
     ['x', 'lower_0.95', 'upper_0.95', 'lower_0.998', 'upper_0.998', 'target']
     """
+    from scipy import special
+
     keys = pd.unique(funnel["indicator"].astype(str))
     if len(keys) != 1:
         raise ValueError(f"funnel_curves needs the result for one indicator, got "

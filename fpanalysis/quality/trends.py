@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .. import indicators as ind
 from .. import intervals as iv
@@ -393,6 +392,8 @@ def trend_test(
     >>> round(float(b[0]), 3), round(float(s[0]), 3)
     (1.0, 0.158)
     """
+    from scipy import special
+
     c = iv.check_confidence(confidence)
     for name, v in (("periods", periods), ("min_periods", min_periods)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 3:
