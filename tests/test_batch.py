@@ -191,7 +191,8 @@ def test_a_failing_notebook_does_not_stop_the_others(capsys, tmp_path):
         assert r["inputs"] == inputs
         assert r["notebook"] == "tiny" and r["notebook_sha256"] == sha256(nb)
         assert r["package_version"] == fpanalysis.__version__
-        assert len(r["code_sha256"]) == 64 and r["parameters"] == {"language": "zh"}
+        assert len(r["code_sha256"]) == 64
+        assert r["parameters"] == {"language": "zh", "disclosure": "public"}
         assert r["seconds"] > 0
 
     # again without --force: the three reports are up to date, the failed period is retried
@@ -309,7 +310,8 @@ def test_four_quarters_with_one_broken_render_the_other_three(capsys, tmp_path):
                       for q in ("2024Q1", "2024Q2", "2024Q3")]
     for q in ("2024Q1", "2024Q2", "2024Q3"):
         assert sorted(p.name for p in (out / q).iterdir()) == [
-            "quarterly_report.html", "quarterly_report.ipynb", "quarterly_tables.xlsx"]
+            "attainment.png", "crude_birth_rate.png", "quarterly_report.html",
+            "quarterly_report.ipynb", "quarterly_tables.xlsx", "sex_ratio_at_birth.png"]
         html = (out / q / "quarterly_report.html").read_text(encoding="utf-8")
         assert f"Assessment period: {q[:4]} Q{q[-1]}" in html or q in html
         assert "import fpanalysis" not in html  # exported without code cells

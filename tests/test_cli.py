@@ -156,7 +156,8 @@ def test_renders_the_latest_complete_quarter(tmp_path, capsys, monkeypatch):
     assert status == 0
     assert out.strip() == str(tmp_path / "2024Q4" / "quarterly_report.html")
     assert sorted(p.name for p in (tmp_path / "2024Q4").iterdir()) == [
-        "quarterly_report.html", "quarterly_report.ipynb", "quarterly_tables.xlsx"]
+        "attainment.png", "crude_birth_rate.png", "quarterly_report.html",
+        "quarterly_report.ipynb", "quarterly_tables.xlsx", "sex_ratio_at_birth.png"]
 
 
 @pytest.mark.parametrize("name", ["period", "data_dir", "output_dir", "language"])
