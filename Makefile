@@ -48,6 +48,8 @@ sample: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_indicators.py
 	$(PY) benchmarks/bench_ranks.py
+	$(PY) benchmarks/bench_quality.py
+	$(PY) benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) reports

@@ -322,7 +322,7 @@ def test_four_quarters_with_one_broken_render_the_other_three(capsys, tmp_path):
     assert rec["2024Q4"]["status"] == "failed" and rec["2024Q4"]["reason"] == why
     assert [rec[q]["status"] for q in ("2024Q1", "2024Q2", "2024Q3")] == ["ok"] * 3
     assert rec["2024Q1"]["notebook"] == "quarterly_report"
-    assert rec["2024Q1"]["parameters"] == {"language": "en"}
+    assert rec["2024Q1"]["parameters"] == {"language": "en", "disclosure": "public"}
 
     code, err, _ = run(capsys, *args)  # again: three skipped, the broken one tried again
     assert code == 2
