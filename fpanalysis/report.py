@@ -1765,9 +1765,11 @@ def render(
     if unknown:
         raise ValueError(f"{nb_path.name} has no parameter(s) {', '.join(unknown)}; "
                          f"it declares {', '.join(declared)}")
-    if disclosure_rule.mode != "public" and "disclosure" not in declared:
-        raise ValueError(f"{nb_path.name} has no parameter disclosure; it cannot make an "
-                         f"{disclosure_rule.mode} report")
+    if "disclosure" not in declared:  # it could neither apply the rule nor say which it is
+        edition = {"public": "a public", "internal": "an internal"}[disclosure_rule.mode]
+        raise ValueError(f"{nb_path.name} has no parameter disclosure; it cannot make "
+                         f"{edition} report (only notebooks that apply the disclosure rule "
+                         "render as reports)")
     if check_data:
         from . import io
 

@@ -348,7 +348,7 @@ def test_render_refuses_internal_for_a_notebook_without_the_parameter(tmp_path):
     # rather than making a report that does not say what it is
     from tests.test_report import tiny_notebook
 
-    nb = tiny_notebook(tmp_path / "nb")
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""')
     with pytest.raises(ValueError, match="has no parameter disclosure; it cannot make an "
                                          "internal report"):
         report.render(nb, period=PERIOD, data_dir=SAMPLE, output_dir=tmp_path / "out",

@@ -499,7 +499,8 @@ def test_check_period_refuses_empty_counts():
 # --- render: atomic, with a tiny notebook --------------------------------------------------
 
 TINY_PARAMETERS = ('data_dir: str = "../data/sample"\nperiod: str = "2024Q3"\n'
-                   'output_dir: str = "."\nlanguage: str = "zh"\ncrash: str = ""')
+                   'output_dir: str = "."\nlanguage: str = "zh"\ncrash: str = ""\n'
+                   'disclosure: str = "public"')
 
 
 def tiny_notebook(folder: Path, parameters: str = TINY_PARAMETERS) -> Path:
@@ -630,13 +631,15 @@ def test_render_refuses_before_the_kernel_starts(tmp_path, monkeypatch, period, 
 def test_render_rejects_unknown_parameters(tmp_path):
     nb = tiny_notebook(tmp_path / "nb")
     with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. colour; it declares "
-                                         "data_dir, period, output_dir, language, crash"):
+                                         "data_dir, period, output_dir, language, crash, "
+                                         "disclosure"):
         report.render(nb, period="2024Q3", output_dir=tmp_path, parameters={"colour": "red"})
 
 
 def test_render_passes_output_dir_and_language_only_when_declared(tmp_path):
     # like birth_rates.ipynb, which declares data_dir, period and language only
-    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""')
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""\n'
+                                        'disclosure: str = "public"')
     html = report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
     assert html == tmp_path / "r" / "2024Q3" / "tiny.html"
     assert sorted(p.name for p in (tmp_path / "r" / "2024Q3").iterdir()) == [
@@ -648,6 +651,18 @@ def test_render_needs_data_dir_and_period(tmp_path):
     with pytest.raises(ValueError, match="tiny.ipynb has no parameter.s. period; it declares "
                                          "data_dir, crash"):
         report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
+
+
+def test_a_notebook_that_cannot_apply_the_disclosure_rule_is_no_report(tmp_path):
+    # found by an adversarial pass: target_attainment rendered "public" showed compliant
+    # births from which 1-4 births outside policy follow; a notebook without the parameter
+    # can neither withhold nor say which edition it is, so it renders in no mode
+    nb = tiny_notebook(tmp_path / "nb", 'data_dir: str = ""\nperiod: str = ""\ncrash: str = ""')
+    for mode, edition in (("public", "a public"), ("internal", "an internal")):
+        with pytest.raises(ValueError, match=f"tiny.ipynb has no parameter disclosure; it "
+                                             f"cannot make {edition} report"):
+            report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r",
+                          disclosure=mode)
 
 
 def test_render_names_every_missing_path(tmp_path):
