@@ -16,7 +16,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from .lifetable import age_start, life_table
+from .lifetable import _numbers, age_start, life_table
 
 __all__ = ["FERTILE_GROUPS", "cohort_component", "cohort_inputs", "fertility_scenario"]
 
@@ -93,17 +93,6 @@ def _interpolate(frame: pd.DataFrame, value: str, keys: list[str], year: float,
         out = (1 - w) * a + w * b
     return pd.DataFrame({**{k: a.index.get_level_values(k) if len(keys) > 1 else a.index
                             for k in keys}, value: np.asarray(out, float)})
-
-
-def _numbers(values: pd.Series, what: str) -> pd.Series:
-    """``values`` as floats; text (even '12') or true/false refused with one sentence."""
-    if pd.api.types.is_bool_dtype(values.dtype) or not (
-            pd.api.types.is_numeric_dtype(values.dtype)
-            or values.map(lambda v: v is None or (isinstance(v, Real)
-                                                  and not isinstance(v, bool | np.bool_)))
-            .all()):
-        raise ValueError(f"{what} must be numbers, not text or true/false")
-    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), index=values.index)
 
 
 def _check_years(frame: pd.DataFrame, name: str, keys: list[str]) -> None:
