@@ -15,9 +15,9 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	@if [ -x $(VENV)/bin/uv ]; then \
-	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e ".[test,bench]"; \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) -e ".[test,bench,dask]"; \
 	else \
-	  $(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"; \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,bench,dask]"; \
 	fi
 	@touch $(STAMP)
 
