@@ -57,7 +57,8 @@ from .schema import (
     TableSpec,
     suggestion,
 )
-from .tables import Collector, LoadReport, Walked, fmt, load_report, normalise_keys, walk
+from .tables import (Collector, LoadReport, StoredReport, Walked, fmt, load_report,
+                     normalise_keys, walk)
 
 __all__ = [
     "LoadReport",
@@ -134,8 +135,8 @@ def _walk(path: str | Path, spec: TableSpec, units: pd.DataFrame | None, *,
     return w
 
 
-def _store(out: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
-    out.attrs["load_report"] = report.to_dict()
+def _store(out: pd.DataFrame, report: LoadReport, **extra: object) -> pd.DataFrame:
+    out.attrs["load_report"] = StoredReport(report.to_dict(), **extra)
     return out
 
 
@@ -660,10 +661,9 @@ def load_population_age(path: str | Path, *, units: pd.DataFrame | str | Path | 
         _s=data["sex"].map({"male": 0, "female": 1}), _a=data["age_group"].map(order))
     out = out.sort_values(["unit", "period", "_s", "_a"], kind="stable")
     out = out.drop(columns=["_s", "_a"]).astype({"sex": "string", "age_group": "string"})
-    out = _store(out.reset_index(drop=True), w.report)
-    if not_compared is not None:  # with counts=: the unit-years not checked, and why
-        out.attrs["load_report"]["not_compared"] = not_compared
-    return out
+    # with counts=: the unit-years not checked, and why
+    extra = {} if not_compared is None else {"not_compared": not_compared}
+    return _store(out.reset_index(drop=True), w.report, **extra)
 
 
 def _check_one_level(data: pd.DataFrame, units: pd.DataFrame, col: Collector) -> None:
