@@ -164,7 +164,12 @@ def _col(sums: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     """Sum of the named columns of ``sums`` (NaN when one is absent)."""
     if any(n not in sums.columns for n in names):
         return np.full(len(sums), np.nan)
-    return sums[list(names)].to_numpy(dtype=float).sum(axis=1)
+    # column by column, left to right (as a row sum adds them): selecting a sub-frame
+    # copied it, 0.4 ms a call and 60 calls a compute
+    total = np.zeros(len(sums))
+    for n in names:  # a handful of columns
+        total = total + sums[n].to_numpy(dtype=float)
+    return total
 
 
 #: A figure resting on fewer events than this gets an informational note (value kept).
