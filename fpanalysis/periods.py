@@ -617,7 +617,12 @@ def rollup(
     sub_code, sub_uniq = pd.factorize(per)
     sub_uniq = list(sub_uniq)
     sub_days = np.array([s.days if dekads else s.days_in_month for s in sub_uniq], dtype=float)
-    tgt = [_target_of(s, to) for s in sub_uniq]
+    if is_freq or isinstance(target, Dekad):
+        tgt = [_target_of(s, to) for s in sub_uniq]
+    else:  # one target period: its months once, not once per sub-period
+        inside = set(months(target))
+        tgt = [target if (s.month if isinstance(s, Dekad) else s) in inside else None
+               for s in sub_uniq]
     targets = sorted({t for t in tgt if t is not None})
     t_index = {t: i for i, t in enumerate(targets)}
     t_of_sub = np.array([t_index[t] if t is not None else -1 for t in tgt], dtype=np.int64)
