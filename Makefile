@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PERIOD ?=
 
-.PHONY: report test notebooks sample bench env lab clean
+.PHONY: report test nbval notebooks sample bench env lab clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The notebooks alone under nbval (make test runs them too): CI runs this right after make
+# test, so that every notebook passes nbval twice in a row on a fresh machine.
+nbval: $(STAMP)
+	$(PY) -m pytest notebooks
 
 # Re-execute the committed notebooks in place with their defaults (no injected-parameters
 # cell), so that their outputs are the nbval baseline.
