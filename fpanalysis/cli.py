@@ -138,8 +138,10 @@ def _parser() -> argparse.ArgumentParser:
                          "folder (units, counts, counts_villages, audits, births_hospital, "
                          "values, values_villages, city_scores, adjustments, "
                          "population_age, targets.toml, scheme_full.toml with the files "
-                         "they name) and print every problem, one per line; exit 1 if "
-                         "there is any, else 0 with one line per file.")
+                         "they name) and print every problem, one per line, then each "
+                         "known file the folder lacks and which report needs it; exit 1 "
+                         "if there is any problem or a file the quarterly report requires "
+                         "is missing, else 0 with one line per file.")
     val.add_argument("--data-dir", type=Path, default=Path("data/sample"),
                      help="the data folder (default: data/sample)")
     val.add_argument("--debug", action="store_true",
@@ -306,21 +308,49 @@ def _validate(args: argparse.Namespace) -> int:
 _KNOWN = ("units", "counts", "counts_villages", "audits", "births_hospital", "values",
           "values_villages", "city_scores", "adjustments", "population_age")
 _SCHEMES = ("targets.toml", "scheme_full.toml")
+#: What needs each data file: (required by the quarterly report, who uses it). Taken from
+#: the loaders each shipped notebook calls (a loader with ``optional=True`` is optional).
+_NEEDED = {
+    "units": (True, "the quarterly report and every other report"),
+    "counts": (True, "the quarterly report and every other report"),
+    "values": (True, "the quarterly report and target_attainment"),
+    "targets.toml": (True, "the quarterly report"),
+    "audits": (False, "the quarterly report lists audit flags when it is there; "
+                      "data_quality and target_attainment need it"),
+    "births_hospital": (False, "the quarterly report compares the two sources of births "
+                               "when it is there; data_quality needs it"),
+    "counts_villages": (False, "explore and target_attainment need it"),
+    "values_villages": (False, "target_attainment needs it"),
+    "city_scores": (False, "target_attainment needs it"),
+    "adjustments": (False, "target_attainment needs it"),
+    "population_age": (False, "projection needs it"),
+    "scheme_full.toml": (False, "target_attainment and projection need it"),
+}
+
+
+def _missing(name: str) -> str:
+    """The line for a data file the folder lacks: who requires it, or who uses it."""
+    required, who = _NEEDED[name]
+    shown = name if name.endswith(".toml") else f"{name} (.csv, .xlsx or .parquet)"
+    return f"{shown}: missing ({'required by ' + who if required else 'optional: ' + who})"
 
 
 def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     """Run every loader on every known file in ``data_dir``.
 
     Returns the lines to print (one per problem, or one summary per file when there is
-    none) and whether any problem was found. The units table is loaded first and passed to
-    the others (not re-read by each, so that its problems are listed once); a schemes file
-    is loaded with the indicators of ``values`` so that supplied-value targets are known,
-    and with it the files it names (unit thresholds, the annual plan).
+    none; then one line per known file the folder lacks, saying whether the quarterly
+    report requires it or who uses it) and whether any problem was found (a required file
+    missing is one). The units table is loaded first and passed to the others (not re-read
+    by each, so that its problems are listed once); a schemes file is loaded with the
+    indicators of ``values`` so that supplied-value targets are known, and with it the
+    files it names (unit thresholds, the annual plan). Two files for one table (e.g.
+    ``counts.csv`` and ``counts.xlsx``) are a problem, as for the loaders.
     """
     import pandas as pd
 
     from . import io
-    from .reading import SUFFIXES
+    from .reading import SUFFIXES, find_file
     from .scheme import load_targets
 
     folder = Path(data_dir)
@@ -336,9 +366,20 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     units = None
     values = []
     seen: set[Path] = set()
+    absent: list[str] = []
     for name in _KNOWN:
         found = [folder / f"{name}{s}" for s in SUFFIXES if (folder / f"{name}{s}").is_file()]
         seen.update(found)
+        if not found:
+            absent.append(name)
+        try:
+            find_file(folder, name)
+        except DataError as error:  # two files for one table: the loaders refuse it
+            bad = True
+            lines.extend(_problems(error))
+            continue
+        except FileNotFoundError:
+            continue
         for path in found:
             try:
                 if name == "units":
@@ -365,6 +406,7 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     for name in _SCHEMES:
         path = folder / name
         if not path.is_file():
+            absent.append(name)
             continue
         seen.add(path)
         try:
@@ -381,7 +423,10 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     if not seen:
         raise FileNotFoundError(f"no data file validate knows in {data_dir} (it reads "
                                 f"{', '.join(_KNOWN)} as .csv, .xlsx or .parquet, and "
-                                f"{' and '.join(_SCHEMES)})")
+                                f"{' and '.join(_SCHEMES)}; the quarterly report needs "
+                                "units, counts, values and targets.toml)")
+    lines.extend(_missing(name) for name in absent)
+    bad = bad or any(_NEEDED[name][0] for name in absent)
     others = sorted(p.name for p in folder.iterdir()
                     if p.is_file() and p not in seen and not p.name.startswith("."))
     if others and not bad:

@@ -313,7 +313,82 @@ def test_validate_prints_every_problem(capsys, bad_data, tmp_path):
                        f"{counts}, row 2, column 'deaths_infant': infant deaths (0) exceed "
                        "deaths (-3)",
                        f"{counts}, row 3, column 'deaths': not a number: 'x'"]
-    assert len(err) > 4 and all("targets.toml" in ln for ln in err[4:])
+    # then the targets.toml problems, then the files the folder lacks (values required)
+    rest = err[4:]
+    assert rest[-9:] == [MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                              "values", "values_villages", "city_scores",
+                                              "adjustments", "population_age",
+                                              "scheme_full.toml")]
+    assert len(rest) > 9 and all("targets.toml" in ln for ln in rest[:-9])
+
+
+#: The line validate prints for each known file a folder lacks (its fixed sentences).
+MISSING = {
+    "counts_villages": "counts_villages (.csv, .xlsx or .parquet): missing (optional: explore "
+                       "and target_attainment need it)",
+    "audits": "audits (.csv, .xlsx or .parquet): missing (optional: the quarterly report "
+              "lists audit flags when it is there; data_quality and target_attainment need "
+              "it)",
+    "births_hospital": "births_hospital (.csv, .xlsx or .parquet): missing (optional: the "
+                       "quarterly report compares the two sources of births when it is "
+                       "there; data_quality needs it)",
+    "values": "values (.csv, .xlsx or .parquet): missing (required by the quarterly report "
+              "and target_attainment)",
+    "values_villages": "values_villages (.csv, .xlsx or .parquet): missing (optional: "
+                       "target_attainment needs it)",
+    "city_scores": "city_scores (.csv, .xlsx or .parquet): missing (optional: "
+                   "target_attainment needs it)",
+    "adjustments": "adjustments (.csv, .xlsx or .parquet): missing (optional: "
+                   "target_attainment needs it)",
+    "population_age": "population_age (.csv, .xlsx or .parquet): missing (optional: "
+                      "projection needs it)",
+    "targets.toml": "targets.toml: missing (required by the quarterly report)",
+    "scheme_full.toml": "scheme_full.toml: missing (optional: target_attainment and "
+                        "projection need it)",
+}
+
+
+def test_validate_says_which_files_a_report_needs(capsys, tmp_path):
+    # the sample's units and counts alone: the quarterly report also requires values and
+    # targets.toml (exit 1); once they are there only optional files are missing (exit 0)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("units.csv", "counts.csv"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    n_units = len((SAMPLE / "units.csv").read_text(encoding="utf-8").splitlines()) - 1
+    status, err, out = call(capsys, "validate", "--data-dir", str(folder))
+    assert (status, out) == (1, "")
+    # 647 counts rows: 18 townships x 36 months less the planted missing month (test_io)
+    assert err == [f"units.csv: {n_units} rows read, {n_units} used, 0 set aside",
+                   "counts.csv: 647 rows read, 647 used, 0 set aside",
+                   *[MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                          "values", "values_villages", "city_scores",
+                                          "adjustments", "population_age", "targets.toml",
+                                          "scheme_full.toml")]]
+    for name in ("values.csv", "targets.toml"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    status, err, out = call(capsys, "validate", "--data-dir", str(folder))
+    assert (status, err) == (0, [])
+    lines = out.splitlines()
+    assert [ln.split(":")[0] for ln in lines[:4]] == ["units.csv", "counts.csv", "values.csv",
+                                                     "targets.toml"]
+    assert lines[4:] == [MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                              "values_villages", "city_scores",
+                                              "adjustments", "population_age",
+                                              "scheme_full.toml")]
+
+
+def test_validate_refuses_two_files_for_one_table(capsys, tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in SAMPLE.iterdir():
+        (folder / name.name).write_bytes(name.read_bytes())
+    (folder / "counts.xlsx").write_bytes(b"an old export")
+    status, err, _ = call(capsys, "validate", "--data-dir", str(folder))
+    assert status == 1
+    assert f"{folder}: 2 files for the counts table: counts.csv and counts.xlsx; keep one " \
+           "(move the other out of the folder) or give the file itself" in err
+    assert not any(ln.startswith("counts.csv:") for ln in err)  # neither is taken
 
 
 def test_validate_without_data_files(capsys, tmp_path):
