@@ -66,6 +66,10 @@ def _problems(error: BaseException) -> list[str]:
         return lines or [str(error)]
     if isinstance(error, FileNotFoundError) and error.filename is not None:
         return [f"no such file or folder: {error.filename}"]
+    if isinstance(error, OSError) and error.errno is not None:  # never "[Errno 20] ..."
+        from .batch import os_problem
+
+        return [os_problem(error)]
     text = str(error).strip() or type(error).__name__
     return text.splitlines()
 
@@ -150,7 +154,11 @@ def _parser() -> argparse.ArgumentParser:
     smp = sub.add_parser("sample-data", help="write the fictional sample county's data",
                          description="Write the fictional sample county's data files "
                          "(the ones in data/sample) to a folder.")
-    smp.add_argument("--out", type=Path, required=True, help="the folder to write")
+    smp.add_argument("--out", type=Path, required=True,
+                     help="the folder to write: new or empty (else refused)")
+    smp.add_argument("--force", action="store_true",
+                     help="write into a folder that holds files, replacing those of the "
+                          "same name")
     smp.add_argument("--debug", action="store_true",
                      help="show the Python traceback of a problem")
     return parser
@@ -210,6 +218,7 @@ def _report(args: argparse.Namespace) -> int:
     else:
         periods = [report.latest_complete_quarter(io.load_counts(args.data_dir))]
     notebook = batch.notebook_path(args.notebook)
+    batch.writable_folder(args.output_dir, "--output-dir")
     many = len(periods) > 1
 
     def done(record) -> None:
@@ -257,6 +266,12 @@ def _indicators(args: argparse.Namespace) -> int:
     if args.format == "xlsx" and args.output is None:
         raise ValueError("--format xlsx needs --output FILE (a workbook cannot go to the "
                          "terminal)")
+    if args.output is not None:
+        from .batch import writable_folder
+
+        if args.output.is_dir():
+            raise ValueError(f"--output {args.output} is a folder; give a file name")
+        writable_folder(args.output.parent, f"--output {args.output}: the folder")
     units = io.load_units(args.data_dir)
     counts = io.load_counts(args.data_dir, units=units)
     report.check_period(counts, period, source=f"the counts in {args.data_dir}")
@@ -453,7 +468,16 @@ def _named_files(path: Path) -> set[str]:
 
 def _sample(args: argparse.Namespace) -> int:
     from . import synth
+    from .batch import writable_folder
 
+    writable_folder(args.out, "--out")
+    present = sorted(p.name for p in args.out.iterdir()) if args.out.is_dir() else []
+    if present and not args.force:
+        shown = ", ".join(present[:8]) + (f" and {len(present) - 8} more"
+                                          if len(present) > 8 else "")
+        raise ValueError(f"--out {args.out} is not empty (it holds {shown}): the sample "
+                         "would overwrite or mix with those files; give an empty or new "
+                         "folder, or add --force to write the sample over them")
     for path in synth.write_sample(args.out):
         print(path)
     return 0

@@ -424,3 +424,98 @@ def test_disclosure_mode_reaches_the_render_and_the_manifest(capsys, tiny, tmp_p
                          "--output-dir", str(out_dir), "--period", "2024Q3",
                          "-p", "disclosure", "internal")
     assert status == 2 and err == ["-p disclosure: use the option --disclosure instead"]
+
+
+# ------------------------------------------------- careless outputs (adversarial pass)
+
+
+def test_sample_data_refuses_a_folder_with_files(capsys, tmp_path):
+    # it used to overwrite the user's own units.csv in silence
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "units.csv").write_text("my units\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    status, err, out = call(capsys, "sample-data", "--out", str(folder))
+    assert (status, out) == (2, "")
+    assert err == [f"--out {folder} is not empty (it holds notes.txt, units.csv): the sample "
+                   "would overwrite or mix with those files; give an empty or new folder, or "
+                   "add --force to write the sample over them"]
+    assert (folder / "units.csv").read_text(encoding="utf-8") == "my units\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "units.csv"]
+    status, _, _ = call(capsys, "sample-data", "--out", str(folder), "--force")
+    assert status == 0
+    assert (folder / "units.csv").read_bytes() == (SAMPLE / "units.csv").read_bytes()
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert call(capsys, "sample-data", "--out", str(empty))[0] == 0
+
+
+def test_output_path_that_is_a_file_is_one_clear_line(capsys, tiny, tmp_path):
+    # each used to print "[Errno 20] Not a directory: ..." or "[Errno 17] File exists"
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    status, err, _ = call(capsys, "sample-data", "--out", str(afile))
+    assert (status, err) == (2, [f"--out {afile} is a file, not a folder"])
+    status, err, _ = call(capsys, "sample-data", "--out", str(afile / "sub"))
+    assert (status, err) == (2, [f"--out {afile / 'sub'}: {afile} is a file, not a folder"])
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(afile / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"--output-dir {afile / 'r'}: {afile} is a file, not a "
+                                 "folder"])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--output", str(afile / "t.csv"))
+    assert (status, err) == (2, [f"--output {afile / 't.csv'}: the folder {afile} is a file, "
+                                 "not a folder"])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--output", str(tmp_path))
+    assert (status, err) == (2, [f"--output {tmp_path} is a folder; give a file name"])
+
+
+def test_unwritable_output_folder_is_one_clear_line(capsys, tiny, tmp_path, monkeypatch):
+    # the tests run as root, who may write anywhere: the permission is denied by hand
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked
+                        and real(p, mode, **kw))
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(locked / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"--output-dir {locked / 'r'}: cannot write in {locked} "
+                                 "(permission denied)"])
+    status, err, _ = call(capsys, "sample-data", "--out", str(locked / "s"))
+    assert (status, err) == (2, [f"--out {locked / 's'}: cannot write in {locked} "
+                                 "(permission denied)"])
+
+
+def test_an_os_error_while_writing_is_one_line_without_errno(capsys, tmp_path, monkeypatch):
+    # whatever the checks cannot foresee (a full disk) still reads as words, with the path
+    import errno
+    import os
+
+    from fpanalysis import synth
+
+    def full(out, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "counts.csv"))
+
+    monkeypatch.setattr(synth, "write_sample", full)
+    status, err, _ = call(capsys, "sample-data", "--out", str(tmp_path / "s"))
+    assert (status, err) == (2, [f"{tmp_path / 's' / 'counts.csv'}: no space left on the "
+                                 "device"])
+
+
+def test_output_dir_inside_the_data_dir_is_refused(capsys, tiny, tmp_path):
+    # reports inside the data would change the data's hash at every run (never up to date)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("units.csv", "counts.csv"):
+        (data / name).write_bytes((SAMPLE / name).read_bytes())
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(data),
+                         "--output-dir", str(data / "reports"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"the output folder {data / 'reports'} is inside the data "
+                                 f"folder {data}: the reports would become part of the data "
+                                 "they are made from (and change its hash at every run); "
+                                 "choose a folder outside it"])
+    assert not (data / "reports").exists()
