@@ -29,6 +29,7 @@ from . import periods as pr
 __all__ = [
     "MANIFEST",
     "code_hash",
+    "data_folder",
     "expand_periods",
     "input_hashes",
     "notebook_names",
@@ -225,6 +226,22 @@ def writable_folder(path: str | Path, what: str = "output folder") -> None:
         raise ValueError(f"{what} {p}: cannot write in {probe} (permission denied)")
 
 
+def data_folder(path: str | Path, what: str = "the data folder") -> None:
+    """Refuse a data folder that is a file (a report reads several files from a folder).
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a file; FileNotFoundError when it does not exist.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no data folder {p}")
+    if not p.is_dir():
+        raise ValueError(f"{what} {p} is a file: give the folder that holds it (units, "
+                         "counts and the other data files)")
+
+
 def _inside(inner: Path, outer: Path) -> bool:
     try:
         inner.resolve().relative_to(outer.resolve())
@@ -374,6 +391,10 @@ def _check_inputs(notebook: Path, data_dir: Path, parameters: Mapping[str, objec
         absent.append(f"no data folder {data_dir}")
     if absent:
         raise FileNotFoundError("\n".join(absent))
+    data_folder(data_dir)
+    from .reading import find_file
+
+    find_file(data_dir, "units")  # every report names its units: say so before any kernel
     declared = pm.inspect_notebook(str(notebook.resolve()))
     unknown = sorted({"data_dir", "period", *parameters} - set(declared))
     if unknown:

@@ -272,10 +272,14 @@ def _indicators(args: argparse.Namespace) -> int:
         if args.output.is_dir():
             raise ValueError(f"--output {args.output} is a folder; give a file name")
         writable_folder(args.output.parent, f"--output {args.output}: the folder")
+    from .batch import data_folder
+
+    data_folder(args.data_dir, "--data-dir")
+    level = None if args.level is None else args.level.strip()
     units = io.load_units(args.data_dir)
     counts = io.load_counts(args.data_dir, units=units)
     report.check_period(counts, period, source=f"the counts in {args.data_dir}")
-    table = indicators.compute(counts, period=period, level=args.level, units=units)
+    table = indicators.compute(counts, period=period, level=level, units=units)
     table = table.assign(period=table["period"].astype(str))
     if args.disclosure == "public":
         table = report.publishable(table)
@@ -365,12 +369,12 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     import pandas as pd
 
     from . import io
+    from .batch import data_folder
     from .reading import SUFFIXES, find_file
     from .scheme import load_targets
 
     folder = Path(data_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no data folder {data_dir}")
+    data_folder(folder, "--data-dir")
     loaders = {"units": io.load_units, "counts": io.load_counts,
                "counts_villages": io.load_counts, "audits": io.load_audits,
                "births_hospital": io.load_births_hospital, "values": io.load_values,

@@ -519,3 +519,36 @@ def test_output_dir_inside_the_data_dir_is_refused(capsys, tiny, tmp_path):
                                  "they are made from (and change its hash at every run); "
                                  "choose a folder outside it"])
     assert not (data / "reports").exists()
+
+
+def test_a_data_file_given_for_the_data_folder_is_refused(capsys, tiny, tmp_path):
+    # the report used to start a kernel that read counts.csv as the units table
+    counts = SAMPLE / "counts.csv"
+    why = "is a file: give the folder that holds it (units, counts and the other data files)"
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(counts),
+                         "--output-dir", str(tmp_path / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"the data folder {counts} {why}"])
+    for command in (["indicators", "--period", "2024Q3"], ["validate"]):
+        status, err, _ = call(capsys, *command, "--data-dir", str(counts))
+        assert (status, err) == (2, [f"--data-dir {counts} {why}"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_data_folder_without_units_is_refused_before_any_kernel(capsys, tiny, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "counts.csv").write_bytes((SAMPLE / "counts.csv").read_bytes())
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(data),
+                         "--output-dir", str(tmp_path / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"no units.csv, units.xlsx or units.parquet in directory "
+                                 f"{data}"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_indicators_level_with_a_stray_space(capsys):
+    status, err, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                            "2024Q3", "--level", " county ")
+    lines = out.splitlines()
+    # one county row per indicator, as --level county gives
+    assert status == 0 and err == [] and len(lines) > 1
+    assert all(ln.startswith("990101,") for ln in lines[1:])
