@@ -127,8 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     ind.add_argument("--period", required=True, help=_PERIODS.split(";")[0])
     ind.add_argument("--level", help="unit level to compute for (county, township, ...; "
                                      "default: the level of the counts)")
-    ind.add_argument("--format", choices=("csv", "xlsx", "markdown"), default="csv",
-                     help="output format (default: csv; xlsx needs --output)")
+    ind.add_argument("--format", choices=("csv", "xlsx", "markdown"),
+                     help="output format (default: from the --output file's ending, .csv, "
+                          ".xlsx or .md, else csv; xlsx needs --output)")
     ind.add_argument("--output", type=Path, help="write to this file instead of stdout")
     ind.add_argument("--disclosure", choices=("public", "internal"), default="public",
                      help="public (default): sensitive indicators built on a few events "
@@ -263,6 +264,7 @@ def _indicators(args: argparse.Namespace) -> int:
         period = pr.parse(args.period)
     except ValueError as error:
         raise ValueError(f"--period {args.period}: {error}") from error
+    args.format = _output_format(args.format, args.output)
     if args.format == "xlsx" and args.output is None:
         raise ValueError("--format xlsx needs --output FILE (a workbook cannot go to the "
                          "terminal)")
@@ -296,6 +298,26 @@ def _indicators(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         print(args.output)
     return 0
+
+
+#: The format a file ending names.
+_ENDINGS = {".csv": "csv", ".xlsx": "xlsx", ".md": "markdown", ".markdown": "markdown"}
+
+
+def _output_format(chosen: str | None, output: Path | None) -> str:
+    """The format of ``indicators``: as chosen, else as the output file's ending names it,
+    else csv. A chosen format that its file's ending contradicts (a workbook named .csv,
+    CSV text named .xlsx) is refused: the file would not open as its name says."""
+    named = _ENDINGS.get(output.suffix.lower()) if output is not None else None
+    if chosen is None:
+        return named or "csv"
+    if output is not None and (chosen == "xlsx") != (output.suffix.lower() == ".xlsx") \
+            or named is not None and named != chosen:
+        raise ValueError(f"--output {output} ends in {output.suffix or 'no extension'} but "
+                         f"--format is {chosen}: name a {chosen} file "
+                         f"{'.xlsx' if chosen == 'xlsx' else '.csv, .md or .txt'}, or leave "
+                         "--format out to take the format from the name")
+    return chosen
 
 
 def _markdown(table) -> str:

@@ -552,3 +552,28 @@ def test_indicators_level_with_a_stray_space(capsys):
     # one county row per indicator, as --level county gives
     assert status == 0 and err == [] and len(lines) > 1
     assert all(ln.startswith("990101,") for ln in lines[1:])
+
+
+def test_indicators_format_and_file_ending_agree(capsys, tmp_path):
+    # a workbook named .csv and CSV text named .xlsx used to be written in silence
+    for fmt, name, ending in (("xlsx", "t.csv", ".csv"), ("csv", "t.xlsx", ".xlsx"),
+                              ("markdown", "t.csv", ".csv")):
+        out = tmp_path / name
+        status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                              "2024Q3", "--format", fmt, "--output", str(out))
+        names = ".xlsx" if fmt == "xlsx" else ".csv, .md or .txt"
+        assert (status, err) == (2, [f"--output {out} ends in {ending} but --format is "
+                                     f"{fmt}: name a {fmt} file {names}, or leave --format "
+                                     "out to take the format from the name"])
+        assert not out.exists()
+    # without --format the ending decides: a real workbook, Markdown text
+    import openpyxl
+
+    book = tmp_path / "t.xlsx"
+    assert call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2024Q3",
+                "--level", "county", "--output", str(book))[0] == 0
+    openpyxl.load_workbook(book).close()
+    md = tmp_path / "t.md"
+    assert call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2024Q3",
+                "--level", "county", "--output", str(md))[0] == 0
+    assert md.read_text(encoding="utf-8").startswith("| unit | period | indicator |")
