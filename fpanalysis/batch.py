@@ -29,12 +29,15 @@ from . import periods as pr
 __all__ = [
     "MANIFEST",
     "code_hash",
+    "data_folder",
     "expand_periods",
     "input_hashes",
     "notebook_names",
     "notebook_path",
+    "os_problem",
     "period_range",
     "run_batch",
+    "writable_folder",
 ]
 
 #: Name of the manifest file in the output folder.
@@ -169,6 +172,84 @@ def notebook_path(name: str | Path) -> Path:
                      "use another notebook")
 
 
+# ------------------------------------------------------------------------------ outputs
+
+#: What an operating-system error means for the user, by errno (else its own words).
+_OS_REASONS = {"ENOTDIR": "a part of the path is a file, not a folder",
+               "EISDIR": "it is a folder, not a file",
+               "EACCES": "permission denied", "EPERM": "permission denied",
+               "EROFS": "the file system is read-only",
+               "ENOSPC": "no space left on the device",
+               "EEXIST": "it exists already", "ENAMETOOLONG": "the name is too long"}
+
+
+def os_problem(error: OSError) -> str:
+    """One line for an operating-system error: the path and what is wrong with it, in
+    words (``x/y: a part of the path is a file, not a folder``), never ``[Errno 20]``."""
+    import errno as _errno
+
+    code = _errno.errorcode.get(error.errno or 0, "")
+    reason = _OS_REASONS.get(code) or (error.strerror or str(error)).strip()
+    if isinstance(error, FileNotFoundError):
+        reason = "no such file or folder"
+    if error.filename is None:
+        return reason[:1].upper() + reason[1:] if error.strerror else str(error)
+    where = str(error.filename) + (f" -> {error.filename2}" if error.filename2 else "")
+    return f"{where}: {reason}"
+
+
+def writable_folder(path: str | Path, what: str = "output folder") -> None:
+    """Refuse, before anything is written, a folder that cannot be made or written in.
+
+    ``path`` may not exist yet; the first of its parents that exists must be a folder we
+    may write in, and nothing on the way may be a file.
+
+    Raises
+    ------
+    ValueError
+        ``path`` (or a folder on the way to it) is a file, or the folder where it would be
+        made is not writable. The message starts with ``what`` and ``path``.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{what} {p} is a file, not a folder")
+    probe = p
+    while not probe.exists():
+        if probe.is_symlink():  # a link to nowhere: the folder cannot be made there
+            raise ValueError(f"{what} {p}: {probe} is a broken link")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(f"{what} {p}: {probe} is a file, not a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {p}: cannot write in {probe} (permission denied)")
+
+
+def data_folder(path: str | Path, what: str = "the data folder") -> None:
+    """Refuse a data folder that is a file (a report reads several files from a folder).
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a file; FileNotFoundError when it does not exist.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no data folder {p}")
+    if not p.is_dir():
+        raise ValueError(f"{what} {p} is a file: give the folder that holds it (units, "
+                         "counts and the other data files)")
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    try:
+        inner.resolve().relative_to(outer.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 # -------------------------------------------------------------------------------- hashes
 
 def _sha256(path: Path) -> str:
@@ -267,6 +348,8 @@ def _one_line(error: BaseException) -> str:
         return " | ".join(str(p) for p in error.problems)
     if isinstance(error, FileNotFoundError) and error.filename is not None:
         return f"no such file or folder: {error.filename}"
+    if isinstance(error, OSError) and error.errno is not None:
+        return os_problem(error)
     return " | ".join(ln.strip() for ln in str(error).strip().splitlines() if ln.strip()) \
         or type(error).__name__
 
@@ -308,6 +391,10 @@ def _check_inputs(notebook: Path, data_dir: Path, parameters: Mapping[str, objec
         absent.append(f"no data folder {data_dir}")
     if absent:
         raise FileNotFoundError("\n".join(absent))
+    data_folder(data_dir)
+    from .reading import find_file
+
+    find_file(data_dir, "units")  # every report names its units: say so before any kernel
     declared = pm.inspect_notebook(str(notebook.resolve()))
     unknown = sorted({"data_dir", "period", *parameters} - set(declared))
     if unknown:
@@ -366,8 +453,9 @@ def run_batch(
     ------
     FileNotFoundError, ValueError, fpanalysis.schema.DataError
         Before anything is written: no notebook or data folder, an undeclared parameter,
-        counts that break the contract, no periods, ``jobs`` below 1, or every period
-        outside the data (one line each).
+        counts that break the contract, no periods, ``jobs`` below 1, every period
+        outside the data (one line each), an output folder that is a file, lies inside
+        the data folder or cannot be written in (:func:`writable_folder`).
     KeyboardInterrupt
         After the manifest is written with the periods done so far.
     """
@@ -387,6 +475,11 @@ def run_batch(
     out = Path(output_dir)
     params = dict(parameters or {})
     _check_inputs(nb, data, params)
+    writable_folder(out)
+    if data.is_dir() and _inside(out, data):
+        raise ValueError(f"the output folder {out} is inside the data folder {data}: the "
+                         "reports would become part of the data they are made from (and "
+                         "change its hash at every run); choose a folder outside it")
     counts = io.load_counts(data)
     outside: dict[str, str] = {}
     for p in labels:

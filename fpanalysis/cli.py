@@ -66,6 +66,10 @@ def _problems(error: BaseException) -> list[str]:
         return lines or [str(error)]
     if isinstance(error, FileNotFoundError) and error.filename is not None:
         return [f"no such file or folder: {error.filename}"]
+    if isinstance(error, OSError) and error.errno is not None:  # never "[Errno 20] ..."
+        from .batch import os_problem
+
+        return [os_problem(error)]
     text = str(error).strip() or type(error).__name__
     return text.splitlines()
 
@@ -123,8 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     ind.add_argument("--period", required=True, help=_PERIODS.split(";")[0])
     ind.add_argument("--level", help="unit level to compute for (county, township, ...; "
                                      "default: the level of the counts)")
-    ind.add_argument("--format", choices=("csv", "xlsx", "markdown"), default="csv",
-                     help="output format (default: csv; xlsx needs --output)")
+    ind.add_argument("--format", choices=("csv", "xlsx", "markdown"),
+                     help="output format (default: from the --output file's ending, .csv, "
+                          ".xlsx or .md, else csv; xlsx needs --output)")
     ind.add_argument("--output", type=Path, help="write to this file instead of stdout")
     ind.add_argument("--disclosure", choices=("public", "internal"), default="public",
                      help="public (default): sensitive indicators built on a few events "
@@ -138,8 +143,10 @@ def _parser() -> argparse.ArgumentParser:
                          "folder (units, counts, counts_villages, audits, births_hospital, "
                          "values, values_villages, city_scores, adjustments, "
                          "population_age, targets.toml, scheme_full.toml with the files "
-                         "they name) and print every problem, one per line; exit 1 if "
-                         "there is any, else 0 with one line per file.")
+                         "they name) and print every problem, one per line, then each "
+                         "known file the folder lacks and which report needs it; exit 1 "
+                         "if there is any problem or a file the quarterly report requires "
+                         "is missing, else 0 with one line per file.")
     val.add_argument("--data-dir", type=Path, default=Path("data/sample"),
                      help="the data folder (default: data/sample)")
     val.add_argument("--debug", action="store_true",
@@ -148,7 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     smp = sub.add_parser("sample-data", help="write the fictional sample county's data",
                          description="Write the fictional sample county's data files "
                          "(the ones in data/sample) to a folder.")
-    smp.add_argument("--out", type=Path, required=True, help="the folder to write")
+    smp.add_argument("--out", type=Path, required=True,
+                     help="the folder to write: new or empty (else refused)")
+    smp.add_argument("--force", action="store_true",
+                     help="write into a folder that holds files, replacing those of the "
+                          "same name")
     smp.add_argument("--debug", action="store_true",
                      help="show the Python traceback of a problem")
     return parser
@@ -208,6 +219,7 @@ def _report(args: argparse.Namespace) -> int:
     else:
         periods = [report.latest_complete_quarter(io.load_counts(args.data_dir))]
     notebook = batch.notebook_path(args.notebook)
+    batch.writable_folder(args.output_dir, "--output-dir")
     many = len(periods) > 1
 
     def done(record) -> None:
@@ -252,13 +264,24 @@ def _indicators(args: argparse.Namespace) -> int:
         period = pr.parse(args.period)
     except ValueError as error:
         raise ValueError(f"--period {args.period}: {error}") from error
+    args.format = _output_format(args.format, args.output)
     if args.format == "xlsx" and args.output is None:
         raise ValueError("--format xlsx needs --output FILE (a workbook cannot go to the "
                          "terminal)")
+    if args.output is not None:
+        from .batch import writable_folder
+
+        if args.output.is_dir():
+            raise ValueError(f"--output {args.output} is a folder; give a file name")
+        writable_folder(args.output.parent, f"--output {args.output}: the folder")
+    from .batch import data_folder
+
+    data_folder(args.data_dir, "--data-dir")
+    level = None if args.level is None else args.level.strip()
     units = io.load_units(args.data_dir)
     counts = io.load_counts(args.data_dir, units=units)
     report.check_period(counts, period, source=f"the counts in {args.data_dir}")
-    table = indicators.compute(counts, period=period, level=args.level, units=units)
+    table = indicators.compute(counts, period=period, level=level, units=units)
     table = table.assign(period=table["period"].astype(str))
     if args.disclosure == "public":
         table = report.publishable(table)
@@ -275,6 +298,26 @@ def _indicators(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         print(args.output)
     return 0
+
+
+#: The format a file ending names.
+_ENDINGS = {".csv": "csv", ".xlsx": "xlsx", ".md": "markdown", ".markdown": "markdown"}
+
+
+def _output_format(chosen: str | None, output: Path | None) -> str:
+    """The format of ``indicators``: as chosen, else as the output file's ending names it,
+    else csv. A chosen format that its file's ending contradicts (a workbook named .csv,
+    CSV text named .xlsx) is refused: the file would not open as its name says."""
+    named = _ENDINGS.get(output.suffix.lower()) if output is not None else None
+    if chosen is None:
+        return named or "csv"
+    if output is not None and (chosen == "xlsx") != (output.suffix.lower() == ".xlsx") \
+            or named is not None and named != chosen:
+        raise ValueError(f"--output {output} ends in {output.suffix or 'no extension'} but "
+                         f"--format is {chosen}: name a {chosen} file "
+                         f"{'.xlsx' if chosen == 'xlsx' else '.csv, .md or .txt'}, or leave "
+                         "--format out to take the format from the name")
+    return chosen
 
 
 def _markdown(table) -> str:
@@ -306,26 +349,54 @@ def _validate(args: argparse.Namespace) -> int:
 _KNOWN = ("units", "counts", "counts_villages", "audits", "births_hospital", "values",
           "values_villages", "city_scores", "adjustments", "population_age")
 _SCHEMES = ("targets.toml", "scheme_full.toml")
+#: What needs each data file: (required by the quarterly report, who uses it). Taken from
+#: the loaders each shipped notebook calls (a loader with ``optional=True`` is optional).
+_NEEDED = {
+    "units": (True, "the quarterly report and every other report"),
+    "counts": (True, "the quarterly report and every other report"),
+    "values": (True, "the quarterly report and target_attainment"),
+    "targets.toml": (True, "the quarterly report"),
+    "audits": (False, "the quarterly report lists audit flags when it is there; "
+                      "data_quality and target_attainment need it"),
+    "births_hospital": (False, "the quarterly report compares the two sources of births "
+                               "when it is there; data_quality needs it"),
+    "counts_villages": (False, "explore and target_attainment need it"),
+    "values_villages": (False, "target_attainment needs it"),
+    "city_scores": (False, "target_attainment needs it"),
+    "adjustments": (False, "target_attainment needs it"),
+    "population_age": (False, "projection needs it"),
+    "scheme_full.toml": (False, "target_attainment and projection need it"),
+}
+
+
+def _missing(name: str) -> str:
+    """The line for a data file the folder lacks: who requires it, or who uses it."""
+    required, who = _NEEDED[name]
+    shown = name if name.endswith(".toml") else f"{name} (.csv, .xlsx or .parquet)"
+    return f"{shown}: missing ({'required by ' + who if required else 'optional: ' + who})"
 
 
 def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     """Run every loader on every known file in ``data_dir``.
 
     Returns the lines to print (one per problem, or one summary per file when there is
-    none) and whether any problem was found. The units table is loaded first and passed to
-    the others (not re-read by each, so that its problems are listed once); a schemes file
-    is loaded with the indicators of ``values`` so that supplied-value targets are known,
-    and with it the files it names (unit thresholds, the annual plan).
+    none; then one line per known file the folder lacks, saying whether the quarterly
+    report requires it or who uses it) and whether any problem was found (a required file
+    missing is one). The units table is loaded first and passed to the others (not re-read
+    by each, so that its problems are listed once); a schemes file is loaded with the
+    indicators of ``values`` so that supplied-value targets are known, and with it the
+    files it names (unit thresholds, the annual plan). Two files for one table (e.g.
+    ``counts.csv`` and ``counts.xlsx``) are a problem, as for the loaders.
     """
     import pandas as pd
 
     from . import io
-    from .reading import SUFFIXES
+    from .batch import data_folder
+    from .reading import SUFFIXES, find_file
     from .scheme import load_targets
 
     folder = Path(data_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no data folder {data_dir}")
+    data_folder(folder, "--data-dir")
     loaders = {"units": io.load_units, "counts": io.load_counts,
                "counts_villages": io.load_counts, "audits": io.load_audits,
                "births_hospital": io.load_births_hospital, "values": io.load_values,
@@ -336,9 +407,20 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     units = None
     values = []
     seen: set[Path] = set()
+    absent: list[str] = []
     for name in _KNOWN:
         found = [folder / f"{name}{s}" for s in SUFFIXES if (folder / f"{name}{s}").is_file()]
         seen.update(found)
+        if not found:
+            absent.append(name)
+        try:
+            find_file(folder, name)
+        except DataError as error:  # two files for one table: the loaders refuse it
+            bad = True
+            lines.extend(_problems(error))
+            continue
+        except FileNotFoundError:
+            continue
         for path in found:
             try:
                 if name == "units":
@@ -365,6 +447,7 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     for name in _SCHEMES:
         path = folder / name
         if not path.is_file():
+            absent.append(name)
             continue
         seen.add(path)
         try:
@@ -381,7 +464,10 @@ def _check_folder(data_dir: Path) -> tuple[list[str], bool]:
     if not seen:
         raise FileNotFoundError(f"no data file validate knows in {data_dir} (it reads "
                                 f"{', '.join(_KNOWN)} as .csv, .xlsx or .parquet, and "
-                                f"{' and '.join(_SCHEMES)})")
+                                f"{' and '.join(_SCHEMES)}; the quarterly report needs "
+                                "units, counts, values and targets.toml)")
+    lines.extend(_missing(name) for name in absent)
+    bad = bad or any(_NEEDED[name][0] for name in absent)
     others = sorted(p.name for p in folder.iterdir()
                     if p.is_file() and p not in seen and not p.name.startswith("."))
     if others and not bad:
@@ -408,7 +494,16 @@ def _named_files(path: Path) -> set[str]:
 
 def _sample(args: argparse.Namespace) -> int:
     from . import synth
+    from .batch import writable_folder
 
+    writable_folder(args.out, "--out")
+    present = sorted(p.name for p in args.out.iterdir()) if args.out.is_dir() else []
+    if present and not args.force:
+        shown = ", ".join(present[:8]) + (f" and {len(present) - 8} more"
+                                          if len(present) > 8 else "")
+        raise ValueError(f"--out {args.out} is not empty (it holds {shown}): the sample "
+                         "would overwrite or mix with those files; give an empty or new "
+                         "folder, or add --force to write the sample over them")
     for path in synth.write_sample(args.out):
         print(path)
     return 0

@@ -193,13 +193,18 @@ def forest(
             reference_label = "全县" if language == "zh" else "county"
     if reference_label is None:
         reference_label = "" if reference is None else f"{reference:g}"
+    value = data["value"].to_numpy(dtype=float)
+    finite = np.isfinite(value)
     if data["value"].isna().any():  # a unit without a value (not reported, suppressed)
         data["label"] = data["label"].astype(str) + np.where(
             data["value"].isna().to_numpy(), " —", "")
+    if np.isinf(value).any():  # e.g. a sex ratio with no female births: kept on the axis
+        word = {"zh": "（无穷大）", "en": " (infinite)"}.get(language, " (infinite)")
+        data["label"] = data["label"].astype(str) + np.where(np.isinf(value), word, "")
     # the axis covers the estimates and reference lines with a margin; intervals of tiny
     # units that run beyond it are cut at the edge and marked with an arrowhead
-    marks = [v for v in (reference, target) if v is not None]
-    points = np.concatenate([data["value"].dropna().to_numpy(dtype=float), marks])
+    marks = [v for v in (reference, target) if v is not None and np.isfinite(v)]
+    points = np.concatenate([value[finite], marks])
     if not len(points):  # no value at all (none reported, all suppressed): an empty axis
         points = np.concatenate([data[["lower", "upper"]].to_numpy(dtype=float).ravel(),
                                  [0.0, 1.0]])
@@ -212,7 +217,7 @@ def forest(
     left, right = left - pad, right + pad
     lower, upper = data["lower"].clip(left, right), data["upper"].clip(left, right)
     ax.hlines(y, lower, upper, color="#8faadc", linewidth=2.2)
-    ax.plot(data["value"], y, "o", color="#1f4e79", markersize=5)
+    ax.plot(value[finite], y[finite], "o", color="#1f4e79", markersize=5)
     cut_hi = data["upper"] > right
     cut_lo = data["lower"] < left
     ax.plot(np.full(cut_hi.sum(), right), y[cut_hi], ">", color="#8faadc", markersize=6)

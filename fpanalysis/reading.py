@@ -74,19 +74,30 @@ class RawTable:
 def find_file(path: str | Path, name: str) -> Path:
     """Return ``path`` if it is a file, else ``<path>/<name>.{csv,xlsx,parquet}``.
 
+    A folder holding two files for one table (``counts.csv`` beside ``counts.xlsx``, e.g.
+    an old export next to a corrected workbook) is refused: which one holds the figures is
+    for the user to say, never for the loader to guess.
+
     Raises
     ------
     FileNotFoundError
         If neither exists.
+    DataError
+        If the folder holds more than one file for ``name`` (naming them all).
     """
     p = Path(path)
     if p.is_file():
         return p
     if p.is_dir():
-        for suffix in SUFFIXES:
-            candidate = p / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
+        found = [p / f"{name}{suffix}" for suffix in SUFFIXES
+                 if (p / f"{name}{suffix}").is_file()]
+        if len(found) > 1:
+            files = [f.name for f in found]
+            raise _fail(str(p), f"{len(found)} files for the {name} table: "
+                                f"{', '.join(files[:-1])} and {files[-1]}; keep one (move "
+                                "the other out of the folder) or give the file itself")
+        if found:
+            return found[0]
         raise FileNotFoundError(
             f"no {name}.csv, {name}.xlsx or {name}.parquet in directory {p}")
     raise FileNotFoundError(f"no such file or directory: {p}")

@@ -313,7 +313,82 @@ def test_validate_prints_every_problem(capsys, bad_data, tmp_path):
                        f"{counts}, row 2, column 'deaths_infant': infant deaths (0) exceed "
                        "deaths (-3)",
                        f"{counts}, row 3, column 'deaths': not a number: 'x'"]
-    assert len(err) > 4 and all("targets.toml" in ln for ln in err[4:])
+    # then the targets.toml problems, then the files the folder lacks (values required)
+    rest = err[4:]
+    assert rest[-9:] == [MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                              "values", "values_villages", "city_scores",
+                                              "adjustments", "population_age",
+                                              "scheme_full.toml")]
+    assert len(rest) > 9 and all("targets.toml" in ln for ln in rest[:-9])
+
+
+#: The line validate prints for each known file a folder lacks (its fixed sentences).
+MISSING = {
+    "counts_villages": "counts_villages (.csv, .xlsx or .parquet): missing (optional: explore "
+                       "and target_attainment need it)",
+    "audits": "audits (.csv, .xlsx or .parquet): missing (optional: the quarterly report "
+              "lists audit flags when it is there; data_quality and target_attainment need "
+              "it)",
+    "births_hospital": "births_hospital (.csv, .xlsx or .parquet): missing (optional: the "
+                       "quarterly report compares the two sources of births when it is "
+                       "there; data_quality needs it)",
+    "values": "values (.csv, .xlsx or .parquet): missing (required by the quarterly report "
+              "and target_attainment)",
+    "values_villages": "values_villages (.csv, .xlsx or .parquet): missing (optional: "
+                       "target_attainment needs it)",
+    "city_scores": "city_scores (.csv, .xlsx or .parquet): missing (optional: "
+                   "target_attainment needs it)",
+    "adjustments": "adjustments (.csv, .xlsx or .parquet): missing (optional: "
+                   "target_attainment needs it)",
+    "population_age": "population_age (.csv, .xlsx or .parquet): missing (optional: "
+                      "projection needs it)",
+    "targets.toml": "targets.toml: missing (required by the quarterly report)",
+    "scheme_full.toml": "scheme_full.toml: missing (optional: target_attainment and "
+                        "projection need it)",
+}
+
+
+def test_validate_says_which_files_a_report_needs(capsys, tmp_path):
+    # the sample's units and counts alone: the quarterly report also requires values and
+    # targets.toml (exit 1); once they are there only optional files are missing (exit 0)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("units.csv", "counts.csv"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    n_units = len((SAMPLE / "units.csv").read_text(encoding="utf-8").splitlines()) - 1
+    status, err, out = call(capsys, "validate", "--data-dir", str(folder))
+    assert (status, out) == (1, "")
+    # 647 counts rows: 18 townships x 36 months less the planted missing month (test_io)
+    assert err == [f"units.csv: {n_units} rows read, {n_units} used, 0 set aside",
+                   "counts.csv: 647 rows read, 647 used, 0 set aside",
+                   *[MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                          "values", "values_villages", "city_scores",
+                                          "adjustments", "population_age", "targets.toml",
+                                          "scheme_full.toml")]]
+    for name in ("values.csv", "targets.toml"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    status, err, out = call(capsys, "validate", "--data-dir", str(folder))
+    assert (status, err) == (0, [])
+    lines = out.splitlines()
+    assert [ln.split(":")[0] for ln in lines[:4]] == ["units.csv", "counts.csv", "values.csv",
+                                                     "targets.toml"]
+    assert lines[4:] == [MISSING[n] for n in ("counts_villages", "audits", "births_hospital",
+                                              "values_villages", "city_scores",
+                                              "adjustments", "population_age",
+                                              "scheme_full.toml")]
+
+
+def test_validate_refuses_two_files_for_one_table(capsys, tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in SAMPLE.iterdir():
+        (folder / name.name).write_bytes(name.read_bytes())
+    (folder / "counts.xlsx").write_bytes(b"an old export")
+    status, err, _ = call(capsys, "validate", "--data-dir", str(folder))
+    assert status == 1
+    assert f"{folder}: 2 files for the counts table: counts.csv and counts.xlsx; keep one " \
+           "(move the other out of the folder) or give the file itself" in err
+    assert not any(ln.startswith("counts.csv:") for ln in err)  # neither is taken
 
 
 def test_validate_without_data_files(capsys, tmp_path):
@@ -349,3 +424,156 @@ def test_disclosure_mode_reaches_the_render_and_the_manifest(capsys, tiny, tmp_p
                          "--output-dir", str(out_dir), "--period", "2024Q3",
                          "-p", "disclosure", "internal")
     assert status == 2 and err == ["-p disclosure: use the option --disclosure instead"]
+
+
+# ------------------------------------------------- careless outputs (adversarial pass)
+
+
+def test_sample_data_refuses_a_folder_with_files(capsys, tmp_path):
+    # it used to overwrite the user's own units.csv in silence
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "units.csv").write_text("my units\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+    status, err, out = call(capsys, "sample-data", "--out", str(folder))
+    assert (status, out) == (2, "")
+    assert err == [f"--out {folder} is not empty (it holds notes.txt, units.csv): the sample "
+                   "would overwrite or mix with those files; give an empty or new folder, or "
+                   "add --force to write the sample over them"]
+    assert (folder / "units.csv").read_text(encoding="utf-8") == "my units\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "units.csv"]
+    status, _, _ = call(capsys, "sample-data", "--out", str(folder), "--force")
+    assert status == 0
+    assert (folder / "units.csv").read_bytes() == (SAMPLE / "units.csv").read_bytes()
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert call(capsys, "sample-data", "--out", str(empty))[0] == 0
+
+
+def test_output_path_that_is_a_file_is_one_clear_line(capsys, tiny, tmp_path):
+    # each used to print "[Errno 20] Not a directory: ..." or "[Errno 17] File exists"
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    status, err, _ = call(capsys, "sample-data", "--out", str(afile))
+    assert (status, err) == (2, [f"--out {afile} is a file, not a folder"])
+    status, err, _ = call(capsys, "sample-data", "--out", str(afile / "sub"))
+    assert (status, err) == (2, [f"--out {afile / 'sub'}: {afile} is a file, not a folder"])
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(afile / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"--output-dir {afile / 'r'}: {afile} is a file, not a "
+                                 "folder"])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--output", str(afile / "t.csv"))
+    assert (status, err) == (2, [f"--output {afile / 't.csv'}: the folder {afile} is a file, "
+                                 "not a folder"])
+    status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                          "2024Q3", "--output", str(tmp_path))
+    assert (status, err) == (2, [f"--output {tmp_path} is a folder; give a file name"])
+
+
+def test_unwritable_output_folder_is_one_clear_line(capsys, tiny, tmp_path, monkeypatch):
+    # the tests run as root, who may write anywhere: the permission is denied by hand
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked
+                        and real(p, mode, **kw))
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(SAMPLE),
+                         "--output-dir", str(locked / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"--output-dir {locked / 'r'}: cannot write in {locked} "
+                                 "(permission denied)"])
+    status, err, _ = call(capsys, "sample-data", "--out", str(locked / "s"))
+    assert (status, err) == (2, [f"--out {locked / 's'}: cannot write in {locked} "
+                                 "(permission denied)"])
+
+
+def test_an_os_error_while_writing_is_one_line_without_errno(capsys, tmp_path, monkeypatch):
+    # whatever the checks cannot foresee (a full disk) still reads as words, with the path
+    import errno
+    import os
+
+    from fpanalysis import synth
+
+    def full(out, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "counts.csv"))
+
+    monkeypatch.setattr(synth, "write_sample", full)
+    status, err, _ = call(capsys, "sample-data", "--out", str(tmp_path / "s"))
+    assert (status, err) == (2, [f"{tmp_path / 's' / 'counts.csv'}: no space left on the "
+                                 "device"])
+
+
+def test_output_dir_inside_the_data_dir_is_refused(capsys, tiny, tmp_path):
+    # reports inside the data would change the data's hash at every run (never up to date)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("units.csv", "counts.csv"):
+        (data / name).write_bytes((SAMPLE / name).read_bytes())
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(data),
+                         "--output-dir", str(data / "reports"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"the output folder {data / 'reports'} is inside the data "
+                                 f"folder {data}: the reports would become part of the data "
+                                 "they are made from (and change its hash at every run); "
+                                 "choose a folder outside it"])
+    assert not (data / "reports").exists()
+
+
+def test_a_data_file_given_for_the_data_folder_is_refused(capsys, tiny, tmp_path):
+    # the report used to start a kernel that read counts.csv as the units table
+    counts = SAMPLE / "counts.csv"
+    why = "is a file: give the folder that holds it (units, counts and the other data files)"
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(counts),
+                         "--output-dir", str(tmp_path / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"the data folder {counts} {why}"])
+    for command in (["indicators", "--period", "2024Q3"], ["validate"]):
+        status, err, _ = call(capsys, *command, "--data-dir", str(counts))
+        assert (status, err) == (2, [f"--data-dir {counts} {why}"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_data_folder_without_units_is_refused_before_any_kernel(capsys, tiny, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "counts.csv").write_bytes((SAMPLE / "counts.csv").read_bytes())
+    status, err, _ = run(capsys, "--notebook", str(tiny), "--data-dir", str(data),
+                         "--output-dir", str(tmp_path / "r"), "--period", "2024Q3")
+    assert (status, err) == (2, [f"no units.csv, units.xlsx or units.parquet in directory "
+                                 f"{data}"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_indicators_level_with_a_stray_space(capsys):
+    status, err, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                            "2024Q3", "--level", " county ")
+    lines = out.splitlines()
+    # one county row per indicator, as --level county gives
+    assert status == 0 and err == [] and len(lines) > 1
+    assert all(ln.startswith("990101,") for ln in lines[1:])
+
+
+def test_indicators_format_and_file_ending_agree(capsys, tmp_path):
+    # a workbook named .csv and CSV text named .xlsx used to be written in silence
+    for fmt, name, ending in (("xlsx", "t.csv", ".csv"), ("csv", "t.xlsx", ".xlsx"),
+                              ("markdown", "t.csv", ".csv")):
+        out = tmp_path / name
+        status, err, _ = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                              "2024Q3", "--format", fmt, "--output", str(out))
+        names = ".xlsx" if fmt == "xlsx" else ".csv, .md or .txt"
+        assert (status, err) == (2, [f"--output {out} ends in {ending} but --format is "
+                                     f"{fmt}: name a {fmt} file {names}, or leave --format "
+                                     "out to take the format from the name"])
+        assert not out.exists()
+    # without --format the ending decides: a real workbook, Markdown text
+    import openpyxl
+
+    book = tmp_path / "t.xlsx"
+    assert call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2024Q3",
+                "--level", "county", "--output", str(book))[0] == 0
+    openpyxl.load_workbook(book).close()
+    md = tmp_path / "t.md"
+    assert call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2024Q3",
+                "--level", "county", "--output", str(md))[0] == 0
+    assert md.read_text(encoding="utf-8").startswith("| unit | period | indicator |")

@@ -584,3 +584,35 @@ def test_code_and_name_that_point_at_two_units_are_refused(write):
         io.load_counts(f, units=units)
     assert problems(e) == [("c.csv", 2, "name",
                             "name '双凰乡' does not match unit 101 (东林镇) in units")]
+
+
+def test_two_files_for_one_table_are_refused(tmp_path, write):
+    # counts.csv beside counts.xlsx used to load the csv in silence; which one holds the
+    # figures is for the user to say (the workbook need not even be readable: it is never
+    # opened)
+    write("units.csv", UNITS)
+    write("counts.csv", HEADER + "101,2024-01,3,2,1,0,1000\n")
+    write("counts.xlsx", "not opened")
+    with pytest.raises(DataError) as exc:
+        io.load_counts(tmp_path)
+    assert [str(p) for p in exc.value.problems] == [
+        f"{tmp_path}: 2 files for the counts table: counts.csv and counts.xlsx; keep one "
+        "(move the other out of the folder) or give the file itself"]
+    # the file itself is read as given
+    assert len(io.load_counts(tmp_path / "counts.csv", units=tmp_path / "units.csv")) == 1
+
+
+def test_two_units_files_and_an_optional_table_twice_are_refused(tmp_path, write):
+    write("units.csv", UNITS)
+    write("units.parquet", "x")
+    write("counts.csv", HEADER + "101,2024-01,3,2,1,0,1000\n")
+    with pytest.raises(DataError, match=r"2 files for the units table: units.csv and "
+                                        r"units.parquet"):
+        io.load_counts(tmp_path)  # the units beside the counts are looked up too
+    (tmp_path / "units.parquet").unlink()
+    write("audits.csv", "x")
+    write("audits.xlsx", "x")
+    write("audits.parquet", "x")
+    with pytest.raises(DataError, match=r"3 files for the audits table: audits.csv, "
+                                        r"audits.xlsx and audits.parquet"):
+        io.load_audits(tmp_path, optional=True)  # never taken for "no audits"

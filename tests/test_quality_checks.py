@@ -115,7 +115,45 @@ def test_what_cannot_run_says_so(sample):
     skipped = " | ".join(f.attrs["skipped"])
     assert "no audits given" in skipped and "no second source" in skipped
     assert "units not given" in skipped
-    assert "consistency_over_time: 2022 has fewer than two earlier complete years" in skipped
+    # 2023Q1 ends 2023-03: the latest complete year is 2022, the sample starts in 2022-01
+    assert ("consistency_over_time: not run for 2023Q1: it compares the latest complete year "
+            "to the period's end (2023-03) with the mean of at least two earlier complete "
+            "years; that year is 2022, and the counts start in 2022-01, so 2022 has fewer "
+            "than two earlier complete years") in f.attrs["skipped"]
+
+
+# The sample runs 2022-01..2024-12. By hand: a period ending before December has the year
+# before as its latest complete year (2023, one earlier year: 2022, so not run); one ending
+# in December 2024 has 2024 (earlier 2022 and 2023: run); 2022Q1 ends before any complete
+# year of the counts.
+@pytest.mark.parametrize("period, label, last, year", [
+    ("2024-07", "2024-07", "2024-07", 2023),
+    ("2024年第3季度", "2024Q3", "2024-09", 2023),
+    ("2024H1", "2024H1", "2024-06", 2023),
+    ("2024年1-9月", "2024-01/2024-09", "2024-09", 2023),
+    ("2024", "2024", "2024-12", None),
+    ("2024H2", "2024H2", "2024-12", None),
+    ("2022Q1", "2022Q1", "2022-03", 2021),
+])
+def test_every_period_kind_runs_and_says_what_it_skips(sample, period, label, last, year):
+    f = quality.check_all(sample["counts"], audits=sample["audits"], units=sample["units"],
+                          period=period, hospital=sample["hospital"])
+    head = (f"consistency_over_time: not run for {label}: it compares the latest complete "
+            f"year to the period's end ({last}) with the mean of at least two earlier "
+            "complete years")
+    mine = [s for s in f.attrs["skipped"] if s.startswith("consistency_over_time")]
+    if year is None:
+        assert mine == [] and f.attrs["checks"]["consistency_over_time"] == "2024"
+    elif year == 2021:
+        assert mine == [f"{head}, and the counts (from 2022-01) hold no complete year before "
+                        "2022-03"]
+    else:
+        assert mine == [f"{head}; that year is 2023, and the counts start in 2022-01, so 2023 "
+                        "has fewer than two earlier complete years"]
+        assert "consistency_over_time" not in f.attrs["checks"]
+    # every other check ran for the period (timeliness: the sample has no received date)
+    assert set(f.attrs["checks"]) | {"timeliness", "consistency_over_time"} == set(
+        quality.CHECKS)
 
 
 @pytest.mark.parametrize("period, message", [

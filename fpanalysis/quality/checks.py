@@ -154,6 +154,19 @@ def _unassessed(result: pd.DataFrame, missing: object, check: str, period: str,
                          "period": period, "note": note})
 
 
+def _no_year(w: dict[str, object]) -> str:
+    """Why consistency over time cannot run for the period of windows ``w``."""
+    last, first = w["last"], w["first"]
+    latest = last.year if last.month == 12 else last.year - 1
+    head = (f"consistency_over_time: not run for {w['period']}: it compares the latest "
+            f"complete year to the period's end ({last}) with the mean of at least two "
+            "earlier complete years")
+    if latest < first.year:
+        return f"{head}, and the counts (from {first}) hold no complete year before {last}"
+    return (f"{head}; that year is {latest}, and the counts start in {first}, so "
+            f"{latest} has fewer than two earlier complete years")
+
+
 def _span(first: pd.Period, last: pd.Period) -> str:
     return f"{first}/{last}" if first != last else str(first)
 
@@ -308,9 +321,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
         seen("consistency_over_time", c.loc[c["relative"].notna(), "unit"])
         ran["consistency_over_time"] = str(year)
     else:
-        latest = last.year if last.month == 12 else last.year - 1
-        skipped.append(f"consistency_over_time: {latest} has fewer than two earlier complete "
-                       f"years in the counts (they start in {w['first'].year})")
+        skipped.append(_no_year(w))
 
     # a second source
     if hospital is not None:
