@@ -141,9 +141,12 @@ class Plan:
         keys = pd.MultiIndex.from_arrays([counts, pd.Series(unit, dtype=object).to_numpy(),
                                           np.asarray([_label(p) for p in period],
                                                      dtype=object)])
+        if not len(self.cells) or n == 0:
+            return np.full(n, "absent", dtype=object), np.full(n, np.nan)
         mine = pd.MultiIndex.from_frame(self.cells[["count", "unit", "period"]])
         at = mine.get_indexer(keys)
         found = at >= 0
+        at = np.where(found, at, 0)
         status = np.where(found, self.cells["status"].to_numpy(dtype=object)[at], "absent")
         value = np.where(found, self.cells["value"].to_numpy(dtype=float)[at], np.nan)
         return status.astype(object), value.astype(float)
@@ -552,7 +555,8 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     if len(set(labels)) < len(labels):
         raise ValueError(f"a disclosure plan lists each period once; got {', '.join(labels)}")
     cells = _cells_from_counts(counts, units, labels, sensitive)
-    if cells.empty and len(counts):
+    can = {"deaths_infant": {"deaths_infant"}, "births_outside": {"births", "births_compliant"}}
+    if not any(can[c] <= set(counts.columns) for c in sensitive):
         raise ValueError("the counts have none of the sensitive counts "
                          f"({', '.join(sensitive)}); nothing to plan")
     parent = _parents(units)
@@ -637,6 +641,8 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
         if not chosen:
             break
         status[list(chosen)] = COMPLEMENT
+    if not hopeless:
+        status = _prune(matrix, status, value, threshold, need)
     cells["status"] = status
     bad = sorted(t for t in hopeless if status[t] == PRIMARY)
     unprotected = pd.DataFrame({
@@ -645,6 +651,33 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
         "lower": [lo_all[t] for t in bad], "upper": [hi_all[t] for t in bad]},
         columns=RECORD_COLUMNS)
     return Plan(cells, dict(parent), threshold, protection, unprotected)
+
+
+def _weak(matrix, status: np.ndarray, value: np.ndarray, threshold: int, need: float
+          ) -> bool:
+    """Whether any primary is narrower than ``need`` or any complement pinned."""
+    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
+                      [value, 0.0, threshold + 1.0], np.nan)
+    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
+                      [value, float(threshold), np.inf], np.nan)
+    targets = np.flatnonzero(np.isin(status, [PRIMARY, COMPLEMENT]))
+    lo, hi = _bounds(matrix, lower, upper, targets)
+    prim = status[targets] == PRIMARY
+    return bool(((hi - lo < need) & prim).any() or ((hi - lo < 1) & ~prim).any())
+
+
+def _prune(matrix, status: np.ndarray, value: np.ndarray, threshold: int, need: float
+           ) -> np.ndarray:
+    """Give back complements the protection does not need, the largest counts first (the
+    smallest-first choice can leave a small cell suppressed that a later, larger one made
+    redundant)."""
+    status = status.copy()
+    chosen = np.flatnonzero(status == COMPLEMENT)
+    for t in chosen[np.argsort(-value[chosen], kind="stable")]:  # one audit per complement
+        status[t] = SHOWN
+        if _weak(matrix, status, value, threshold, need):
+            status[t] = COMPLEMENT
+    return status
 
 
 def _complement(t: int, status: np.ndarray, value: np.ndarray, groups: list[np.ndarray],
