@@ -802,7 +802,8 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
                                                       & (hi <= k))
     out["required"] = np.where(banded, _required(k, p), 0.0)
     out["protected"] = out["width"].to_numpy() >= out["required"].to_numpy()
-    out["shown_in"] = pd.Series(targets).map(shown_in).fillna("").to_numpy(dtype=object)
+    out["shown_in"] = pd.Series(targets).map(shown_in).astype(object).where(
+        pd.Series(targets).isin(shown_in.index), "").to_numpy(dtype=object)
     return out
 
 
