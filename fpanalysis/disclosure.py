@@ -817,10 +817,11 @@ def check(result: pd.DataFrame | Plan, units: pd.DataFrame | None = None) -> Non
     ...                    "lower": [0.0], "upper": [4.0], "required": [4.0],
     ...                    "protected": [True], "shown_in": [""]})
     >>> check(ok)
-    >>> check(ok.assign(lower=1.0, protected=False))
+    >>> check(ok.assign(lower=1.0, protected=False))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    fpanalysis.disclosure.DisclosureError: refusing to publish: 1 suppressed cell(s) can be narrowed by differencing the published tables: deaths_infant of a in 2024Q4 to 1..4 (needs a range of 4)
+    fpanalysis.disclosure.DisclosureError: refusing to publish: 1 suppressed cell(s) ...: \
+deaths_infant of a in 2024Q4 to 1..4 (needs a range of 4)
     """
     if isinstance(result, Plan):
         bad = result.unprotected.assign(

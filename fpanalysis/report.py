@@ -1447,13 +1447,13 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     card = quality.scorecard(flags, units, level=level, language=language)
     table = card.drop(columns=card.columns[0])
     hit = flags[flags["indicator"].astype(str).isin(_sensitive_items(rule))]
-    for check in pd.unique(hit["check"]):  # a few checks
-        if check in table.columns:
-            rows = table.index.isin(set(hit.loc[hit["check"] == check, "unit"]))
-            cell = table[check].astype(object)
+    for name in pd.unique(hit["check"]):  # a few checks
+        if name in table.columns:
+            rows = table.index.isin(set(hit.loc[hit["check"] == name, "unit"]))
+            cell = table[name].astype(object)
             first = cell.astype(str).str.split(" ").str[0]
-            table[check] = cell.where(~rows | ~first.isin(["✗", "!"]),
-                                      first + " " + rule.withheld)
+            table[name] = cell.where(~rows | ~first.isin(["✗", "!"]),
+                                     first + " " + rule.withheld)
     table.index = _unit_index(pd.Series(card.index), units, language)
     table.columns = [_check_label(c, language) for c in table.columns]
     return table
