@@ -21,13 +21,16 @@ The rule
   the sum of its parts, down to the months of the units of the counts.
 * **Protection.** A primary cell is protected when the adversary's interval ``[lo, hi]`` (the
   linear-programming bounds, rounded inwards to whole numbers) is at least
-  ``min(2 * protection, k)`` wide (default protection 2: with k = 4 the interval must be the
-  whole band 0..4, so the tables tell nothing beyond the mark). Complements need no
-  protection (they are above the threshold).
+  ``min(2 * protection, k, births)`` wide (default protection 2: with k = 4 the interval must
+  be the whole band 0..4, so the tables tell nothing beyond the mark; births outside policy
+  cannot exceed the births published beside them, so a township with 2 births needs 0..2).
+  Complements need no protection (they are above the threshold) but must not be pinned.
 * **Audit.** :func:`audit` takes every table of a report (each records, in
   ``DataFrame.attrs["disclosure"]``, the knowledge it gives about each sensitive cell it
-  touches) and the plan, and bounds every suppressed cell with ``scipy.optimize.linprog``
-  (HiGHS). :func:`check` raises :class:`DisclosureError` naming the unprotected cells.
+  touches, :func:`attach`) and the plan, and bounds every suppressed cell with
+  ``scipy.optimize.linprog`` (HiGHS). :func:`check` raises :class:`DisclosureError` naming
+  the unprotected cells. A table assembled by hand (``pd.concat`` of tables with different
+  records drops them) shows what the audit cannot see: publish the report's own tables.
 
 A group in which every part is a primary and whose total exceeds the threshold can be
 impossible to protect with these marks (two children of 1 and 4 under a parent of 5: the
@@ -52,11 +55,13 @@ __all__ = [
     "Disclosure",
     "DisclosureError",
     "Plan",
+    "attach",
     "audit",
     "check",
     "disclosure",
     "knowledge",
     "make_plan",
+    "recorded",
     "sensitive_counts",
 ]
 
@@ -156,7 +161,7 @@ class Plan:
         exactly, primaries 0..k, complements k+1 and up; missing cells none."""
         c = self.cells[self.cells["status"] != MISSING]
         return knowledge(c["count"], c["unit"], c["period"], c["status"], c["value"],
-                         self.threshold)
+                         self.threshold, c["cap"])
 
 
 @dataclass(frozen=True)
@@ -285,8 +290,10 @@ def _label(period: object) -> str:
 
 
 def sensitive_counts(counts: pd.DataFrame, period: object,
-                     units: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The sensitive counts of every unit for ``period``, rolled up the hierarchy.
+                     units: pd.DataFrame | None = None, *, births: bool = False
+                     ) -> pd.DataFrame:
+    """The sensitive counts of every unit for ``period``, rolled up the hierarchy (with
+    ``births=True`` the births too, which bound births outside policy).
 
     Returns
     -------
@@ -307,6 +314,8 @@ def sensitive_counts(counts: pd.DataFrame, period: object,
         out["births_outside"] = (rolled["births"].astype(float)
                                  - rolled["births_compliant"].astype(float)).where(full) \
             .to_numpy()
+        if births:
+            out["births"] = rolled["births"].astype(float).where(full).to_numpy()
     if units is None or out.empty:
         return out
     parent = units.set_index("unit")["parent"]
@@ -329,13 +338,43 @@ def sensitive_counts(counts: pd.DataFrame, period: object,
     return out
 
 
+def _known(status: np.ndarray, value: np.ndarray, threshold: int,
+           cap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound a reader knows of each cell (NaN: no knowledge): a shown
+    count exactly, a primary 0..k, a complement k+1 and up; never above ``cap`` (births
+    outside policy cannot exceed the births published beside them)."""
+    status = np.asarray(status, dtype=object)
+    value = np.asarray(value, dtype=float)
+    cap = np.full(len(status), np.inf) if cap is None else np.asarray(cap, dtype=float)
+    cap = np.where(np.isnan(cap), np.inf, cap)
+    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
+                      [value, 0.0, threshold + 1.0], np.nan)
+    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
+                      [value, np.minimum(float(threshold), cap), cap], np.nan)
+    return lower, upper
+
+
+def _needs(status: np.ndarray, cap: np.ndarray | None, threshold: int,
+           protection: float) -> np.ndarray:
+    """Width each cell's interval needs: ``min(2 * protection, k, cap)`` for a primary (its
+    band, clipped to what the births beside it already say), 1 for a complement (it must
+    not be pinned), 0 otherwise."""
+    status = np.asarray(status, dtype=object)
+    cap = np.full(len(status), np.inf) if cap is None else np.asarray(cap, dtype=float)
+    cap = np.where(np.isnan(cap), np.inf, cap)
+    band = np.minimum(_required(threshold, protection), cap)
+    return np.select([status == PRIMARY, status == COMPLEMENT], [band, 1.0], 0.0)
+
+
 def knowledge(count: Sequence[object], unit: Sequence[object], period: Sequence[object],
-              status: Sequence[str], value: Sequence[float], threshold: int) -> pd.DataFrame:
+              status: Sequence[str], value: Sequence[float], threshold: int,
+              cap: Sequence[float] | None = None) -> pd.DataFrame:
     """Records of what a table shows about sensitive cells (:data:`RECORD_COLUMNS`).
 
     ``status`` per cell: ``shown`` gives the exact ``value`` (lower = upper), ``primary``
     0..threshold, ``complement`` threshold+1 and up (upper infinite); other statuses
-    (withheld for want of data, missing) give no record.
+    (withheld for want of data, missing) give no record. ``cap`` (optional, per cell) is an
+    upper bound the reader knows anyway (births, for births outside policy).
 
     Examples
     --------
@@ -347,11 +386,8 @@ def knowledge(count: Sequence[object], unit: Sequence[object], period: Sequence[
     2  deaths_infant    c  2024Q4    5.0    inf
     """
     status = np.asarray(status, dtype=object)
-    value = np.asarray(value, dtype=float)
-    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, 0.0, threshold + 1.0], np.nan)
-    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, float(threshold), np.inf], np.nan)
+    lower, upper = _known(status, np.asarray(value, dtype=float), threshold,
+                          None if cap is None else np.asarray(cap, dtype=float))
     keep = np.isin(status, [SHOWN, PRIMARY, COMPLEMENT]) & ~np.isnan(lower)
     out = pd.DataFrame({"count": np.asarray(count, dtype=object)[keep] if not isinstance(
         count, str) else count, "unit": np.asarray(unit, dtype=object)[keep],
@@ -499,14 +535,17 @@ def _cells_from_counts(counts: pd.DataFrame, units: pd.DataFrame, periods: Seque
                        sensitive: Sequence[str]) -> pd.DataFrame:
     frames = []
     for p in periods:  # a few periods
-        s = sensitive_counts(counts, p, units)
+        s = sensitive_counts(counts, p, units, births=True)
         for c in sensitive:
             if c in s.columns:
+                cap = s["births"].to_numpy(dtype=float) if c == "births_outside" \
+                    and "births" in s.columns else np.full(len(s), np.inf)
                 frames.append(pd.DataFrame({"count": c, "unit": s.index.astype(object),
                                             "period": _label(p),
-                                            "value": s[c].to_numpy(dtype=float)}))
+                                            "value": s[c].to_numpy(dtype=float),
+                                            "cap": cap}))
     if not frames:
-        return pd.DataFrame({"count": [], "unit": [], "period": [], "value": []})
+        return pd.DataFrame({"count": [], "unit": [], "period": [], "value": [], "cap": []})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -601,7 +640,10 @@ def _groups(cells: pd.DataFrame, parent: Mapping[object, object]) -> list[np.nda
 def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: int,
           protection: float) -> Plan:
     cells = cells.reset_index(drop=True).copy()
+    if "cap" not in cells.columns:
+        cells["cap"] = np.inf
     value = cells["value"].to_numpy(dtype=float)
+    cap = cells["cap"].to_numpy(dtype=float)
     status = np.where(np.isnan(value), MISSING,
                       np.where(value <= threshold, PRIMARY, SHOWN)).astype(object)
     if cells.empty:
@@ -613,22 +655,16 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
     for g, cells_of in enumerate(groups):
         for i in cells_of:
             member.setdefault(int(i), []).append(g)
-    need = _required(threshold, protection)
     hopeless: set[int] = set()
     lo_all = hi_all = None
     for _ in range(len(cells) + 1):  # each round suppresses at least one more cell
-        lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                          [value, 0.0, threshold + 1.0], np.nan)
-        upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                          [value, float(threshold), np.inf], np.nan)
+        lower, upper = _known(status, value, threshold, cap)
         targets = np.flatnonzero(np.isin(status, [PRIMARY, COMPLEMENT]))
         lo, hi = _bounds(matrix, lower, upper, targets)
         lo_all, hi_all = dict(zip(targets, lo, strict=True)), dict(zip(targets, hi,
                                                                        strict=True))
-        weak = [int(t) for t, a, b in zip(targets, lo, hi, strict=True)
-                if (status[t] == PRIMARY and b - a < need)
-                or (status[t] == COMPLEMENT and b - a < 1)]
-        weak = [t for t in weak if t not in hopeless]
+        need = _needs(status[targets], cap[targets], threshold, protection)
+        weak = [int(t) for t in targets[hi - lo < need] if t not in hopeless]
         if not weak:
             break
         chosen: set[int] = set()
@@ -642,7 +678,7 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
             break
         status[list(chosen)] = COMPLEMENT
     if not hopeless:
-        status = _prune(matrix, status, value, threshold, need)
+        status = _prune(matrix, status, value, cap, threshold, protection)
     cells["status"] = status
     bad = sorted(t for t in hopeless if status[t] == PRIMARY)
     unprotected = pd.DataFrame({
@@ -653,21 +689,17 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
     return Plan(cells, dict(parent), threshold, protection, unprotected)
 
 
-def _weak(matrix, status: np.ndarray, value: np.ndarray, threshold: int, need: float
-          ) -> bool:
-    """Whether any primary is narrower than ``need`` or any complement pinned."""
-    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, 0.0, threshold + 1.0], np.nan)
-    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, float(threshold), np.inf], np.nan)
+def _weak(matrix, status: np.ndarray, value: np.ndarray, cap: np.ndarray, threshold: int,
+          protection: float) -> bool:
+    """Whether any primary is narrower than it needs or any complement pinned."""
+    lower, upper = _known(status, value, threshold, cap)
     targets = np.flatnonzero(np.isin(status, [PRIMARY, COMPLEMENT]))
     lo, hi = _bounds(matrix, lower, upper, targets)
-    prim = status[targets] == PRIMARY
-    return bool(((hi - lo < need) & prim).any() or ((hi - lo < 1) & ~prim).any())
+    return bool((hi - lo < _needs(status[targets], cap[targets], threshold, protection)).any())
 
 
-def _prune(matrix, status: np.ndarray, value: np.ndarray, threshold: int, need: float
-           ) -> np.ndarray:
+def _prune(matrix, status: np.ndarray, value: np.ndarray, cap: np.ndarray, threshold: int,
+           protection: float) -> np.ndarray:
     """Give back complements the protection does not need, the largest counts first (the
     smallest-first choice can leave a small cell suppressed that a later, larger one made
     redundant)."""
@@ -675,7 +707,7 @@ def _prune(matrix, status: np.ndarray, value: np.ndarray, threshold: int, need: 
     chosen = np.flatnonzero(status == COMPLEMENT)
     for t in chosen[np.argsort(-value[chosen], kind="stable")]:  # one audit per complement
         status[t] = SHOWN
-        if _weak(matrix, status, value, threshold, need):
+        if _weak(matrix, status, value, cap, threshold, protection):
             status[t] = COMPLEMENT
     return status
 
@@ -698,19 +730,52 @@ def _complement(t: int, status: np.ndarray, value: np.ndarray, groups: list[np.n
 
 # --- the audit --------------------------------------------------------------------------------
 
+def attach(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Keep ``records`` (:data:`RECORD_COLUMNS`) in ``table.attrs["disclosure"]``, as a tuple
+    of tuples (a frame there would break ``pd.concat`` of tables, which compares attrs), and
+    return ``table``.
+
+    Examples
+    --------
+    >>> t = attach(pd.DataFrame({"x": [1]}), knowledge(["deaths_infant"], ["a"], ["2024Q4"],
+    ...                                                ["primary"], [2.0], 4))
+    >>> t.attrs["disclosure"]
+    (('deaths_infant', 'a', '2024Q4', 0.0, 4.0),)
+    >>> recorded(pd.concat([t, t])).shape
+    (1, 5)
+    """
+    table.attrs["disclosure"] = tuple(
+        (c, u, p, float(lo), float(hi)) for c, u, p, lo, hi in
+        records[RECORD_COLUMNS].itertuples(index=False, name=None))
+    return table
+
+
+def recorded(table: pd.DataFrame) -> pd.DataFrame:
+    """The records a table keeps (:func:`attach`; a frame of :data:`RECORD_COLUMNS` is
+    read too), as a frame; empty when it keeps none."""
+    rec = table.attrs.get("disclosure") if hasattr(table, "attrs") else None
+    if rec is None:
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    if isinstance(rec, pd.DataFrame):
+        missing = [c for c in RECORD_COLUMNS if c not in rec.columns]
+        if missing:
+            raise ValueError(f"disclosure records without column(s) {', '.join(missing)}")
+        return rec[RECORD_COLUMNS].reset_index(drop=True)
+    return pd.DataFrame(list(rec), columns=RECORD_COLUMNS)
+
+
 def _records_of(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame]
                 ) -> pd.DataFrame:
     items = tables.items() if isinstance(tables, Mapping) else \
         ((f"table {i + 1}", t) for i, t in enumerate(tables))
     frames = []
     for name, table in items:
-        rec = table.attrs.get("disclosure") if hasattr(table, "attrs") else None
-        if rec is None or len(rec) == 0:
+        try:
+            rec = recorded(table)
+        except ValueError as e:
+            raise ValueError(f"table {name!r}: {e}") from None
+        if rec.empty:
             continue
-        missing = [c for c in RECORD_COLUMNS if c not in rec.columns]
-        if missing:
-            raise ValueError(f"table {name!r} has disclosure records without column(s) "
-                             f"{', '.join(missing)}")
         frames.append(rec[RECORD_COLUMNS].assign(table=str(name),
                                                  period=rec["period"].map(_label)))
     if not frames:
@@ -764,13 +829,13 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     p = plan.protection if protection is None else float(protection)
     k = plan.threshold
     rec = _records_of(tables)
-    cells = plan.cells[["count", "unit", "period", "value", "status"]].copy()
+    cells = plan.cells[["count", "unit", "period", "value", "status", "cap"]].copy()
     # cells the tables show that the plan does not know: kept, with no true value
     extra = rec[["count", "unit", "period"]].drop_duplicates()
     extra = extra.merge(cells[["count", "unit", "period"]], how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
     if len(extra):
-        cells = pd.concat([cells, extra.assign(value=np.nan, status="absent")],
+        cells = pd.concat([cells, extra.assign(value=np.nan, status="absent", cap=np.inf)],
                           ignore_index=True)
     key = pd.MultiIndex.from_frame(cells[["count", "unit", "period"]])
     at = key.get_indexer(pd.MultiIndex.from_frame(rec[["count", "unit", "period"]])) \
@@ -783,6 +848,12 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
         hi_rec = pd.Series(rec["upper"].to_numpy(dtype=float)).groupby(at).min()
         lower[lo_rec.index.to_numpy()] = lo_rec.to_numpy()
         upper[hi_rec.index.to_numpy()] = hi_rec.to_numpy()
+    # births published beside births outside policy bound it for every reader
+    cap = cells["cap"].to_numpy(dtype=float)
+    capped = np.isfinite(cap)
+    lower[capped & np.isnan(lower)] = 0.0
+    upper[capped] = np.fmin(np.where(np.isnan(upper[capped]), np.inf, upper[capped]),
+                            cap[capped])
     exact_rec = rec[rec["lower"].to_numpy(dtype=float) == rec["upper"].to_numpy(dtype=float)]
     shown_in = exact_rec.groupby(
         key.get_indexer(pd.MultiIndex.from_frame(exact_rec[["count", "unit", "period"]]))
@@ -800,7 +871,10 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     out["width"] = hi - lo
     banded = (out["status"].to_numpy() == PRIMARY) | ((out["status"].to_numpy() == "absent")
                                                       & (hi <= k))
-    out["required"] = np.where(banded, _required(k, p), 0.0)
+    out["required"] = np.where(banded, np.minimum(_required(k, p), np.where(
+        np.isnan(out["cap"].to_numpy(dtype=float)), np.inf, out["cap"].to_numpy(dtype=float))),
+        0.0)
+    out = out.drop(columns="cap")
     out["protected"] = out["width"].to_numpy() >= out["required"].to_numpy()
     out["shown_in"] = pd.Series(targets).map(shown_in).astype(object).where(
         pd.Series(targets).isin(shown_in.index), "").to_numpy(dtype=object)

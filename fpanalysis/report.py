@@ -27,11 +27,13 @@ from .disclosure import (
     _label,
     _parents,
     _plan,
+    attach,
     audit,
     check,
     disclosure,
     knowledge,
     make_plan,
+    recorded,
     sensitive_counts,
 )
 from .tables import load_report
@@ -229,8 +231,12 @@ def _statuses(results: pd.DataFrame, rule: Disclosure, *, counts: pd.DataFrame |
                          sorted(set(period[sensitive]), key=str), threshold=rule.threshold,
                          protection=rule.protection, sensitive=rule.sensitive)
     if plan is None and rule.public and sensitive.any():
+        den = pd.to_numeric(results["denominator"], errors="coerce").to_numpy(dtype=float) \
+            if "denominator" in results.columns else np.full(n, np.inf)
+        cap = np.where(count == "births_outside", den, np.inf)  # births bound them
         cells = pd.DataFrame({"count": count[sensitive], "unit": unit[sensitive],
-                              "period": period[sensitive], "value": events[sensitive]})
+                              "period": period[sensitive], "value": events[sensitive],
+                              "cap": cap[sensitive]})
         dup = cells.duplicated(["count", "unit", "period"], keep=False).to_numpy()
         if dup.any():
             d = cells[dup].iloc[0]
@@ -362,7 +368,7 @@ def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
         note = out["note"].fillna("").astype(str) if "note" in out.columns \
             else pd.Series("", index=out.index)
         out["note"] = np.where(hidden, why, note.to_numpy(dtype=object))
-    out.attrs["disclosure"] = records
+    attach(out, records)
     return out
 
 
@@ -715,7 +721,7 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     labels = {"unit": ("代码", "Code")[i], "note": ("说明", "Note")[i]}
     labels.update({c: _COUNT_LABELS.get(c, (c, c))[i] for c in cols})
     table = table.rename(columns=labels)
-    table.attrs["disclosure"] = records
+    attach(table, records)
     return table
 
 
@@ -789,7 +795,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         display table shows each figure once and never averages them.
     """
     data = publishable(results, disclosure, units=units)
-    records = data.attrs["disclosure"]
+    records = recorded(data)
     for c in ["value", "lower", "upper"]:  # a column with marks is text: show 2 decimals
         if c in data.columns and data[c].dtype == object:
             data[c] = data[c].map(lambda v: round(v, 2) if isinstance(v, float) else v)
@@ -820,7 +826,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     if not intervals:  # one value per indicator: no second header row saying "value"
         wide.columns = wide.columns.get_level_values(0) if cols else pd.Index([], dtype=object)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
-    wide.attrs["disclosure"] = records
+    attach(wide, records)
     return wide
 
 
@@ -894,7 +900,7 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
             raise ValueError(f"note_table: no results for {', '.join(map(str, absent))}")
         data = data[data["indicator"].astype(str).isin(list(indicators))]
     noted = data[data["note"].astype(str) != ""]
-    records = data.attrs["disclosure"]
+    records = recorded(data)
     if len(records):  # what the noted rows show
         keys = pd.DataFrame({"count": noted["indicator"].astype(str).map(_COUNT_OF),
                              "unit": noted["unit"].astype(object),
@@ -907,7 +913,7 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("值", "value")[i]: noted["value"].to_numpy(dtype=object),
         ("说明", "note")[i]: noted["note"].astype(str).to_numpy(),
     }, index=_unit_index(noted["unit"], units, language))
-    table.attrs["disclosure"] = records
+    attach(table, records)
     return table
 
 
@@ -1019,7 +1025,7 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     wide.columns = pd.Index(list(wide.columns), dtype=object)
-    wide.attrs["disclosure"] = records
+    attach(wide, records)
     return _no_target(wide, evaluated.empty, language)
 
 

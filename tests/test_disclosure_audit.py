@@ -224,7 +224,7 @@ def test_todays_case_is_caught(sample_counts, sample_units, raw):
                         "lower": [*np.where(per_unit == 0, 0.0, 1.0), 8.0],
                         "upper": [*np.where(per_unit == 0, 0.0, 4.0), 8.0]})
     table = pd.DataFrame()
-    table.attrs["disclosure"] = old
+    dc.attach(table, old)
     result = report.audit({"old workbook": table}, rule)
     six = result[result["unit"].isin(per_unit[per_unit > 0].index)
                  & (result["count"] == "deaths_infant")]
@@ -261,15 +261,23 @@ def sample_tables(counts, units, period, rule) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize("period", [f"{y}Q{q}" for y in (2022, 2023, 2024)
                                     for q in (1, 2, 3, 4)])
-def test_every_sample_quarter_passes_the_audit(sample_counts, sample_units, period):
+def test_every_sample_quarter_passes_the_audit(sample_counts, sample_units, raw, period):
     rule = report.disclosure(counts=sample_counts, units=sample_units, periods=[period])
     tables = sample_tables(sample_counts, sample_units, period, rule)
     result = report.audit(tables, rule)
     assert result["protected"].all()
     assert rule.plan.unprotected.empty
-    # every primary is shown nowhere: its interval is its whole band 0..4
+    # every primary is shown nowhere: its interval is its whole band 0..4, or 0..births for
+    # births outside policy where the township had fewer than 4 births (西城镇: 2 in
+    # 2024Q4), which its published births tell anyway; births summed here from counts.csv
+    q = pd.Period(period, "Q")
+    months = [str(m) for m in pd.period_range(q.start_time, q.end_time, freq="M")]
+    births = raw[raw["period"].isin(months)].groupby("unit")["births"].sum()
     primary = result[result["status"] == "primary"]
-    assert len(primary) and (primary["lower"] == 0).all() and (primary["upper"] == 4).all()
+    band = np.where(primary["count"] == "births_outside",
+                    np.minimum(4, primary["unit"].map(births).fillna(np.inf)), 4)
+    assert len(primary) and (primary["lower"] == 0).all()
+    assert (primary["upper"].to_numpy() == band).all()
 
 
 def test_sample_2024q4_with_months_and_year_to_date(sample_counts, sample_units):
@@ -330,7 +338,7 @@ def test_suppression_never_leaves_a_cell_pinned(county):
                                      disclosure=rule) for p in periods}
     records = rule.plan.knowledge()  # what the plan publishes at every level
     every = pd.DataFrame()
-    every.attrs["disclosure"] = records
+    dc.attach(every, records)
     tables["every cell"] = every
     result = dc.audit(tables, rule)
     flagged = set(zip(plan.unprotected["unit"], plan.unprotected["period"], strict=True))
@@ -344,10 +352,9 @@ def test_suppression_never_leaves_a_cell_pinned(county):
         everything = plan.cells.assign(status=np.where(plan.cells["status"] == "primary",
                                                        "primary", "complement"))
         worst = pd.DataFrame()
-        worst.attrs["disclosure"] = dc.knowledge(everything["count"], everything["unit"],
-                                                 everything["period"],
-                                                 everything["status"],
-                                                 everything["value"], 4)
+        dc.attach(worst, dc.knowledge(everything["count"], everything["unit"],
+                                      everything["period"], everything["status"],
+                                      everything["value"], 4))
         still = dc.audit({"all withheld": worst}, plan)
         still = still[still["status"] == "primary"]
         pinned = set(zip(still.loc[~still["protected"], "unit"],
@@ -355,3 +362,25 @@ def test_suppression_never_leaves_a_cell_pinned(county):
         assert flagged <= pinned
         with pytest.raises(dc.DisclosureError):
             dc.check(plan)
+
+
+def test_births_bound_births_outside_policy():
+    # a: 2 births (1 + 1 + 0), both compliant -> 0 outside policy; b: 60 births (20 a month),
+    # 50 compliant -> 10 outside; county 62 births, 10 outside. a's band is 0..min(4, 2) =
+    # 0..2: its 2 published births tell that much anyway, so the audit asks for no more.
+    # Shown, county - b = 10 - 10 gives a = 0, so b is withheld (10, first of the equal
+    # 10s): then a = 10 - b with b in 5..60 -> a <= 5, and a <= its 2 births -> 0..2.
+    counts = pd.DataFrame({
+        "unit": ["a"] * 3 + ["b"] * 3,
+        "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 2, freq="M"),
+        "births": [1, 1, 0, 20, 20, 20], "births_compliant": [1, 1, 0, 17, 17, 16],
+        "deaths_infant": 5})
+    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"],
+                             sensitive="births_outside")
+    t = report.counts_table(counts, UNITS, "2024Q1", language="en", disclosure=rule,
+                            columns=("births", "births_compliant", "births_outside"))
+    assert t["Births outside policy"].tolist() == ["<5", "[c]", 10]
+    assert t["Compliant births"].tolist() == ["[c]", "[c]", 52]
+    result = report.audit({"counts": t}, rule)
+    a = cell(result, "a", "2024Q1", "births_outside")
+    assert (a["lower"], a["upper"], a["required"], a["protected"]) == (0, 2, 2, True)
