@@ -86,6 +86,9 @@ _MODES = ("public", "internal")
 
 #: Statuses of a cell in a plan.
 SHOWN, PRIMARY, COMPLEMENT, MISSING = "shown", "primary", "complement", "missing"
+#: A primary shown as a complement ("[c]", not "<5") where no complement could protect it.
+MASKED = "masked"
+_SUPPRESSED = (PRIMARY, MASKED, COMPLEMENT)
 
 #: Columns of the records a table keeps in ``attrs["disclosure"]``.
 RECORD_COLUMNS = ["count", "unit", "period", "lower", "upper"]
@@ -112,7 +115,8 @@ class Plan:
     threshold, protection : int, float
         The band 0..threshold and the protection (see the module notes).
     unprotected : pandas.DataFrame
-        Primary cells no complement could protect (``count, unit, period, lower, upper``).
+        Small cells nothing could protect (``count, unit, period, lower, upper,
+        required``).
     """
 
     cells: pd.DataFrame
@@ -347,11 +351,24 @@ def _known(status: np.ndarray, value: np.ndarray, threshold: int,
     value = np.asarray(value, dtype=float)
     cap = np.full(len(status), np.inf) if cap is None else np.asarray(cap, dtype=float)
     cap = np.where(np.isnan(cap), np.inf, cap)
-    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, 0.0, threshold + 1.0], np.nan)
-    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT],
-                      [value, np.minimum(float(threshold), cap), cap], np.nan)
+    lower = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT,
+                       status == MASKED], [value, 0.0, threshold + 1.0, 0.0], np.nan)
+    upper = np.select([status == SHOWN, status == PRIMARY, status == COMPLEMENT,
+                       status == MASKED],
+                      [value, np.minimum(float(threshold), cap), cap, cap], np.nan)
     return lower, upper
+
+
+def _width(status: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: np.ndarray,
+           threshold: int) -> np.ndarray:
+    """Width of each interval; a small cell's is clipped to its band 0..min(k, cap) (a
+    masked cell bounded at 1..5 is narrowed to 1..4 of its band: it tells an event)."""
+    status = np.asarray(status, dtype=object)
+    cap = np.where(np.isnan(cap), np.inf, cap)
+    small = np.isin(status, [PRIMARY, MASKED])
+    top = np.where(small, np.minimum(hi, np.minimum(float(threshold), cap)), hi)
+    bottom = np.where(small, np.maximum(lo, 0.0), lo)
+    return top - bottom
 
 
 def _needs(status: np.ndarray, cap: np.ndarray | None, threshold: int,
@@ -363,7 +380,8 @@ def _needs(status: np.ndarray, cap: np.ndarray | None, threshold: int,
     cap = np.full(len(status), np.inf) if cap is None else np.asarray(cap, dtype=float)
     cap = np.where(np.isnan(cap), np.inf, cap)
     band = np.minimum(_required(threshold, protection), cap)
-    return np.select([status == PRIMARY, status == COMPLEMENT], [band, 1.0], 0.0)
+    return np.select([np.isin(status, [PRIMARY, MASKED]), status == COMPLEMENT],
+                     [band, 1.0], 0.0)
 
 
 def knowledge(count: Sequence[object], unit: Sequence[object], period: Sequence[object],
@@ -388,7 +406,7 @@ def knowledge(count: Sequence[object], unit: Sequence[object], period: Sequence[
     status = np.asarray(status, dtype=object)
     lower, upper = _known(status, np.asarray(value, dtype=float), threshold,
                           None if cap is None else np.asarray(cap, dtype=float))
-    keep = np.isin(status, [SHOWN, PRIMARY, COMPLEMENT]) & ~np.isnan(lower)
+    keep = np.isin(status, [SHOWN, *_SUPPRESSED]) & ~np.isnan(lower)
     out = pd.DataFrame({"count": np.asarray(count, dtype=object)[keep] if not isinstance(
         count, str) else count, "unit": np.asarray(unit, dtype=object)[keep],
         "period": np.asarray([_label(p) for p in np.asarray(period, dtype=object)[keep]],
@@ -657,35 +675,45 @@ def _plan(cells: pd.DataFrame, parent: Mapping[object, object], *, threshold: in
             member.setdefault(int(i), []).append(g)
     hopeless: set[int] = set()
     lo_all = hi_all = None
-    for _ in range(len(cells) + 1):  # each round suppresses at least one more cell
+    for _ in range(2 * len(cells) + 1):  # each round suppresses or masks one more cell
         lower, upper = _known(status, value, threshold, cap)
-        targets = np.flatnonzero(np.isin(status, [PRIMARY, COMPLEMENT]))
+        targets = np.flatnonzero(np.isin(status, _SUPPRESSED))
         lo, hi = _bounds(matrix, lower, upper, targets)
         lo_all, hi_all = dict(zip(targets, lo, strict=True)), dict(zip(targets, hi,
                                                                        strict=True))
         need = _needs(status[targets], cap[targets], threshold, protection)
-        weak = [int(t) for t in targets[hi - lo < need] if t not in hopeless]
+        short = _width(status[targets], lo, hi, cap[targets], threshold) < need
+        weak = [int(t) for t in targets[short] if t not in hopeless]
         if not weak:
             break
         chosen: set[int] = set()
+        masked: set[int] = set()
         for t in weak:  # the cells still exposed (a few per round)
-            pick = _complement(t, status, value, groups, member)
-            if pick is None:
-                hopeless.add(t)
-            else:
+            pick, cluster = _complement(t, status, value, groups, member)
+            if pick is not None:
                 chosen.add(pick)
-        if not chosen:
+                continue
+            # no shown cell left around it: its small neighbours lose their band mark, so
+            # that a reader cannot tell them from complements
+            small = [i for i in cluster if status[i] == PRIMARY]
+            if small:
+                masked.update(small)
+            else:
+                hopeless.add(t)
+        if not chosen and not masked:
             break
         status[list(chosen)] = COMPLEMENT
+        status[list(masked)] = MASKED
     if not hopeless:
         status = _prune(matrix, status, value, cap, threshold, protection)
     cells["status"] = status
-    bad = sorted(t for t in hopeless if status[t] == PRIMARY)
+    bad = sorted(t for t in hopeless if status[t] in (PRIMARY, MASKED))
     unprotected = pd.DataFrame({
         "count": cells["count"].to_numpy()[bad], "unit": cells["unit"].to_numpy()[bad],
         "period": cells["period"].to_numpy()[bad],
-        "lower": [lo_all[t] for t in bad], "upper": [hi_all[t] for t in bad]},
-        columns=RECORD_COLUMNS)
+        "lower": [lo_all[t] for t in bad], "upper": [hi_all[t] for t in bad],
+        "required": _needs(status[bad], cap[bad], threshold, protection)},
+        columns=[*RECORD_COLUMNS, "required"])
     return Plan(cells, dict(parent), threshold, protection, unprotected)
 
 
@@ -693,9 +721,10 @@ def _weak(matrix, status: np.ndarray, value: np.ndarray, cap: np.ndarray, thresh
           protection: float) -> bool:
     """Whether any primary is narrower than it needs or any complement pinned."""
     lower, upper = _known(status, value, threshold, cap)
-    targets = np.flatnonzero(np.isin(status, [PRIMARY, COMPLEMENT]))
+    targets = np.flatnonzero(np.isin(status, _SUPPRESSED))
     lo, hi = _bounds(matrix, lower, upper, targets)
-    return bool((hi - lo < _needs(status[targets], cap[targets], threshold, protection)).any())
+    width = _width(status[targets], lo, hi, cap[targets], threshold)
+    return bool((width < _needs(status[targets], cap[targets], threshold, protection)).any())
 
 
 def _prune(matrix, status: np.ndarray, value: np.ndarray, cap: np.ndarray, threshold: int,
@@ -713,19 +742,20 @@ def _prune(matrix, status: np.ndarray, value: np.ndarray, cap: np.ndarray, thres
 
 
 def _complement(t: int, status: np.ndarray, value: np.ndarray, groups: list[np.ndarray],
-                member: Mapping[int, list[int]]) -> int | None:
+                member: Mapping[int, list[int]]) -> tuple[int | None, set[int]]:
     """The shown cell with the smallest count in the groups of ``t``; where they hold none,
-    in the groups of the suppressed cells reached from it (breadth first)."""
+    in the groups of the suppressed cells reached from it (breadth first). Without one,
+    None and the suppressed cells reached (``t``'s cluster)."""
     seen, frontier = {t}, [t]
     while frontier:
         near = {int(i) for f in frontier for g in member.get(f, []) for i in groups[g]}
         near -= seen
         shown = [i for i in near if status[i] == SHOWN]
         if shown:
-            return min(shown, key=lambda i: (value[i], i))
+            return min(shown, key=lambda i: (value[i], i)), seen
         seen |= near
-        frontier = [i for i in near if status[i] in (PRIMARY, COMPLEMENT)]
-    return None
+        frontier = [i for i in near if status[i] in _SUPPRESSED]
+    return None, seen
 
 
 # --- the audit --------------------------------------------------------------------------------
@@ -860,7 +890,7 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
         if len(exact_rec) else np.zeros(0, dtype=int))["table"].agg(
         lambda s: ", ".join(dict.fromkeys(s)))
     status = cells["status"].to_numpy(dtype=object)
-    suppressed = np.isin(status, [PRIMARY, COMPLEMENT])
+    suppressed = np.isin(status, _SUPPRESSED)
     shown_anyway = np.zeros(n, dtype=bool)
     shown_anyway[shown_in.index.to_numpy(dtype=int)] = True
     targets = np.flatnonzero(suppressed | (shown_anyway & (status == "absent")))
@@ -868,9 +898,10 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     lo, hi = _bounds(matrix, lower, upper, targets)
     out = cells.iloc[targets].reset_index(drop=True)
     out["lower"], out["upper"] = lo, hi
-    out["width"] = hi - lo
-    banded = (out["status"].to_numpy() == PRIMARY) | ((out["status"].to_numpy() == "absent")
-                                                      & (hi <= k))
+    banded = np.isin(out["status"].to_numpy(), [PRIMARY, MASKED]) | (
+        (out["status"].to_numpy() == "absent") & (hi <= k))
+    out["width"] = _width(np.where(banded, PRIMARY, COMPLEMENT), lo, hi,
+                          out["cap"].to_numpy(dtype=float), k)
     out["required"] = np.where(banded, np.minimum(_required(k, p), np.where(
         np.isnan(out["cap"].to_numpy(dtype=float)), np.inf, out["cap"].to_numpy(dtype=float))),
         0.0)
@@ -898,8 +929,9 @@ def check(result: pd.DataFrame | Plan, units: pd.DataFrame | None = None) -> Non
 deaths_infant of a in 2024Q4 to 1..4 (needs a range of 4)
     """
     if isinstance(result, Plan):
-        bad = result.unprotected.assign(
-            required=_required(result.threshold, result.protection), shown_in="")
+        bad = result.unprotected.assign(shown_in="")
+        if "required" not in bad.columns:
+            bad["required"] = _required(result.threshold, result.protection)
     else:
         bad = result[~result["protected"].astype(bool)]
     if bad.empty:

@@ -269,13 +269,13 @@ def _statuses(results: pd.DataFrame, rule: Disclosure, *, counts: pd.DataFrame |
     return status, value, count
 
 
-_HIDDEN = ("primary", "complement", "unknown")
+_HIDDEN = ("primary", "masked", "complement", "unknown")
 
 
 def _records(status: np.ndarray, value: np.ndarray, count: np.ndarray, unit: np.ndarray,
              period: np.ndarray, rule: Disclosure) -> pd.DataFrame:
     """What a table shows about its sensitive cells (:func:`fpanalysis.disclosure.knowledge`)."""
-    keep = np.isin(status, ["shown", "primary", "complement"])
+    keep = np.isin(status, ["shown", "primary", "masked", "complement"])
     return knowledge(count[keep], unit[keep], period[keep], status[keep], value[keep],
                      rule.threshold)
 
@@ -361,7 +361,7 @@ def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
         band = (f"已隐去：{{}}0–{rule.threshold}例", f"suppressed: 0-{rule.threshold} {{}}")[i]
         primary = np.array([band.format(w) for w in words], dtype=object)
         why = np.where(status == "primary", primary,
-                       np.where(status == "complement",
+                       np.where(np.isin(status, ["complement", "masked"]),
                                 ("已隐去：防止相减推算", "withheld: would give suppressed cells "
                                  "away")[i],
                                 ("已隐去：计数不明", "withheld: counts unknown")[i]))

@@ -83,21 +83,44 @@ def test_zeros_fall_inside_the_band():
     assert (a["lower"], a["upper"]) == (0, 4)
 
 
-def test_a_group_that_no_complement_can_protect_is_refused(tmp_path):
-    # a 1, b 4, county 5: both townships are primaries (0..4) and the county, shown or "[c]",
-    # is at least 5, so a >= 5 - 4 = 1 and b >= 5 - 4 = 1: each is known to hold an infant
-    # death whatever is withheld. The plan says so and the workbook is refused.
+def test_a_small_group_under_a_large_total_loses_its_band_marks():
+    # a 1, b 4, county 5: with "<5" on both townships, the county (shown, or "[c]": not
+    # small, so at least 5) gives a >= 5 - 4 = 1 and b >= 1: each is known to hold an
+    # infant death whatever is withheld. So both show "[c]" like complements: a reader who
+    # cannot tell them from counts of 5 or more knows only a + b = 5, a, b >= 0: each 0..5,
+    # which clipped to the band is 0..4.
     counts = monthly({"a": [1, 0, 0], "b": [2, 1, 1]})
     rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
-    bad = rule.plan.unprotected
-    assert sorted(bad["unit"]) == ["a", "b"]
-    # a in [1, 4]: lower 5 - 4 = 1, upper 4 (its band; the county has no upper bound)
-    assert bad.set_index("unit").loc["a", ["lower", "upper"]].tolist() == [1.0, 4.0]
+    assert rule.plan.unprotected.empty
     t = report.counts_table(counts, UNITS, "2024Q1", columns=("deaths_infant",),
                             language="en", disclosure=rule)
+    assert t["Infant deaths"].tolist() == ["[c]", "[c]", 5]
+    result = report.audit({"counts": t}, rule)
+    a = cell(result, "a", "2024Q1")
+    assert (a["status"], a["lower"], a["upper"], a["width"], a["protected"]) == (
+        "masked", 0, 5, 4, True)
+
+
+def test_a_group_that_nothing_can_protect_is_refused(tmp_path):
+    # every birth outside policy: a 2 births (1 + 1 + 0), b 3 (1 + 1 + 1), none compliant;
+    # the county 5 births, 5 outside. Births are published, and births outside policy
+    # cannot exceed them: a in 0..2, b in 0..3, the county in 5..5 (5 or more, at most its
+    # 5 births) however it is marked; so a = 5 - b >= 2 and b = 5 - a >= 3: both pinned.
+    counts = pd.DataFrame({
+        "unit": ["a"] * 3 + ["b"] * 3,
+        "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 2, freq="M"),
+        "births": [1, 1, 0, 1, 1, 1], "births_compliant": 0, "deaths_infant": 5})
+    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"],
+                             sensitive="births_outside")
+    bad = rule.plan.unprotected.set_index("unit")
+    assert sorted(bad.index) == ["a", "b"]
+    assert bad.loc["a", ["lower", "upper"]].tolist() == [2.0, 2.0]
+    assert bad.loc["b", ["lower", "upper"]].tolist() == [3.0, 3.0]
+    t = report.counts_table(counts, UNITS, "2024Q1", columns=("births", "births_outside"),
+                            language="en", disclosure=rule)
     with pytest.raises(dc.DisclosureError, match=r"refusing to publish: 2 suppressed cell\(s\)"
-                                                 r" can be narrowed .*deaths_infant of a in "
-                                                 r"2024Q1 to 1\.\.4 \(needs a range of 4\)"):
+                                                 r" can be narrowed .*births_outside of a in "
+                                                 r"2024Q1 to 2\.\.2 \(needs a range of 2\)"):
         report.write_excel({"counts": t}, tmp_path / "w.xlsx", disclosure=rule)
     assert not (tmp_path / "w.xlsx").exists()
 
@@ -341,46 +364,59 @@ def test_suppression_never_leaves_a_cell_pinned(county):
     dc.attach(every, records)
     tables["every cell"] = every
     result = dc.audit(tables, rule)
-    flagged = set(zip(plan.unprotected["unit"], plan.unprotected["period"], strict=True))
-    primary = result[result["status"] == "primary"]
-    bad = primary[~primary["protected"]]
-    # every primary is protected, except those the plan itself reports as unprotectable ...
-    assert set(zip(bad["unit"], bad["period"], strict=True)) <= flagged
-    # ... which stay pinned even when every other cell of the report is withheld: no
-    # pattern of complements could protect them
-    if flagged:
-        everything = plan.cells.assign(status=np.where(plan.cells["status"] == "primary",
-                                                       "primary", "complement"))
-        worst = pd.DataFrame()
-        dc.attach(worst, dc.knowledge(everything["count"], everything["unit"],
-                                      everything["period"], everything["status"],
-                                      everything["value"], 4))
-        still = dc.audit({"all withheld": worst}, plan)
-        still = still[still["status"] == "primary"]
-        pinned = set(zip(still.loc[~still["protected"], "unit"],
-                         still.loc[~still["protected"], "period"], strict=True))
-        assert flagged <= pinned
-        with pytest.raises(dc.DisclosureError):
-            dc.check(plan)
+    # every small cell is protected: its interval, clipped to its band 0..4, is the whole
+    # band; none is left for the report to refuse (infant deaths have no published bound
+    # like births, so masking a small group's marks always leaves it 0..4)
+    assert plan.unprotected.empty and rule.plan.unprotected.empty
+    small = result[result["status"].isin(["primary", "masked"])]
+    assert small["protected"].all(), small[~small["protected"]]
+    assert (small["width"] == 4).all()
+    # and no complement is pinned to one value
+    assert (result.loc[result["status"] == "complement", "width"] >= 1).all()
+    # the plan does not depend on how it was asked for: the rule's plan is the same
+    pd.testing.assert_frame_equal(plan.cells, rule.plan.cells)
 
 
-def test_births_bound_births_outside_policy():
-    # a: 2 births (1 + 1 + 0), both compliant -> 0 outside policy; b: 60 births (20 a month),
-    # 50 compliant -> 10 outside; county 62 births, 10 outside. a's band is 0..min(4, 2) =
-    # 0..2: its 2 published births tell that much anyway, so the audit asks for no more.
-    # Shown, county - b = 10 - 10 gives a = 0, so b is withheld (10, first of the equal
-    # 10s): then a = 10 - b with b in 5..60 -> a <= 5, and a <= its 2 births -> 0..2.
-    counts = pd.DataFrame({
-        "unit": ["a"] * 3 + ["b"] * 3,
-        "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 2, freq="M"),
-        "births": [1, 1, 0, 20, 20, 20], "births_compliant": [1, 1, 0, 17, 17, 16],
-        "deaths_infant": 5})
-    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"],
-                             sensitive="births_outside")
-    t = report.counts_table(counts, UNITS, "2024Q1", language="en", disclosure=rule,
-                            columns=("births", "births_compliant", "births_outside"))
-    assert t["Births outside policy"].tolist() == ["<5", "[c]", 10]
-    assert t["Compliant births"].tolist() == ["[c]", "[c]", 52]
-    result = report.audit({"counts": t}, rule)
-    a = cell(result, "a", "2024Q1", "births_outside")
-    assert (a["lower"], a["upper"], a["required"], a["protected"]) == (0, 2, 2, True)
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=2, max_size=4))
+def test_audit_bounds_match_brute_force(quarter):
+    # an independent reference for the linear programmes: a county of 2-4 townships, one
+    # quarter (the deaths all in its first month); every assignment of 0..30 to the
+    # townships that fits what the tables show (shown counts exactly, "<5" 0..4, "[c]" 5 and
+    # up, or 0 and up where it masks a small count; the county the sum) is enumerated, and
+    # each suppressed cell's smallest and largest value compared with the audit's (30
+    # reached: no upper bound)
+    import itertools
+
+    towns = [f"t{i}" for i in range(len(quarter))]
+    units = pd.DataFrame({"unit": ["r", *towns], "name": ["r", *towns],
+                          "parent": [None, *["r"] * len(towns)],
+                          "level": ["county", *["township"] * len(towns)]})
+    counts = monthly({t: [v, 0, 0] for t, v in zip(towns, quarter, strict=True)})
+    rule = report.disclosure(counts=counts, units=units, periods=["2024Q1"],
+                             sensitive="deaths_infant")
+    t = report.counts_table(counts, units, "2024Q1", columns=("deaths_infant",),
+                            language="en", disclosure=rule)
+    result = report.audit({"counts": t}, rule).set_index("unit")
+    shown = t["Infant deaths"].tolist()  # townships, then the county
+    # a "[c]" is 5 and up, or 0 and up where it masks a small count (the audit's model)
+    masked = [u in result.index and result.loc[u, "status"] == "masked" for u in towns]
+    masked.append(False)
+
+    def fits(v: object, x: int, m: bool) -> bool:
+        return (0 <= x <= 4) if v == "<5" else (x >= (0 if m else 5)) if v == "[c]" \
+            else x == v
+
+    top = 30
+    feasible = [xs for xs in itertools.product(range(top + 1), repeat=len(towns))
+                if all(fits(v, x, m) for v, x, m in zip(shown[:-1], xs, masked[:-1],
+                                                        strict=True))
+                and fits(shown[-1], sum(xs), False)]
+    assert feasible  # the truth is among them
+    for i, unit in enumerate(towns):
+        if unit not in result.index:
+            continue
+        values = [xs[i] for xs in feasible]
+        lo, hi = min(values), max(values)
+        assert result.loc[unit, "lower"] == lo
+        assert result.loc[unit, "upper"] == (np.inf if hi == top else hi)
