@@ -32,10 +32,15 @@ The rule
   the unprotected cells. A table assembled by hand (``pd.concat`` of tables with different
   records drops them) shows what the audit cannot see: publish the report's own tables.
 
-A group in which every part is a primary and whose total exceeds the threshold can be
-impossible to protect with these marks (two children of 1 and 4 under a parent of 5: the
-parent, shown or ``"[c]"``, is at least 5, so each child is at least 1). :func:`make_plan`
-then lists the cells in ``Plan.unprotected`` and :func:`check` refuses to publish.
+A group in which every part is a primary and whose total exceeds the threshold cannot be
+protected with band marks (two children of 1 and 4 under a parent of 5: the parent, shown
+or ``"[c]"``, is at least 5, so each child is at least 1). There :func:`make_plan` *masks*
+the small cells of the group: they show ``"[c]"`` like complements, and the audit gives the
+reader only ``>= 0`` for them (a reader cannot tell a masked cell from a complement; that
+the pattern itself could hint at it is the second-order inference that cell suppression
+leaves aside). Cells that even masking cannot protect (births outside policy pinned by the
+births published beside them) are listed in ``Plan.unprotected`` and :func:`check` refuses
+to publish.
 """
 
 from __future__ import annotations
@@ -108,8 +113,10 @@ class Plan:
     cells : pandas.DataFrame
         One row per cell: ``count`` (a key of :data:`SENSITIVE`), ``unit``, ``period``
         (label, ``str(periods.parse(p))``), ``value`` (the true count, NaN where the unit did
-        not report all of the period), ``status`` (``shown``, ``primary`` 0..k, ``complement``
-        suppressed to protect a primary, ``missing``). Never publish this frame.
+        not report all of the period), ``cap`` (births, for births outside policy: a bound
+        every reader knows), ``status`` (``shown``, ``primary`` 0..k shown ``"<5"``,
+        ``masked`` 0..k shown ``"[c]"``, ``complement`` suppressed to protect a small cell,
+        ``missing``). Never publish this frame.
     parent : dict
         Parent of each unit of the cells (None at the top).
     threshold, protection : int, float
@@ -602,7 +609,10 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     than the protection, the shown cell with the smallest count among the groups it belongs
     to (its parent with its siblings, its longer period with the periods inside it; and,
     if they hold none, the groups of the suppressed cells reached from it) becomes a
-    complement. Primaries that no shown cell can help are listed in ``Plan.unprotected``.
+    complement. Where no shown cell is left around an exposed primary, the primaries of its
+    cluster are masked (shown ``"[c]"``); cells still exposed are listed in
+    ``Plan.unprotected``. Last, complements the protection does not need are given back,
+    the largest first.
     """
     if isinstance(periods, (str, pd.Period)) or periods is None:
         periods = [] if periods is None else [periods]
@@ -834,12 +844,14 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     Returns
     -------
     pandas.DataFrame
-        One row per cell the plan suppresses (primary or complement), and per cell a table
-        shows although the plan suppressed it or does not know it: ``count, unit, period,
-        status`` (the plan's), ``value`` (true count: internal), ``lower, upper`` (the
-        narrowest interval by linear differencing, whole numbers, ``inf`` unbounded),
-        ``width`` (upper - lower), ``required`` (``min(2 * protection, k)`` for a primary,
-        0 for a complement), ``protected``, ``shown_in`` (tables showing the exact count).
+        One row per cell the plan suppresses (primary, masked or complement), and per cell a
+        table shows that the plan does not know: ``count, unit, period, status`` (the
+        plan's), ``value`` (true count: internal), ``lower, upper`` (the narrowest interval
+        by linear differencing, whole numbers, ``inf`` unbounded), ``width`` (upper - lower,
+        for a small cell clipped to its band 0..min(k, births)), ``required``
+        (``min(2 * protection, k, births)`` for a small cell, 0 for a complement),
+        ``protected``, ``shown_in`` (tables showing the exact count: a cell the plan
+        suppressed shown anyway is caught there).
 
     Raises
     ------
