@@ -250,7 +250,7 @@ def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
     ValueError
         An unknown mode or sensitive count, a threshold that is not a whole number >= 1, an
         empty mark, a protection that is not a positive number, counts without periods or
-        units.
+        units, a :class:`Disclosure` with counts or periods (it would not be planned).
 
     Examples
     --------
@@ -258,6 +258,10 @@ def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
     ('<5', '<3', False)
     """
     if isinstance(mode, Disclosure):
+        if counts is not None or periods is not None:
+            raise ValueError("disclosure: a rule is returned as it is; to plan, make it from "
+                             "its mode: disclosure(rule.mode, counts=..., units=..., "
+                             "periods=[...])")
         return mode
     if mode not in _MODES:
         raise ValueError(f"disclosure must be 'public' or 'internal', got {mode!r}")

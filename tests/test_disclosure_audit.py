@@ -220,6 +220,21 @@ def test_bad_plans_are_refused():
         report.disclosure(protection=0)
     with pytest.raises(ValueError, match="audit needs the report's plan"):
         report.audit({}, report.disclosure())
+    with pytest.raises(ValueError, match="disclosure: a rule is returned as it is; to plan"):
+        report.disclosure(report.disclosure(), counts=counts, units=UNITS, periods=["2024Q1"])
+    with pytest.raises(TypeError, match="audit needs a Plan or a Disclosure with one, got "
+                                        "DataFrame"):
+        report.audit({}, counts)
+    bad = pd.DataFrame()
+    bad.attrs["disclosure"] = pd.DataFrame({"count": ["deaths_infant"], "unit": ["a"]})
+    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
+    with pytest.raises(ValueError, match="table 'x': disclosure records without column.s. "
+                                         "period, lower, upper"):
+        report.audit({"x": bad}, rule)
+    with pytest.raises(ValueError, match="counts_table: a in 2024Q1 has 2 deaths_infant but "
+                                         "the disclosure plan was made from counts with 1"):
+        report.counts_table(counts.assign(deaths_infant=[2, 0, 0, 2, 2, 1]), UNITS, "2024Q1",
+                            columns=("deaths_infant",), disclosure=rule)
     before = counts.copy()
     dc.make_plan(counts, UNITS, ["2024Q1"])
     pd.testing.assert_frame_equal(counts, before)  # the input is not changed
