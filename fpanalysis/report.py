@@ -1,16 +1,16 @@
 """Report tables and rendering: display frames for notebooks, Excel export, and papermill runs.
 
-Public outputs suppress small cells (:func:`disclosure`): counts from 1 to 4 of sensitive
-events (infant deaths, births outside policy) show ``<5`` in display tables at every level,
-and the rates built on them ``[c]``, so that no figure in a report can point to an
-individual family; ``disclosure="internal"`` shows everything.
+Public outputs suppress small cells (:mod:`fpanalysis.disclosure`): counts from 0 to 4 of
+sensitive events (infant deaths, births outside policy) show ``<5`` in display tables at
+every level, the rates built on them ``[c]``, and complementary cells ``[c]`` where a total
+would give them away by difference, all from one plan per report, so that no figure in a
+report can point to an individual family; ``disclosure="internal"`` shows everything.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,24 @@ import pandas as pd
 
 from . import indicators as ind
 from . import periods as pr
+from .disclosure import (
+    SENSITIVE,
+    SUPPRESSED,
+    WITHHELD,
+    Disclosure,
+    DisclosureError,
+    _label,
+    _parents,
+    _plan,
+    attach,
+    audit,
+    check,
+    disclosure,
+    knowledge,
+    make_plan,
+    recorded,
+    sensitive_counts,
+)
 from .tables import load_report
 
 __all__ = [
@@ -25,13 +43,16 @@ __all__ = [
     "SUPPRESSED",
     "WITHHELD",
     "Disclosure",
+    "DisclosureError",
     "RenderError",
     "SECTIONS",
     "SHEETS",
     "attainment_table",
+    "audit",
     "audit_table",
     "backtest_table",
     "change_table",
+    "check",
     "check_period",
     "class_table",
     "counts_table",
@@ -45,6 +66,7 @@ __all__ = [
     "latest_complete_quarter",
     "league_table",
     "load_summary",
+    "make_plan",
     "method_table",
     "milestone_projection_table",
     "milestone_table",
@@ -68,119 +90,15 @@ __all__ = [
     "write_excel",
 ]
 
-#: Sensitive counts (infant deaths; births outside policy, ``births - births_compliant``) and
-#: the indicators built on each: in a public report a unit-period with 1 to the threshold
-#: (default 4) of these events shows the suppression mark instead of the count, and the
-#: rates built on it are withheld.
-SENSITIVE: Mapping[str, tuple[str, ...]] = {
-    "deaths_infant": ("infant_mortality_rate",),
-    "births_outside": ("compliance_rate",),
-}
-
 #: How an indicator's result row gives its sensitive count: the numerator (infant deaths
 #: per births) or denominator minus numerator (births outside policy = births - compliant).
 _EVENTS_OF = {"infant_mortality_rate": "numerator", "compliance_rate": "complement"}
 
-#: Count columns that reveal a sensitive count when shown beside the others of the row:
-#: compliant births beside births give births outside policy.
-_REVEALS = {"births_outside": ("births_compliant",)}
+#: The sensitive count behind each sensitive indicator.
+_COUNT_OF = {k: c for c, keys in SENSITIVE.items() for k in keys}
 
 _SENSITIVE_WORDS = {"deaths_infant": ("婴儿死亡", "infant deaths"),
                     "births_outside": ("政策外出生", "births outside policy")}
-
-#: What a public table shows in place of a suppressed small count (threshold 4).
-SUPPRESSED = "<5"
-
-#: What a public table shows in place of a rate, limit or other figure built on a
-#: suppressed count: "[c]", the Government Statistical Service symbol for "confidential"
-#: (a rate cell reading "<5" would look like a value below 5).
-WITHHELD = "[c]"
-
-_MODES = ("public", "internal")
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    """How much a report may show: made by :func:`disclosure`.
-
-    Attributes
-    ----------
-    mode : {'public', 'internal'}
-        ``'public'`` suppresses small sensitive counts; ``'internal'`` shows everything.
-    threshold : int
-        Largest count suppressed (counts 1 … threshold are; 0 is shown).
-    mark : str
-        What a suppressed count shows (``"<5"`` for threshold 4).
-    withheld : str
-        What a rate, limit or figure built on a suppressed count shows (``"[c]"``).
-    sensitive : tuple of str
-        Sensitive counts, keys of :data:`SENSITIVE`.
-    """
-
-    mode: str = "public"
-    threshold: int = 4
-    mark: str = SUPPRESSED
-    withheld: str = WITHHELD
-    sensitive: tuple[str, ...] = tuple(SENSITIVE)
-
-    @property
-    def public(self) -> bool:
-        """True when small sensitive counts are suppressed."""
-        return self.mode == "public"
-
-    def indicators(self) -> list[str]:
-        """Indicators built on a sensitive count (suppressed where it is small)."""
-        return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
-
-
-def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
-               mark: str | None = None, withheld: str = WITHHELD,
-               sensitive: Sequence[str] | None = None) -> Disclosure:
-    """The disclosure rule of a report.
-
-    Parameters
-    ----------
-    mode : {'public', 'internal'} or Disclosure, default 'public'
-        A :class:`Disclosure` is returned as it is.
-    threshold : int, default 4
-        Counts from 1 to ``threshold`` of a sensitive event are suppressed.
-    mark : str, optional
-        What a suppressed count shows; default ``"<threshold+1>"`` (``"<5"``).
-    withheld : str, default "[c]"
-        What a rate or figure built on a suppressed count shows.
-    sensitive : sequence of str, optional
-        Sensitive counts (keys of :data:`SENSITIVE`); default all of them.
-
-    Raises
-    ------
-    ValueError
-        An unknown mode or sensitive count, a threshold that is not a whole number >= 1, an
-        empty mark.
-
-    Examples
-    --------
-    >>> disclosure().mark, disclosure(threshold=2).mark, disclosure("internal").public
-    ('<5', '<3', False)
-    """
-    if isinstance(mode, Disclosure):
-        return mode
-    if mode not in _MODES:
-        raise ValueError(f"disclosure must be 'public' or 'internal', got {mode!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
-            or threshold < 1:
-        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
-                         f"got {threshold!r}")
-    if isinstance(sensitive, str):
-        sensitive = [sensitive]
-    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
-    unknown = [c for c in chosen if c not in SENSITIVE]
-    if unknown:
-        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(SENSITIVE)}")
-    mark = f"<{int(threshold) + 1}" if mark is None else str(mark)
-    if not mark.strip() or not str(withheld).strip():
-        raise ValueError("the suppression marks must not be empty")
-    return Disclosure(mode, int(threshold), mark, str(withheld), chosen)
 
 
 def disclosure_line(rule: str | Disclosure = "public", language: str = "zh"):
@@ -202,16 +120,20 @@ def disclosure_line(rule: str | Disclosure = "public", language: str = "zh"):
                          "**Internal edition, not for publication**: every count is shown, "
                          "small ones included.")[i])
     what = ("、", " and ")[i].join(_SENSITIVE_WORDS[c][i] for c in rule.sensitive)
-    return Markdown((f"**公开版**：单位每期{what}为1至{rule.threshold}例的，显示为{rule.mark}；"
-                     f"据此计算的比率显示为{rule.withheld}。",
-                     f"**Public edition**: {what} of 1 to {rule.threshold} in a unit and "
-                     f"period are shown as {rule.mark}; rates built on them as "
+    return Markdown((f"**公开版**：单位每期{what}为0至{rule.threshold}例的，显示为{rule.mark}；"
+                     f"据此计算的比率，以及为防止相减推算而一并隐去的数，显示为{rule.withheld}。",
+                     f"**Public edition**: {what} of 0 to {rule.threshold} in a unit and "
+                     f"period are shown as {rule.mark}; rates built on them, and the counts "
+                     f"withheld so that none can be worked out by subtraction, as "
                      f"{rule.withheld}.")[i])
 
 
 def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, threshold: int = 4,
                          mark: str | None = None) -> pd.DataFrame:
-    """Show counts from 1 to ``threshold`` in ``columns`` as the suppression mark.
+    """Show counts from 0 to ``threshold`` in ``columns`` as the suppression mark.
+
+    Primary suppression only, cell by cell: a table with totals needs a plan
+    (:func:`fpanalysis.disclosure.make_plan`) so that no cell can be recovered by difference.
 
     Parameters
     ----------
@@ -227,15 +149,16 @@ def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, thresho
     Returns
     -------
     pandas.DataFrame
-        A copy in which each suppressed cell holds ``mark``, so a reader sees that a value
-        was withheld rather than missing. Zeros and counts above ``threshold`` are kept; a
-        column with a suppressed cell becomes ``object``. A missing count stays ``<NA>``.
+        A copy in which each suppressed cell holds ``mark``. Zeros are suppressed too (a
+        zero beside a mark would tell that the marked cell holds an event); counts above
+        ``threshold`` are kept; a column with a suppressed cell becomes ``object``. A
+        missing count stays ``<NA>``.
 
     Examples
     --------
     >>> t = pd.DataFrame({"deaths_infant": [0, 1, 4, 5, None]}, dtype="Int64")
     >>> suppress_small_cells(t, ["deaths_infant"])["deaths_infant"].tolist()
-    [0, '<5', '<5', 5, <NA>]
+    ['<5', '<5', '<5', 5, <NA>]
     """
     rule = disclosure("public", threshold=threshold, mark=mark)
     out = table.copy()
@@ -248,50 +171,122 @@ def suppress_small_cells(table: pd.DataFrame, columns: Sequence[str], *, thresho
 
 
 def _small(values: pd.Series | np.ndarray, rule: Disclosure) -> np.ndarray:
-    """Where a count is from 1 to the threshold (a boolean array; missing is not small)."""
+    """Where a count is from 0 to the threshold (a boolean array; missing is not small)."""
     v = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
-    return ((v > 0) & (v <= rule.threshold)).fillna(False).to_numpy(dtype=bool)
-
-
-def _recoverable(small: np.ndarray, events: np.ndarray) -> bool:
-    """Whether the suppressed cells below a shown total could be told from it: one cell
-    suppressed (total minus the others), or all of them 1 (the total equals their number)."""
-    k = int(small.sum())
-    return k == 1 or (k > 1 and float(np.nansum(np.where(small, events, 0.0))) == k)
-
-
-def _secondary(results: pd.DataFrame, small: np.ndarray, events: pd.Series,
-               units: pd.DataFrame | None) -> np.ndarray:
-    """Rows of a total (a unit whose children are rows of the same period and indicator)
-    to withhold because the suppressed children could be recovered from it."""
-    out = np.zeros(len(results), dtype=bool)
-    if units is None or not small.any():
-        return out
-    parent = results["unit"].map(units.set_index("unit")["parent"]).astype(object)
-    period = results["period"].astype(str) if "period" in results.columns \
-        else pd.Series("", index=results.index)
-    keys = pd.DataFrame({"period": period.to_numpy(), "indicator":
-                         results["indicator"].astype(str).to_numpy(),
-                         "unit": parent.to_numpy(), "k": small.astype(int),
-                         "ones": np.where(small, events.to_numpy(dtype=float), 0.0)})
-    keys = keys[keys["unit"].notna()]
-    sums = keys.groupby(["period", "indicator", "unit"])[["k", "ones"]].sum()
-    bad = sums[(sums["k"] == 1) | ((sums["k"] > 1) & (sums["ones"] == sums["k"]))]
-    if bad.empty:
-        return out
-    me = pd.MultiIndex.from_arrays([period.to_numpy(),
-                                    results["indicator"].astype(str).to_numpy(),
-                                    results["unit"].astype(object).to_numpy()])
-    return me.isin(bad.index)
+    return ((v >= 0) & (v <= rule.threshold)).fillna(False).to_numpy(dtype=bool)
 
 
 def _sensitive_events(results: pd.DataFrame) -> pd.Series:
     """The sensitive count behind each result row (NaN for other indicators)."""
     key = results["indicator"].astype(str).map(_EVENTS_OF)
-    num = pd.to_numeric(results["numerator"], errors="coerce")
+    num = pd.to_numeric(results["numerator"], errors="coerce") \
+        if "numerator" in results.columns else pd.Series(np.nan, index=results.index)
     den = pd.to_numeric(results["denominator"], errors="coerce") \
         if "denominator" in results.columns else pd.Series(np.nan, index=results.index)
     return num.where(key == "numerator", (den - num).where(key == "complement"))
+
+
+def _uncovered(what: str, status: np.ndarray, unit: np.ndarray, period: np.ndarray,
+               wanted: np.ndarray) -> None:
+    """Refuse cells the report's plan does not know: they were never planned."""
+    gone = wanted & (status == "absent")
+    if gone.any():
+        pairs = sorted({f"{u} in {p}" for u, p in zip(unit[gone], period[gone], strict=True)})
+        raise ValueError(f"{what}: the report's disclosure plan has no cell for "
+                         f"{', '.join(pairs[:5])}{' …' if len(pairs) > 5 else ''}; make the "
+                         "rule with every unit and period the report shows")
+
+
+def _statuses(results: pd.DataFrame, rule: Disclosure, *, counts: pd.DataFrame | None = None,
+              units: pd.DataFrame | None = None, what: str = "the table"
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status (``shown``, ``primary``, ``complement``, ``missing``, ``unknown``; ``""`` for
+    rows of other indicators), sensitive count and count name of each result row.
+
+    The rule's plan decides where it has one; else a plan is made for these rows alone: from
+    ``counts`` (with ``units``) when given, else from the rows' numerators, with the
+    hierarchy of ``units`` (without units each row stands alone: primaries only).
+    """
+    n = len(results)
+    status = np.full(n, "", dtype=object)
+    count = np.full(n, None, dtype=object)
+    if "indicator" not in results.columns or n == 0:
+        return status, np.full(n, np.nan), count
+    indicator = results["indicator"].astype(str)
+    chosen = [k for c in rule.sensitive for k in SENSITIVE[c]]
+    sensitive = indicator.isin(chosen).to_numpy(dtype=bool)
+    count = indicator.map(_COUNT_OF).to_numpy(dtype=object)
+    count[~sensitive] = None
+    events = _sensitive_events(results).to_numpy(dtype=float)
+    has_value = results["value"].notna().to_numpy(dtype=bool) if "value" in results.columns \
+        else np.ones(n, dtype=bool)
+    unit = results["unit"].astype(object).to_numpy() if "unit" in results.columns \
+        else np.asarray([f"row {i + 1}" for i in range(n)], dtype=object)
+    period = results["period"].map(_label).to_numpy(dtype=object) \
+        if "period" in results.columns else np.full(n, "", dtype=object)
+    plan = rule.plan
+    if plan is None and counts is not None and rule.public and sensitive.any():
+        plan = make_plan(counts, units if units is not None else
+                         pd.DataFrame({"unit": pd.unique(counts["unit"]), "parent": None}),
+                         sorted(set(period[sensitive]), key=str), threshold=rule.threshold,
+                         protection=rule.protection, sensitive=rule.sensitive)
+    if plan is None and rule.public and sensitive.any():
+        den = pd.to_numeric(results["denominator"], errors="coerce").to_numpy(dtype=float) \
+            if "denominator" in results.columns else np.full(n, np.inf)
+        cap = np.where(count == "births_outside", den, np.inf)  # births bound them
+        cells = pd.DataFrame({"count": count[sensitive], "unit": unit[sensitive],
+                              "period": period[sensitive], "value": events[sensitive],
+                              "cap": cap[sensitive]})
+        dup = cells.duplicated(["count", "unit", "period"], keep=False).to_numpy()
+        if dup.any():
+            d = cells[dup].iloc[0]
+            raise ValueError(f"{what} needs one row per unit, period and indicator; "
+                             f"{d['unit']}/{d['period']}/{d['count']} appears more than once")
+        parent = _parents(units) if units is not None and "unit" in results.columns else {}
+        plan = _plan(cells[cells["value"].notna()], parent, threshold=rule.threshold,
+                     protection=rule.protection)
+    if plan is None:  # internal, or nothing sensitive: every figure as it is
+        status[sensitive] = np.where(np.isnan(events[sensitive]), "missing", "shown")
+        return status, events, count
+    found, value = plan.lookup(count, unit, period)
+    if "numerator" in results.columns:
+        # the rows' own counts, where the plan has none; a disagreement is refused
+        differ = sensitive & ~np.isnan(events) & ~np.isnan(value) & (events != value)
+        if differ.any():
+            j = int(np.flatnonzero(differ)[0])
+            raise ValueError(f"{what}: {unit[j]} in {period[j]} has {events[j]:g} "
+                             f"{count[j]} but the disclosure plan was made from counts with "
+                             f"{value[j]:g}")
+        value = np.where(np.isnan(value), events, value)
+    unknown = found == "absent"
+    if rule.plan is not None:
+        _uncovered(what, found, unit, period, sensitive & has_value & ~np.isnan(events)
+                   & unknown)
+    status[sensitive] = np.where(unknown[sensitive], "unknown", found[sensitive])
+    # a plan cell that is missing but whose row has a value: nothing known to publish it on
+    status[sensitive & (status == "missing") & has_value] = "unknown"
+    status[sensitive & ~has_value] = "missing"
+    return status, value, count
+
+
+_HIDDEN = ("primary", "masked", "complement", "unknown")
+
+
+def _records(status: np.ndarray, value: np.ndarray, count: np.ndarray, unit: np.ndarray,
+             period: np.ndarray, rule: Disclosure) -> pd.DataFrame:
+    """What a table shows about its sensitive cells (:func:`fpanalysis.disclosure.knowledge`)."""
+    keep = np.isin(status, ["shown", "primary", "masked", "complement"])
+    return knowledge(count[keep], unit[keep], period[keep], status[keep], value[keep],
+                     rule.threshold)
+
+
+def _result_records(results: pd.DataFrame, status: np.ndarray, value: np.ndarray,
+                    count: np.ndarray, rule: Disclosure) -> pd.DataFrame:
+    unit = results["unit"].astype(object).to_numpy() if "unit" in results.columns \
+        else np.asarray([f"row {i + 1}" for i in range(len(results))], dtype=object)
+    period = results["period"].to_numpy(dtype=object) if "period" in results.columns \
+        else np.full(len(results), "", dtype=object)
+    return _records(status, value, count, unit, period, rule)
 
 
 def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
@@ -300,14 +295,13 @@ def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     """Which rows of indicator results rest on a suppressed sensitive count.
 
     A row of a sensitive indicator (:data:`SENSITIVE`) is suppressed in a public report when
-    its sensitive count (infant deaths: the numerator; births outside policy: denominator
-    minus numerator) is from 1 to the threshold, or cannot be told: never shown on a guess.
-    With ``units``, a total row (a unit whose children are rows of the same period and
-    indicator) is withheld too when the suppressed children could be recovered from it: one
-    child suppressed, or all suppressed children at 1 event.
-    Results without a numerator (:func:`fpanalysis.targets.assess` output) take the count
-    from ``counts`` (rolled up the hierarchy with ``units``, :func:`sensitive_counts`) for
-    the row's unit and period; without ``counts`` every sensitive row is suppressed.
+    the report's plan (the rule's, :func:`disclosure`; else one made for these rows, with
+    the hierarchy of ``units``) suppresses its cell: a primary (0 to the threshold events:
+    infant deaths, the numerator; births outside policy, denominator minus numerator), a
+    complement (withheld so that no primary can be worked out by difference), or a count
+    that cannot be told: never shown on a guess. Results without a numerator
+    (:func:`fpanalysis.targets.assess` output) take the counts from the plan or from
+    ``counts``; without either every sensitive row is suppressed.
 
     Examples
     --------
@@ -315,50 +309,28 @@ def suppressed_rows(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     ...                   "numerator": [53.0, 40.0, 10.0, 2.0],
     ...                   "denominator": [56.0, 40.0, 20.0, 9.0]})
     >>> suppressed_rows(r).tolist()  # 3, 0 and 10 births outside policy
-    [True, False, False, False]
+    [True, True, False, False]
     """
     rule = disclosure(rule)
-    names = rule.indicators()
-    if not names or "indicator" not in results.columns:
+    if not rule.public:
         return np.zeros(len(results), dtype=bool)
-    sensitive = results["indicator"].astype(str).isin(names).to_numpy(dtype=bool)
-    if "numerator" not in results.columns:
-        if counts is None or not sensitive.any():
-            return sensitive
-        small = np.ones(len(results), dtype=bool)  # unknown unless the counts tell
-        period = results["period"].astype(str).to_numpy()
-        for p in pd.unique(period[sensitive]):  # a few periods
-            events = sensitive_counts(counts, p, units)
-            here = sensitive & (period == p)
-            for count, keys in SENSITIVE.items():
-                if count not in rule.sensitive or count not in events.columns:
-                    continue
-                rows = here & results["indicator"].astype(str).isin(keys).to_numpy(bool)
-                n = results["unit"].map(events[count]).to_numpy(dtype=float)
-                small[rows] = ~np.isfinite(n[rows]) | ((n[rows] > 0)
-                                                        & (n[rows] <= rule.threshold))
-        if "value" in results.columns:  # nothing to withhold where there is no value
-            small &= results["value"].notna().to_numpy(dtype=bool)
-        return sensitive & small
-    events = _sensitive_events(results)
-    unknown = events.isna().to_numpy(dtype=bool) & results["value"].notna().to_numpy(bool) \
-        if "value" in results.columns else events.isna().to_numpy(dtype=bool)
-    small = sensitive & (_small(events, rule) | unknown)
-    # a total (the county row beside its townships) that would give the suppressed cells
-    # away by difference is withheld too
-    return small | (sensitive & _secondary(results, small & ~unknown, events, units))
+    status, _, _ = _statuses(results, rule, counts=counts, units=units,
+                             what="suppressed_rows")
+    return np.isin(status, _HIDDEN)
 
 
 def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
                 language: str = "en", units: pd.DataFrame | None = None) -> pd.DataFrame:
     """A copy of indicator results fit to publish, for display and Excel.
 
-    For rows that rest on a suppressed sensitive count (:func:`suppressed_rows`: infant
-    mortality on 1-4 infant deaths, policy compliance with 1-4 births outside policy) the
-    numerator shows the suppression mark (``"<5"``) for infant deaths and the withheld mark
-    (``"[c]"``) for compliant births, and value and limits show the withheld mark; the note
-    says ``"suppressed: 1-4 infant deaths"``. Those columns are then of ``object`` dtype:
-    use the output to publish, not to compute further. ``"internal"`` returns a copy.
+    For rows whose sensitive cell is suppressed (:func:`suppressed_rows`) the numerator
+    shows the suppression mark (``"<5"``) for a primary count of infant deaths and the
+    withheld mark (``"[c]"``) otherwise (compliant births, complements), and value and
+    limits show the withheld mark; the note says why (``"suppressed: 0-4 infant deaths"``,
+    ``"withheld: would give suppressed cells away"``). Those columns are then of ``object``
+    dtype: use the output to publish, not to compute further. ``attrs["disclosure"]``
+    records what the copy shows about each sensitive cell (:func:`audit`). ``"internal"``
+    returns a copy (with its records).
 
     Examples
     --------
@@ -368,32 +340,35 @@ def publishable(results: pd.DataFrame, rule: str | Disclosure = "public", *,
     ...                   "note": ""})
     >>> publishable(r)[["numerator", "value", "note"]]
       numerator value                            note
-    0        <5   [c]  suppressed: 1-4 infant deaths
+    0        <5   [c]  suppressed: 0-4 infant deaths
     1       5.0  12.5
     """
     rule = disclosure(rule)
     out = results.copy()
-    small = suppressed_rows(out, rule, units=units)
-    if not small.any():
-        return out
-    deaths = (out["indicator"].astype(str) == "infant_mortality_rate").to_numpy(dtype=bool)
-    for c in ["numerator", "value", "lower", "upper"]:
-        if c in out.columns:
-            mark = np.where(deaths, rule.mark, rule.withheld) if c == "numerator" \
-                else rule.withheld
-            out[c] = pd.Series(np.where(small, mark, out[c].astype(object)), index=out.index,
-                               dtype=object)
-    if _language(language) == 0:
-        words = np.where(deaths, "婴儿死亡", "政策外出生")
-        why = np.char.add(np.char.add("已隐去：", words.astype(str)),
-                          f"1–{rule.threshold}例").astype(object)
-    else:
-        words = np.where(deaths, "infant deaths", "births outside policy")
-        why = np.char.add(f"suppressed: 1-{rule.threshold} ",
-                          words.astype(str)).astype(object)
-    note = out["note"].fillna("").astype(str) if "note" in out.columns \
-        else pd.Series("", index=out.index)
-    out["note"] = np.where(small, why, note.to_numpy(dtype=object))
+    status, value, count = _statuses(out, rule, units=units, what="publishable")
+    records = _result_records(out, status, value, count, rule)
+    hidden = np.isin(status, _HIDDEN) if rule.public else np.zeros(len(out), dtype=bool)
+    if hidden.any():
+        deaths = (count == "deaths_infant") & (status == "primary")
+        for c in ["numerator", "value", "lower", "upper"]:
+            if c in out.columns:
+                mark = np.where(deaths, rule.mark, rule.withheld) if c == "numerator" \
+                    else rule.withheld
+                out[c] = pd.Series(np.where(hidden, mark, out[c].astype(object)),
+                                   index=out.index, dtype=object)
+        i = _language(language)
+        words = np.array([_SENSITIVE_WORDS.get(c, ("", ""))[i] for c in count], dtype=object)
+        band = (f"已隐去：{{}}0–{rule.threshold}例", f"suppressed: 0-{rule.threshold} {{}}")[i]
+        primary = np.array([band.format(w) for w in words], dtype=object)
+        why = np.where(status == "primary", primary,
+                       np.where(np.isin(status, ["complement", "masked"]),
+                                ("已隐去：防止相减推算", "withheld: would give suppressed cells "
+                                 "away")[i],
+                                ("已隐去：计数不明", "withheld: counts unknown")[i]))
+        note = out["note"].fillna("").astype(str) if "note" in out.columns \
+            else pd.Series("", index=out.index)
+        out["note"] = np.where(hidden, why, note.to_numpy(dtype=object))
+    attach(out, records)
     return out
 
 
@@ -401,9 +376,10 @@ def withhold(results: pd.DataFrame, rule: str | Disclosure = "public", *,
              counts: pd.DataFrame | None = None,
              units: pd.DataFrame | None = None) -> pd.DataFrame:
     """A copy of indicator results (or :func:`fpanalysis.targets.assess` output) for a
-    figure: rows resting on a suppressed count (:func:`suppressed_rows`) keep their row (the
-    unit stays on the axis) with value and limits missing, and the note says so; the
-    columns stay numeric."""
+    figure: rows resting on a suppressed cell (:func:`suppressed_rows`) keep their row (the
+    unit stays on the axis) with value and limits missing, the target's verdict and mark
+    gone (a colour would tell met from not met) and a note saying so; the columns stay
+    numeric."""
     rule = disclosure(rule)
     out = results.copy()
     small = suppressed_rows(out, rule, counts=counts, units=units)
@@ -411,54 +387,14 @@ def withhold(results: pd.DataFrame, rule: str | Disclosure = "public", *,
         for c in ["numerator", "value", "lower", "upper"]:
             if c in out.columns:
                 out[c] = out[c].astype(float).where(~small)
+        if "met" in out.columns:
+            out["met"] = out["met"].astype("boolean").mask(small)
+        if "verdict" in out.columns:
+            out["verdict"] = out["verdict"].astype(object).where(~small, "suppressed")
         note = out["note"].fillna("").astype(str) if "note" in out.columns \
             else pd.Series("", index=out.index)
-        out["note"] = note.where(~small, f"suppressed: 1-{rule.threshold} events")
-    return out
-
-
-def sensitive_counts(counts: pd.DataFrame, period: object,
-                     units: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The sensitive counts of every unit for ``period``, rolled up the hierarchy.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``unit`` (the units of the counts and, with ``units``, every unit above them),
-        one column per sensitive count (:data:`SENSITIVE`) the counts can give; missing
-        where a unit did not report all of ``period`` (a parent whose children did not all
-        report is missing too).
-    """
-    p = pr.parse(period)
-    have = [c for c in ("deaths_infant", "births", "births_compliant") if c in counts.columns]
-    rolled = pr.rollup(counts[["unit", "period", *have]], p, by=["unit"], columns=have)
-    full = rolled["complete"].fillna(False).astype(bool).to_numpy()
-    out = pd.DataFrame(index=pd.Index(rolled["unit"].astype(object), name="unit"))
-    if "deaths_infant" in have:
-        out["deaths_infant"] = rolled["deaths_infant"].astype(float).where(full).to_numpy()
-    if {"births", "births_compliant"} <= set(have):
-        out["births_outside"] = (rolled["births"].astype(float)
-                                 - rolled["births_compliant"].astype(float)).where(full) \
-            .to_numpy()
-    if units is None or out.empty:
-        return out
-    parent = units.set_index("unit")["parent"]
-    level = out
-    for _ in range(10):  # up the hierarchy, one level at a time (a few levels)
-        up = level.index.to_series().map(parent)
-        if up.isna().all():
-            break
-        keep = up.notna().to_numpy()
-        summed = level[keep].groupby(up[keep].to_numpy()).sum(min_count=1)
-        # a parent whose child has no value, or that has unreported children, is missing
-        gaps = level[keep].isna().groupby(up[keep].to_numpy()).any()
-        kids = units[units["parent"].isin(summed.index)].groupby("parent").size()
-        lacking = kids.reindex(summed.index).fillna(0).to_numpy() \
-            > level[keep].groupby(up[keep].to_numpy()).size().reindex(summed.index).to_numpy()
-        summed = summed.mask(gaps.to_numpy() | lacking[:, None])
-        summed.index.name = "unit"
-        out = pd.concat([out, summed[~summed.index.isin(out.index)]])
-        level = summed
+        out["note"] = note.where(~small, f"suppressed: 0-{rule.threshold} events or "
+                                         "withheld to protect them")
     return out
 
 
@@ -717,11 +653,13 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     ``births_outside`` is births minus compliant births. Population is rounded to whole
     people for display. The unit name is the index, the code the first column.
 
-    With ``disclosure="public"`` (:func:`disclosure`), a sensitive count from 1 to the
-    threshold (4) shows the mark (``"<5"``) in every row, the total included; compliant
-    births beside 1-4 births outside policy show the withheld mark (``"[c]"``), since births
-    minus them would give the count. The total shows ``"[c]"`` too where it would give the
-    suppressed cells away by difference (one suppressed unit, or all of them at 1).
+    With ``disclosure="public"`` (:func:`disclosure`), the report's plan (the rule's, or one
+    made here for ``period``) decides: a sensitive count from 0 to the threshold (4) shows
+    the mark (``"<5"``) in every row, the total included; compliant births beside 0-4 births
+    outside policy show the withheld mark (``"[c]"``), since births minus them would give
+    the count; a complementary cell (one that would give suppressed cells away by
+    difference) shows ``"[c]"``. ``attrs["disclosure"]`` records what the table shows about
+    each sensitive cell (:func:`audit`).
 
     Every unit at the counts' level has a row: one
     that did not report all of ``period`` shows missing counts and a note ("missing
@@ -774,30 +712,7 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     table[flows] = table[flows].astype("Int64")
     if "population" in table.columns:
         table["population"] = table["population"].astype(float).round().astype("Int64")
-    if rule.public:
-        if "births_outside" in rule.sensitive and "births_compliant" in table.columns:
-            outside = table["births"].astype("Float64") - table["births_compliant"]
-            small = _small(outside, rule)
-            for c in ("births_outside", "births_compliant"):
-                if c in cols:
-                    mark = rule.mark if c == "births_outside" else rule.withheld
-                    table[c] = table[c].astype(object).where(~small, mark)
-        if "deaths_infant" in rule.sensitive and "deaths_infant" in cols:
-            small = _small(table["deaths_infant"], rule)
-            table = suppress_small_cells(table, ["deaths_infant"], threshold=rule.threshold,
-                                         mark=rule.mark)
-            if len(table) > 1 and _recoverable(
-                    small[:-1], pd.to_numeric(rolled["deaths_infant"], errors="coerce")
-                    .to_numpy(dtype=float)):
-                table.loc[table.index[-1], "deaths_infant"] = rule.withheld
-        if "births_outside" in rule.sensitive and "births_compliant" in table.columns \
-                and len(table) > 1:
-            outside = (rolled["births"] - rolled["births_compliant"]).to_numpy(dtype=float)
-            if _recoverable(_small(outside, rule), outside):
-                for c in ("births_outside", "births_compliant"):
-                    if c in cols:
-                        table[c] = table[c].astype(object)
-                        table.loc[table.index[-1], c] = rule.withheld
+    table, records = _suppress_counts(table, cols, counts, units, period, rule)
     table = table.drop(columns=guard)
     i = 0 if language == "zh" else 1
     names = table["unit"].map(_name_map(units)).fillna(("合计", "Total")[i])
@@ -805,7 +720,63 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
     table["note"] = pd.Series(note, dtype=object).to_numpy()
     labels = {"unit": ("代码", "Code")[i], "note": ("说明", "Note")[i]}
     labels.update({c: _COUNT_LABELS.get(c, (c, c))[i] for c in cols})
-    return table.rename(columns=labels)
+    table = table.rename(columns=labels)
+    attach(table, records)
+    return table
+
+
+def _suppress_counts(table: pd.DataFrame, cols: list[str], counts: pd.DataFrame,
+                     units: pd.DataFrame, period: object, rule: Disclosure
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Marks in a counts table (unit codes in ``unit``, the total row's too) from the
+    report's plan, or a plan of this period made here; and the table's records."""
+    unit = table["unit"].astype(object).to_numpy()
+    per = np.full(len(table), _label(period), dtype=object)
+    values, shows = {}, {}
+    if "deaths_infant" in rule.sensitive and "deaths_infant" in table.columns:
+        values["deaths_infant"] = pd.to_numeric(table["deaths_infant"], errors="coerce") \
+            .astype(float).to_numpy()
+        shows["deaths_infant"] = ["deaths_infant"] if "deaths_infant" in cols else []
+    if "births_outside" in rule.sensitive and {"births", "births_compliant"} <= set(table):
+        values["births_outside"] = (pd.to_numeric(table["births"], errors="coerce")
+                                    .astype(float) - pd.to_numeric(
+                                        table["births_compliant"], errors="coerce")
+                                    .astype(float)).to_numpy()
+        shows["births_outside"] = [c for c in ("births_outside", "births_compliant")
+                                   if c in cols]
+    plan = rule.plan
+    if rule.public and plan is None and values and len(table):
+        plan = make_plan(counts, units, [period], threshold=rule.threshold,
+                         protection=rule.protection, sensitive=list(values))
+    records = []
+    for c, v in values.items():  # two sensitive counts at most
+        if plan is None or not rule.public:
+            status = np.where(np.isnan(v), "missing", "shown").astype(object)
+        else:
+            status, planned = plan.lookup(c, unit, per)
+            differ = ~np.isnan(v) & ~np.isnan(planned) & (v != planned)
+            if differ.any():
+                j = int(np.flatnonzero(differ)[0])
+                raise ValueError(f"counts_table: {unit[j]} in {per[j]} has {v[j]:g} {c} but "
+                                 f"the disclosure plan was made from counts with "
+                                 f"{planned[j]:g}")
+            if rule.plan is not None:
+                _uncovered("counts_table", status, unit, per, ~np.isnan(v))
+            status = np.where(status == "absent", "unknown", status).astype(object)
+            status[np.isnan(v)] = "missing"
+        if shows[c]:
+            records.append(_records(status, v, np.full(len(v), c, dtype=object), unit, per,
+                                    rule))
+        hidden = np.isin(status, _HIDDEN)
+        for col in shows[c]:
+            mark = np.where((status == "primary") & (col != "births_compliant"), rule.mark,
+                            rule.withheld)
+            if hidden.any():
+                table[col] = pd.Series(np.where(hidden, mark, table[col].astype(object)),
+                                       index=table.index, dtype=object)
+    rec = pd.concat(records, ignore_index=True) if records else knowledge(
+        [], [], [], [], [], rule.threshold)
+    return table, rec
 
 
 def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
@@ -824,6 +795,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         display table shows each figure once and never averages them.
     """
     data = publishable(results, disclosure, units=units)
+    records = recorded(data)
     for c in ["value", "lower", "upper"]:  # a column with marks is text: show 2 decimals
         if c in data.columns and data[c].dtype == object:
             data[c] = data[c].map(lambda v: round(v, 2) if isinstance(v, float) else v)
@@ -832,6 +804,8 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         if absent:
             raise ValueError(f"indicator_table: no results for {', '.join(map(str, absent))}")
         data = data[data["indicator"].isin(list(indicators))]
+        shown = {_COUNT_OF[k] for k in indicators if k in _COUNT_OF}
+        records = records[records["count"].isin(shown)].reset_index(drop=True)
     _duplicates(data, ["unit", "indicator"], "indicator_table")
     order = list(dict.fromkeys(data["indicator"]))
     fields = ["value", "lower", "upper"] if intervals else ["value"]
@@ -852,6 +826,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     if not intervals:  # one value per indicator: no second header row saying "value"
         wide.columns = wide.columns.get_level_values(0) if cols else pd.Index([], dtype=object)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    attach(wide, records)
     return wide
 
 
@@ -925,12 +900,21 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
             raise ValueError(f"note_table: no results for {', '.join(map(str, absent))}")
         data = data[data["indicator"].astype(str).isin(list(indicators))]
     noted = data[data["note"].astype(str) != ""]
-    return pd.DataFrame({
+    records = recorded(data)
+    if len(records):  # what the noted rows show
+        keys = pd.DataFrame({"count": noted["indicator"].astype(str).map(_COUNT_OF),
+                             "unit": noted["unit"].astype(object),
+                             "period": noted["period"].map(_label) if "period" in noted
+                             else ""}).dropna().drop_duplicates()
+        records = records.merge(keys, on=["count", "unit", "period"])
+    table = pd.DataFrame({
         ("指标", "indicator")[i]: [_display_label(str(k), language)
                                    for k in noted["indicator"]],
         ("值", "value")[i]: noted["value"].to_numpy(dtype=object),
         ("说明", "note")[i]: noted["note"].astype(str).to_numpy(),
     }, index=_unit_index(noted["unit"], units, language))
+    attach(table, records)
+    return table
 
 
 def _english_name(key: str) -> str:
@@ -979,10 +963,12 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     corrected by the audit re-checks before it was scored (:func:`audit_table` shows by how
     much). An empty ``evaluated`` (no target applies to the period) gives an empty table.
 
-    With ``disclosure="public"`` a value resting on a suppressed sensitive count (policy
-    compliance with 1-4 births outside policy, infant mortality on 1-4 infant deaths) shows
-    the withheld mark (``"[c] ✓"``); ``counts`` (with ``units``) tell which; without them
-    every sensitive value is withheld.
+    With ``disclosure="public"`` a value resting on a suppressed sensitive cell (policy
+    compliance with 0-4 births outside policy, infant mortality on 0-4 infant deaths, or a
+    complement of the report's plan) shows the withheld mark without the target's mark
+    (``"[c]"``: ✓ or ✗ would tell on which side of the target the count lies); the rule's
+    plan, or ``counts`` (with ``units``), tell which; without them every sensitive value is
+    withheld. ``attrs["disclosure"]`` records what the table shows (:func:`audit`).
 
     Raises
     ------
@@ -1015,7 +1001,9 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     value = data["value"].to_numpy(dtype=float)
     text = np.char.mod("%.1f", np.nan_to_num(value)).astype(object)
     rule = _rule(disclosure)
-    hidden = suppressed_rows(data, rule, counts=counts, units=units)
+    status, events, count = _statuses(data, rule, counts=counts, units=units,
+                                      what="attainment_table")
+    hidden = np.isin(status, _HIDDEN) if rule.public else np.zeros(len(data), dtype=bool)
     not_reported = data["not_reported"].to_numpy(dtype=bool) if "not_reported" in data \
         else np.zeros(len(data), dtype=bool)
     absent = np.where(not_reported, ("未报", "not reported")[language != "zh"], "—")
@@ -1023,9 +1011,11 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
         before = data["uncorrected_value"].to_numpy(dtype=float)
         changed = np.isfinite(before) & ~np.isclose(before, value, rtol=1e-12, atol=0)
         text = np.where(changed, text + "†", text)
-    text = np.where(hidden, rule.withheld, text)
     cell = np.where(data["met"].isna().to_numpy(), absent, text + " " + mark.astype(object))
+    cell = np.where(hidden, rule.withheld, cell)
     data["cell"] = pd.Series(cell, index=data.index, dtype=object)
+    records = _result_records(data, np.where(data["met"].isna().to_numpy(), "missing",
+                                             status).astype(object), events, count, rule)
     english = pd.Series([_english_name(k) for k in data["indicator"].astype(str)],
                         index=data.index, dtype=object)
     data["column"] = data["label"].where((data["label"] != "") & (language == "zh"),
@@ -1035,6 +1025,7 @@ def attainment_table(evaluated: pd.DataFrame, units: pd.DataFrame | None = None,
     wide = wide.reindex(index=pd.unique(data["unit"]), columns=order)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
     wide.columns = pd.Index(list(wide.columns), dtype=object)
+    attach(wide, records)
     return _no_target(wide, evaluated.empty, language)
 
 
@@ -1462,13 +1453,13 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     card = quality.scorecard(flags, units, level=level, language=language)
     table = card.drop(columns=card.columns[0])
     hit = flags[flags["indicator"].astype(str).isin(_sensitive_items(rule))]
-    for check in pd.unique(hit["check"]):  # a few checks
-        if check in table.columns:
-            rows = table.index.isin(set(hit.loc[hit["check"] == check, "unit"]))
-            cell = table[check].astype(object)
+    for name in pd.unique(hit["check"]):  # a few checks
+        if name in table.columns:
+            rows = table.index.isin(set(hit.loc[hit["check"] == name, "unit"]))
+            cell = table[name].astype(object)
             first = cell.astype(str).str.split(" ").str[0]
-            table[check] = cell.where(~rows | ~first.isin(["✗", "!"]),
-                                      first + " " + rule.withheld)
+            table[name] = cell.where(~rows | ~first.isin(["✗", "!"]),
+                                     first + " " + rule.withheld)
     table.index = _unit_index(pd.Series(card.index), units, language)
     table.columns = [_check_label(c, language) for c in table.columns]
     return table
@@ -1516,8 +1507,16 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
-                language: str | None = None) -> Path:
+                language: str | None = None,
+                disclosure: str | Disclosure | None = None) -> Path:
     """Write several tables to one workbook, a sheet each (names cut to 31 characters).
+
+    With a public ``disclosure`` rule carrying the report's plan (:func:`disclosure` with
+    ``counts``, ``units`` and ``periods``) the tables are audited first (:func:`audit`,
+    from what each records in ``attrs["disclosure"]``) and nothing is written when a
+    suppressed cell could be narrowed below its protection: :class:`DisclosureError` names
+    the cells. A public rule without a plan is refused (ValueError): the workbook could not
+    be audited.
 
     With ``language``, a table keyed by a name of :data:`SHEETS` (``"counts"``) goes to the
     sheet of that language (``"人口变动"``); other names are kept.
@@ -1528,6 +1527,15 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
     Periods, dekads and spans are written as their labels ("2024Q3").
     """
     path = Path(path)
+    if disclosure is not None:
+        rule = _rule(disclosure)
+        if rule.public:
+            if rule.plan is None:
+                raise ValueError("write_excel audits a public workbook against the report's "
+                                 "plan: make the rule with disclosure('public', counts=..., "
+                                 "units=..., periods=[...])")
+            check(rule.plan)
+            check(audit(tables, rule))
     if language is not None:
         i = _language(language)
         tables = {SHEETS[k][i] if k in SHEETS else k: t for k, t in tables.items()}

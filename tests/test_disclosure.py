@@ -2,8 +2,9 @@
 
 Which unit-periods must be suppressed is worked out here from the raw rows of
 data/sample/counts.csv (summed with plain pandas, not with fpanalysis): infant deaths, and
-births outside policy = births - births_compliant, from 1 to 4 in 2024Q4 (Oct-Dec 2024), for
-each township and for the county (the sum of the townships). The report is rendered with
+births outside policy = births - births_compliant, from 0 to 4 in 2024Q4 (Oct-Dec 2024), for
+each township and for the county (the sum of the townships): zeros are suppressed too, since
+a zero beside a mark tells that the marked unit had an event. The report is rendered with
 :func:`fpanalysis.report.render` (about 10-25 s per render) and every table cell of the HTML
 and of the workbook is scanned for those counts and the rates built on them.
 """
@@ -51,6 +52,10 @@ def test_the_sample_has_cells_to_suppress(by_hand):
     assert by_hand.loc["古沙镇", "births_outside"] == 2
     small = by_hand[["deaths_infant", "births_outside"]].apply(lambda c: c.between(1, 4))
     assert small["deaths_infant"].sum() >= 3 and small["births_outside"].sum() >= 2
+    # and zeros: twelve townships without an infant death, two without a birth outside
+    # policy (the hand sums of counts.csv)
+    assert (by_hand["deaths_infant"] == 0).sum() == 12
+    assert (by_hand["births_outside"] == 0).sum() == 2
 
 
 # --- reading the outputs ----------------------------------------------------------------------
@@ -99,16 +104,16 @@ def excel_cells(path) -> list[tuple[str, str, object]]:
 
 
 def leaks(cells, by_hand: pd.DataFrame, words: dict[str, str]) -> list[tuple]:
-    """Cells that show a suppressed count, its complement (compliant births) or a rate
-    built on it (to 1 or 2 decimals, or as a number within 0.005)."""
+    """Cells that show a suppressed count (0 to 4), its complement (compliant births) or a
+    rate built on it (to 1 or 2 decimals, or as a number within 0.005)."""
     found = []
     for unit, row in by_hand.iterrows():
         checks = []
-        if 1 <= row["deaths_infant"] <= 4:
+        if 0 <= row["deaths_infant"] <= 4:
             rate = 1000 * row["deaths_infant"] / row["births"]
             checks += [(words["deaths_infant"], row["deaths_infant"]),
                        (words["infant_mortality_rate"], rate)]
-        if 1 <= row["births_outside"] <= 4:
+        if 0 <= row["births_outside"] <= 4:
             rate = 100 * row["births_compliant"] / row["births"]
             checks += [(words["births_outside"], row["births_outside"]),
                        (words["births_compliant"], row["births_compliant"]),
@@ -187,13 +192,15 @@ def test_public_report_shows_no_suppressed_cell(public_zh, by_hand):
     from bs4 import BeautifulSoup
 
     words = BeautifulSoup(text, "html.parser").body.get_text("", strip=False)
-    assert ("公开版：单位每期婴儿死亡、政策外出生为1至4例的，显示为<5；"
-            "据此计算的比率显示为[c]。") in words
+    assert ("公开版：单位每期婴儿死亡、政策外出生为0至4例的，显示为<5；"
+            "据此计算的比率，以及为防止相减推算而一并隐去的数，显示为[c]。") in words
     cells = html_cells(text)
     assert leaks(cells, by_hand, ZH) == []
-    # and the marks are there: the counts table shows "<5" for every small count
-    small_deaths = int(by_hand["deaths_infant"].between(1, 4).sum())
-    small_outside = int(by_hand["births_outside"].between(1, 4).sum())
+    # and the marks are there: the counts table shows "<5" for every small count, zeros
+    # included (18 townships for infant deaths, the county's 8 shown)
+    small_deaths = int(by_hand["deaths_infant"].between(0, 4).sum())
+    small_outside = int(by_hand["births_outside"].between(0, 4).sum())
+    assert small_deaths == 18
     shown = [(a, b) for a, b, v in cells if v == "<5"]
     assert sum(b == "婴儿死亡" for _, b in shown) == small_deaths
     assert sum(b == "政策外出生" for _, b in shown) == small_outside
@@ -203,6 +210,9 @@ def test_public_report_shows_no_suppressed_cell(public_zh, by_hand):
     assert sum(v == "<5" and b == "婴儿死亡" for _, b, v in xl) == small_deaths
     wb = openpyxl.load_workbook(book)
     assert wb["版本"]["C2"].value.startswith("公开版：单位每期婴儿死亡")
+    # the workbook passed the audit before it was written: the county's 8 beside eighteen
+    # "<5" (each 0..4, adding to 8) gives no township away
+    assert ("青禾县", "婴儿死亡", 8) in xl
     sheets = wb.sheetnames
     assert sheets == ["版本", "数据读取", "人口变动", "生命统计", "全部指标", "区间方法", "说明",
                       "目标考核", "排名", "数据质量", "严重问题"]
@@ -318,17 +328,22 @@ def test_chinese_figure_renders_without_missing_glyph_or_findfont(caplog):
                 and ("not found" in r.getMessage() or "Font family" in r.getMessage())]
 
 
-def test_county_total_withheld_where_it_gives_the_townships_away(sample_counts, sample_units):
+def test_county_total_shown_where_the_band_protects_the_townships(sample_counts, sample_units):
     # by hand from counts.csv, 2023Q3 (Jul-Sep 2023): seven townships with 1 infant death
-    # each, the rest 0, county 7 = the number of suppressed cells -> each is known to be 1,
-    # so the county's 7 and its infant mortality rate are withheld
+    # each, the rest 0, county 7. With zeros inside the band every township shows "<5", so
+    # a reader knows only: eighteen counts in 0..4 adding up to 7. Each is then at least
+    # 7 - 17 * 4 < 0 -> 0 and at most min(4, 7) = 4: nothing beyond its mark, and the county's
+    # 7 and its infant mortality rate are shown. (Before zeros were banded, seven "<5" beside
+    # eleven zeros and the county's 7 gave every marked township away as 1.)
     raw = pd.read_csv(SAMPLE / "counts.csv", dtype={"unit": str, "period": str})
     q = raw[raw["period"].isin(["2023-07", "2023-08", "2023-09"])]
     per_unit = q.groupby("unit")["deaths_infant"].sum()
     assert sorted(per_unit[per_unit > 0].tolist()) == [1] * 7 and per_unit.sum() == 7
-    t = report.counts_table(sample_counts, sample_units, "2023Q3", language="en")
-    assert t["Infant deaths"].iloc[-1] == "[c]"
-    assert (t["Infant deaths"].iloc[:-1] == "<5").sum() == 7
+    rule = report.disclosure(counts=sample_counts, units=sample_units, periods=["2023Q3"])
+    t = report.counts_table(sample_counts, sample_units, "2023Q3", language="en",
+                            disclosure=rule)
+    assert t["Infant deaths"].iloc[-1] == 7
+    assert (t["Infant deaths"].iloc[:-1] == "<5").sum() == 18
     from fpanalysis import indicators
 
     both = pd.concat([indicators.compute(sample_counts, ["infant_mortality_rate"],
@@ -336,8 +351,14 @@ def test_county_total_withheld_where_it_gives_the_townships_away(sample_counts, 
                       indicators.compute(sample_counts, ["infant_mortality_rate"],
                                          period="2023Q3", level="county",
                                          units=sample_units)])
-    shown = report.indicator_table(both, sample_units, intervals=False, language="en")
-    assert shown.loc["青禾县"].iloc[0] == "[c]"
+    shown = report.indicator_table(both, sample_units, intervals=False, language="en",
+                                   disclosure=rule)
+    assert shown.loc["青禾县"].iloc[0] == pytest.approx(1000 * 7 / q["births"].sum(),
+                                                      abs=0.005)
+    assert (shown.iloc[:-1, 0] == "[c]").all()
+    result = report.audit({"counts": t, "rates": shown}, rule)
+    deaths = result[result["count"] == "deaths_infant"]
+    assert len(deaths) == 18 and (deaths["lower"] == 0).all() and (deaths["upper"] == 4).all()
     internal = report.indicator_table(both, sample_units, intervals=False, language="en",
                                       disclosure="internal")
     assert internal.loc["青禾县"].iloc[0] == pytest.approx(1000 * 7 / q["births"].sum())
