@@ -71,6 +71,7 @@ __all__ = [
     "milestone_projection_table",
     "milestone_table",
     "note_table",
+    "note_text",
     "nowcast_table",
     "output_folder",
     "probability_table",
@@ -872,6 +873,73 @@ def method_table(results: pd.DataFrame, *, language: str = "zh") -> pd.DataFrame
                                 "confidence": ("置信水平", "confidence")[i]})
 
 
+#: Chinese for the notes of :func:`fpanalysis.indicators.compute` and :func:`withhold`,
+#: each applied to one "; "-separated part of a note: (pattern, replacement).
+_NOTE_ZH = (
+    (r"^not reported: empty count cells$", "未报：计数为空"),
+    (r"^not reported: no counts for (.+)$", r"未报：\1无报表"),
+    (r"^not reported: no counts$", "未报：无报表"),
+    (r"^(not reported|partial): (\d+) of (\d+) months?, (.+) missing$",
+     r"\1：应报\3个月，实报\2个月，缺\4"),
+    (r"^(not reported|partial): (\d+) of (\d+) dekads?, (.+) missing$",
+     r"\1：应报\3旬，实报\2旬，缺\4"),
+    (r"^(not reported|partial): children missing: (.+)$", r"\1：缺下级单位 \2"),
+    (r"^no person-years$", "人年数为0"),
+    (r"^denominator is 0$", "分母为0"),
+    (r"^numerator exceeds denominator$", "分子大于分母"),
+    (r"^no births$", "无出生"),
+    (r"^no female births: value infinite, upper end open$", "无女婴出生：比值为无穷大，上限不定"),
+    (r"^no woman-years in an age group$", "有年龄组无育龄妇女人年"),
+    (r"^few events: (\S+) births and deaths$", r"事件少：出生和死亡共\1例"),
+    (r"^few events: (\S+) infant deaths$", r"事件少：婴儿死亡\1例"),
+    (r"^few events: (\S+) births$", r"事件少：出生\1例"),
+    (r"^few events: (\S+) deaths$", r"事件少：死亡\1例"),
+    (r"^few events: (\S+) events$", r"事件少：\1例"),
+    (r"^suppressed: 1-(\d+) events$", r"已隐去：1–\1例"),
+    (r"^suppressed: 1-(\d+) infant deaths$", r"已隐去：婴儿死亡1–\1例"),
+    (r"^suppressed: 1-(\d+) births outside policy$", r"已隐去：政策外出生1–\1例"),
+)
+_STATUS_ZH = {"not reported": "未报", "partial": "部分上报"}
+
+
+def note_text(notes: pd.Series, language: str = "zh") -> np.ndarray:
+    """The notes of indicator results in ``language``: the fixed English sentences of
+    :func:`fpanalysis.indicators.compute` (and of :func:`withhold`) in Chinese for ``'zh'``,
+    part by part (a note may join several with ``"; "``); a part no pattern knows stays as
+    it is. Each distinct note is translated once.
+
+    Examples
+    --------
+    >>> notes = ["few events: 7 births", "",
+    ...          "partial: 2 of 3 months, 2024-08 missing; few events: 3 births"]
+    >>> list(note_text(pd.Series(notes)))
+    ['事件少：出生7例', '', '部分上报：应报3个月，实报2个月，缺2024-08；事件少：出生3例']
+    """
+    import re
+
+    text = pd.Series(notes, dtype=object).fillna("").astype(str)
+    if _language(language) == 1:
+        return text.to_numpy(dtype=object)
+
+    def one(note: str) -> str:
+        parts = []
+        for part in note.split("; "):
+            for pattern, repl in _NOTE_ZH:
+                new, n = re.subn(pattern, repl, part)
+                if n:
+                    part = new
+                    break
+            for en, zh in _STATUS_ZH.items():
+                part = part.replace(f"{en}：", f"{zh}：")
+            part = re.sub(r" ?\(([^()]*) missing\)", r"（缺\1）", part)
+            parts.append(part)
+        return "；".join(parts)
+
+    uniq = pd.unique(text)
+    return text.map(dict(zip(uniq, (one(u) for u in uniq), strict=True))).to_numpy(
+        dtype=object)
+
+
 def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
                indicators: Sequence[str] | None = None, language: str = "zh",
                disclosure: str | Disclosure = "public") -> pd.DataFrame:
@@ -911,7 +979,7 @@ def note_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
         ("指标", "indicator")[i]: [_display_label(str(k), language)
                                    for k in noted["indicator"]],
         ("值", "value")[i]: noted["value"].to_numpy(dtype=object),
-        ("说明", "note")[i]: noted["note"].astype(str).to_numpy(),
+        ("说明", "note")[i]: note_text(noted["note"], language),
     }, index=_unit_index(noted["unit"], units, language))
     attach(table, records)
     return table
@@ -1802,6 +1870,7 @@ def render(
         done = _point_to(nbformat.read(executed, as_version=4),
                          params.get("output_dir"), os.path.relpath(final.resolve(), nb_dir))
         nbformat.write(done, executed)
+        done.metadata["title"] = _html_title(done, p, language, nb_path.stem)
         exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                                 exclude_output_prompt=True)
         body, _ = exporter.from_notebook_node(done)
@@ -1825,6 +1894,24 @@ def render(
     _replace_folder(work, final)
     shutil.rmtree(failed, ignore_errors=True)
     return final / executed.with_suffix(".html").name
+
+
+def _html_title(nb, period: object, language: str, fallback: str) -> str:
+    """The ``<title>`` of a report's HTML: the first level-1 heading the report shows (a
+    Markdown cell, or a Markdown output such as :func:`title`'s), with the period's label
+    when the heading does not name it; ``fallback`` (the notebook's name) when there is no
+    heading. Without it nbconvert titles every report "Notebook"."""
+    label = pr.label(period, language)
+    for cell in nb.cells:
+        texts = [cell.source] if cell.cell_type == "markdown" else [
+            "".join(o.get("data", {}).get("text/markdown", ""))
+            for o in cell.get("outputs", [])]
+        for text in texts:
+            for line in str(text).splitlines():
+                if line.startswith("# "):
+                    head = line[2:].replace("**", "").strip()
+                    return head if label in head else f"{head} {label}"
+    return f"{fallback} {label}"
 
 
 def _point_to(nb, work: object, final: str):
