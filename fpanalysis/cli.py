@@ -283,10 +283,16 @@ def _indicators(args: argparse.Namespace) -> int:
     report.check_period(counts, period, source=f"the counts in {args.data_dir}")
     table = indicators.compute(counts, period=period, level=level, units=units)
     table = table.assign(period=table["period"].astype(str))
+    rule = None
     if args.disclosure == "public":
-        table = report.publishable(table)
+        # one plan over the whole hierarchy, whatever --level shows: a county run and a
+        # township run suppress the same cells, so neither can be differenced against the
+        # other; the table is audited before it goes out in any format
+        rule = report.disclosure("public", counts=counts, units=units, periods=[period])
+        table = report.publishable(table, rule, units=units)
+        report.check(report.audit({"indicators": table}, rule))
     if args.format == "xlsx":
-        report.write_excel({"indicators": table}, args.output)
+        report.write_excel({"indicators": table}, args.output, disclosure=rule)
         print(args.output)
         return 0
     text = table.to_csv(index=False, lineterminator="\n") if args.format == "csv" \

@@ -9,6 +9,7 @@ report can point to an individual family; ``disclosure="internal"`` shows everyt
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -1865,8 +1866,9 @@ def render(
     params = {k: v for k, v in params.items() if k in declared} | dict(parameters or {})
     executed = work / nb_path.name
     try:
-        pm.execute_notebook(str(nb_path), str(executed), parameters=params, cwd=str(nb_dir),
-                            progress_bar=False, kernel_name="python3")
+        with _one_blas_thread():
+            pm.execute_notebook(str(nb_path), str(executed), parameters=params,
+                                cwd=str(nb_dir), progress_bar=False, kernel_name="python3")
         done = _point_to(nbformat.read(executed, as_version=4),
                          params.get("output_dir"), os.path.relpath(final.resolve(), nb_dir))
         nbformat.write(done, executed)
@@ -1912,6 +1914,25 @@ def _html_title(nb, period: object, language: str, fallback: str) -> str:
                     head = line[2:].replace("**", "").strip()
                     return head if label in head else f"{head} {label}"
     return f"{fallback} {label}"
+
+
+#: Thread counts of the BLAS libraries numpy may use, set to 1 for a report's kernel unless
+#: the user set them: a report's matrices are tiny, and multi-threaded OpenBLAS spun its
+#: threads for 0.2-0.6 s on an (18 x 18) covariance when two reports ran on two cores.
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Start kernels with one BLAS thread (the kernel inherits this process's environment);
+    variables the user set are kept, and the environment is restored afterwards."""
+    added = [k for k in _BLAS_THREADS if k not in os.environ]
+    os.environ.update(dict.fromkeys(added, "1"))
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _point_to(nb, work: object, final: str):

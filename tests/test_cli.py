@@ -577,3 +577,33 @@ def test_indicators_format_and_file_ending_agree(capsys, tmp_path):
     assert call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period", "2024Q3",
                 "--level", "county", "--output", str(md))[0] == 0
     assert md.read_text(encoding="utf-8").startswith("| unit | period | indicator |")
+
+
+def test_indicators_at_two_levels_cannot_be_differenced(capsys):
+    # Last session's leak: `indicators --level county` beside `--level township` for
+    # 2023Q3 gave 7 townships at exactly 1 infant death (county total minus the shown
+    # townships). Both runs now share one plan. Check by hand with the one constraint a
+    # reader has (county = sum of townships): each suppressed township x lies in
+    # [max(0, R - 4 (s - 1)), min(4, R)] with R = county - shown townships and s the number
+    # suppressed (each suppressed one is 0..4); protection needs the whole band 0..4.
+    import csv
+    import io
+
+    def imr(level: str) -> dict[str, str]:
+        status, _, out = call(capsys, "indicators", "--data-dir", str(SAMPLE), "--period",
+                              "2023Q3", "--level", level)
+        assert status == 0
+        return {r["unit"]: r["numerator"] for r in csv.DictReader(io.StringIO(out))
+                if r["indicator"] == "infant_mortality_rate"}
+
+    county, towns = imr("county"), imr("township")
+    assert len(towns) == 18 and len(county) == 1
+    total = next(iter(county.values()))
+    if not total.replace(".", "").isdigit():
+        return  # the county total withheld: nothing to difference against
+    shown = [float(v) for v in towns.values() if v.replace(".", "").isdigit()]
+    hidden = [v for v in towns.values() if not v.replace(".", "").isdigit()]
+    assert hidden and all(v in ("<5", "[c]") for v in hidden)
+    rest = float(total) - sum(shown)
+    low, high = max(0.0, rest - 4 * (len(hidden) - 1)), min(4.0, rest)
+    assert (low, high) == (0.0, 4.0)

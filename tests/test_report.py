@@ -7,6 +7,7 @@ under a second per run); one test renders the real quarterly report end to end.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -794,3 +795,26 @@ def test_html_title_is_the_report_heading_and_period(tmp_path):
                              output_dir=tmp_path / language, language=language)
         text = html.read_text(encoding="utf-8")
         assert f"<title>Tiny report {label}</title>" in text
+
+
+def test_report_kernel_runs_with_one_blas_thread(tmp_path, monkeypatch):
+    # the kernel inherits the environment render sets: one BLAS thread unless the user chose
+    # (a report's matrices are tiny; threads only contend); the caller's environment is
+    # restored afterwards
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell('period = "2024Q3"\ndata_dir = ""\ndisclosure = "internal"',
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(
+                    'import os\nprint(os.environ.get("OPENBLAS_NUM_THREADS"), '
+                    'os.environ.get("OMP_NUM_THREADS"))')]
+    path = tmp_path / "nb" / "env.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    html = report.render(path, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "out",
+                         disclosure="internal")
+    done = nbformat.read(html.with_suffix(".ipynb"), as_version=4)
+    assert done.cells[-1].outputs[0]["text"] == "1 3\n"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
