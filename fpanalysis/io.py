@@ -57,8 +57,16 @@ from .schema import (
     TableSpec,
     suggestion,
 )
-from .tables import (Collector, LoadReport, StoredReport, Walked, fmt, load_report,
-                     normalise_keys, walk)
+from .tables import (
+    Collector,
+    LoadReport,
+    StoredReport,
+    Walked,
+    fmt,
+    load_report,
+    normalise_keys,
+    walk,
+)
 
 __all__ = [
     "LoadReport",

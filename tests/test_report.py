@@ -805,8 +805,8 @@ def test_report_kernel_runs_with_one_blas_thread(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell('period = "2024Q3"\ndata_dir = ""\ndisclosure = "internal"',
-                                          metadata={"tags": ["parameters"]}),
+    parameters = 'period = "2024Q3"\ndata_dir = ""\ndisclosure = "internal"'
+    nb.cells = [nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(
                     'import os\nprint(os.environ.get("OPENBLAS_NUM_THREADS"), '
                     'os.environ.get("OMP_NUM_THREADS"))')]
