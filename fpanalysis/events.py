@@ -84,14 +84,30 @@ REASONS: tuple[tuple[str, str, str], ...] = (
 )
 _FIRST_ROWS = 5  # row numbers kept per reason
 
-# -- slots: what one (key, period) cell counts --------------------------------------------
-# slots 0-5: births by sex and order, slot = sex * 3 + order (male o1, o2, o3p, female ...)
-_DEATHS, _INFANT, _AGE0, _COMPLIANT = 6, 7, 8, 17
-_AGE_LABELS = ("10_14",) + AGE_GROUPS + ("50_60",)  # slots 8..16
-_N_SLOTS = 18
-# mother's age 10..60 -> age slot offset (0 = 10-14, 1 = 15-19, ..., 8 = 50-60)
-_AGE_GROUP_OF = np.minimum((np.arange(MOTHER_AGES[0], MOTHER_AGES[1] + 1) - 10) // 5,
-                           8).astype(np.int64)
+# -- the count columns, in contract order; the accumulator holds one row per column -------
+_AGE_EXTRA = ("10_14", "50_60")
+
+
+def _count_columns(deaths_by_age: bool) -> tuple[str, ...]:
+    """The output count columns (``deaths_infant`` only with ages at death)."""
+    orders = tuple(f"births_{sex}_{o}" for o in BIRTH_ORDERS for sex in ("male", "female"))
+    return (("births", "births_male", "births_female") + orders + ("deaths",)
+            + (("deaths_infant",) if deaths_by_age else ()) + ("births_compliant",)
+            + tuple(f"births_age_{a}" for a in AGE_GROUPS + _AGE_EXTRA))
+
+
+def _slots(columns: tuple[str, ...]) -> dict[str, object]:
+    """Row numbers of the accumulator: per (sex, order) code, per age code, and the rest."""
+    at = {c: i for i, c in enumerate(columns)}
+    order_rows = np.array([at[f"births_{sex}_{o}"] for sex in ("male", "female")
+                           for o in BIRTH_ORDERS], dtype=np.int64)  # index sex * 3 + order
+    ages = np.arange(MOTHER_AGES[0], MOTHER_AGES[1] + 1)
+    groups = [f"births_age_{a}" for a in AGE_GROUPS]
+    age_rows = np.array([at["births_age_10_14"] if a < 15 else at["births_age_50_60"] if a > 49
+                         else at[groups[(a - 15) // 5]] for a in ages], dtype=np.int64)
+    return {"order": order_rows, "age": age_rows, "deaths": at["deaths"],
+            "infant": at.get("deaths_infant"), "compliant": at["births_compliant"]}
+
 
 _SEX_WORDS = {"m": 0, "male": 0, "男": 0, "1": 0, "f": 1, "female": 1, "女": 1, "2": 1}
 _EVENT_WORDS = {"birth": 0, "出生": 0, "death": 1, "死亡": 1}
@@ -121,8 +137,21 @@ def _is_arrow(col: object) -> bool:
     return type(col).__module__.startswith("pyarrow")
 
 
-def _label_codes(col: object) -> tuple[np.ndarray, list]:
-    """Codes of each cell into a list of its distinct raw values (-1 for a missing cell)."""
+def _native(col: object) -> object:
+    """A pandas column backed by Arrow (``date32[pyarrow]`` from ``dd.read_parquet``) as its
+    Arrow array, so that the Arrow paths read it; anything else unchanged."""
+    if isinstance(col, pd.Series) and isinstance(col.dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arr = pa.array(col.array)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return col
+
+
+def _label_codes(col: object, labels: bool = True) -> tuple[np.ndarray, list]:
+    """Codes of each cell into a list of its distinct raw values (-1 for a missing cell);
+    with ``labels=False`` the list is not built (the caller has it)."""
+    col = _native(col)
     if _is_arrow(col):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -132,16 +161,32 @@ def _label_codes(col: object) -> tuple[np.ndarray, list]:
         idx = col.indices
         codes = (idx.to_numpy() if idx.null_count == 0
                  else pc.fill_null(idx, -1).to_numpy())
-        return codes, col.dictionary.to_pylist()
+        return codes, (col.dictionary.to_pylist() if labels else [])
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return col.cat.codes.to_numpy(), list(col.cat.categories)
+        return col.cat.codes.to_numpy(), (list(col.cat.categories) if labels else [])
     codes, uniq = pd.factorize(col, use_na_sentinel=True)
     return codes, list(uniq)
 
 
-def _lut(values: list, missing: int) -> np.ndarray:
+def _lut(values: list, missing: int, dtype: type = np.int64) -> np.ndarray:
     """A lookup table of per-label values with the missing code appended (index -1)."""
-    return np.array(list(values) + [missing], dtype=np.int64)
+    return np.array(list(values) + [missing], dtype=dtype)
+
+
+def _null_mask(col: object) -> np.ndarray:
+    """The missing cells of an Arrow array as a bool array."""
+    if col.null_count == 0:
+        return np.zeros(len(col), dtype=bool)
+    return col.is_null().to_numpy(zero_copy_only=False)
+
+
+def _filled(col: object) -> np.ndarray:
+    """An Arrow array of a numpy-like type as numpy, nulls as 0 (zero-copy without nulls)."""
+    if col.null_count == 0:
+        return col.to_numpy()
+    import pyarrow.compute as pc
+
+    return pc.fill_null(col, 0).to_numpy()
 
 
 def _words(col: object, words: dict[str, int]) -> np.ndarray:
@@ -149,16 +194,20 @@ def _words(col: object, words: dict[str, int]) -> np.ndarray:
     codes, labels = _label_codes(col)
     texts = [_label(x) for x in labels]
     vals = [_MISSING if t is None else words.get(t.lower(), _UNKNOWN) for t in texts]
-    return _lut(vals, _MISSING)[codes]
+    return _lut(vals, _MISSING, np.int8)[codes]
 
 
 def _numbers(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Floats (NaN where missing or bad), the missing mask and the bad mask."""
+    """Numbers (integers as they are; else floats, NaN where missing or bad), the missing
+    mask and the bad mask."""
+    col = _native(col)
     if _is_arrow(col):
         import pyarrow as pa
 
         t = col.type
-        if pa.types.is_integer(t) or pa.types.is_floating(t):
+        if pa.types.is_integer(t):
+            return _filled(col), _null_mask(col), np.zeros(len(col), dtype=bool)
+        if pa.types.is_floating(t):
             vals = col.to_numpy(zero_copy_only=False).astype(np.float64)
             missing = np.isnan(vals)
             bad = np.isinf(vals)
@@ -169,6 +218,10 @@ def _numbers(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elif pd.api.types.is_bool_dtype(col.dtype):
         missing = col.isna().to_numpy()
         return np.full(len(col), np.nan), missing, ~missing
+    elif pd.api.types.is_integer_dtype(col.dtype):
+        missing = col.isna().to_numpy()
+        dtype = getattr(col.dtype, "numpy_dtype", col.dtype)
+        return col.to_numpy(dtype=dtype, na_value=0), missing, np.zeros(len(col), dtype=bool)
     elif pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
             col.dtype, pd.CategoricalDtype):
         vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -191,19 +244,21 @@ def _numbers(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _flags(col: object) -> np.ndarray:
     """Booleans as 1/0; -1 missing, -2 not a boolean."""
+    col = _native(col)
     if _is_arrow(col):
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if pa.types.is_boolean(col.type):
-            vals = pc.fill_null(col, False).to_numpy(zero_copy_only=False).astype(np.int64)
-            vals[col.is_null().to_numpy(zero_copy_only=False)] = _MISSING
+            filled = pc.fill_null(col, False) if col.null_count else col
+            vals = filled.to_numpy(zero_copy_only=False).astype(np.int8)
+            vals[_null_mask(col)] = _MISSING
             return vals
         if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
             return _zero_one(*_numbers(col))
     elif pd.api.types.is_bool_dtype(col.dtype):
         missing = col.isna().to_numpy()
-        vals = col.to_numpy(dtype=bool, na_value=False).astype(np.int64)
+        vals = col.to_numpy(dtype=bool, na_value=False).astype(np.int8)
         vals[missing] = _MISSING
         return vals
     elif pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
@@ -218,11 +273,19 @@ def _flags(col: object) -> np.ndarray:
         t = _label(x)
         vals.append(_MISSING if t is None else 1 if t.lower() in _TRUE_WORDS
                     else 0 if t.lower() in _FALSE_WORDS else _UNKNOWN)
-    return _lut(vals, _MISSING)[codes]
+    return _lut(vals, _MISSING, np.int8)[codes]
+
+
+def _fraction(vals: np.ndarray) -> np.ndarray | bool:
+    """Where a number is not whole (never, for an integer array)."""
+    if vals.dtype.kind in "iub":
+        return False
+    with np.errstate(invalid="ignore"):
+        return np.mod(vals, 1) != 0
 
 
 def _zero_one(vals: np.ndarray, missing: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    out = np.where((vals == 0) | (vals == 1), np.nan_to_num(vals), _UNKNOWN).astype(np.int64)
+    out = np.where((vals == 0) | (vals == 1), np.nan_to_num(vals), _UNKNOWN).astype(np.int8)
     out[bad] = _UNKNOWN
     out[missing] = _MISSING
     return out
@@ -230,12 +293,15 @@ def _zero_one(vals: np.ndarray, missing: np.ndarray, bad: np.ndarray) -> np.ndar
 
 def _days(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Days since 1970-01-01 (int64), the missing mask and the unreadable mask."""
+    col = _native(col)
     if _is_arrow(col):
         import pyarrow as pa
         import pyarrow.compute as pc
 
         t = col.type
-        if pa.types.is_date32(t) or pa.types.is_date64(t) or pa.types.is_timestamp(t):
+        if pa.types.is_date32(t):  # days since 1970 already
+            return _filled(col.view(pa.int32())), _null_mask(col), np.zeros(len(col), bool)
+        if pa.types.is_date64(t) or pa.types.is_timestamp(t):
             if pa.types.is_timestamp(t) and t.tz is not None:
                 col = pc.local_timestamp(col)
             missing = col.is_null().to_numpy(zero_copy_only=False)
@@ -366,9 +432,29 @@ class _Registry:
         self.index = pd.Index(self.labels, dtype=object)
         self.fixed = fixed is not None
         self.not_leaf = pd.Index(list(not_leaf), dtype=object)
+        self._cache: tuple[object, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cache": None}
 
     def codes(self, col: object) -> np.ndarray:
-        """Global codes of a column's cells: -1 missing, -2 unknown, -3 not a leaf."""
+        """Global codes of a column's cells: -1 missing, -2 unknown, -3 not a leaf.
+
+        The batches of one Parquet row group (or one categorical) share a dictionary: its
+        lookup table is kept and reused while the dictionary stays the same."""
+        col = _native(col)
+        dictionary = None
+        if _is_arrow(col):
+            import pyarrow as pa
+
+            if pa.types.is_dictionary(col.type):
+                dictionary = col.dictionary
+        elif isinstance(col.dtype, pd.CategoricalDtype):
+            dictionary = col.cat.categories
+        if dictionary is not None and self._cache is not None and \
+                type(self._cache[0]) is type(dictionary) and self._cache[0].equals(dictionary):
+            raw, _ = _label_codes(col, labels=False)
+            return self._cache[1][raw]
         raw, labels = _label_codes(col)
         texts = [_label(x) for x in labels]
         at = self.index.get_indexer(texts) if texts else np.zeros(0, dtype=np.intp)
@@ -384,14 +470,30 @@ class _Registry:
                 self.index = pd.Index(self.labels, dtype=object)
                 at = self.index.get_indexer(texts)
         at = np.where(none, _MISSING, at)
-        return _lut(at, _MISSING)[raw]
+        lut = _lut(at, _MISSING)
+        if dictionary is not None:
+            self._cache = (dictionary, lut)
+        return lut[raw]
 
 
 # --------------------------------------------------------------------------- the tally
 
+def _zeros(n: int) -> np.ndarray:
+    """int64 zeros written in order: the pages are touched sequentially here, not one by
+    one at random by the counting (10x faster for an array of 100+ MB)."""
+    out = np.empty(n, dtype=np.int64)
+    out.fill(0)
+    return out
+
+
 @dataclass
 class _Tally:
-    """Counts so far: ``acc[key..., period, slot]`` and what was rejected, per reason."""
+    """Counts so far and what was rejected, per reason.
+
+    ``acc[column, key..., period]`` holds one row per output count column (so that the
+    result frame is this array, not a copy of it); ``buf`` is ``acc`` flat plus one last
+    cell where rejected rows and unused contributions are added.
+    """
 
     by: tuple[str, ...]
     plan: _Plan
@@ -409,45 +511,40 @@ class _Tally:
     every: list = field(default=None)
 
     def __post_init__(self) -> None:
-        self.buf = np.zeros(int(np.prod(self._dims())) + 1, dtype=np.int32)
+        self.columns = _count_columns(self.deaths_by_age)
+        self.slots = _slots(self.columns)
         self.rejected = np.zeros(len(self.reasons), dtype=np.int64)
         self.first = [[] for _ in self.reasons]
         self.every = [[] for _ in self.reasons]
         self._shape = self._dims()
+        self.buf = _zeros(int(np.prod(self._shape)) + 1)
 
     def _dims(self) -> list[int]:
-        return ([len(self.registries[c].labels) for c in self.by]
-                + [len(self.plan.labels), _N_SLOTS])
+        return ([len(self.columns)] + [len(self.registries[c].labels) for c in self.by]
+                + [len(self.plan.labels)])
 
     @property
     def acc(self) -> np.ndarray:
-        """The counts, ``acc[key..., period, slot]`` (a view; the last cell of ``buf`` is
-        where rejected and unused contributions go)."""
+        """The counts, ``acc[column, key..., period]`` (a view of ``buf``)."""
         return self.buf[:-1].reshape(self._shape)
 
-    def _resize(self, shape: list[int], dtype: type) -> None:
-        old = self.buf[:-1].reshape(self._shape)
-        self.buf = np.zeros(int(np.prod(shape)) + 1, dtype=dtype)
-        new = self.buf[:-1].reshape(shape)
-        new[tuple(slice(0, k) for k in old.shape)] = old
-        self._shape = shape
-
-    def _grow(self, n: int) -> None:
-        """Make room for keys seen since the last batch; int64 before a cell could
-        overflow int32."""
+    def _grow(self) -> None:
+        """Make room for keys first seen in this batch."""
         dims = self._dims()
-        dtype = np.int64 if self.rows_in + n >= 2 ** 31 - 1 else self.buf.dtype
-        if dims != self._shape or dtype != self.buf.dtype:
-            self._resize(dims, dtype)
+        if dims != self._shape:
+            old = self.acc
+            self.buf = _zeros(int(np.prod(dims)) + 1)
+            self._shape = dims
+            self.acc[tuple(slice(0, k) for k in old.shape)] = old
 
     def add(self, cols: dict[str, object], file: str, offset: int) -> None:
-        """Count one batch (a dict of same-length columns, arrow arrays or Series)."""
+        """Count one batch (a dict of same-length columns, Arrow arrays or Series)."""
         n = len(cols["unit"])
         if n == 0:
             return
         unit = self.unit.codes(cols["unit"])
         keys = [unit if c == "unit" else self.registries[c].codes(cols[c]) for c in self.by]
-        self._grow(n)
+        self._grow()
         days, d_missing, d_bad = _days(cols["date"])
         offs = days - self.plan.first
         inside = (offs >= 0) & (offs < len(self.plan.lut))
@@ -459,9 +556,9 @@ class _Tally:
         age, a_missing, a_bad = _numbers(cols["mother_age"])
         compliant = _flags(cols["compliant"])
         with np.errstate(invalid="ignore"):
-            o_invalid = o_bad | (~o_missing & ((order < 1) | (np.mod(order, 1) != 0)))
+            o_invalid = o_bad | (~o_missing & ((order < 1) | _fraction(order)))
             a_invalid = a_bad | (~a_missing & ((age < MOTHER_AGES[0]) | (age > MOTHER_AGES[1])
-                                               | (np.mod(age, 1) != 0)))
+                                               | _fraction(age)))
         masks = {
             "unit_missing": unit == _MISSING,
             "unit_unknown": unit == _UNKNOWN,
@@ -480,16 +577,16 @@ class _Tally:
             "compliant_missing": birth & (compliant == _MISSING),
             "compliant_invalid": birth & (compliant == _UNKNOWN),
         }
-        infant = np.zeros(n, dtype=bool)
+        infant = None
         if self.deaths_by_age:
             dage, g_missing, g_bad = _numbers(cols["age_at_death"])
             death = event == 1
             with np.errstate(invalid="ignore"):
                 g_invalid = g_bad | (~g_missing & ((dage < 0) | (dage > _MAX_DEATH_AGE)
-                                                   | (np.mod(dage, 1) != 0)))
+                                                   | _fraction(dage)))
+                infant = dage == 0
             masks["age_at_death_missing"] = death & g_missing
             masks["age_at_death_invalid"] = death & g_invalid
-            infant = dage == 0
         for c in self.by:
             if c != "unit":
                 masks[f"{c}_missing"] = keys[self.by.index(c)] == _MISSING
@@ -513,26 +610,36 @@ class _Tally:
         self.rows_rejected += n - used
         if not used:
             return
-        # one integer key: (by codes..., period) cell, times the slots, plus the slot
-        n_p = len(self.plan.labels)
+        # one integer key: the (key..., period) cell plus the column's row offset
+        dims = self._shape
+        n_cells = int(np.prod(dims[1:]))
         cell = np.zeros(n, dtype=np.int64)
-        for k, c in zip(keys, self.by, strict=True):
-            size = len(self.registries[c].labels)
-            cell = cell * size + np.where(ok, k, 0)
-        cell = (cell * n_p + np.where(ok, pcode, 0)) * _N_SLOTS
-        buf = self.buf
-        trash = buf.size - 1  # rejected rows and unused slots land here
+        for k, size in zip(keys, dims[1:-1], strict=True):
+            cell *= size
+            cell += k
+        if not ok.all():
+            cell[~ok] = 0
+        cell *= dims[-1]
+        cell += pcode
+        trash = self.buf.size - 1  # rejected rows and unused contributions go here
         is_birth = ok & birth
         is_death = ok & (event == 1)
-        ord_slot = sex * 3 + np.clip(np.nan_to_num(order, nan=1.0), 1, 3).astype(np.int64) - 1
-        age_slot = _AGE0 + _AGE_GROUP_OF[np.clip(np.nan_to_num(age, nan=10.0),
-                                                 *MOTHER_AGES).astype(np.int64) - 10]
-        one = buf.dtype.type(1)
-        np.add.at(buf, np.where(is_birth, cell + ord_slot,
-                                np.where(is_death, cell + _DEATHS, trash)), one)
-        np.add.at(buf, np.where(is_birth, cell + age_slot,
-                                np.where(is_death & infant, cell + _INFANT, trash)), one)
-        np.add.at(buf, np.where(is_birth & (compliant == 1), cell + _COMPLIANT, trash), one)
+        sl = self.slots
+        with np.errstate(invalid="ignore"):  # garbage where not a valid birth: not used
+            order_code = sex * 3 + np.clip(order, 1, 3).astype(np.int8) - 1
+            age_code = np.clip(age, *MOTHER_AGES).astype(np.int8) - MOTHER_AGES[0]
+        # births: their sex x order row; deaths: the deaths row
+        row = np.where(is_birth, sl["order"][np.where(is_birth, order_code, 0)], sl["deaths"])
+        np.add.at(self.buf, np.where(ok, cell + row * n_cells, trash), 1)
+        # births: their mother's age row; infant deaths: the infant row
+        row = sl["age"][np.where(is_birth, age_code, 0)]
+        use = is_birth
+        if infant is not None:
+            row = np.where(is_birth, row, sl["infant"])
+            use = is_birth | (is_death & infant)
+        np.add.at(self.buf, np.where(use, cell + row * n_cells, trash), 1)
+        np.add.at(self.buf, np.where(is_birth & (compliant == 1),
+                                     cell + sl["compliant"] * n_cells, trash), 1)
 
 
 @dataclass(frozen=True)
@@ -565,9 +672,9 @@ def _merge(a: _Tally, b: _Tally) -> _Tally:
             ra.labels += [x for x in rb.labels if x not in known]
             ra.index = pd.Index(ra.labels, dtype=object)
         index.append(ra.index.get_indexer(rb.labels))
-    a._resize(a._dims(), np.int64)
+    a._grow()
     if a.by:
-        a.acc[np.ix_(*index)] += b.acc
+        a.acc[(slice(None),) + np.ix_(*index)] += b.acc
     else:
         a.acc[...] += b.acc
     a.rows_in += b.rows_in
@@ -752,43 +859,35 @@ def _counts_frame(t: _Tally) -> pd.DataFrame:
     for i, c in enumerate(t.by):
         lab = np.array(t.registries[c].labels, dtype=object)
         order = np.argsort(lab, kind="stable") if len(lab) else np.zeros(0, dtype=np.intp)
-        acc = acc.take(order, axis=i)
+        if not np.array_equal(order, np.arange(len(lab))):
+            acc = acc.take(order, axis=i + 1)
         labels.append(lab[order])
     dims = [len(x) for x in labels]
     n_p = len(t.plan.labels)
     n = int(np.prod(dims)) * n_p
-    out = {}
+    keys = {}
     for i, (c, lab) in enumerate(zip(t.by, labels, strict=True)):
         inner = int(np.prod(dims[i + 1:])) * n_p
         outer = int(np.prod(dims[:i]))
-        out[c] = pd.array(np.tile(np.repeat(lab, inner), outer), dtype="string")
+        keys[c] = pd.array(np.tile(np.repeat(lab, inner), outer), dtype="string")
     pcodes = np.tile(np.arange(n_p), n // n_p if n_p else 0)
-    if t.plan.kind in ("M", "Q", "Y") and n_p:
-        out["period"] = pd.PeriodIndex(list(t.plan.labels)).take(pcodes).array
-    elif t.plan.kind in ("M", "Q", "Y"):
-        freq = {"M": "M", "Q": "Q", "Y": "Y"}[t.plan.kind]
-        out["period"] = pd.PeriodIndex([], freq=freq).array
+    if t.plan.kind in ("M", "Q", "Y"):
+        per = (pd.PeriodIndex(list(t.plan.labels)) if n_p
+               else pd.PeriodIndex([], freq=t.plan.kind))
+        keys["period"] = per.take(pcodes).array
     else:
         table = np.empty(n_p, dtype=object)
         table[:] = list(t.plan.labels)
-        out["period"] = table[pcodes]
-    s = acc.reshape(n, _N_SLOTS).astype(np.int64)
-    male, female = s[:, 0:3].sum(axis=1), s[:, 3:6].sum(axis=1)
-    out["births"] = male + female
-    out["births_male"], out["births_female"] = male, female
-    for o, k in zip(BIRTH_ORDERS, range(3), strict=True):
-        out[f"births_male_{o}"] = s[:, k]
-        out[f"births_female_{o}"] = s[:, 3 + k]
-    out["deaths"] = s[:, _DEATHS]
-    if t.deaths_by_age:
-        out["deaths_infant"] = s[:, _INFANT]
-    out["births_compliant"] = s[:, _COMPLIANT]
-    for k, a in enumerate(_AGE_LABELS):
-        if a in AGE_GROUPS:
-            out[f"births_age_{a}"] = s[:, _AGE0 + k]
-    out["births_age_10_14"] = s[:, _AGE0]
-    out["births_age_50_60"] = s[:, _AGE0 + 8]
-    return pd.DataFrame(out)
+        keys["period"] = table[pcodes]
+    mat = acc.reshape(len(t.columns), n)  # one row per count column: the frame's block
+    cols = list(t.columns)
+    male = [cols.index(f"births_male_{o}") for o in BIRTH_ORDERS]
+    female = [cols.index(f"births_female_{o}") for o in BIRTH_ORDERS]
+    np.sum(mat[male], axis=0, out=mat[1])
+    np.sum(mat[female], axis=0, out=mat[2])
+    np.add(mat[1], mat[2], out=mat[0])
+    counts = pd.DataFrame(mat.T, columns=cols, copy=False)
+    return pd.concat([pd.DataFrame(keys), counts], axis=1)
 
 
 def _report(t: _Tally, source: str) -> dict:
