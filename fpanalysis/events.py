@@ -231,7 +231,7 @@ def _numbers(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     codes, labels = _label_codes(col)
     texts = [_label(x) for x in labels]
     parsed = pd.to_numeric(pd.Series([t if t is not None else "" for t in texts],
-                                     dtype=object), errors="coerce").to_numpy(np.float64)
+                                     dtype=object), errors="coerce").to_numpy(np.float64, copy=True)
     is_bool = np.array([isinstance(x, bool | np.bool_) for x in labels], dtype=bool)
     parsed[is_bool | np.isinf(parsed)] = np.nan
     none = np.array([t is None for t in texts], dtype=bool)
@@ -1059,8 +1059,9 @@ def aggregate_events(
     and compliant cells are not read. An event breaking a rule is not counted anywhere
     (not even in ``deaths``): it is counted in ``rejected_events`` under each rule it
     breaks, and ``rows_in == rows_used + rows_rejected``. Rows are numbered from 1 in
-    each Parquet file (it has no header), by position (1-based) in a DataFrame, and
-    within each partition (``file`` is ``'partition <i>'``) for dask.
+    each Parquet file (it has no header), by position (1-based) in a DataFrame (``file``
+    is ``'events'``), and within each partition (``file`` is ``'partition <i>'``) for
+    dask.
 
     Examples
     --------
@@ -1149,7 +1150,7 @@ def aggregate_events(
     spec = _Spec(by, _Plan.make(kind, first, last), leaves, not_leaf, tuple(reasons), strict,
                  deaths_by_age, int(batch_size))
     if source == "pandas":
-        tally = _tally_frame(events[columns], spec, "")
+        tally = _tally_frame(events[columns], spec, "events")
         name = "DataFrame"
     elif source == "parquet":
         tally = spec.tally()

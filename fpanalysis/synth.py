@@ -1081,7 +1081,8 @@ def _event_chunk(rng: np.random.Generator, k: int, weights_cum: np.ndarray, firs
         out["mother_age"][births[kb == 3]] = rng.choice(np.array([8, 65], dtype=np.int8),
                                                         int((kb == 3).sum()))
         missing["compliant"][births[kb == 4]] = True  # compliant missing
-        out["date"][bad[kind == 5]] -= n_days  # a date before the years
+        early = bad[kind == 5]  # a date in the year before the years
+        out["date"][early] = first_day - 1 - rng.integers(0, 365, len(early))
         missing["date"][bad[kind == 6]] = True  # no date
     return {"values": out, "missing": missing}
 
@@ -1114,7 +1115,7 @@ def make_events(n_rows: int, *, n_units: int = 40_000, years: tuple[int, int] = 
     one death in a hundred); the birth columns are missing for deaths and ``age_at_death``
     for births. With ``invalid`` > 0 that share of rows gets one planted problem each: an
     unknown event or sex code (``marriage``, ``X``), birth order 0, mother's age 8 or 65,
-    compliant missing, a date a year early, or no date.
+    compliant missing, a date in the year before ``years``, or no date.
 
     Rows are drawn ``chunk`` at a time, each chunk from its own seeded stream, so
     :func:`write_event_register` writes the same rows with the same ``chunk``.
