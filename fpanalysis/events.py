@@ -732,9 +732,11 @@ def _parquet_batches(files: list[Path], columns: list[str], size: int
         text = [c for c in columns if c in ("unit", "event", "sex") or c not in EVENT_COLUMNS]
         text = [c for c in text if pa.types.is_string(schema.field(c).type)
                 or pa.types.is_large_string(schema.field(c).type)]
-        pf = pq.ParquetFile(f, read_dictionary=text)
+        # buffered reads (pages, not whole column chunks) and one decoding thread: the
+        # counting is one thread anyway, and this keeps the reader's memory small
+        pf = pq.ParquetFile(f, read_dictionary=text, buffer_size=1 << 20)
         lo = 0
-        for rb in pf.iter_batches(batch_size=size, columns=columns, use_threads=True):
+        for rb in pf.iter_batches(batch_size=size, columns=columns, use_threads=False):
             yield str(f), lo, {c: rb.column(c) for c in columns}
             lo += rb.num_rows
 
@@ -960,7 +962,7 @@ def aggregate_events(
     start: object = None,
     end: object = None,
     strict: bool = False,
-    batch_size: int = 1_000_000,
+    batch_size: int = 250_000,
 ) -> pd.DataFrame:
     """Count an event register (births and deaths) into the ``counts`` contract.
 
@@ -1009,9 +1011,9 @@ def aggregate_events(
         Raise :class:`~fpanalysis.schema.DataError` listing every invalid event (each
         rule it breaks, with file, row and column) instead of reporting them. Events
         outside ``start``-``end`` are a selection, not an error: never raised.
-    batch_size : int, default 1_000_000
+    batch_size : int, default 250_000
         Rows counted at a time (Parquet record batches, slices of a DataFrame or of a
-        dask partition); memory grows with it.
+        dask partition); memory grows with it (about 100 bytes a row), speed hardly.
 
     Returns
     -------
