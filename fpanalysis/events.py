@@ -1087,8 +1087,8 @@ def aggregate_events(
     5  103  2024-02       0            0       0                 0
     >>> r = rejected_events(c)
     >>> r.loc[r["rows"] > 0, ["reason", "rows", "first_rows"]]
-             reason  rows first_rows
-    4  date_invalid     1      row 5
+             reason  rows    first_rows
+    4  date_invalid     1  events row 5
     >>> r.attrs
     {'rows_in': 5, 'rows_used': 4, 'rows_rejected': 1}
     """
