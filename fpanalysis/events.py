@@ -13,10 +13,11 @@ after it works on that small panel. The register can be
 
 Every path runs the same counting code: unit codes are factorised once (Parquet dictionary
 indices are used as they are), dates become period codes through a lookup table over the
-days of the requested range, and unit, period and a small "slot" (sex x birth order,
-death, infant death, mother's age group, compliant) form one integer key whose counts are
-added with ``numpy.add.at`` into a dense int32 array. There is no Python loop over rows or
-units.
+days of the requested range, and the output column (sex x birth order, death, infant
+death, mother's age group, compliant), unit and period form one integer key whose counts
+are added with ``numpy.add.at`` into one dense int64 array, laid out as the result's block
+of count columns so that the result frame is that array, not a copy. There is no Python
+loop over rows or units.
 
 Invalid events are never dropped in silence: each rule an event breaks is counted and its
 first rows (as numbered in the file) are kept, and ``rows_in == rows_used + rows_rejected``
@@ -733,12 +734,19 @@ def _parquet_batches(files: list[Path], columns: list[str], size: int
         text = [c for c in text if pa.types.is_string(schema.field(c).type)
                 or pa.types.is_large_string(schema.field(c).type)]
         # buffered reads (pages, not whole column chunks) and one decoding thread: the
-        # counting is one thread anyway, and this keeps the reader's memory small
-        pf = pq.ParquetFile(f, read_dictionary=text, buffer_size=1 << 20)
+        # counting is one thread anyway, and this keeps the reader's memory small. The file
+        # is reopened for each row group: one reader keeps every row group's bytes it has
+        # read until it is closed (pyarrow 26: +100 MiB per 20M rows), so that peak memory
+        # would grow with the file.
+        meta = pq.ParquetFile(f).metadata
         lo = 0
-        for rb in pf.iter_batches(batch_size=size, columns=columns, use_threads=False):
-            yield str(f), lo, {c: rb.column(c) for c in columns}
-            lo += rb.num_rows
+        for g in range(meta.num_row_groups):
+            with pq.ParquetFile(f, metadata=meta, read_dictionary=text,
+                                buffer_size=1 << 20) as pf:
+                for rb in pf.iter_batches(batch_size=size, row_groups=[g], columns=columns,
+                                          use_threads=False):
+                    yield str(f), lo, {c: rb.column(c) for c in columns}
+                    lo += rb.num_rows
 
 
 def _day_range_batches(batches: Iterator[tuple[str, int, dict]]) -> tuple[int, int] | None:
