@@ -12,7 +12,9 @@ ints as int8/int16) and is reused from --data when it is there. Then, interleave
   fpanalysis    aggregate_events(path, "M", start, end): streamed over record batches
   duckdb        the same counts in SQL on the same file (same validity rules, GROUP BY
                 unit, month), fetched into a pandas DataFrame
-  dask-threads  aggregate_events(dd.read_parquet(path), ...) on the threaded scheduler
+  dask-threads  aggregate_events(dd.read_parquet(path, split_row_groups=True), ...) on the
+                threaded scheduler (one partition per row group; dask's default makes one
+                partition of the whole file, which nothing can count in parallel)
   dask-cluster  the same on a LocalCluster of 2 worker processes (1 thread each); its
                 RSS is the client process only, the workers' memory is not in it
 
@@ -104,7 +106,7 @@ def child(method: str, path: Path, first: str, last: str) -> None:
                 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
                 client = Client(cluster)
-            source = dd.read_parquet(path)
+            source = dd.read_parquet(path, split_row_groups=True)  # a partition a row group
         t = time.perf_counter()
         out = aggregate_events(source, "M", start=first[:7], end=last[:7])
         wall = time.perf_counter() - t

@@ -479,10 +479,10 @@ class _Registry:
 
 # --------------------------------------------------------------------------- the tally
 
-def _zeros(n: int) -> np.ndarray:
-    """int64 zeros written in order: the pages are touched sequentially here, not one by
-    one at random by the counting (10x faster for an array of 100+ MB)."""
-    out = np.empty(n, dtype=np.int64)
+def _zeros(n: int, dtype: type = np.int64) -> np.ndarray:
+    """Zeros written in order: the pages are touched sequentially here, not one by one at
+    random by the counting (10x faster for an array of 100+ MB)."""
+    out = np.empty(n, dtype=dtype)
     out.fill(0)
     return out
 
@@ -493,7 +493,9 @@ class _Tally:
 
     ``acc[column, key..., period]`` holds one row per output count column (so that the
     result frame is this array, not a copy of it); ``buf`` is ``acc`` flat plus one last
-    cell where rejected rows and unused contributions are added.
+    cell where rejected rows and unused contributions are added. ``dtype`` int32 halves the
+    partial counts dask keeps and moves; they turn int64 before any cell could overflow
+    (2**31 - 1 rows counted).
     """
 
     by: tuple[str, ...]
@@ -503,7 +505,9 @@ class _Tally:
     reasons: tuple[tuple[str, str, str], ...]
     strict: bool
     deaths_by_age: bool
-    buf: np.ndarray = field(default=None)
+    dtype: type = np.int64
+    buf: np.ndarray | None = field(default=None)
+    sparse: tuple[np.ndarray, np.ndarray] | None = None
     rows_in: int = 0
     rows_used: int = 0
     rows_rejected: int = 0
@@ -518,7 +522,25 @@ class _Tally:
         self.first = [[] for _ in self.reasons]
         self.every = [[] for _ in self.reasons]
         self._shape = self._dims()
-        self.buf = _zeros(int(np.prod(self._shape)) + 1)
+        self.buf = _zeros(int(np.prod(self._shape)) + 1, self.dtype)
+
+    def compact(self) -> _Tally:
+        """Keep only the non-zero cells (flat index, count) when that is smaller: the
+        partial counts of a dask partition touch a few cells of a large grid."""
+        flat = self.buf[:-1]
+        idx = np.flatnonzero(flat)
+        if idx.size * (idx.itemsize + flat.itemsize) < flat.nbytes:
+            self.sparse, self.buf = (idx, flat[idx]), None
+        return self
+
+    def dense(self) -> _Tally:
+        """Undo :meth:`compact`."""
+        if self.buf is None:
+            idx, vals = self.sparse
+            self.buf = _zeros(int(np.prod(self._shape)) + 1, vals.dtype)
+            self.buf[idx] = vals
+            self.sparse = None
+        return self
 
     def _dims(self) -> list[int]:
         return ([len(self.columns)] + [len(self.registries[c].labels) for c in self.by]
@@ -529,12 +551,16 @@ class _Tally:
         """The counts, ``acc[column, key..., period]`` (a view of ``buf``)."""
         return self.buf[:-1].reshape(self._shape)
 
-    def _grow(self) -> None:
-        """Make room for keys first seen in this batch."""
+    def _grow(self, more: int = 0) -> None:
+        """Make room for keys first seen in this batch, and turn int64 before ``more`` rows
+        could overflow an int32 cell."""
         dims = self._dims()
-        if dims != self._shape:
+        dtype = self.buf.dtype
+        if dtype != np.int64 and self.rows_in + more >= 2 ** 31 - 1:
+            dtype = np.dtype(np.int64)
+        if dims != self._shape or dtype != self.buf.dtype:
             old = self.acc
-            self.buf = _zeros(int(np.prod(dims)) + 1)
+            self.buf = _zeros(int(np.prod(dims)) + 1, dtype)
             self._shape = dims
             self.acc[tuple(slice(0, k) for k in old.shape)] = old
 
@@ -545,7 +571,7 @@ class _Tally:
             return
         unit = self.unit.codes(cols["unit"])
         keys = [unit if c == "unit" else self.registries[c].codes(cols[c]) for c in self.by]
-        self._grow()
+        self._grow(n)
         days, d_missing, d_bad = _days(cols["date"])
         offs = days - self.plan.first
         inside = (offs >= 0) & (offs < len(self.plan.lut))
@@ -626,21 +652,22 @@ class _Tally:
         is_birth = ok & birth
         is_death = ok & (event == 1)
         sl = self.slots
+        one = self.buf.dtype.type(1)  # of the buffer's type: numpy's fast path of add.at
         with np.errstate(invalid="ignore"):  # garbage where not a valid birth: not used
             order_code = sex * 3 + np.clip(order, 1, 3).astype(np.int8) - 1
             age_code = np.clip(age, *MOTHER_AGES).astype(np.int8) - MOTHER_AGES[0]
         # births: their sex x order row; deaths: the deaths row
         row = np.where(is_birth, sl["order"][np.where(is_birth, order_code, 0)], sl["deaths"])
-        np.add.at(self.buf, np.where(ok, cell + row * n_cells, trash), 1)
+        np.add.at(self.buf, np.where(ok, cell + row * n_cells, trash), one)
         # births: their mother's age row; infant deaths: the infant row
         row = sl["age"][np.where(is_birth, age_code, 0)]
         use = is_birth
         if infant is not None:
             row = np.where(is_birth, row, sl["infant"])
             use = is_birth | (is_death & infant)
-        np.add.at(self.buf, np.where(use, cell + row * n_cells, trash), 1)
+        np.add.at(self.buf, np.where(use, cell + row * n_cells, trash), one)
         np.add.at(self.buf, np.where(is_birth & (compliant == 1),
-                                     cell + sl["compliant"] * n_cells, trash), 1)
+                                     cell + sl["compliant"] * n_cells, trash), one)
 
 
 @dataclass(frozen=True)
@@ -656,15 +683,17 @@ class _Spec:
     deaths_by_age: bool
     batch_size: int
 
-    def tally(self) -> _Tally:
+    def tally(self, dtype: type = np.int64) -> _Tally:
         unit = _Registry(self.units, self.not_leaf) if self.units is not None else _Registry()
         regs = {c: (unit if c == "unit" else _Registry()) for c in self.by}
         return _Tally(self.by, self.plan, regs, unit, self.reasons, self.strict,
-                      self.deaths_by_age)
+                      self.deaths_by_age, dtype)
 
 
 def _merge(a: _Tally, b: _Tally) -> _Tally:
-    """Add tally ``b`` into ``a`` (keys matched by label); returns ``a``."""
+    """Add tally ``b`` into ``a`` (keys matched by label); returns ``a``, compacted when
+    that is smaller (see :meth:`_Tally.compact`)."""
+    a.dense()
     index = []
     for c in a.by:
         ra, rb = a.registries[c], b.registries[c]
@@ -673,8 +702,14 @@ def _merge(a: _Tally, b: _Tally) -> _Tally:
             ra.labels += [x for x in rb.labels if x not in known]
             ra.index = pd.Index(ra.labels, dtype=object)
         index.append(ra.index.get_indexer(rb.labels))
-    a._grow()
-    if a.by:
+    a._grow(b.rows_in)
+    if b.buf is None:  # sparse: move its cells to a's layout (flat indices are distinct)
+        idx, vals = b.sparse
+        coords = np.unravel_index(idx, b._shape)
+        moved = [coords[0]] + [index[i][coords[i + 1]] for i in range(len(a.by))] + [
+            coords[-1]]
+        a.buf[np.ravel_multi_index(moved, a._shape)] += vals
+    elif a.by:
         a.acc[(slice(None),) + np.ix_(*index)] += b.acc
     else:
         a.acc[...] += b.acc
@@ -685,7 +720,7 @@ def _merge(a: _Tally, b: _Tally) -> _Tally:
     for i in range(len(a.reasons)):
         a.first[i] = (a.first[i] + b.first[i])[:_FIRST_ROWS]
         a.every[i] += b.every[i]
-    return a
+    return a.compact()
 
 
 # --------------------------------------------------------------------------- sources
@@ -795,11 +830,17 @@ def _frame_range(frame: pd.DataFrame) -> tuple[int, int] | None:
     return _day_range_batches(_frame_batches(frame, ["date"], max(len(frame), 1), ""))
 
 
-def _tally_frame(frame: pd.DataFrame, spec: _Spec, file: str) -> _Tally:
-    t = spec.tally()
+def _tally_frame(frame: pd.DataFrame, spec: _Spec, file: str,
+                 dtype: type = np.int64) -> _Tally:
+    t = spec.tally(dtype)
     for name, lo, cols in _frame_batches(frame, list(frame.columns), spec.batch_size, file):
         t.add(cols, name, lo)
     return t
+
+
+def _partition_tally(frame: pd.DataFrame, spec: _Spec, file: str) -> _Tally:
+    """The counts of one dask partition: int32, compacted (what travels between workers)."""
+    return _tally_frame(frame, spec, file, np.int32).compact()
 
 
 def _tree(items: list, merge: object) -> object:
@@ -890,6 +931,8 @@ def _counts_frame(t: _Tally) -> pd.DataFrame:
         table[:] = list(t.plan.labels)
         keys["period"] = table[pcodes]
     mat = acc.reshape(len(t.columns), n)  # one row per count column: the frame's block
+    if mat.dtype != np.int64:  # int32 partial counts from dask
+        mat = mat.astype(np.int64)
     cols = list(t.columns)
     male = [cols.index(f"births_male_{o}") for o in BIRTH_ORDERS]
     female = [cols.index(f"births_female_{o}") for o in BIRTH_ORDERS]
@@ -1168,10 +1211,11 @@ def aggregate_events(
             tally.add(cols, file, lo)
         name = str(events)
     else:
-        partials = [dask.delayed(_tally_frame)(p, spec, f"partition {i}")
+        partials = [dask.delayed(_partition_tally)(p, spec, f"partition {i}")
                     for i, p in enumerate(parts)]
         tally = dask.compute(_tree(partials, dask.delayed(_merge)))[0] if partials \
             else spec.tally()
+        tally.dense()
         name = "dask DataFrame"
     if strict:
         order = {str(f): i for i, f in enumerate(files)}
