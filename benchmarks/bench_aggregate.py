@@ -122,6 +122,33 @@ def child(method: str, path: Path, first: str, last: str) -> None:
     print(json.dumps({"wall": wall, "rss_mb": rss, "rows": rows, "totals": totals}))
 
 
+def describe(path: Path) -> None:
+    """Print the register's size and its decoded columns (in a child of its own)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    decoded = sum(pf.read_row_group(g).nbytes for g in range(pf.metadata.num_row_groups))
+    print(json.dumps({"rows": pf.metadata.num_rows, "row_groups": pf.metadata.num_row_groups,
+                      "decoded_mb": decoded / 2**20}))
+
+
+def generate(path: Path, rows: int, units: int, invalid: float) -> None:
+    from fpanalysis import synth
+
+    synth.write_event_register(path, rows, n_units=units, years=(2023, 2024),
+                               invalid=invalid, row_group=1_000_000)
+
+
+def run(*args: str) -> str:
+    """Run this script as a child. Every step that needs memory runs in a child: Linux keeps
+    ru_maxrss across fork and exec, so a child would report the parent's high-water mark."""
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"{args[:2]} failed:\n{proc.stderr}")
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -131,45 +158,38 @@ def main() -> None:
     parser.add_argument("--invalid", type=float, default=0.0,
                         help="share of rows with a planted problem (default 0)")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--child", nargs=4, metavar=("METHOD", "PATH", "FIRST", "LAST"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        method, path, first, last = args.child
-        child(method, Path(path), first, last)
+        step, path, *rest = args.child
+        if step == "generate":
+            generate(Path(path), int(rest[0]), int(rest[1]), float(rest[2]))
+        elif step == "describe":
+            describe(Path(path))
+        else:
+            child(step, Path(path), *rest)
         return
-
-    import pyarrow.parquet as pq
-
-    from fpanalysis import synth
 
     years = (2023, 2024)
     first, last = f"{years[0]}-01-01", f"{years[1]}-12-31"
     path = args.data / (f"events_{args.rows}_{args.units}_{args.invalid:g}.parquet")
     if not path.exists():
         t = time.perf_counter()
-        synth.write_event_register(path, args.rows, n_units=args.units, years=years,
-                                   invalid=args.invalid, row_group=1_000_000)
+        run("generate", str(path), str(args.rows), str(args.units), str(args.invalid))
         print(f"wrote {path} in {time.perf_counter() - t:.1f} s")
-    meta = pq.ParquetFile(path).metadata
-    table = pq.read_table(path)
-    decoded = table.nbytes / 2**20
-    del table
-    print(f"register: {meta.num_rows:,} rows, {args.units:,} units, {years[0]}-{years[1]}, "
-          f"{meta.num_row_groups} row groups, {path.stat().st_size / 2**20:.0f} MiB Parquet, "
+    info = json.loads(run("describe", str(path)))
+    decoded = info["decoded_mb"]
+    print(f"register: {info['rows']:,} rows, {args.units:,} units, {years[0]}-{years[1]}, "
+          f"{info['row_groups']} row groups, {path.stat().st_size / 2**20:.0f} MiB Parquet, "
           f"decoded columns {decoded:.0f} MiB (Arrow)")
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     methods = [m for m in args.methods.split(",") if m]
     results: dict[str, list[dict]] = {m: [] for m in methods}
-    env = dict(os.environ)
+    print(f"this process's peak RSS (a floor for its children's): "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for rep in range(args.repeat):
         for m in methods:
-            proc = subprocess.run([sys.executable, __file__, "--child", m, str(path), first,
-                                   last], capture_output=True, text=True, env=env,
-                                  check=False)
-            if proc.returncode != 0:
-                sys.exit(f"{m} failed:\n{proc.stderr}")
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            res = json.loads(run(m, str(path), first, last))
             results[m].append(res)
             print(f"  round {rep + 1} {m:13s} {res['wall']:7.2f} s  {res['rss_mb']:6.0f} MiB")
     ref = results[methods[0]][0]

@@ -116,8 +116,7 @@ ROWS = st.fixed_dictionaries({
     "event": st.sampled_from(["birth", "birth", "birth", "death", "death", "marriage", None]),
     "sex": st.sampled_from(["M", "F", "M", "F", "X", None]),
     "birth_order": st.sampled_from([1, 2, 3, 4, 7, 0, -1, None]),
-    "mother_age": st.sampled_from([9, 10, 14, 15, 19, 20, 29, 34, 44, 45, 49, 50, 60, 61,
-                                   None]),
+    "mother_age": st.one_of(st.integers(9, 61), st.none()),
     "compliant": st.sampled_from([True, False, None]),
     "age_at_death": st.sampled_from([0, 0, 1, 45, 130, 131, -1, None]),
 })
@@ -134,7 +133,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return ev
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(ROWS, max_size=40), kind=st.sampled_from(["M", "Q", "Y", "D"]),
        with_units=st.booleans())
@@ -250,6 +249,33 @@ def test_hand_computed_dekads_and_zero_rows():
     assert out["births"].tolist() == [2, 0, 1] + [0] * 6
     assert out["deaths_infant"].tolist() == [0, 1, 0] + [0] * 6
     assert rejected_events(out).set_index("reason").loc["date_outside", "rows"] == 4
+
+
+def test_every_age_and_order_lands_in_its_column():
+    # one valid birth per mother's age 9..61 (53 births), order cycling 1..5, sex M, F, M...
+    ages = list(range(9, 62))
+    ev = pd.DataFrame({"unit": "A", "date": "2024-05-05", "event": "birth",
+                       "sex": ["M" if i % 2 == 0 else "F" for i in range(len(ages))],
+                       "birth_order": [i % 5 + 1 for i in range(len(ages))],
+                       "mother_age": ages, "compliant": True})
+    out = aggregate_events(ev, "M", start="2024-05", end="2024-05").iloc[0]
+    # ages 9 and 61 are rejected: 51 births; 10-14: 5 (10..14), each 5-year group 15-19 ..
+    # 45-49: 5, 50-60: 11 (50..60); 5 + 7 x 5 + 11 = 51
+    assert out["births"] == 51
+    assert out["births_age_10_14"] == 5 and out["births_age_50_60"] == 11
+    for lo in range(15, 50, 5):
+        assert out[f"births_age_{lo}_{lo + 4}"] == 5
+    # ages 10..60 are positions 1..51; position i has order i % 5 + 1 and sex M when i is
+    # even. Order 1: i % 5 == 0, i = 5, 10, .., 50 -> 10; order 2: i % 5 == 1, i = 1, 6,
+    # .., 51 -> 11; orders 3-5: 51 - 21 = 30
+    assert out["births_male_o1"] + out["births_female_o1"] == 10
+    assert out["births_male_o2"] + out["births_female_o2"] == 11
+    assert out["births_male_o3p"] + out["births_female_o3p"] == 30
+    # even positions 2..50: 25 boys; odd 1..51: 26 girls
+    assert (out["births_male"], out["births_female"]) == (25, 26)
+    assert rejected_events(aggregate_events(ev, "M", start="2024-05", end="2024-05")) \
+        .set_index("reason").loc["mother_age_invalid", "first_rows"] == \
+        "events row 1, events row 53"
 
 
 def test_output_has_the_contract_types_and_order():
