@@ -98,16 +98,24 @@ def _count_columns(deaths_by_age: bool) -> tuple[str, ...]:
 
 
 def _slots(columns: tuple[str, ...]) -> dict[str, object]:
-    """Row numbers of the accumulator: per (sex, order) code, per age code, and the rest."""
+    """Row numbers of the accumulator: per (sex, order) code, per age code, and the rest.
+    Row ``len(columns)`` is a trash row where rejected events and unused contributions
+    go (so that no index needs a mask)."""
     at = {c: i for i, c in enumerate(columns)}
+    trash = len(columns)
     order_rows = np.array([at[f"births_{sex}_{o}"] for sex in ("male", "female")
                            for o in BIRTH_ORDERS], dtype=np.int64)  # index sex * 3 + order
     ages = np.arange(MOTHER_AGES[0], MOTHER_AGES[1] + 1)
     groups = [f"births_age_{a}" for a in AGE_GROUPS]
     age_rows = np.array([at["births_age_10_14"] if a < 15 else at["births_age_50_60"] if a > 49
                          else at[groups[(a - 15) // 5]] for a in ages], dtype=np.int64)
-    return {"order": order_rows, "age": age_rows, "deaths": at["deaths"],
-            "infant": at.get("deaths_infant"), "compliant": at["births_compliant"]}
+    # code 0-5: a birth's sex x order; 6: a death; 7: rejected
+    first = np.append(order_rows, [at["deaths"], trash])
+    # code 0-50: a birth's mother's age - 10; 51: an infant death; 52: anything else
+    second = np.append(age_rows, [at.get("deaths_infant", trash), trash])
+    # code 0: a compliant birth; 1: anything else
+    third = np.array([at["births_compliant"], trash], dtype=np.int64)
+    return {"first": first, "second": second, "third": third}
 
 
 _SEX_WORDS = {"m": 0, "male": 0, "男": 0, "1": 0, "f": 1, "female": 1, "女": 1, "2": 1}
@@ -182,12 +190,13 @@ def _null_mask(col: object) -> np.ndarray:
 
 
 def _filled(col: object) -> np.ndarray:
-    """An Arrow array of a numpy-like type as numpy, nulls as 0 (zero-copy without nulls)."""
+    """The values of an Arrow array of fixed-width integers as numpy, without a copy. Cells
+    under a null hold whatever the writer left there: callers mask them (_null_mask)."""
     if col.null_count == 0:
         return col.to_numpy()
-    import pyarrow.compute as pc
-
-    return pc.fill_null(col, 0).to_numpy()
+    dtype = np.dtype(col.type.to_pandas_dtype())
+    return np.frombuffer(col.buffers()[1], dtype=dtype, count=len(col),
+                         offset=col.offset * dtype.itemsize)
 
 
 def _words(col: object, words: dict[str, int]) -> np.ndarray:
@@ -522,12 +531,12 @@ class _Tally:
         self.first = [[] for _ in self.reasons]
         self.every = [[] for _ in self.reasons]
         self._shape = self._dims()
-        self.buf = _zeros(int(np.prod(self._shape)) + 1, self.dtype)
+        self.buf = _zeros(int(np.prod(self._shape)), self.dtype)
 
     def compact(self) -> _Tally:
         """Keep only the non-zero cells (flat index, count) when that is smaller: the
         partial counts of a dask partition touch a few cells of a large grid."""
-        flat = self.buf[:-1]
+        flat = self.buf[:-int(np.prod(self._shape[1:]))]  # without the trash row
         idx = np.flatnonzero(flat)
         if idx.size * (idx.itemsize + flat.itemsize) < flat.nbytes:
             self.sparse, self.buf = (idx, flat[idx]), None
@@ -537,19 +546,20 @@ class _Tally:
         """Undo :meth:`compact`."""
         if self.buf is None:
             idx, vals = self.sparse
-            self.buf = _zeros(int(np.prod(self._shape)) + 1, vals.dtype)
+            self.buf = _zeros(int(np.prod(self._shape)), vals.dtype)
             self.buf[idx] = vals
             self.sparse = None
         return self
 
     def _dims(self) -> list[int]:
-        return ([len(self.columns)] + [len(self.registries[c].labels) for c in self.by]
+        return ([len(self.columns) + 1] + [len(self.registries[c].labels) for c in self.by]
                 + [len(self.plan.labels)])
 
     @property
     def acc(self) -> np.ndarray:
-        """The counts, ``acc[column, key..., period]`` (a view of ``buf``)."""
-        return self.buf[:-1].reshape(self._shape)
+        """The counts, ``acc[column, key..., period]`` (a view of ``buf``, without the
+        trash row)."""
+        return self.buf.reshape(self._shape)[:-1]
 
     def _grow(self, more: int = 0) -> None:
         """Make room for keys first seen in this batch, and turn int64 before ``more`` rows
@@ -560,7 +570,7 @@ class _Tally:
             dtype = np.dtype(np.int64)
         if dims != self._shape or dtype != self.buf.dtype:
             old = self.acc
-            self.buf = _zeros(int(np.prod(dims)) + 1, dtype)
+            self.buf = _zeros(int(np.prod(dims)), dtype)
             self._shape = dims
             self.acc[tuple(slice(0, k) for k in old.shape)] = old
 
@@ -637,37 +647,33 @@ class _Tally:
         self.rows_rejected += n - used
         if not used:
             return
-        # one integer key: the (key..., period) cell plus the column's row offset
+        # one integer key: the column's row offset plus the (key..., period) cell
         dims = self._shape
         n_cells = int(np.prod(dims[1:]))
-        cell = np.zeros(n, dtype=np.int64)
-        for k, size in zip(keys, dims[1:-1], strict=True):
+        # (the key codes are fresh arrays of this batch: reused in place)
+        cell = np.asarray(keys[0], dtype=np.int64) if keys else np.zeros(n, dtype=np.int64)
+        for k, size in zip(keys[1:], dims[2:-1], strict=True):
             cell *= size
             cell += k
-        if not ok.all():
-            cell[~ok] = 0
         cell *= dims[-1]
         cell += pcode
-        trash = self.buf.size - 1  # rejected rows and unused contributions go here
+        if used < n:
+            cell[bad] = 0  # a valid cell: rejected rows count in the trash row
         is_birth = ok & birth
         is_death = ok & (event == 1)
-        sl = self.slots
+        first, second, third = (self.slots[k] * n_cells for k in ("first", "second", "third"))
         one = self.buf.dtype.type(1)  # of the buffer's type: numpy's fast path of add.at
         with np.errstate(invalid="ignore"):  # garbage where not a valid birth: not used
-            order_code = sex * 3 + np.clip(order, 1, 3).astype(np.int8) - 1
-            age_code = np.clip(age, *MOTHER_AGES).astype(np.int8) - MOTHER_AGES[0]
-        # births: their sex x order row; deaths: the deaths row
-        row = np.where(is_birth, sl["order"][np.where(is_birth, order_code, 0)], sl["deaths"])
-        np.add.at(self.buf, np.where(ok, cell + row * n_cells, trash), one)
-        # births: their mother's age row; infant deaths: the infant row
-        row = sl["age"][np.where(is_birth, age_code, 0)]
-        use = is_birth
-        if infant is not None:
-            row = np.where(is_birth, row, sl["infant"])
-            use = is_birth | (is_death & infant)
-        np.add.at(self.buf, np.where(use, cell + row * n_cells, trash), one)
-        np.add.at(self.buf, np.where(is_birth & (compliant == 1),
-                                     cell + sl["compliant"] * n_cells, trash), one)
+            code = sex * 3 + np.clip(order, 1, 3).astype(np.int8) - 1
+            code = np.where(is_birth, code, np.where(is_death, 6, 7).astype(np.int8))
+            np.add.at(self.buf, cell + first[code], one)
+            code = np.clip(age, *MOTHER_AGES).astype(np.int8) - MOTHER_AGES[0]
+            other = np.int8(51) if infant is None else np.where(is_death & infant, 51, 52
+                                                                ).astype(np.int8)
+            code = np.where(is_birth, code, other)
+            np.add.at(self.buf, cell + second[code], one)
+        code = (~(is_birth & (compliant == 1))).view(np.int8)
+        np.add.at(self.buf, cell + third[code], one)
 
 
 @dataclass(frozen=True)
