@@ -790,6 +790,50 @@ def _parquet_batches(files: list[Path], columns: list[str], size: int
                     lo += rb.num_rows
 
 
+def _prefetch(batches: Iterator[tuple[str, int, dict]]) -> Iterator[tuple[str, int, dict]]:
+    """The same batches, the next one read in a thread while this one is counted (Arrow
+    decodes without holding the GIL, so reading and counting overlap on two cores). An
+    error in the reader is raised here; stopping early stops the reader."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def work() -> None:
+        try:
+            for item in batches:
+                if not put(item):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((end, exc))
+
+    reader = threading.Thread(target=work, name="fpanalysis-events-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = box.get()
+            if item[0] is end:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def _day_range_batches(batches: Iterator[tuple[str, int, dict]]) -> tuple[int, int] | None:
     lo, hi = None, None
     for _, _, cols in batches:
@@ -910,6 +954,17 @@ def _by_columns(by: object, columns: Sequence[str]) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- output
 
+def _strings(labels: np.ndarray, idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``labels[idx]`` as a ``string`` array, taken in Arrow when pandas stores strings
+    there (no Python object per row)."""
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return dtype.__from_arrow__(pa.array(list(labels), pa.string()).take(pa.array(idx)))
+    return pd.array(labels[idx], dtype=dtype)
+
+
 def _counts_frame(t: _Tally) -> pd.DataFrame:
     acc = t.acc
     labels = []
@@ -926,7 +981,7 @@ def _counts_frame(t: _Tally) -> pd.DataFrame:
     for i, (c, lab) in enumerate(zip(t.by, labels, strict=True)):
         inner = int(np.prod(dims[i + 1:])) * n_p
         outer = int(np.prod(dims[:i]))
-        keys[c] = pd.array(np.tile(np.repeat(lab, inner), outer), dtype="string")
+        keys[c] = _strings(lab, np.tile(np.repeat(np.arange(len(lab)), inner), outer))
     pcodes = np.tile(np.arange(n_p), n // n_p if n_p else 0)
     if t.plan.kind in ("M", "Q", "Y"):
         per = (pd.PeriodIndex(list(t.plan.labels)) if n_p
@@ -1213,7 +1268,7 @@ def aggregate_events(
         name = "DataFrame"
     elif source == "parquet":
         tally = spec.tally()
-        for file, lo, cols in _parquet_batches(files, columns, spec.batch_size):
+        for file, lo, cols in _prefetch(_parquet_batches(files, columns, spec.batch_size)):
             tally.add(cols, file, lo)
         name = str(events)
     else:

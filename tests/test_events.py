@@ -545,3 +545,29 @@ def test_importing_the_package_does_not_import_dask_and_pandas_path_needs_none()
                            capture_output=True, text=True, cwd=ROOT,
                            env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=False)
     assert check.stdout.strip() == "False", check.stderr
+
+
+def test_reader_errors_reach_the_caller_and_stopping_stops_the_reader():
+    import threading
+
+    from fpanalysis.events import _prefetch
+
+    def broken():
+        yield ("f.parquet", 0, {})
+        raise OSError("disk gone")
+
+    batches = _prefetch(broken())
+    assert next(batches)[0] == "f.parquet"
+    with pytest.raises(OSError, match="disk gone"):
+        next(batches)
+
+    def endless():
+        k = 0
+        while True:
+            yield ("f.parquet", k, {})
+            k += 1
+
+    batches = _prefetch(endless())
+    assert next(batches)[1] == 0
+    batches.close()  # the consumer stops early (an error while counting)
+    assert not any(t.name == "fpanalysis-events-reader" for t in threading.enumerate())
