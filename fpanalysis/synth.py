@@ -43,6 +43,7 @@ __all__ = [
     "make_audits",
     "make_counts",
     "make_city_scores",
+    "make_events",
     "make_hospital_births",
     "make_population_age",
     "make_units",
@@ -55,6 +56,7 @@ __all__ = [
     "plant_problems",
     "targets_toml",
     "village_parameters",
+    "write_event_register",
     "write_events",
     "write_sample",
 ]
@@ -1037,6 +1039,165 @@ def write_events(path: str | Path, n_rows: int, *, n_units: int = 1000, year: in
             writer.write_batch(batch)
     return path
 
+
+
+# --------------------------------------------------------------------------- event register
+#: Codes of the event register's dictionary columns (position = code).
+EVENT_CODES = ("birth", "death", "marriage")  # "marriage": an unknown event, for invalid rows
+SEX_CODES = ("M", "F", "X")  # "X": an unknown sex code, for invalid rows
+
+
+def _event_chunk(rng: np.random.Generator, k: int, weights_cum: np.ndarray, first_day: int,
+                 n_days: int, invalid: float) -> dict[str, np.ndarray]:
+    """Draw ``k`` events as numpy arrays: codes for the dictionary columns, a mask of
+    missing cells for the others. A share ``invalid`` of rows gets one planted problem."""
+    n_units = len(weights_cum)
+    unit = np.searchsorted(weights_cum, rng.uniform(0, 1, k)).clip(0, n_units - 1)
+    death = rng.uniform(0, 1, k) < 0.42
+    out = {
+        "unit": unit.astype(np.int32),
+        "date": (first_day + rng.integers(0, n_days, k)).astype(np.int32),
+        "event": death.astype(np.int8),
+        "sex": (rng.uniform(0, 1, k) >= 0.53).astype(np.int8),
+        "birth_order": rng.choice(np.array([1, 2, 3, 4], dtype=np.int8), k,
+                                  p=[0.47, 0.42, 0.08, 0.03]),
+        "mother_age": np.clip(np.rint(rng.normal(29, 5.5, k)), 12, 56).astype(np.int8),
+        "compliant": rng.uniform(0, 1, k) < 0.91,
+        # deaths: about 1 in 100 is an infant (age 0); the others 1-100
+        "age_at_death": np.where(rng.uniform(0, 1, k) < 0.01, 0,
+                                 rng.integers(1, 101, k)).astype(np.int16),
+    }
+    missing = {c: death.copy() for c in ("birth_order", "mother_age", "compliant")}
+    missing["age_at_death"] = ~death
+    missing["date"] = np.zeros(k, dtype=bool)
+    if invalid > 0:
+        bad = np.flatnonzero(rng.uniform(0, 1, k) < invalid)
+        kind = rng.integers(0, 7, len(bad))
+        out["event"][bad[kind == 0]] = 2  # unknown event
+        births = bad[(kind >= 1) & ~death[bad]]
+        kb = kind[(kind >= 1) & ~death[bad]]
+        out["sex"][births[kb == 1]] = 2  # unknown sex code
+        out["birth_order"][births[kb == 2]] = 0  # birth order 0
+        out["mother_age"][births[kb == 3]] = rng.choice(np.array([8, 65], dtype=np.int8),
+                                                        int((kb == 3).sum()))
+        missing["compliant"][births[kb == 4]] = True  # compliant missing
+        early = bad[kind == 5]  # a date in the year before the years
+        out["date"][early] = first_day - 1 - rng.integers(0, 365, len(early))
+        missing["date"][bad[kind == 6]] = True  # no date
+    return {"values": out, "missing": missing}
+
+
+def _event_plan(n_rows: int, n_units: int, years: tuple[int, int], seed: int
+                ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    if n_rows < 0:
+        raise ValueError(f"n_rows must be at least 0, got {n_rows}")
+    first, last = years
+    if last < first:
+        raise ValueError(f"years run backwards: {first}-{last}")
+    codes = make_units(n_units, seed=seed)["unit"].to_numpy()[1:]
+    weights = np.random.default_rng([seed, 9]).lognormal(0, 0.5, n_units)
+    cum = np.cumsum(weights / weights.sum())
+    first_day = int(np.datetime64(f"{first}-01-01", "D").astype(np.int64))
+    n_days = int(np.datetime64(f"{last + 1}-01-01", "D").astype(np.int64)) - first_day
+    return codes, cum, first_day, n_days
+
+
+def make_events(n_rows: int, *, n_units: int = 40_000, years: tuple[int, int] = (2023, 2024),
+                seed: int = SAMPLE_SEED, invalid: float = 0.0, chunk: int = 1_000_000
+                ) -> pd.DataFrame:
+    """Return a synthetic event register (births and deaths) of ``n_rows`` rows.
+
+    Columns: ``unit`` (categorical codes of :func:`make_units`' townships, weighted so
+    that units differ in size), ``date`` (``datetime64[s]``, uniform over ``years``),
+    ``event`` (``birth``/``death``, 42 % deaths), ``sex`` (``M``/``F``), ``birth_order``
+    (1-4, ``Int8``), ``mother_age`` (``Int8``, about 29 +- 5.5, from 12 to 56, so some are
+    outside 15-49), ``compliant`` (``boolean``), ``age_at_death`` (``Int16``, 0 for about
+    one death in a hundred); the birth columns are missing for deaths and ``age_at_death``
+    for births. With ``invalid`` > 0 that share of rows gets one planted problem each: an
+    unknown event or sex code (``marriage``, ``X``), birth order 0, mother's age 8 or 65,
+    compliant missing, a date in the year before ``years``, or no date.
+
+    Rows are drawn ``chunk`` at a time, each chunk from its own seeded stream, so
+    :func:`write_event_register` writes the same rows with the same ``chunk``.
+
+    Examples
+    --------
+    >>> ev = make_events(1000, n_units=5, seed=1)
+    >>> list(ev.columns)
+    ['unit', 'date', 'event', 'sex', 'birth_order', 'mother_age', 'compliant', 'age_at_death']
+    >>> int(ev["event"].eq("birth").sum() + ev["event"].eq("death").sum())
+    1000
+    """
+    codes, cum, first_day, n_days = _event_plan(n_rows, n_units, years, seed)
+    frames = []
+    for i, lo in enumerate(range(0, n_rows, chunk)):
+        k = min(chunk, n_rows - lo)
+        part = _event_chunk(np.random.default_rng([seed, 10, i]), k, cum, first_day, n_days,
+                            invalid)
+        v, m = part["values"], part["missing"]
+        frames.append(pd.DataFrame({
+            "unit": pd.Categorical.from_codes(v["unit"], categories=codes),
+            "date": pd.Series(v["date"].astype("datetime64[D]").astype("datetime64[s]")
+                              ).where(~m["date"]),
+            "event": pd.Categorical.from_codes(v["event"], categories=list(EVENT_CODES)),
+            "sex": pd.Categorical.from_codes(v["sex"], categories=list(SEX_CODES)),
+            "birth_order": pd.array(v["birth_order"], dtype="Int8"),
+            "mother_age": pd.array(v["mother_age"], dtype="Int8"),
+            "compliant": pd.array(v["compliant"], dtype="boolean"),
+            "age_at_death": pd.array(v["age_at_death"], dtype="Int16"),
+        }))
+        for c in ("birth_order", "mother_age", "compliant", "age_at_death"):
+            frames[-1].loc[m[c], c] = pd.NA
+    if not frames:
+        return make_events(1, n_units=n_units, years=years, seed=seed).iloc[:0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_event_register(path: str | Path, n_rows: int, *, n_units: int = 40_000,
+                         years: tuple[int, int] = (2023, 2024), seed: int = SAMPLE_SEED,
+                         invalid: float = 0.0, row_group: int = 1_000_000) -> Path:
+    """Write the register of :func:`make_events` (same rows with ``chunk=row_group``) to
+    Parquet, one row group per ``row_group`` rows, drawn chunk by chunk straight into Arrow
+    arrays so that memory stays bounded at any ``n_rows``.
+
+    Column types chosen for counting: ``unit``, ``event`` and ``sex`` dictionary-encoded
+    (int32/int8 indices into the codes), ``date`` as ``date32``, ``birth_order`` and
+    ``mother_age`` as ``int8``, ``compliant`` as ``bool``, ``age_at_death`` as ``int16``
+    (nulls where a column does not apply).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    codes, cum, first_day, n_days = _event_plan(n_rows, n_units, years, seed)
+    schema = pa.schema([("unit", pa.dictionary(pa.int32(), pa.string())),
+                        ("date", pa.date32()),
+                        ("event", pa.dictionary(pa.int8(), pa.string())),
+                        ("sex", pa.dictionary(pa.int8(), pa.string())),
+                        ("birth_order", pa.int8()), ("mother_age", pa.int8()),
+                        ("compliant", pa.bool_()), ("age_at_death", pa.int16())])
+    dictionaries = {"unit": pa.array(codes.astype(str)), "event": pa.array(EVENT_CODES),
+                    "sex": pa.array(SEX_CODES)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(path, schema) as writer:
+        for i, lo in enumerate(range(0, n_rows, row_group)):
+            k = min(row_group, n_rows - lo)
+            part = _event_chunk(np.random.default_rng([seed, 10, i]), k, cum, first_day,
+                                n_days, invalid)
+            v, m = part["values"], part["missing"]
+            arrays = []
+            for f in schema:
+                if f.name in dictionaries:
+                    arrays.append(pa.DictionaryArray.from_arrays(
+                        pa.array(v[f.name]), dictionaries[f.name]))
+                elif f.name == "date":
+                    arrays.append(pa.array(v["date"].astype("datetime64[D]"), type=pa.date32(),
+                                           mask=m["date"]))
+                else:
+                    arrays.append(pa.array(v[f.name], type=f.type, mask=m[f.name]))
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema),
+                               row_group_size=row_group)
+    return path
 
 def _years(text: str) -> tuple[int, int]:
     first, _, last = text.partition("-")
