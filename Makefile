@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_ranks.py
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_aggregate.py --rows 10000000
 
 clean:
 	rm -rf $(VENV) reports

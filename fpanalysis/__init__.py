@@ -1,15 +1,17 @@
 """fpanalysis: population and reproductive-health indicators for administrative units.
 
 Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
-``tables``, ``rules`` and ``hierarchy``), ``synth`` at the bottom; ``intervals`` and
-``indicators`` above them; ``scheme`` (the targets file) and ``targets`` (scoring) above
+``tables``, ``rules`` and ``hierarchy``), ``events`` (event registers to counts), ``synth`` at
+the bottom; ``intervals`` and ``indicators`` above them; ``scheme`` (the targets file) and ``targets`` (scoring) above
 those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tables,
 cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
 """
 
 from importlib import import_module as _import_module
 
-from . import hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
+from . import (events, hierarchy, indicators, intervals, io, periods, ranks, schema, scheme,
+               targets)
+from .events import aggregate_events, rejected_events
 from .io import (
     LoadReport,
     load_adjustments,
@@ -31,6 +33,8 @@ __all__ = [
     "LoadReport",
     "Scheme",
     "Target",
+    "aggregate_events",
+    "events",
     "hierarchy",
     "indicators",
     "intervals",
@@ -50,6 +54,7 @@ __all__ = [
     "projection",
     "quality",
     "ranks",
+    "rejected_events",
     "schema",
     "scheme",
     "targets",

@@ -234,7 +234,10 @@ def consistency(data: pd.DataFrame, n: dict[str, pd.Series], col: Collector,
                    f"({f(v('births_compliant')[p])}) exceed births ({f(births[p])})")
         ages = [f"births_age_{a}" for a in AGE_GROUPS]
         if set(ages) <= set(n):
-            s = sum(v(c) for c in ages)
+            # with the births to mothers of 10-14 and 50-60 where the counts have them
+            # (aggregate_events writes them)
+            s = sum(v(c) for c in ages + [c for c in ("births_age_10_14", "births_age_50_60")
+                                          if c in n])
             over = s > births
             sub.at(over, "births_age_15_19",
                    lambda p, s=s, births=births: f"births by mother's age sum to {f(s[p])}, "

@@ -140,7 +140,10 @@ _BIRTH_COLS = ("births", "births_male", "births_female") + tuple(
     f"births_{sex}_{o}" for o in BIRTH_ORDERS for sex in ("male", "female")
 )
 _WOMEN_COLS = ("women_15_49",) + tuple(f"women_{a}" for a in AGE_GROUPS)
-_AGE_BIRTH_COLS = tuple(f"births_age_{a}" for a in AGE_GROUPS)
+# births to mothers of 10-14 and 50-60 (valid ages outside the fertility schedule's groups;
+# aggregate_events counts them here so that no birth of a valid mother goes uncounted)
+_AGE_BIRTH_COLS = tuple(f"births_age_{a}" for a in AGE_GROUPS) + ("births_age_10_14",
+                                                                    "births_age_50_60")
 _SERVICE_COLS = tuple(c for s in SERVICES for c in (s.numerator, s.denominator))
 _COUNT_COLS = (
     _BIRTH_COLS

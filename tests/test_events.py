@@ -571,3 +571,27 @@ def test_reader_errors_reach_the_caller_and_stopping_stops_the_reader():
     assert next(batches)[1] == 0
     batches.close()  # the consumer stops early (an error while counting)
     assert not any(t.name == "fpanalysis-events-reader" for t in threading.enumerate())
+
+
+def test_births_to_young_and_old_mothers_load_back_and_count_in_the_age_check(tmp_path):
+    # aggregate_events writes births_age_10_14 and births_age_50_60; load_counts reads them
+    # as counts (not text), and the rule "births by mother's age <= births" counts them:
+    # 15-49 groups sum to 3 here, 50-60 adds 2, so 5 > 4 births (by hand)
+    ages = ",".join(f"births_age_{a}" for a in ("15_19", "20_24", "25_29", "30_34", "35_39",
+                                                 "40_44", "45_49"))
+    (tmp_path / "counts.csv").write_text(
+        f"unit,period,births_male,births_female,{ages},births_age_10_14,births_age_50_60\n"
+        "A,2024-01,2,2,1,1,1,0,0,0,0,0,0\n"
+        "A,2024-02,2,2,1,1,1,0,0,0,0,0,2\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        io.load_counts(tmp_path)
+    text = str(caught.value)
+    assert "row 3" in text and "births by mother's age sum to 5, more than births (4)" in text
+    assert "row 2" not in text
+    (tmp_path / "counts.csv").write_text(
+        f"unit,period,births_male,births_female,{ages},births_age_10_14,births_age_50_60\n"
+        "A,2024-01,2,2,1,1,1,0,0,0,0,1,0\n", encoding="utf-8")
+    counts = io.load_counts(tmp_path)
+    assert counts["births_age_10_14"].tolist() == [1]
+    assert pd.api.types.is_integer_dtype(counts["births_age_50_60"].dtype)
+    assert io.load_report(counts).unknown_columns == []
