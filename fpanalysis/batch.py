@@ -489,6 +489,8 @@ def run_batch(
             outside[str(p)] = str(error)
     if len(outside) == len(labels):
         raise ValueError("\n".join(outside.values()))
+    if disclosure == "public":  # quarters and years only, every period before any kernel
+        report.check_public_periods(labels)
 
     started = time.time()
     clock = time.perf_counter()

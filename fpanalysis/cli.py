@@ -285,6 +285,7 @@ def _indicators(args: argparse.Namespace) -> int:
     table = table.assign(period=table["period"].astype(str))
     rule = None
     if args.disclosure == "public":
+        report.check_public_periods([period])
         # one plan over the whole hierarchy, whatever --level shows: a county run and a
         # township run suppress the same cells, so neither can be differenced against the
         # other; the table is audited before it goes out in any format

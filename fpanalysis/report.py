@@ -31,6 +31,7 @@ from .disclosure import (
     attach,
     audit,
     check,
+    check_public_periods,
     disclosure,
     knowledge,
     make_plan,
@@ -54,6 +55,7 @@ __all__ = [
     "backtest_table",
     "change_table",
     "check",
+    "check_public_periods",
     "check_period",
     "class_table",
     "counts_table",
@@ -1851,6 +1853,8 @@ def render(
         from . import io
 
         check_period(io.load_counts(data_dir), p, source=f"the counts in {data_dir}")
+    if disclosure_rule.public:  # quarters and years only (disclosure.PUBLIC_KINDS)
+        check_public_periods([p])
 
     final = Path(output_dir) / folder_name(p)
     failed = final.with_name(final.name + ".failed")

@@ -607,3 +607,22 @@ def test_indicators_at_two_levels_cannot_be_differenced(capsys):
     rest = float(total) - sum(shown)
     low, high = max(0.0, rest - 4 * (len(hidden) - 1)), min(4.0, rest)
     assert (low, high) == (0.0, 4.0)
+
+
+@pytest.mark.parametrize("command", ["report", "indicators"])
+def test_public_editions_are_quarters_and_years(capsys, tmp_path, command):
+    # a public month or half-year beside the public quarters and years lets a reader
+    # subtract (this session's adversarial pass: 2024H2 infant deaths 12 - 2024Q4's 8 gave
+    # the county's Q3 = 4 while Q3 showed <5); refused before any kernel starts
+    extra = ["--output-dir", str(tmp_path / "r")] if command == "report" else []
+    status, err, _ = call(capsys, command, "--data-dir", str(SAMPLE), "--period", "2024H2",
+                          *extra)
+    assert status == 2 and not (tmp_path / "r").exists()
+    assert err == ["a public edition covers quarters and years; 2024H2 is a "
+                   "half-year: use the internal edition (--disclosure internal) for it "
+                   "(monthly, half-year and year-to-date figures beside the published "
+                   "quarters would let a reader work out suppressed counts by subtraction)"]
+    if command == "indicators":
+        status, _, out = call(capsys, command, "--data-dir", str(SAMPLE), "--period",
+                              "2024-07", "--disclosure", "internal")
+        assert status == 0 and "2024-07" in out

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from fpanalysis import disclosure as dc
 from fpanalysis import indicators, report
+from fpanalysis.disclosure import Disclosure, make_plan
 from tests.conftest import SAMPLE
 
 # --- small hand-made counties ---------------------------------------------------------------
@@ -155,21 +156,40 @@ def test_year_to_date_differenced_against_the_published_quarters():
     counts = monthly({"a": [2, 2, 2, 1, 1, 0, 3, 3, 2], "b": [3, 2, 2, 3, 3, 3, 2, 2, 1]})
     quarters = ["2024Q1", "2024Q2", "2024Q3"]
     ytd = "2024-01/2024-09"
-    # each report planned on its own: Q2 withholds b (then a + b = 11 with b >= 5 leaves a
-    # in 0..4); the year-to-date report has no small cell and shows everything
+    # each quarter planned on its own: Q2 withholds b (then a + b = 11 with b >= 5 leaves a
+    # in 0..4)
     own = {}
-    for p in [*quarters, ytd]:
+    for p in quarters:
         rule = report.disclosure(counts=counts, units=UNITS, periods=[p])
         own[p] = report.counts_table(counts, UNITS, p, columns=("deaths_infant",),
                                      language="en", disclosure=rule)
     assert own["2024Q2"]["Infant deaths"].tolist() == ["<5", "[c]", 11]
+    # a year to date planned blind to the quarters published beside it has no small cell
+    # and shows everything
+    blind = Disclosure(plan=make_plan(counts, UNITS, [ytd], published=[]))
+    own[ytd] = report.counts_table(counts, UNITS, ytd, columns=("deaths_infant",),
+                                   language="en", disclosure=blind)
     assert own[ytd]["Infant deaths"].tolist() == [16, 21, 37]
     # together: a's Q2 = 16 - 6 - 8 = 2 exactly
     joint = report.disclosure(counts=counts, units=UNITS, periods=[*quarters, ytd])
     result = report.audit(own, joint)
     a = cell(result, "a", "2024Q2")
     assert (a["lower"], a["upper"], a["protected"]) == (2, 2, False)
-    # one plan for all four periods protects it, in every table at once
+    # planned by default, a separate output holds the quarters inside it fixed, each as
+    # its own plan shows it: a's year to date is withheld, and then so is one more cell of
+    # the county's (37 - 21 would give a's 16 back), so that all four outputs together
+    # leave a's Q2 anywhere in 0..4
+    rule = report.disclosure(counts=counts, units=UNITS, periods=[ytd])
+    assert rule.plan.published == tuple(quarters)
+    own[ytd] = report.counts_table(counts, UNITS, ytd, columns=("deaths_infant",),
+                                   language="en", disclosure=rule)
+    shown = own[ytd]["Infant deaths"].tolist()
+    assert shown[0] == "[c]" and shown.count("[c]") == 2
+    result = report.audit(own, joint)
+    assert result["protected"].all()
+    a = cell(result, "a", "2024Q2")
+    assert (a["lower"], a["upper"]) == (0, 4)
+    # one plan for all four periods in one report protects it too, in every table at once
     tables = {p: report.counts_table(counts, UNITS, p, columns=("deaths_infant",),
                                      language="en", disclosure=joint)
               for p in [*quarters, ytd]}
@@ -178,6 +198,26 @@ def test_year_to_date_differenced_against_the_published_quarters():
     a = cell(result, "a", "2024Q2")
     assert (a["lower"], a["upper"]) == (0, 4)
     report.check(result)
+
+
+def test_sample_year_and_its_quarters_as_separate_outputs(sample_counts, sample_units):
+    # the adversarial pass of this session: the year's report minus three quarters' gave a
+    # fourth. Each output planned on its own (the year holding its quarters fixed); all
+    # five audited together against one plan of the five periods
+    periods = ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2024"]
+    tables = {}
+    for p in periods:
+        rule = report.disclosure(counts=sample_counts, units=sample_units, periods=[p])
+        tables[p] = report.counts_table(sample_counts, sample_units, p, disclosure=rule)
+    joint = report.disclosure(counts=sample_counts, units=sample_units, periods=periods)
+    result = report.audit(tables, joint)
+    assert result["protected"].all()
+    blind = {p: tables[p] for p in periods[:4]}
+    blind["2024"] = report.counts_table(
+        sample_counts, sample_units, "2024",
+        disclosure=Disclosure(plan=make_plan(sample_counts, sample_units, ["2024"],
+                                             published=[])))
+    assert not report.audit(blind, joint)["protected"].all()  # the year alone leaks
 
 
 def test_rates_and_notes_follow_the_plan():
