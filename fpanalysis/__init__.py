@@ -2,15 +2,14 @@
 
 Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
 ``tables``, ``rules`` and ``hierarchy``), ``events`` (event registers to counts), ``synth`` at
-the bottom; ``intervals`` and ``indicators`` above them; ``scheme`` (the targets file) and ``targets`` (scoring) above
-those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tables,
+the bottom; ``intervals`` and ``indicators`` above them; ``scheme`` (the targets file) and
+``targets`` (scoring) above those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tables,
 cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
 """
 
 from importlib import import_module as _import_module
 
-from . import (events, hierarchy, indicators, intervals, io, periods, ranks, schema, scheme,
-               targets)
+from . import events, hierarchy, indicators, intervals, io, periods, ranks, schema, scheme, targets
 from .events import aggregate_events, rejected_events
 from .io import (
     LoadReport,

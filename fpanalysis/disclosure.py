@@ -634,8 +634,9 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
         suppressed so that, with all of them, no small cell is narrowed. Default: every
         period of a public kind inside the report's (:func:`published_inside`: a year's
         quarters), each with the statuses its own plan gives it (planned the same way,
-        shortest first), so that the quarters' reports and the year's agree. Given explicitly, their cells count as shown above the threshold and
-        ``"<5"`` at or below it.
+        shortest first), so that the quarters' reports and the year's agree. Given
+        explicitly, their cells count as shown above the threshold and ``"<5"`` at or
+        below it.
 
     Returns
     -------
