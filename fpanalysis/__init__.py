@@ -3,8 +3,9 @@
 Modules (imports point downward only): ``periods``, ``schema``, ``io`` (with ``reading``,
 ``tables``, ``rules`` and ``hierarchy``), ``events`` (event registers to counts), ``synth`` at
 the bottom; ``intervals`` and ``indicators`` above them; ``scheme`` (the targets file) and
-``targets`` (scoring) above those; ``quality`` (data-quality checks) and ``projection`` (nowcasts, life tables,
-cohort-component projection) beside ``targets``; ``plots`` and ``report`` on top.
+``targets`` (scoring) above those; ``quality`` (data-quality checks) and ``projection``
+(nowcasts, life tables, cohort-component projection) beside ``targets``; ``disclosure``,
+``plots`` and ``report`` on top.
 """
 
 from importlib import import_module as _import_module
