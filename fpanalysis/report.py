@@ -1171,7 +1171,9 @@ def _span(data: pd.DataFrame, lower: str, upper: str) -> np.ndarray:
 
 def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                  units: pd.DataFrame | None = None, *, pooled: pd.DataFrame | None = None,
-                 language: str = "zh") -> pd.DataFrame:
+                 language: str = "zh", disclosure: str | Disclosure = "public",
+                 evaluated: pd.DataFrame | None = None,
+                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The league table: score, rank, the 95 % rank confidence sets, the spread of ranks under
     redraws and the share of redraws in the top / bottom tier, with the tier and bottom-tier
     streak where ``scores`` (from :func:`targets.assess`) are given.
@@ -1194,12 +1196,46 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
     The unit name is the index. Where ``scores`` have no row for a unit's period the
     targets met show —. An empty ``uncertainty`` gives an empty table with the columns.
 
+    **Disclosure.** A score is a sum of points, so it tells whether each target was met:
+    beside the attainment table (where a target on a suppressed count shows ``"[c]"``), the
+    score or the targets met would give that withheld mark away. With a public rule
+    (the default) the table needs ``evaluated`` (the period's :func:`targets.assess`
+    output) and the rule's plan or ``counts`` (with ``units``), and applies this rule:
+
+    * A unit's status on a withheld target (a sensitive indicator whose cell the plan
+      suppresses, :func:`suppressed_rows`) is *uninformative* when every count the reader
+      allows gives the same met / not met: 0..min(k, births) births outside policy or 0..k
+      infant deaths for a ``"<5"`` (or masked) cell, k+1..births (or up) for a complement,
+      0..births for a count that cannot be told (the met of a target is monotone in the
+      count, so the two ends decide); a target scored otherwise than all-or-nothing is
+      informative whenever the band holds two counts. Units whose withheld targets are all
+      uninformative are published as they are.
+    * A unit with an informative withheld target (a *withheld unit*) shows ``"[c]"`` for its
+      score, targets met, rank, rank sets, redraw range and shares, tier, bottom streak,
+      veto flag and pooled rank and set.
+    * Its possible scores run from its score minus the weighted points its withheld
+      targets earned to its score plus the weighted points they could still earn. Another
+      unit of the same veto group whose score lies in that range (ends included) could
+      rank either side of it: its tier, bottom streak, rank sets, redraw range and shares
+      show ``"[c]"`` too (they depend on the withheld unit's place). A unit outside every
+      such range keeps its rank relative to the withheld units whatever their status, so
+      what it shows is the same under every status (the residual: its redraw figures are
+      computed with the withheld unit's score in the field). Where a withheld target is a
+      veto, every unit is treated as affected.
+    * If an affected unit exists the rank column ranks the published units among
+      themselves (header "名次（在公布得分的单位中）" / "rank among the units whose score is
+      published"): the original ranks would place the withheld unit by the gap it leaves.
+      Otherwise the original ranks stay (the gap is the same under every status).
+
+    ``disclosure="internal"`` shows everything (the office's own use).
+
     Raises
     ------
     ValueError
         If ``uncertainty`` or ``pooled`` lacks a column of :func:`targets.rank_uncertainty`
         (an older result without the rank confidence sets), or ``pooled`` spans several
-        periods or repeats a unit.
+        periods or repeats a unit; a public rule without ``evaluated``, or ``evaluated``
+        without a row of the table's period.
     """
     missing = [c for c in _LEAGUE_NEEDS if c not in uncertainty.columns]
     if missing:
@@ -1207,6 +1243,7 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                          f"missing columns {missing}")
     _one_period(uncertainty, "league_table")
     data = uncertainty.copy()
+    pooled_cols: list[str] = []
     if scores is not None:
         extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
             period=scores["period"].astype(str), unit=scores["unit"].astype(object))
@@ -1239,6 +1276,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         other = pooled.assign(unit=pooled["unit"].astype(str)).set_index("unit").reindex(
             data["unit"].astype(str))
         name = label[0] if len(label) else ("合并期", "pooled")[i]  # no target applies
+        pooled_cols = [(f"{name}名次", f"{name} rank")[i],
+                       (f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]]
         table[(f"{name}名次", f"{name} rank")[i]] = _int_text(other["rank"], "—")
         table[(f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]] = np.where(
             other["rank_set_lower"].isna().to_numpy(dtype=bool), "—",
@@ -1256,7 +1295,131 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         tier_names = {"top": ("前列", "top")[i], "bottom": ("后列", "bottom")[i], "": ""}
         table[("梯队", "tier")[i]] = data["tier"].map(tier_names).to_numpy()
         table[("连续后列期数", "bottom streak")[i]] = data["streak"].astype("Int64").to_numpy()
+    rule = _rule(disclosure)
+    if rule.public:
+        table = _withhold_league(table, data, rule, evaluated, counts, units, pooled_cols, i)
     return _no_target(table, uncertainty.empty, language)
+
+
+_LEAGUE_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
+
+
+def _informative(evaluated: pd.DataFrame, rule: Disclosure, counts: pd.DataFrame | None,
+                 units: pd.DataFrame | None, period: str) -> pd.DataFrame:
+    """Rows of ``evaluated`` (one period) on a withheld sensitive target whose met / not met
+    tells something about the suppressed count (see :func:`league_table`)."""
+    sens = evaluated["indicator"].astype(str).isin(rule.indicators()).to_numpy(dtype=bool)
+    rows = evaluated[sens & evaluated["met"].notna().to_numpy(dtype=bool)]
+    if rows.empty:
+        return rows.assign(informative=np.zeros(0, dtype=bool))
+    status, _, count = _statuses(rows, rule, counts=counts, units=units, what="league_table")
+    births = pd.Series(np.nan, index=pd.Index(pd.unique(rows["unit"]), dtype=object))
+    if counts is not None:
+        b = sensitive_counts(counts, period, units, births=True)
+        if "births" in b.columns:
+            births = b["births"].reindex(births.index)
+    elif rule.plan is not None:
+        c = rule.plan.cells
+        c = c[(c["count"] == "births_outside") & (c["period"] == _label(period))]
+        births = c.set_index("unit")["cap"].reindex(births.index)
+    n_births = births.reindex(rows["unit"].astype(object)).to_numpy(dtype=float)
+    k = float(rule.threshold)
+    cap = np.where(count == "births_outside", n_births, np.inf)
+    lo = np.select([np.isin(status, ["primary", "masked"]), status == "complement"],
+                   [0.0, k + 1], 0.0)
+    hi = np.select([np.isin(status, ["primary", "masked"])], [np.fmin(k, cap)], cap)
+    hidden = np.isin(status, _HIDDEN)
+
+    def rate(n: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count == "births_outside", (n_births - n) / n_births * 100.0,
+                            n / n_births * 1000.0)
+
+    op = rows["op"].astype(str).to_numpy()
+    thr = rows["threshold"].to_numpy(dtype=float)
+    known_op = np.isin(op, list(_LEAGUE_OPS))
+    met_lo, met_hi = np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)
+    for o, f in _LEAGUE_OPS.items():  # four operators
+        at = op == o
+        with np.errstate(invalid="ignore"):
+            met_lo[at] = f(rate(lo)[at], thr[at])
+            met_hi[at] = f(rate(hi)[at], thr[at])
+    steady = known_op & (met_lo == met_hi) & np.isfinite(rate(lo)) & np.isfinite(rate(hi))
+    steady |= lo >= hi  # one count only: nothing to tell
+    all_or_nothing = (rows["scoring"].astype(str) == "all_or_nothing").to_numpy() \
+        if "scoring" in rows.columns else np.zeros(len(rows), dtype=bool)
+    informative = hidden & ~((steady & all_or_nothing) | (lo >= hi))
+    return rows.assign(informative=informative)
+
+
+def _withhold_league(table: pd.DataFrame, data: pd.DataFrame, rule: Disclosure,
+                     evaluated: pd.DataFrame | None, counts: pd.DataFrame | None,
+                     units: pd.DataFrame | None, pooled: list[str], i: int) -> pd.DataFrame:
+    """The public league table (:func:`league_table`, "Disclosure")."""
+    if data.empty:
+        return table
+    if evaluated is None:
+        raise ValueError("league_table in a public report needs evaluated= (the period's "
+                         "targets.assess output) to tell which scores would give a withheld "
+                         "target away; disclosure='internal' shows everything")
+    period = str(data["period"].iloc[0])
+    ev = evaluated[evaluated["period"].map(_label) == _label(period)]
+    if ev.empty and not evaluated.empty:
+        found = ", ".join(sorted(evaluated["period"].astype(str).unique()))
+        raise ValueError(f"league_table: evaluated has no row of {period}; got {found}")
+    if ev.empty:
+        return table
+    rows = _informative(ev, rule, counts, units, period)
+    bad = rows[rows["informative"]]
+    if bad.empty:
+        return table
+    unit = data["unit"].astype(object).to_numpy()
+    withheld = np.isin(unit, pd.unique(bad["unit"].astype(object)))
+    # the range of scores each withheld unit could have under another status
+    w = bad["weight"].to_numpy(dtype=float)
+    could = bad.assign(down=bad["earned"].to_numpy(dtype=float) * w,
+                       up=(bad["points"].to_numpy(dtype=float)
+                           - bad["earned"].to_numpy(dtype=float)) * w)
+    moves = could.groupby(could["unit"].astype(object))[["down", "up"]].sum()
+    score = data["score"].to_numpy(dtype=float)
+    vetoed = data["vetoed"].fillna(False).to_numpy(dtype=bool) if "vetoed" in data \
+        else np.zeros(len(data), dtype=bool)
+    veto_target = bad["scoring"].astype(str).str.contains("veto").any() \
+        or (bad["points"].to_numpy(dtype=float) == 0).any()
+    affected = withheld.copy()
+    for j in np.flatnonzero(withheld):  # a few withheld units
+        d, u = moves.loc[unit[j]]
+        inside = (score >= score[j] - d - 1e-9) & (score <= score[j] + u + 1e-9) \
+            & (vetoed == vetoed[j])
+        affected |= inside | bool(veto_target) | np.isnan(score)
+    out = table.astype(object)
+    c = rule.withheld
+    place = [("95%名次置信集", "95% rank confidence set"), ("全表95%名次置信集",
+             "95% joint rank set"), ("重抽名次范围", "redraw rank range"),
+             ("重抽前列占比%", "top k in redraws %"), ("重抽后列占比%", "bottom k in redraws %"),
+             ("梯队", "tier"), ("连续后列期数", "bottom streak")]
+    for name in place:
+        if name[i] in out.columns:
+            out.loc[affected, name[i]] = c
+    own = [("得分", "score"), ("达标项", "targets met"), ("否决", "vetoed")]
+    for name in own:
+        if name[i] in out.columns:
+            out.loc[withheld, name[i]] = c
+    for col in pooled:  # the withheld unit's rank over the longer period
+        out.loc[withheld, col] = c
+    rank_col = ("名次", "rank")[i]
+    if (affected & ~withheld).any():
+        shown = ~withheld
+        order = pd.Series(data["rank"].to_numpy(dtype=float)[shown])
+        new = np.full(len(out), c, dtype=object)
+        new[shown] = order.rank(method="min").astype(int).to_numpy(dtype=object)
+        out[rank_col] = new
+        out = out.rename(columns={rank_col: ("名次（在公布得分的单位中）",
+                                             "rank among the units whose score is "
+                                             "published")[i]})
+    else:
+        out.loc[withheld, rank_col] = c
+    return out
 
 
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,

@@ -435,3 +435,112 @@ def test_audit_bounds_match_brute_force(quarter):
         lo, hi = min(values), max(values)
         assert result.loc[unit, "lower"] == lo
         assert result.loc[unit, "upper"] == (np.inf if hi == top else hi)
+
+
+# --- the league table (F4): a score must not give a withheld target away ------------------------
+
+@pytest.fixture(scope="module")
+def league_2024q4(sample_counts, sample_units):
+    import fpanalysis as fp
+    values = fp.load_values(SAMPLE, units=sample_units)
+    scheme = fp.load_targets(SAMPLE, units=sample_units,
+                             indicators=list(values["indicator"].unique()))
+    current, scores = fp.targets.assess(sample_counts, scheme, periods=["2024Q4"],
+                                        values=values, units=sample_units)
+    unc = fp.targets.rank_uncertainty(sample_counts, scheme, period="2024Q4", values=values,
+                                      units=sample_units, draws=100)
+    rule = report.disclosure("public", counts=sample_counts, units=sample_units,
+                             periods=["2024Q4"])
+    return current, scores, unc, rule
+
+
+def test_league_table_withholds_a_score_that_tells_a_withheld_target(
+        league_2024q4, sample_counts, sample_units, raw):
+    current, scores, unc, rule = league_2024q4
+    # by hand from counts.csv (Oct-Dec 2024): births and compliant births per township
+    q = raw[raw["period"].isin(["2024-10", "2024-11", "2024-12"])].groupby("unit")[
+        ["births", "births_compliant"]].sum()
+    assert q.loc["990101118"].tolist() == [2, 2] and q.loc["990101117"].tolist() == [10, 10]
+    # compliance >= 86 %, all or nothing, 20 points. 西城镇: 2 births, band 0..2 outside:
+    # 0 -> 100 % met, 2 -> 0 % not met: informative. 柳和镇: 10 births, band 0..4: 0 -> 100 %
+    # met, 4 -> 60 % not met: informative. 东林镇 56 births, 4 -> 52/56 = 92.9 % met; 马田镇
+    # 40, 36/40 = 90 %; 古沙镇 53, 49/53 = 92.5 %: met across the band, uninformative.
+    internal = report.league_table(unc, scores, sample_units, language="en",
+                                   disclosure="internal")
+    t = report.league_table(unc, scores, sample_units, language="en", disclosure=rule,
+                            evaluated=current, counts=sample_counts)
+    assert t.index.tolist() == internal.index.tolist()  # no unit vanishes
+    hidden = t.index[t["score"] == "[c]"].tolist()
+    assert sorted(hidden) == sorted(["西城镇", "柳和镇"])
+    for u in hidden:
+        assert set(t.loc[u].drop("not reported")) == {"[c]"}
+    # 西城镇 scores 95 with the 20 points (75 without), 柳和镇 90 (70): units scoring 70..95
+    # could rank either side of them -> their tier, streak and rank sets are withheld
+    score = internal["score"]
+    inside = score[(score >= 70) & (score <= 95)].index.difference(hidden)
+    assert set(t.loc[inside, "tier"]) == {"[c]"}
+    assert set(t.loc[inside, "95% rank confidence set"]) == {"[c]"}
+    outside = ["双凰乡", "东林镇", "长岗乡", "杨乐镇", "青鞍镇"]  # 97.5, 67.5, 60, 55, 45
+    assert t.loc[outside, "tier"].tolist() == internal.loc[outside, "tier"].tolist()
+    assert t.loc[outside, "tier"].tolist() == ["top", "", "bottom", "bottom", "bottom"]
+    # ranks among the 16 published scores (97.5, 95, 92.5, 90 x3, 80 x3, 77.5, 75, 70, 67.5,
+    # 60, 55, 45; ties share the better rank)
+    col = "rank among the units whose score is published"
+    assert "rank" not in t.columns
+    shown = t[t[col] != "[c]"].sort_values("score", ascending=False, kind="stable")
+    assert shown[col].tolist() == [1, 2, 3, 4, 4, 4, 7, 7, 7, 10, 11, 12, 13, 14, 15, 16]
+    # scores and targets met of the others are their own
+    assert t.loc["双凰乡", "score"] == 97.5 and t.loc["双凰乡", "targets met"] == "9/10"
+    # the tester's subtraction (targets met minus the shown ticks) has nothing to work on
+    assert t.loc["西城镇", "targets met"] == "[c]"
+
+
+def test_league_table_unchanged_where_the_withheld_targets_tell_nothing(
+        league_2024q4, sample_counts, sample_units):
+    current, scores, unc, rule = league_2024q4
+    # drop 西城镇 and 柳和镇: the other withheld compliance cells (东林镇, 马田镇, 古沙镇) are
+    # met across their band (see above), so nothing changes
+    keep = ~current["unit"].isin(["990101118", "990101117"])
+    u2 = unc[~unc["unit"].isin(["990101118", "990101117"])]
+    public = report.league_table(u2, scores, sample_units, language="en", disclosure=rule,
+                                 evaluated=current[keep], counts=sample_counts)
+    internal = report.league_table(u2, scores, sample_units, language="en",
+                                   disclosure="internal")
+    pd.testing.assert_frame_equal(public, internal)
+
+
+def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_units):
+    # hand-made: a withheld unit b (1 birth outside of 2, compliance 50 % -> band 0..2:
+    # 100 % met, 0 % not met) scores 40 with 0 earned -> could score 40..60 (20 points);
+    # a (90) and c (10) are outside that range: their ranks 1 and 3 are the same whatever
+    # b's status, so the gap at 2 tells nothing: ranks kept, b's withheld
+    units = pd.DataFrame({"unit": ["r", "a", "b", "c"], "name": ["R", "A", "B", "C"],
+                          "parent": [None, "r", "r", "r"], "level": ["county"] + ["t"] * 3})
+    unc = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q1",
+                        "score": [90.0, 40.0, 10.0], "rank": [1, 2, 3],
+                        "draw_rank_lower": 1, "draw_rank_upper": 3, "rank_set_lower": 1,
+                        "rank_set_upper": 3, "joint_rank_set_lower": 1,
+                        "joint_rank_set_upper": 3, "p_top": 0.5, "p_bottom": 0.5})
+    ev = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q1", "target": 1,
+                       "indicator": "compliance_rate", "op": ">=", "threshold": 86.0,
+                       "met": pd.array([True, False, True], dtype="boolean"),
+                       "value": [100.0, 50.0, 100.0], "points": 20.0, "weight": 1.0,
+                       "earned": [20.0, 0.0, 20.0], "scoring": "all_or_nothing"})
+    counts = pd.DataFrame({"unit": np.repeat(["a", "b", "c"], 3),
+                           "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 3,
+                                                    freq="M"),
+                           "births": [20, 15, 15, 1, 1, 0, 20, 15, 15],  # 50, 2, 50
+                           "births_compliant": [20, 15, 15, 1, 0, 0, 20, 15, 15],
+                           "deaths_infant": 3})  # 9 each
+    rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
+    t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
+    assert t["rank"].tolist() == [1, "[c]", 3]
+    assert t.loc["B"].tolist() == ["[c]"] * 7
+    assert t.loc["A", "95% rank confidence set"] == "1–3"
+    # without the assessment a public league table cannot tell: refused
+    with pytest.raises(ValueError, match="league_table in a public report needs evaluated="):
+        report.league_table(unc, units=units, disclosure=rule)
+    with pytest.raises(ValueError, match="league_table: evaluated has no row of 2024Q1; got "
+                                         "2024Q2"):
+        report.league_table(unc, units=units, disclosure=rule,
+                            evaluated=ev.assign(period="2024Q2"))
