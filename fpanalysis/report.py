@@ -764,7 +764,10 @@ def _suppress_counts(table: pd.DataFrame, cols: list[str], counts: pd.DataFrame,
                                  f"{planned[j]:g}")
             if rule.plan is not None:
                 _uncovered("counts_table", status, unit, per, ~np.isnan(v))
-            status = np.where(status == "absent", "unknown", status).astype(object)
+            # a cell the plan has as missing (or not at all) but these counts give: nothing
+            # planned to publish it on, withheld as in publishable
+            status = np.where(np.isin(status, ["absent", "missing"]), "unknown",
+                              status).astype(object)
             status[np.isnan(v)] = "missing"
         if shows[c]:
             records.append(_records(status, v, np.full(len(v), c, dtype=object), unit, per,

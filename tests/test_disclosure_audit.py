@@ -544,3 +544,20 @@ def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_un
                                          "2024Q2"):
         report.league_table(unc, units=units, disclosure=rule,
                             evaluated=ev.assign(period="2024Q2"))
+
+
+def test_counts_table_withholds_a_cell_the_plan_has_as_missing(sample_counts, sample_units):
+    # F5: a plan made from counts that lack 西城镇's October (an earlier extract) has its
+    # 2024Q4 cells, and the county's, as missing; a table of the full counts must not show
+    # them exactly (publishable turns such a cell into "withheld: counts unknown" too)
+    part = sample_counts[~((sample_counts["unit"] == "990101118")
+                           & (sample_counts["period"].astype(str) == "2024-10"))]
+    rule = report.disclosure("public", counts=part, units=sample_units, periods=["2024Q4"])
+    t = report.counts_table(sample_counts, sample_units, "2024Q4", disclosure=rule)
+    cols = ["婴儿死亡", "政策内出生", "政策外出生"]
+    assert t.loc["西城镇", cols].tolist() == ["[c]"] * 3
+    assert t.loc["青禾县", cols].tolist() == ["[c]"] * 3
+    # the county's 1673 births stay: births are not sensitive (hand sum of counts.csv)
+    assert t.loc["青禾县", "出生"] == 1673
+    rec = dc.recorded(t)
+    assert not rec["unit"].isin(["990101118", "990101"]).any()  # nothing shown about them
