@@ -207,6 +207,9 @@ class Disclosure:
     plan: Plan | None = field(default=None, compare=False, repr=False)
     protection: float = 2.0
 
+    def __post_init__(self) -> None:
+        _check_rule_plan(self)
+
     @property
     def public(self) -> bool:
         """True when small sensitive counts are suppressed."""
@@ -215,6 +218,32 @@ class Disclosure:
     def indicators(self) -> list[str]:
         """Indicators built on a sensitive count (suppressed where it is small)."""
         return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
+
+
+def _check_rule_plan(rule: Disclosure) -> None:
+    """Refuse a rule whose plan was made with another threshold, protection or sensitive
+    counts: the tables would mark by one rule and the audit check by the other."""
+    plan = rule.plan
+    if plan is None:
+        return
+    if not isinstance(plan, Plan):
+        raise TypeError(f"a disclosure rule's plan must be a Plan (make_plan), got "
+                        f"{type(plan).__name__}")
+    wrong = []
+    if plan.threshold != rule.threshold:
+        wrong.append(f"threshold {plan.threshold!r} (the rule's is {rule.threshold!r})")
+    if float(plan.protection) != float(rule.protection):
+        wrong.append(f"protection {plan.protection!r} (the rule's is {rule.protection!r})")
+    extra = [c for c in pd.unique(plan.cells["count"]) if c not in rule.sensitive] \
+        if "count" in plan.cells.columns else []
+    if extra:
+        wrong.append(f"sensitive count(s) {', '.join(map(str, extra))} the rule does not "
+                     f"suppress (the rule's: {', '.join(rule.sensitive)})")
+    if wrong:
+        raise ValueError("the disclosure plan was made with another rule: "
+                         + "; ".join(wrong) + ". Make the rule and its plan together: "
+                         "disclosure('public', counts=..., units=..., periods=[...], "
+                         "threshold=..., protection=..., sensitive=[...])")
 
 
 def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,

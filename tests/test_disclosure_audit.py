@@ -561,3 +561,27 @@ def test_counts_table_withholds_a_cell_the_plan_has_as_missing(sample_counts, sa
     assert t.loc["青禾县", "出生"] == 1673
     rec = dc.recorded(t)
     assert not rec["unit"].isin(["990101118", "990101"]).any()  # nothing shown about them
+
+
+def test_a_rule_with_a_plan_of_another_rule_is_refused():
+    # F6: a plan made with threshold 2 (1 death is "<3" there) under a rule of threshold 4
+    # would mark "<5" cells by one band and audit them by the other
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    plan2 = dc.make_plan(counts, UNITS, ["2024Q1"], threshold=2)
+    with pytest.raises(ValueError, match=r"the disclosure plan was made with another rule: "
+                                         r"threshold 2 \(the rule's is 4\)\. Make the rule"):
+        dc.Disclosure(plan=plan2)
+    plan_p = dc.make_plan(counts, UNITS, ["2024Q1"], protection=1.0)
+    with pytest.raises(ValueError, match=r"protection 1.0 \(the rule's is 2.0\)"):
+        dc.Disclosure(plan=plan_p)
+    with pytest.raises(ValueError, match=r"sensitive count\(s\) births_outside the rule does "
+                                         r"not suppress \(the rule's: deaths_infant\)"):
+        dc.Disclosure(sensitive=("deaths_infant",), plan=dc.make_plan(counts, UNITS,
+                                                                      ["2024Q1"]))
+    with pytest.raises(TypeError, match="a disclosure rule's plan must be a Plan"):
+        dc.Disclosure(plan=counts)
+    # the same rule, made by hand or by disclosure(), is accepted
+    plan = dc.make_plan(counts, UNITS, ["2024Q1"], threshold=2)
+    assert dc.Disclosure(threshold=2, mark="<3", plan=plan).plan is plan
+    assert report.disclosure(threshold=2, counts=counts, units=UNITS,
+                             periods=["2024Q1"]).plan.threshold == 2
