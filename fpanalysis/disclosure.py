@@ -220,6 +220,65 @@ class Disclosure:
         return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
 
 
+def _check_plan_arguments(counts: object = None, units: object = None, *,
+                          threshold: object = 4, protection: object = 2.0,
+                          sensitive: object = None) -> tuple[str, ...]:
+    """Check the arguments of a rule or plan (one sentence per rule, shared by
+    :func:`disclosure` and :func:`make_plan`) and return the sensitive counts chosen (a
+    single name is one count; None all of them).
+
+    Examples
+    --------
+    >>> _check_plan_arguments(sensitive="deaths_infant")
+    ('deaths_infant',)
+    >>> _check_plan_arguments(sensitive=["births_outsid"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown sensitive count(s) 'births_outsid' (did you mean 'births_outside'?); \
+known: deaths_infant, births_outside
+    """
+    from .schema import suggestion
+
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
+            or threshold < 1:
+        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
+                         f"got {threshold!r}")
+    if isinstance(protection, bool) or not isinstance(protection, (int, float, np.number)) \
+            or not np.isfinite(protection) or protection <= 0:
+        raise ValueError(f"the protection must be a positive number, got {protection!r}")
+    if isinstance(sensitive, str):
+        sensitive = [sensitive]
+    if sensitive is not None and not isinstance(sensitive, (Sequence, set, frozenset,
+                                                            np.ndarray, pd.Index)):
+        raise ValueError(f"the sensitive counts must be a list of names (keys of SENSITIVE), "
+                         f"got {sensitive!r}")
+    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
+    unknown = [c for c in chosen if c not in SENSITIVE]
+    if unknown:
+        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}"
+                         f"{suggestion(unknown[0], SENSITIVE)}; known: {', '.join(SENSITIVE)}")
+    if not chosen:
+        raise ValueError("the sensitive counts must name at least one count; known: "
+                         f"{', '.join(SENSITIVE)}")
+    if counts is not None:
+        if not isinstance(counts, pd.DataFrame):
+            raise TypeError(f"a disclosure plan needs the counts as a DataFrame, got "
+                            f"{type(counts).__name__}")
+        gone = [c for c in ("unit", "period") if c not in counts.columns]
+        if gone:
+            raise ValueError(f"a disclosure plan needs counts with the column(s) unit, period; "
+                             f"missing {', '.join(gone)}")
+    if units is not None:
+        if not isinstance(units, pd.DataFrame):
+            raise TypeError(f"a disclosure plan needs the units as a DataFrame, got "
+                            f"{type(units).__name__}")
+        gone = [c for c in ("unit", "parent") if c not in units.columns]
+        if gone:
+            raise ValueError(f"a disclosure plan needs units with the columns unit and parent "
+                             f"(the hierarchy); missing {', '.join(gone)}")
+    return chosen
+
+
 def _check_rule_plan(rule: Disclosure) -> None:
     """Refuse a rule whose plan was made with another threshold, protection or sensitive
     counts: the tables would mark by one rule and the audit check by the other."""
@@ -294,20 +353,8 @@ def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
         return mode
     if mode not in _MODES:
         raise ValueError(f"disclosure must be 'public' or 'internal', got {mode!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
-            or threshold < 1:
-        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
-                         f"got {threshold!r}")
-    if isinstance(protection, bool) or not isinstance(protection, (int, float, np.number)) \
-            or not np.isfinite(protection) or protection <= 0:
-        raise ValueError(f"the protection must be a positive number, got {protection!r}")
-    if isinstance(sensitive, str):
-        sensitive = [sensitive]
-    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
-    unknown = [c for c in chosen if c not in SENSITIVE]
-    if unknown:
-        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(SENSITIVE)}")
+    chosen = _check_plan_arguments(threshold=threshold, protection=protection,
+                                   sensitive=sensitive)
     mark = f"<{int(threshold) + 1}" if mark is None else str(mark)
     if not mark.strip() or not str(withheld).strip():
         raise ValueError("the suppression marks must not be empty")
@@ -632,7 +679,10 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     Raises
     ------
     ValueError
-        No periods, a repeated period, or counts with none of the sensitive columns.
+        No periods, a repeated period, counts with none of the sensitive columns or without
+        ``unit`` / ``period``, units without ``unit`` / ``parent``, and the threshold,
+        protection and sensitive counts :func:`disclosure` refuses (same sentences); a
+        single sensitive name is one count.
 
     Notes
     -----
@@ -647,6 +697,8 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     ``Plan.unprotected``. Last, complements the protection does not need are given back,
     the largest first.
     """
+    sensitive = _check_plan_arguments(counts, units, threshold=threshold,
+                                      protection=protection, sensitive=sensitive)
     if isinstance(periods, (str, pd.Period)) or periods is None:
         periods = [] if periods is None else [periods]
     labels = [_label(p) for p in periods]

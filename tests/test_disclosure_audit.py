@@ -9,6 +9,8 @@ data/sample/counts.csv, never with fpanalysis. The property test draws random sm
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -585,3 +587,45 @@ def test_a_rule_with_a_plan_of_another_rule_is_refused():
     assert dc.Disclosure(threshold=2, mark="<3", plan=plan).plan is plan
     assert report.disclosure(threshold=2, counts=counts, units=UNITS,
                              periods=["2024Q1"]).plan.threshold == 2
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    # F7/F10: the sentences of disclosure() (tests/test_disclosure.py) for make_plan
+    ({"threshold": 0}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got 0"),
+    ({"threshold": 2.5}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got 2.5"),
+    ({"threshold": "4"}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got '4'"),
+    ({"threshold": True}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got True"),
+    ({"protection": -1}, ValueError, "the protection must be a positive number, got -1"),
+    ({"protection": float("nan")}, ValueError,
+     "the protection must be a positive number, got nan"),
+    ({"sensitive": ["births_outsid"]}, ValueError,
+     "unknown sensitive count(s) 'births_outsid' (did you mean 'births_outside'?); known: "
+     "deaths_infant, births_outside"),
+    ({"sensitive": 3}, ValueError, "the sensitive counts must be a list of names"),
+    ({"units": UNITS[["unit", "name"]]}, ValueError,
+     "a disclosure plan needs units with the columns unit and parent (the hierarchy); "
+     "missing parent"),
+    ({"counts": monthly({"a": [1, 0, 0]}).drop(columns="unit")}, ValueError,
+     "a disclosure plan needs counts with the column(s) unit, period; missing unit"),
+])
+def test_make_plan_refuses_bad_arguments(kwargs, error, message):
+    args = {"counts": monthly({"a": [1, 0, 0], "b": [2, 2, 1]}), "units": UNITS,
+            "periods": ["2024Q1"]}
+    args.update(kwargs)
+    with pytest.raises(error, match=re.escape(message)):
+        dc.make_plan(args.pop("counts"), args.pop("units"), args.pop("periods"), **args)
+
+
+def test_make_plan_takes_one_sensitive_name_as_one_count():
+    # F7: "deaths_infant" was iterated letter by letter (KeyError 'd'); as in disclosure()
+    # a single name is one count: the plan has deaths_infant cells only, 3 units x 1 period
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    plan = dc.make_plan(counts, UNITS, ["2024Q1"], sensitive="deaths_infant")
+    assert plan.cells["count"].unique().tolist() == ["deaths_infant"]
+    assert sorted(plan.cells["unit"]) == ["a", "b", "c"]
+    # a: 1 + 0 + 0 = 1, b: 2 + 2 + 1 = 5, c: 6
+    assert plan.cells.set_index("unit")["value"].to_dict() == {"a": 1.0, "b": 5.0, "c": 6.0}
