@@ -1009,9 +1009,42 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     return out
 
 
+_CHECK_COLUMNS = ["count", "unit", "period", "lower", "upper", "required", "protected"]
+
+
+def _protected_flags(result: object) -> np.ndarray:
+    """The ``protected`` column of an audit result as booleans; anything else refused (a
+    string "False" or a NaN would read as protected)."""
+    if not isinstance(result, pd.DataFrame):
+        raise TypeError(f"check needs an audit() result or a Plan, got "
+                        f"{type(result).__name__}")
+    gone = [c for c in _CHECK_COLUMNS if c not in result.columns]
+    if gone:
+        raise ValueError(f"check needs an audit() result or a Plan; the frame has no "
+                         f"column(s) {', '.join(gone)}")
+    flags = result["protected"]
+    if pd.api.types.is_bool_dtype(flags.dtype) and not flags.isna().any():
+        return flags.to_numpy(dtype=bool)
+    values = flags.to_numpy(dtype=object)
+    wrong = np.flatnonzero([not isinstance(v, (bool, np.bool_)) for v in values])
+    if len(wrong):
+        j = int(wrong[0])
+        raise ValueError(f"check needs the audit's protected column as True/False; row "
+                         f"{j + 1} has {values[j]!r} ({len(wrong)} such row(s))")
+    return values.astype(bool)
+
+
 def check(result: pd.DataFrame | Plan, units: pd.DataFrame | None = None) -> None:
     """Refuse to publish: raise :class:`DisclosureError` naming every unprotected cell of an
     :func:`audit` result (or of a plan's ``unprotected``) with its interval.
+
+    Raises
+    ------
+    DisclosureError
+        A cell is not protected.
+    ValueError, TypeError
+        Not an audit result: a frame without its columns (an empty ``pd.DataFrame()``), a
+        ``protected`` column that is not True/False (a string ``"False"``, NaN).
 
     Examples
     --------
@@ -1030,7 +1063,7 @@ deaths_infant of a in 2024Q4 to 1..4 (needs a range of 4)
         if "required" not in bad.columns:
             bad["required"] = _required(result.threshold, result.protection)
     else:
-        bad = result[~result["protected"].astype(bool)]
+        bad = result[~_protected_flags(result)]
     if bad.empty:
         return
     names = units.set_index("unit")["name"] if units is not None and "name" in units \

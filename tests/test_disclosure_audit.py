@@ -629,3 +629,29 @@ def test_make_plan_takes_one_sensitive_name_as_one_count():
     assert sorted(plan.cells["unit"]) == ["a", "b", "c"]
     # a: 1 + 0 + 0 = 1, b: 2 + 2 + 1 = 5, c: 6
     assert plan.cells.set_index("unit")["value"].to_dict() == {"a": 1.0, "b": 5.0, "c": 6.0}
+
+
+def test_check_refuses_what_is_not_an_audit_result():
+    # F8: a string "False" or a NaN read as protected with astype(bool): refused instead
+    ok = pd.DataFrame({"count": ["deaths_infant"], "unit": ["a"], "period": ["2024Q4"],
+                       "lower": [1.0], "upper": [4.0], "required": [4.0],
+                       "protected": [False], "shown_in": [""]})
+    with pytest.raises(dc.DisclosureError, match=re.escape("deaths_infant of a in 2024Q4 to "
+                                                           "1..4 (needs a range of 4)")):
+        dc.check(ok)
+    with pytest.raises(ValueError, match=re.escape(
+            "check needs the audit's protected column as True/False; row 1 has 'False' "
+            "(1 such row(s))")):
+        dc.check(ok.assign(protected="False"))
+    with pytest.raises(ValueError, match="check needs the audit's protected column as "
+                                         "True/False; row 1 has nan"):
+        dc.check(ok.assign(protected=np.nan))
+    with pytest.raises(ValueError, match="check needs an audit.. result or a Plan; the frame "
+                                         "has no column.s. count, unit, period, lower, upper, "
+                                         "required, protected"):
+        dc.check(pd.DataFrame())
+    with pytest.raises(TypeError, match="check needs an audit.. result or a Plan, got list"):
+        dc.check([])
+    dc.check(ok.iloc[:0])  # an audit with no suppressed cell: nothing to refuse
+    dc.check(ok.assign(protected=pd.array([True], dtype="boolean")))
+    dc.check(ok.assign(protected=np.array([True], dtype=object)))
