@@ -929,8 +929,8 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     Returns
     -------
     pandas.DataFrame
-        One row per cell the plan suppresses (primary, masked or complement), and per cell a
-        table shows that the plan does not know: ``count, unit, period, status`` (the
+        One row per cell the plan suppresses (primary, masked or complement):
+        ``count, unit, period, status`` (the
         plan's), ``value`` (true count: internal), ``lower, upper`` (the narrowest interval
         by linear differencing, whole numbers, ``inf`` unbounded), ``width`` (upper - lower,
         for a small cell clipped to its band 0..min(k, births)), ``required``
@@ -941,7 +941,9 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     Raises
     ------
     ValueError
-        No plan, or records without their columns.
+        No plan, records without their columns, or a table that shows a cell the plan has
+        none for (another period or unit: "the report's disclosure plan has no cell for
+        ..."); it could not be audited.
     DisclosureError
         Tables that contradict each other.
     """
@@ -961,9 +963,13 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     extra = rec[["count", "unit", "period"]].drop_duplicates()
     extra = extra.merge(cells[["count", "unit", "period"]], how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
-    if len(extra):
-        cells = pd.concat([cells, extra.assign(value=np.nan, status="absent", cap=np.inf)],
-                          ignore_index=True)
+    if len(extra):  # a table of a unit or period the plan never planned: not audited
+        pairs = list(dict.fromkeys(f"{c} of {u} in {q}" for c, u, q in extra[
+            ["count", "unit", "period"]].itertuples(index=False, name=None)))
+        raise ValueError(f"audit: the report's disclosure plan has no cell for "
+                         f"{', '.join(pairs[:5])}{' …' if len(pairs) > 5 else ''} "
+                         f"({len(pairs)} cell(s)); make the rule with every unit and period "
+                         "the report shows")
     key = pd.MultiIndex.from_frame(cells[["count", "unit", "period"]])
     at = key.get_indexer(pd.MultiIndex.from_frame(rec[["count", "unit", "period"]])) \
         if len(rec) else np.zeros(0, dtype=int)

@@ -1751,7 +1751,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
     from what each records in ``attrs["disclosure"]``) and nothing is written when a
     suppressed cell could be narrowed below its protection: :class:`DisclosureError` names
     the cells. A public rule without a plan is refused (ValueError): the workbook could not
-    be audited.
+    be audited; so is a table showing a sensitive cell the plan has none for (a table of
+    another period or unit: "the report's disclosure plan has no cell for ...").
 
     With ``language``, a table keyed by a name of :data:`SHEETS` (``"counts"``) goes to the
     sheet of that language (``"人口变动"``); other names are kept.

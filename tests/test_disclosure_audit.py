@@ -655,3 +655,23 @@ def test_check_refuses_what_is_not_an_audit_result():
     dc.check(ok.iloc[:0])  # an audit with no suppressed cell: nothing to refuse
     dc.check(ok.assign(protected=pd.array([True], dtype="boolean")))
     dc.check(ok.assign(protected=np.array([True], dtype=object)))
+
+
+def test_tables_of_a_period_the_plan_does_not_cover_are_refused(tmp_path):
+    # F9: a 2024Q2 table audited with a plan of 2024Q1 only was audited as if unplanned and
+    # written; refused now, and nothing is written
+    counts = monthly({"a": [1, 0, 0, 3, 3, 3], "b": [2, 2, 1, 3, 3, 3]})
+    q1 = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
+    q2 = report.disclosure(counts=counts, units=UNITS, periods=["2024Q2"])
+    t = report.counts_table(counts, UNITS, "2024Q2", columns=("deaths_infant",),
+                            disclosure=q2)
+    message = re.escape("audit: the report's disclosure plan has no cell for deaths_infant "
+                        "of a in 2024Q2, deaths_infant of b in 2024Q2, deaths_infant of c in "
+                        "2024Q2 (3 cell(s)); make the rule with every unit and period")
+    with pytest.raises(ValueError, match=message):
+        dc.audit({"counts": t}, q1)
+    with pytest.raises(ValueError, match=message):
+        report.write_excel({"counts": t}, tmp_path / "x.xlsx", disclosure=q1)
+    assert not (tmp_path / "x.xlsx").exists()
+    # with the plan of its own period the same table passes (a: 9, b: 9, c: 18 shown)
+    assert report.write_excel({"counts": t}, tmp_path / "x.xlsx", disclosure=q2).exists()
