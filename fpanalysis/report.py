@@ -262,8 +262,9 @@ def _statuses(results: pd.DataFrame, rule: Disclosure, *, counts: pd.DataFrame |
         value = np.where(np.isnan(value), events, value)
     unknown = found == "absent"
     if rule.plan is not None:
-        _uncovered(what, found, unit, period, sensitive & has_value & ~np.isnan(events)
-                   & unknown)
+        # a row with a value the plan never planned (another period or unit) is refused,
+        # whether or not the row carries its own count (assess output does not)
+        _uncovered(what, found, unit, period, sensitive & has_value & unknown)
     status[sensitive] = np.where(unknown[sensitive], "unknown", found[sensitive])
     # a plan cell that is missing but whose row has a value: nothing known to publish it on
     status[sensitive & (status == "missing") & has_value] = "unknown"

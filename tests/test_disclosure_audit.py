@@ -675,3 +675,23 @@ def test_tables_of_a_period_the_plan_does_not_cover_are_refused(tmp_path):
     assert not (tmp_path / "x.xlsx").exists()
     # with the plan of its own period the same table passes (a: 9, b: 9, c: 18 shown)
     assert report.write_excel({"counts": t}, tmp_path / "x.xlsx", disclosure=q2).exists()
+
+
+def test_attainment_of_another_period_than_the_plan_is_refused():
+    # F11: assess output (no numerator) of 2024Q2 under a plan of 2024Q1 showed every
+    # sensitive cell "[c]" in silence; refused as publishable refuses it
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
+    ev = pd.DataFrame({"unit": ["a", "b"], "period": "2024Q2", "target": 1,
+                       "indicator": "infant_mortality_rate", "label": "",
+                       "value": [6.7, 33.3], "met": pd.array([True, False], dtype="boolean"),
+                       "verdict": ["clearly_met", "clearly_not_met"]})
+    with pytest.raises(ValueError, match=re.escape(
+            "attainment_table: the report's disclosure plan has no cell for a in 2024Q2, b in "
+            "2024Q2; make the rule")):
+        report.attainment_table(ev, UNITS, disclosure=rule)
+    # its own period: a 1 death ("<5", its rate withheld), b 5 shown with its mark (the plan
+    # protects a by withholding the county's 6 instead: a = c - 5 with c >= 5 gives 0..4)
+    t = report.attainment_table(ev.assign(period="2024Q1"), UNITS, disclosure=rule,
+                                language="en")
+    assert t.iloc[:, 0].tolist() == ["[c]", "33.3 ✗"]
