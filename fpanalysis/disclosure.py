@@ -268,6 +268,8 @@ known: deaths_infant, births_outside
         if gone:
             raise ValueError(f"a disclosure plan needs counts with the column(s) unit, period; "
                              f"missing {', '.join(gone)}")
+        _check_numeric_counts(counts, ("deaths_infant", "births", "births_compliant"),
+                              "a disclosure plan")
     if units is not None:
         if not isinstance(units, pd.DataFrame):
             raise TypeError(f"a disclosure plan needs the units as a DataFrame, got "
@@ -277,6 +279,32 @@ known: deaths_infant, births_outside
             raise ValueError(f"a disclosure plan needs units with the columns unit and parent "
                              f"(the hierarchy); missing {', '.join(gone)}")
     return chosen
+
+
+def _check_numeric_counts(counts: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Refuse count columns that hold text (``"2"``, ``"2.0"``): a count is a number, and
+    text would be parsed, summed or compared wrongly downstream.
+
+    Examples
+    --------
+    >>> _check_numeric_counts(pd.DataFrame({"births": ["3"]}), ["births"], "counts_table")
+    Traceback (most recent call last):
+    ...
+    ValueError: counts_table needs numbers in the count column(s) births; births holds text \
+(row 1: '3'): load the counts with fpanalysis.load_counts
+    """
+    wrong = [c for c in columns if c in counts.columns
+             and not pd.api.types.is_numeric_dtype(counts[c].dtype)
+             and not counts[c].map(lambda v: isinstance(v, (int, float, np.number))
+                                   and not isinstance(v, bool) or pd.isna(v)).all()]
+    if wrong:
+        c = wrong[0]
+        text = counts[c].map(lambda v: not isinstance(v, (int, float, np.number))
+                             or isinstance(v, bool)).to_numpy(dtype=bool)
+        j = int(np.flatnonzero(text & counts[c].notna().to_numpy(dtype=bool))[0])
+        raise ValueError(f"{what} needs numbers in the count column(s) {', '.join(wrong)}; "
+                         f"{c} holds text (row {j + 1}: {counts[c].iloc[j]!r}): load the "
+                         "counts with fpanalysis.load_counts")
 
 
 def _check_rule_plan(rule: Disclosure) -> None:

@@ -25,6 +25,7 @@ from .disclosure import (
     WITHHELD,
     Disclosure,
     DisclosureError,
+    _check_numeric_counts,
     _label,
     _parents,
     _plan,
@@ -679,6 +680,8 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
               and not (c in derived and derived[c] <= set(counts))]
     if absent:
         raise ValueError(f"counts_table: the counts have no column(s) {', '.join(absent)}")
+    _check_numeric_counts(counts, [c for c in counts.columns if c in _COUNT_LABELS],
+                          "counts_table")
     rolled = pr.rollup(counts, period, by=["unit"])
     if "births_outside" in columns:
         rolled["births_outside"] = rolled["births"] - rolled["births_compliant"]

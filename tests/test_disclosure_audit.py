@@ -695,3 +695,21 @@ def test_attainment_of_another_period_than_the_plan_is_refused():
     t = report.attainment_table(ev.assign(period="2024Q1"), UNITS, disclosure=rule,
                                 language="en")
     assert t.iloc[:, 0].tolist() == ["[c]", "33.3 ✗"]
+
+
+def test_counts_as_text_are_refused_clearly():
+    # F10: counts read as text gave "invalid literal for int() with base 10: '2.0'"
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    text = counts.assign(deaths_infant=counts["deaths_infant"].astype(str))
+    message = ("needs numbers in the count column(s) deaths_infant; deaths_infant holds text "
+               "(row 1: '1'): load the counts with fpanalysis.load_counts")
+    with pytest.raises(ValueError, match=re.escape("counts_table " + message)):
+        report.counts_table(text, UNITS, "2024Q1", columns=("deaths_infant",),
+                            disclosure="internal")
+    with pytest.raises(ValueError, match=re.escape("a disclosure plan " + message)):
+        report.disclosure(counts=text, units=UNITS, periods=["2024Q1"])
+    # numbers in an object column are numbers: a 1 + 0 + 0 = 1 shown internally
+    mixed = counts.assign(deaths_infant=counts["deaths_infant"].astype(object))
+    t = report.counts_table(mixed, UNITS, "2024Q1", columns=("deaths_infant",),
+                            disclosure="internal", language="en")
+    assert t["Infant deaths"].tolist() == [1, 5, 6]
