@@ -1380,14 +1380,14 @@ def _withhold_league(table: pd.DataFrame, data: pd.DataFrame, rule: Disclosure,
     bad = rows[rows["informative"]]
     if bad.empty:
         return table
-    unit = data["unit"].astype(object).to_numpy()
-    withheld = np.isin(unit, pd.unique(bad["unit"].astype(object)))
+    unit = data["unit"].astype(str).to_numpy(dtype=object)  # codes compared as text
+    withheld = np.isin(unit, pd.unique(bad["unit"].astype(str)))
     # the range of scores each withheld unit could have under another status
     w = bad["weight"].to_numpy(dtype=float)
     could = bad.assign(down=bad["earned"].to_numpy(dtype=float) * w,
                        up=(bad["points"].to_numpy(dtype=float)
                            - bad["earned"].to_numpy(dtype=float)) * w)
-    moves = could.groupby(could["unit"].astype(object))[["down", "up"]].sum()
+    moves = could.groupby(could["unit"].astype(str))[["down", "up"]].sum()
     score = data["score"].to_numpy(dtype=float)
     vetoed = data["vetoed"].fillna(False).to_numpy(dtype=bool) if "vetoed" in data \
         else np.zeros(len(data), dtype=bool)
