@@ -1214,8 +1214,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
       allows gives the same met / not met: 0..min(k, births) births outside policy or 0..k
       infant deaths for a ``"<5"`` (or masked) cell, k+1..births (or up) for a complement,
       0..births for a count that cannot be told (the met of a target is monotone in the
-      count, so the two ends decide); a target scored otherwise than all-or-nothing is
-      informative whenever the band holds two counts. Units whose withheld targets are all
+      count, so the two ends decide); a target scored otherwise than all-or-nothing or veto
+      (linear, per event) is informative whenever the band holds two counts. Units whose withheld targets are all
       uninformative are published as they are.
     * A unit with an informative withheld target (a *withheld unit*) shows ``"[c]"`` for its
       score, targets met, rank, rank sets, redraw range and shares, tier, bottom streak,
@@ -1227,8 +1227,9 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
       show ``"[c]"`` too (they depend on the withheld unit's place). A unit outside every
       such range keeps its rank relative to the withheld units whatever their status, so
       what it shows is the same under every status (the residual: its redraw figures are
-      computed with the withheld unit's score in the field). Where a withheld target is a
-      veto, every unit is treated as affected.
+      computed with the withheld unit's score in the field). Where the withheld target is a
+      veto, every vetoed unit and every unit scoring at most the withheld unit's highest
+      possible score is affected too (the withheld unit could change veto group).
     * If an affected unit exists the rank column ranks the published units among
       themselves (header "名次（在公布得分的单位中）" / "rank among the units whose score is
       published"): the original ranks would place the withheld unit by the gap it leaves.
@@ -1353,9 +1354,10 @@ def _informative(evaluated: pd.DataFrame, rule: Disclosure, counts: pd.DataFrame
             met_hi[at] = f(rate(hi)[at], thr[at])
     steady = known_op & (met_lo == met_hi) & np.isfinite(rate(lo)) & np.isfinite(rate(hi))
     steady |= lo >= hi  # one count only: nothing to tell
-    all_or_nothing = (rows["scoring"].astype(str) == "all_or_nothing").to_numpy() \
+    # met or not decides the points (and a veto the unit's place): nothing else to tell
+    step = rows["scoring"].astype(str).isin(["all_or_nothing", "veto"]).to_numpy() \
         if "scoring" in rows.columns else np.zeros(len(rows), dtype=bool)
-    informative = hidden & ~((steady & all_or_nothing) | (lo >= hi))
+    informative = hidden & ~((steady & step) | (lo >= hi))
     return rows.assign(informative=informative)
 
 
@@ -1391,14 +1393,16 @@ def _withhold_league(table: pd.DataFrame, data: pd.DataFrame, rule: Disclosure,
     score = data["score"].to_numpy(dtype=float)
     vetoed = data["vetoed"].fillna(False).to_numpy(dtype=bool) if "vetoed" in data \
         else np.zeros(len(data), dtype=bool)
-    veto_target = bad["scoring"].astype(str).str.contains("veto").any() \
-        or (bad["points"].to_numpy(dtype=float) == 0).any()
-    affected = withheld.copy()
+    # units whose veto could go either way: they could join the other veto group
+    flips = set(bad.loc[bad["scoring"].astype(str) == "veto", "unit"].astype(str))
+    affected = withheld | np.isnan(score)
     for j in np.flatnonzero(withheld):  # a few withheld units
         d, u = moves.loc[unit[j]]
-        inside = (score >= score[j] - d - 1e-9) & (score <= score[j] + u + 1e-9) \
-            & (vetoed == vetoed[j])
-        affected |= inside | bool(veto_target) | np.isnan(score)
+        top = score[j] + u + 1e-9
+        inside = (score >= score[j] - d - 1e-9) & (score <= top) & (vetoed == vetoed[j])
+        if unit[j] in flips:  # every vetoed unit moves; unvetoed ones it could pass too
+            inside |= vetoed | (score <= top)
+        affected |= inside
     out = table.astype(object)
     c = rule.withheld
     place = [("95%名次置信集", "95% rank confidence set"), ("全表95%名次置信集",

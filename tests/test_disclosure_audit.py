@@ -540,6 +540,13 @@ def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_un
     assert t.loc["B"].tolist() == ["[c]"] * 7
     assert t.loc["A", "95% rank confidence set"] == "1–3"
     # without the assessment a public league table cannot tell: refused
+    # a veto on compliance >= 80 % (0 points): a has 0 outside of 50 ("<5"), band 0..4:
+    # 100 % and 46/50 = 92 % both met -> tells nothing, the table is the same
+    veto = ev.iloc[[0]].assign(target=2, threshold=80.0, points=0.0, earned=0.0,
+                               scoring="veto")
+    t2 = report.league_table(unc, units=units, language="en", disclosure=rule,
+                             evaluated=pd.concat([ev, veto], ignore_index=True))
+    pd.testing.assert_frame_equal(t2, t)
     with pytest.raises(ValueError, match="league_table in a public report needs evaluated="):
         report.league_table(unc, units=units, disclosure=rule)
     with pytest.raises(ValueError, match="league_table: evaluated has no row of 2024Q1; got "
@@ -713,3 +720,39 @@ def test_counts_as_text_are_refused_clearly():
     t = report.counts_table(mixed, UNITS, "2024Q1", columns=("deaths_infant",),
                             disclosure="internal", language="en")
     assert t["Infant deaths"].tolist() == [1, 5, 6]
+
+
+def test_league_table_with_an_informative_veto(sample_units):
+    # a veto on compliance >= 80 % (0 points) for b: 1 outside of 2 births ("<5"), band
+    # 0..2: 100 % met, 0 % not met -> informative; b could be vetoed (ranked last) or not.
+    # Units scoring at most b's highest possible score (40 + 0 = 40: c at 10) and every
+    # vetoed unit (d) could change place; a (90) could not: a keeps its rank sets
+    units = pd.DataFrame({"unit": ["r", "a", "b", "c", "d"], "name": list("RABCD"),
+                          "parent": [None, "r", "r", "r", "r"],
+                          "level": ["county"] + ["t"] * 4})
+    unc = pd.DataFrame({"unit": ["a", "b", "c", "d"], "period": "2024Q1",
+                        "score": [90.0, 40.0, 10.0, 95.0], "rank": [1, 2, 3, 4],
+                        "vetoed": [False, False, False, True],
+                        "draw_rank_lower": 1, "draw_rank_upper": 4, "rank_set_lower": 1,
+                        "rank_set_upper": 4, "joint_rank_set_lower": 1,
+                        "joint_rank_set_upper": 4, "p_top": 0.5, "p_bottom": 0.5})
+    # d is vetoed on another, non-sensitive target (its compliance cell is a complement of
+    # the plan, which would make it a withheld unit itself)
+    ev = pd.DataFrame({"unit": ["a", "b", "c", "d"], "period": "2024Q1", "target": 1,
+                       "indicator": ["compliance_rate"] * 3 + ["healthcare_coverage"],
+                       "op": ">=", "threshold": 80.0,
+                       "met": pd.array([True, False, True, False], dtype="boolean"),
+                       "value": [100.0, 50.0, 100.0, 50.0], "points": 0.0, "weight": 1.0,
+                       "earned": 0.0, "scoring": "veto"})
+    counts = pd.DataFrame({"unit": np.repeat(["a", "b", "c", "d"], 3),
+                           "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 4,
+                                                    freq="M"),
+                           "births": [20, 15, 15, 1, 1, 0, 20, 15, 15, 20, 20, 20],
+                           "births_compliant": [20, 15, 15, 1, 0, 0, 20, 15, 15, 10, 10, 10],
+                           "deaths_infant": 3})  # d: 60 births, 30 outside: shown
+    rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
+    t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
+    col = "rank among the units whose score is published"
+    assert t[col].tolist() == [1, "[c]", 2, 3]  # a, c, d ranked among themselves
+    assert t["95% rank confidence set"].tolist() == ["1–4", "[c]", "[c]", "[c]"]
+    assert t.loc["B", "vetoed"] == "[c]" and t.loc["D", "vetoed"] == "yes"
