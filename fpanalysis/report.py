@@ -1215,8 +1215,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
       infant deaths for a ``"<5"`` (or masked) cell, k+1..births (or up) for a complement,
       0..births for a count that cannot be told (the met of a target is monotone in the
       count, so the two ends decide); a target scored otherwise than all-or-nothing or veto
-      (linear, per event) is informative whenever the band holds two counts. Units whose withheld targets are all
-      uninformative are published as they are.
+      (linear, per event) is informative whenever the band holds two counts. Units whose
+      withheld targets are all uninformative are published as they are.
     * A unit with an informative withheld target (a *withheld unit*) shows ``"[c]"`` for its
       score, targets met, rank, rank sets, redraw range and shares, tier, bottom streak,
       veto flag and pooled rank and set.
