@@ -278,6 +278,14 @@ known: deaths_infant, births_outside
         if gone:
             raise ValueError(f"a disclosure plan needs units with the columns unit and parent "
                              f"(the hierarchy); missing {', '.join(gone)}")
+        if counts is not None:  # a unit outside the hierarchy would be planned alone
+            known = set(units["unit"])
+            stray = [u for u in pd.unique(counts["unit"]) if u not in known]
+            if stray:
+                raise ValueError(f"a disclosure plan needs every unit of the counts in the "
+                                 f"units; unknown {', '.join(map(repr, stray[:5]))}"
+                                 f"{' …' if len(stray) > 5 else ''}"
+                                 f"{suggestion(stray[0], known)}")
     return chosen
 
 

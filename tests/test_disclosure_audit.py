@@ -756,3 +756,13 @@ def test_league_table_with_an_informative_veto(sample_units):
     assert t[col].tolist() == [1, "[c]", 2, 3]  # a, c, d ranked among themselves
     assert t["95% rank confidence set"].tolist() == ["1–4", "[c]", "[c]", "[c]"]
     assert t.loc["B", "vetoed"] == "[c]" and t.loc["D", "vetoed"] == "yes"
+
+
+def test_make_plan_refuses_a_unit_outside_the_hierarchy():
+    # a stray space or an unknown code was planned as a unit without parent, its county
+    # then "missing" (api probe): refused, with the nearest code
+    counts = monthly({"a": [1, 0, 0], "b ": [2, 2, 1]})
+    with pytest.raises(ValueError, match=re.escape(
+            "a disclosure plan needs every unit of the counts in the units; unknown 'b ' "
+            "(did you mean 'b'?)")):
+        dc.make_plan(counts, UNITS, ["2024Q1"])
