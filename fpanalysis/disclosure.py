@@ -211,6 +211,9 @@ class Disclosure:
     plan: Plan | None = field(default=None, compare=False, repr=False)
     protection: float = 2.0
 
+    def __post_init__(self) -> None:
+        _check_rule_plan(self)
+
     @property
     def public(self) -> bool:
         """True when small sensitive counts are suppressed."""
@@ -219,6 +222,127 @@ class Disclosure:
     def indicators(self) -> list[str]:
         """Indicators built on a sensitive count (suppressed where it is small)."""
         return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
+
+
+def _check_plan_arguments(counts: object = None, units: object = None, *,
+                          threshold: object = 4, protection: object = 2.0,
+                          sensitive: object = None) -> tuple[str, ...]:
+    """Check the arguments of a rule or plan (one sentence per rule, shared by
+    :func:`disclosure` and :func:`make_plan`) and return the sensitive counts chosen (a
+    single name is one count; None all of them).
+
+    Examples
+    --------
+    >>> _check_plan_arguments(sensitive="deaths_infant")
+    ('deaths_infant',)
+    >>> _check_plan_arguments(sensitive=["births_outsid"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown sensitive count(s) 'births_outsid' (did you mean 'births_outside'?); \
+known: deaths_infant, births_outside
+    """
+    from .schema import suggestion
+
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
+            or threshold < 1:
+        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
+                         f"got {threshold!r}")
+    if isinstance(protection, bool) or not isinstance(protection, (int, float, np.number)) \
+            or not np.isfinite(protection) or protection <= 0:
+        raise ValueError(f"the protection must be a positive number, got {protection!r}")
+    if isinstance(sensitive, str):
+        sensitive = [sensitive]
+    if sensitive is not None and not isinstance(sensitive, (Sequence, set, frozenset,
+                                                            np.ndarray, pd.Index)):
+        raise ValueError(f"the sensitive counts must be a list of names (keys of SENSITIVE), "
+                         f"got {sensitive!r}")
+    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
+    unknown = [c for c in chosen if c not in SENSITIVE]
+    if unknown:
+        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}"
+                         f"{suggestion(unknown[0], SENSITIVE)}; known: {', '.join(SENSITIVE)}")
+    if not chosen:
+        raise ValueError("the sensitive counts must name at least one count; known: "
+                         f"{', '.join(SENSITIVE)}")
+    if counts is not None:
+        if not isinstance(counts, pd.DataFrame):
+            raise TypeError(f"a disclosure plan needs the counts as a DataFrame, got "
+                            f"{type(counts).__name__}")
+        gone = [c for c in ("unit", "period") if c not in counts.columns]
+        if gone:
+            raise ValueError(f"a disclosure plan needs counts with the column(s) unit, period; "
+                             f"missing {', '.join(gone)}")
+        _check_numeric_counts(counts, ("deaths_infant", "births", "births_compliant"),
+                              "a disclosure plan")
+    if units is not None:
+        if not isinstance(units, pd.DataFrame):
+            raise TypeError(f"a disclosure plan needs the units as a DataFrame, got "
+                            f"{type(units).__name__}")
+        gone = [c for c in ("unit", "parent") if c not in units.columns]
+        if gone:
+            raise ValueError(f"a disclosure plan needs units with the columns unit and parent "
+                             f"(the hierarchy); missing {', '.join(gone)}")
+        if counts is not None:  # a unit outside the hierarchy would be planned alone
+            known = set(units["unit"])
+            stray = [u for u in pd.unique(counts["unit"]) if u not in known]
+            if stray:
+                raise ValueError(f"a disclosure plan needs every unit of the counts in the "
+                                 f"units; unknown {', '.join(map(repr, stray[:5]))}"
+                                 f"{' …' if len(stray) > 5 else ''}"
+                                 f"{suggestion(stray[0], known)}")
+    return chosen
+
+
+def _check_numeric_counts(counts: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Refuse count columns that hold text (``"2"``, ``"2.0"``): a count is a number, and
+    text would be parsed, summed or compared wrongly downstream.
+
+    Examples
+    --------
+    >>> _check_numeric_counts(pd.DataFrame({"births": ["3"]}), ["births"], "counts_table")
+    Traceback (most recent call last):
+    ...
+    ValueError: counts_table needs numbers in the count column(s) births; births holds text \
+(row 1: '3'): load the counts with fpanalysis.load_counts
+    """
+    wrong = [c for c in columns if c in counts.columns
+             and not pd.api.types.is_numeric_dtype(counts[c].dtype)
+             and not counts[c].map(lambda v: isinstance(v, (int, float, np.number))
+                                   and not isinstance(v, bool) or pd.isna(v)).all()]
+    if wrong:
+        c = wrong[0]
+        text = counts[c].map(lambda v: not isinstance(v, (int, float, np.number))
+                             or isinstance(v, bool)).to_numpy(dtype=bool)
+        j = int(np.flatnonzero(text & counts[c].notna().to_numpy(dtype=bool))[0])
+        raise ValueError(f"{what} needs numbers in the count column(s) {', '.join(wrong)}; "
+                         f"{c} holds text (row {j + 1}: {counts[c].iloc[j]!r}): load the "
+                         "counts with fpanalysis.load_counts")
+
+
+def _check_rule_plan(rule: Disclosure) -> None:
+    """Refuse a rule whose plan was made with another threshold, protection or sensitive
+    counts: the tables would mark by one rule and the audit check by the other."""
+    plan = rule.plan
+    if plan is None:
+        return
+    if not isinstance(plan, Plan):
+        raise TypeError(f"a disclosure rule's plan must be a Plan (make_plan), got "
+                        f"{type(plan).__name__}")
+    wrong = []
+    if plan.threshold != rule.threshold:
+        wrong.append(f"threshold {plan.threshold!r} (the rule's is {rule.threshold!r})")
+    if float(plan.protection) != float(rule.protection):
+        wrong.append(f"protection {plan.protection!r} (the rule's is {rule.protection!r})")
+    extra = [c for c in pd.unique(plan.cells["count"]) if c not in rule.sensitive] \
+        if "count" in plan.cells.columns else []
+    if extra:
+        wrong.append(f"sensitive count(s) {', '.join(map(str, extra))} the rule does not "
+                     f"suppress (the rule's: {', '.join(rule.sensitive)})")
+    if wrong:
+        raise ValueError("the disclosure plan was made with another rule: "
+                         + "; ".join(wrong) + ". Make the rule and its plan together: "
+                         "disclosure('public', counts=..., units=..., periods=[...], "
+                         "threshold=..., protection=..., sensitive=[...])")
 
 
 def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
@@ -269,20 +393,8 @@ def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
         return mode
     if mode not in _MODES:
         raise ValueError(f"disclosure must be 'public' or 'internal', got {mode!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) \
-            or threshold < 1:
-        raise ValueError(f"the disclosure threshold must be a whole number of at least 1, "
-                         f"got {threshold!r}")
-    if isinstance(protection, bool) or not isinstance(protection, (int, float, np.number)) \
-            or not np.isfinite(protection) or protection <= 0:
-        raise ValueError(f"the protection must be a positive number, got {protection!r}")
-    if isinstance(sensitive, str):
-        sensitive = [sensitive]
-    chosen = tuple(SENSITIVE) if sensitive is None else tuple(sensitive)
-    unknown = [c for c in chosen if c not in SENSITIVE]
-    if unknown:
-        raise ValueError(f"unknown sensitive count(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(SENSITIVE)}")
+    chosen = _check_plan_arguments(threshold=threshold, protection=protection,
+                                   sensitive=sensitive)
     mark = f"<{int(threshold) + 1}" if mark is None else str(mark)
     if not mark.strip() or not str(withheld).strip():
         raise ValueError("the suppression marks must not be empty")
@@ -647,7 +759,10 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     Raises
     ------
     ValueError
-        No periods, a repeated period, or counts with none of the sensitive columns.
+        No periods, a repeated period, counts with none of the sensitive columns or without
+        ``unit`` / ``period``, units without ``unit`` / ``parent``, and the threshold,
+        protection and sensitive counts :func:`disclosure` refuses (same sentences); a
+        single sensitive name is one count.
 
     Notes
     -----
@@ -662,6 +777,8 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     ``Plan.unprotected``. Last, complements the protection does not need are given back,
     the largest first.
     """
+    sensitive = _check_plan_arguments(counts, units, threshold=threshold,
+                                      protection=protection, sensitive=sensitive)
     if isinstance(periods, (str, pd.Period)) or periods is None:
         periods = [] if periods is None else [periods]
     labels = [_label(p) for p in periods]
@@ -958,8 +1075,8 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     Returns
     -------
     pandas.DataFrame
-        One row per cell the plan suppresses (primary, masked or complement), and per cell a
-        table shows that the plan does not know: ``count, unit, period, status`` (the
+        One row per cell the plan suppresses (primary, masked or complement):
+        ``count, unit, period, status`` (the
         plan's), ``value`` (true count: internal), ``lower, upper`` (the narrowest interval
         by linear differencing, whole numbers, ``inf`` unbounded), ``width`` (upper - lower,
         for a small cell clipped to its band 0..min(k, births)), ``required``
@@ -970,7 +1087,9 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     Raises
     ------
     ValueError
-        No plan, or records without their columns.
+        No plan, records without their columns, or a table that shows a cell the plan has
+        none for (another period or unit: "the report's disclosure plan has no cell for
+        ..."); it could not be audited.
     DisclosureError
         Tables that contradict each other.
     """
@@ -990,9 +1109,13 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     extra = rec[["count", "unit", "period"]].drop_duplicates()
     extra = extra.merge(cells[["count", "unit", "period"]], how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"].drop(columns="_merge")
-    if len(extra):
-        cells = pd.concat([cells, extra.assign(value=np.nan, status="absent", cap=np.inf)],
-                          ignore_index=True)
+    if len(extra):  # a table of a unit or period the plan never planned: not audited
+        pairs = list(dict.fromkeys(f"{c} of {u} in {q}" for c, u, q in extra[
+            ["count", "unit", "period"]].itertuples(index=False, name=None)))
+        raise ValueError(f"audit: the report's disclosure plan has no cell for "
+                         f"{', '.join(pairs[:5])}{' …' if len(pairs) > 5 else ''} "
+                         f"({len(pairs)} cell(s)); make the rule with every unit and period "
+                         "the report shows")
     key = pd.MultiIndex.from_frame(cells[["count", "unit", "period"]])
     at = key.get_indexer(pd.MultiIndex.from_frame(rec[["count", "unit", "period"]])) \
         if len(rec) else np.zeros(0, dtype=int)
@@ -1045,9 +1168,42 @@ def audit(tables: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
     return out
 
 
+_CHECK_COLUMNS = ["count", "unit", "period", "lower", "upper", "required", "protected"]
+
+
+def _protected_flags(result: object) -> np.ndarray:
+    """The ``protected`` column of an audit result as booleans; anything else refused (a
+    string "False" or a NaN would read as protected)."""
+    if not isinstance(result, pd.DataFrame):
+        raise TypeError(f"check needs an audit() result or a Plan, got "
+                        f"{type(result).__name__}")
+    gone = [c for c in _CHECK_COLUMNS if c not in result.columns]
+    if gone:
+        raise ValueError(f"check needs an audit() result or a Plan; the frame has no "
+                         f"column(s) {', '.join(gone)}")
+    flags = result["protected"]
+    if pd.api.types.is_bool_dtype(flags.dtype) and not flags.isna().any():
+        return flags.to_numpy(dtype=bool)
+    values = flags.to_numpy(dtype=object)
+    wrong = np.flatnonzero([not isinstance(v, (bool, np.bool_)) for v in values])
+    if len(wrong):
+        j = int(wrong[0])
+        raise ValueError(f"check needs the audit's protected column as True/False; row "
+                         f"{j + 1} has {values[j]!r} ({len(wrong)} such row(s))")
+    return values.astype(bool)
+
+
 def check(result: pd.DataFrame | Plan, units: pd.DataFrame | None = None) -> None:
     """Refuse to publish: raise :class:`DisclosureError` naming every unprotected cell of an
     :func:`audit` result (or of a plan's ``unprotected``) with its interval.
+
+    Raises
+    ------
+    DisclosureError
+        A cell is not protected.
+    ValueError, TypeError
+        Not an audit result: a frame without its columns (an empty ``pd.DataFrame()``), a
+        ``protected`` column that is not True/False (a string ``"False"``, NaN).
 
     Examples
     --------
@@ -1066,7 +1222,7 @@ deaths_infant of a in 2024Q4 to 1..4 (needs a range of 4)
         if "required" not in bad.columns:
             bad["required"] = _required(result.threshold, result.protection)
     else:
-        bad = result[~result["protected"].astype(bool)]
+        bad = result[~_protected_flags(result)]
     if bad.empty:
         return
     names = units.set_index("unit")["name"] if units is not None and "name" in units \

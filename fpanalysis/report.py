@@ -25,6 +25,7 @@ from .disclosure import (
     WITHHELD,
     Disclosure,
     DisclosureError,
+    _check_numeric_counts,
     _label,
     _parents,
     _plan,
@@ -264,8 +265,9 @@ def _statuses(results: pd.DataFrame, rule: Disclosure, *, counts: pd.DataFrame |
         value = np.where(np.isnan(value), events, value)
     unknown = found == "absent"
     if rule.plan is not None:
-        _uncovered(what, found, unit, period, sensitive & has_value & ~np.isnan(events)
-                   & unknown)
+        # a row with a value the plan never planned (another period or unit) is refused,
+        # whether or not the row carries its own count (assess output does not)
+        _uncovered(what, found, unit, period, sensitive & has_value & unknown)
     status[sensitive] = np.where(unknown[sensitive], "unknown", found[sensitive])
     # a plan cell that is missing but whose row has a value: nothing known to publish it on
     status[sensitive & (status == "missing") & has_value] = "unknown"
@@ -680,6 +682,8 @@ def counts_table(counts: pd.DataFrame, units: pd.DataFrame, period: object, *,
               and not (c in derived and derived[c] <= set(counts))]
     if absent:
         raise ValueError(f"counts_table: the counts have no column(s) {', '.join(absent)}")
+    _check_numeric_counts(counts, [c for c in counts.columns if c in _COUNT_LABELS],
+                          "counts_table")
     rolled = pr.rollup(counts, period, by=["unit"])
     if "births_outside" in columns:
         rolled["births_outside"] = rolled["births"] - rolled["births_compliant"]
@@ -766,7 +770,10 @@ def _suppress_counts(table: pd.DataFrame, cols: list[str], counts: pd.DataFrame,
                                  f"{planned[j]:g}")
             if rule.plan is not None:
                 _uncovered("counts_table", status, unit, per, ~np.isnan(v))
-            status = np.where(status == "absent", "unknown", status).astype(object)
+            # a cell the plan has as missing (or not at all) but these counts give: nothing
+            # planned to publish it on, withheld as in publishable
+            status = np.where(np.isin(status, ["absent", "missing"]), "unknown",
+                              status).astype(object)
             status[np.isnan(v)] = "missing"
         if shows[c]:
             records.append(_records(status, v, np.full(len(v), c, dtype=object), unit, per,
@@ -1173,7 +1180,9 @@ def _span(data: pd.DataFrame, lower: str, upper: str) -> np.ndarray:
 
 def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                  units: pd.DataFrame | None = None, *, pooled: pd.DataFrame | None = None,
-                 language: str = "zh") -> pd.DataFrame:
+                 language: str = "zh", disclosure: str | Disclosure = "public",
+                 evaluated: pd.DataFrame | None = None,
+                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The league table: score, rank, the 95 % rank confidence sets, the spread of ranks under
     redraws and the share of redraws in the top / bottom tier, with the tier and bottom-tier
     streak where ``scores`` (from :func:`targets.assess`) are given.
@@ -1196,12 +1205,47 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
     The unit name is the index. Where ``scores`` have no row for a unit's period the
     targets met show —. An empty ``uncertainty`` gives an empty table with the columns.
 
+    **Disclosure.** A score is a sum of points, so it tells whether each target was met:
+    beside the attainment table (where a target on a suppressed count shows ``"[c]"``), the
+    score or the targets met would give that withheld mark away. With a public rule
+    (the default) the table needs ``evaluated`` (the period's :func:`targets.assess`
+    output) and the rule's plan or ``counts`` (with ``units``), and applies this rule:
+
+    * A unit's status on a withheld target (a sensitive indicator whose cell the plan
+      suppresses, :func:`suppressed_rows`) is *uninformative* when every count the reader
+      allows gives the same met / not met: 0..min(k, births) births outside policy or 0..k
+      infant deaths for a ``"<5"`` (or masked) cell, k+1..births (or up) for a complement,
+      0..births for a count that cannot be told (the met of a target is monotone in the
+      count, so the two ends decide); a target scored otherwise than all-or-nothing or veto
+      (linear, per event) is informative whenever the band holds two counts. Units whose
+      withheld targets are all uninformative are published as they are.
+    * A unit with an informative withheld target (a *withheld unit*) shows ``"[c]"`` for its
+      score, targets met, rank, rank sets, redraw range and shares, tier, bottom streak,
+      veto flag and pooled rank and set.
+    * Its possible scores run from its score minus the weighted points its withheld
+      targets earned to its score plus the weighted points they could still earn. Another
+      unit of the same veto group whose score lies in that range (ends included) could
+      rank either side of it: its tier, bottom streak, rank sets, redraw range and shares
+      show ``"[c]"`` too (they depend on the withheld unit's place). A unit outside every
+      such range keeps its rank relative to the withheld units whatever their status, so
+      what it shows is the same under every status (the residual: its redraw figures are
+      computed with the withheld unit's score in the field). Where the withheld target is a
+      veto, every vetoed unit and every unit scoring at most the withheld unit's highest
+      possible score is affected too (the withheld unit could change veto group).
+    * If an affected unit exists the rank column ranks the published units among
+      themselves (header "名次（在公布得分的单位中）" / "rank among the units whose score is
+      published"): the original ranks would place the withheld unit by the gap it leaves.
+      Otherwise the original ranks stay (the gap is the same under every status).
+
+    ``disclosure="internal"`` shows everything (the office's own use).
+
     Raises
     ------
     ValueError
         If ``uncertainty`` or ``pooled`` lacks a column of :func:`targets.rank_uncertainty`
         (an older result without the rank confidence sets), or ``pooled`` spans several
-        periods or repeats a unit.
+        periods or repeats a unit; a public rule without ``evaluated``, or ``evaluated``
+        without a row of the table's period.
     """
     missing = [c for c in _LEAGUE_NEEDS if c not in uncertainty.columns]
     if missing:
@@ -1209,6 +1253,7 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                          f"missing columns {missing}")
     _one_period(uncertainty, "league_table")
     data = uncertainty.copy()
+    pooled_cols: list[str] = []
     if scores is not None:
         extra = scores[["unit", "period", "met", "targets", "tier", "streak"]].assign(
             period=scores["period"].astype(str), unit=scores["unit"].astype(object))
@@ -1241,6 +1286,8 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         other = pooled.assign(unit=pooled["unit"].astype(str)).set_index("unit").reindex(
             data["unit"].astype(str))
         name = label[0] if len(label) else ("合并期", "pooled")[i]  # no target applies
+        pooled_cols = [(f"{name}名次", f"{name} rank")[i],
+                       (f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]]
         table[(f"{name}名次", f"{name} rank")[i]] = _int_text(other["rank"], "—")
         table[(f"{name} 95%名次置信集", f"{name} 95% rank confidence set")[i]] = np.where(
             other["rank_set_lower"].isna().to_numpy(dtype=bool), "—",
@@ -1258,7 +1305,134 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         tier_names = {"top": ("前列", "top")[i], "bottom": ("后列", "bottom")[i], "": ""}
         table[("梯队", "tier")[i]] = data["tier"].map(tier_names).to_numpy()
         table[("连续后列期数", "bottom streak")[i]] = data["streak"].astype("Int64").to_numpy()
+    rule = _rule(disclosure)
+    if rule.public:
+        table = _withhold_league(table, data, rule, evaluated, counts, units, pooled_cols, i)
     return _no_target(table, uncertainty.empty, language)
+
+
+_LEAGUE_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
+
+
+def _informative(evaluated: pd.DataFrame, rule: Disclosure, counts: pd.DataFrame | None,
+                 units: pd.DataFrame | None, period: str) -> pd.DataFrame:
+    """Rows of ``evaluated`` (one period) on a withheld sensitive target whose met / not met
+    tells something about the suppressed count (see :func:`league_table`)."""
+    sens = evaluated["indicator"].astype(str).isin(rule.indicators()).to_numpy(dtype=bool)
+    rows = evaluated[sens & evaluated["met"].notna().to_numpy(dtype=bool)]
+    if rows.empty:
+        return rows.assign(informative=np.zeros(0, dtype=bool))
+    status, _, count = _statuses(rows, rule, counts=counts, units=units, what="league_table")
+    births = pd.Series(np.nan, index=pd.Index(pd.unique(rows["unit"]), dtype=object))
+    if counts is not None:
+        b = sensitive_counts(counts, period, units, births=True)
+        if "births" in b.columns:
+            births = b["births"].reindex(births.index)
+    elif rule.plan is not None:
+        c = rule.plan.cells
+        c = c[(c["count"] == "births_outside") & (c["period"] == _label(period))]
+        births = c.set_index("unit")["cap"].reindex(births.index)
+    n_births = births.reindex(rows["unit"].astype(object)).to_numpy(dtype=float)
+    k = float(rule.threshold)
+    cap = np.where(count == "births_outside", n_births, np.inf)
+    lo = np.select([np.isin(status, ["primary", "masked"]), status == "complement"],
+                   [0.0, k + 1], 0.0)
+    hi = np.select([np.isin(status, ["primary", "masked"])], [np.fmin(k, cap)], cap)
+    hidden = np.isin(status, _HIDDEN)
+
+    def rate(n: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count == "births_outside", (n_births - n) / n_births * 100.0,
+                            n / n_births * 1000.0)
+
+    op = rows["op"].astype(str).to_numpy()
+    thr = rows["threshold"].to_numpy(dtype=float)
+    known_op = np.isin(op, list(_LEAGUE_OPS))
+    met_lo, met_hi = np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=bool)
+    for o, f in _LEAGUE_OPS.items():  # four operators
+        at = op == o
+        with np.errstate(invalid="ignore"):
+            met_lo[at] = f(rate(lo)[at], thr[at])
+            met_hi[at] = f(rate(hi)[at], thr[at])
+    steady = known_op & (met_lo == met_hi) & np.isfinite(rate(lo)) & np.isfinite(rate(hi))
+    steady |= lo >= hi  # one count only: nothing to tell
+    # met or not decides the points (and a veto the unit's place): nothing else to tell
+    step = rows["scoring"].astype(str).isin(["all_or_nothing", "veto"]).to_numpy() \
+        if "scoring" in rows.columns else np.zeros(len(rows), dtype=bool)
+    informative = hidden & ~((steady & step) | (lo >= hi))
+    return rows.assign(informative=informative)
+
+
+def _withhold_league(table: pd.DataFrame, data: pd.DataFrame, rule: Disclosure,
+                     evaluated: pd.DataFrame | None, counts: pd.DataFrame | None,
+                     units: pd.DataFrame | None, pooled: list[str], i: int) -> pd.DataFrame:
+    """The public league table (:func:`league_table`, "Disclosure")."""
+    if data.empty:
+        return table
+    if evaluated is None:
+        raise ValueError("league_table in a public report needs evaluated= (the period's "
+                         "targets.assess output) to tell which scores would give a withheld "
+                         "target away; disclosure='internal' shows everything")
+    period = str(data["period"].iloc[0])
+    ev = evaluated[evaluated["period"].map(_label) == _label(period)]
+    if ev.empty and not evaluated.empty:
+        found = ", ".join(sorted(evaluated["period"].astype(str).unique()))
+        raise ValueError(f"league_table: evaluated has no row of {period}; got {found}")
+    if ev.empty:
+        return table
+    rows = _informative(ev, rule, counts, units, period)
+    bad = rows[rows["informative"]]
+    if bad.empty:
+        return table
+    unit = data["unit"].astype(str).to_numpy(dtype=object)  # codes compared as text
+    withheld = np.isin(unit, pd.unique(bad["unit"].astype(str)))
+    # the range of scores each withheld unit could have under another status
+    w = bad["weight"].to_numpy(dtype=float)
+    could = bad.assign(down=bad["earned"].to_numpy(dtype=float) * w,
+                       up=(bad["points"].to_numpy(dtype=float)
+                           - bad["earned"].to_numpy(dtype=float)) * w)
+    moves = could.groupby(could["unit"].astype(str))[["down", "up"]].sum()
+    score = data["score"].to_numpy(dtype=float)
+    vetoed = data["vetoed"].fillna(False).to_numpy(dtype=bool) if "vetoed" in data \
+        else np.zeros(len(data), dtype=bool)
+    # units whose veto could go either way: they could join the other veto group
+    flips = set(bad.loc[bad["scoring"].astype(str) == "veto", "unit"].astype(str))
+    affected = withheld | np.isnan(score)
+    for j in np.flatnonzero(withheld):  # a few withheld units
+        d, u = moves.loc[unit[j]]
+        top = score[j] + u + 1e-9
+        inside = (score >= score[j] - d - 1e-9) & (score <= top) & (vetoed == vetoed[j])
+        if unit[j] in flips:  # every vetoed unit moves; unvetoed ones it could pass too
+            inside |= vetoed | (score <= top)
+        affected |= inside
+    out = table.astype(object)
+    c = rule.withheld
+    place = [("95%名次置信集", "95% rank confidence set"), ("全表95%名次置信集",
+             "95% joint rank set"), ("重抽名次范围", "redraw rank range"),
+             ("重抽前列占比%", "top k in redraws %"), ("重抽后列占比%", "bottom k in redraws %"),
+             ("梯队", "tier"), ("连续后列期数", "bottom streak")]
+    for name in place:
+        if name[i] in out.columns:
+            out.loc[affected, name[i]] = c
+    own = [("得分", "score"), ("达标项", "targets met"), ("否决", "vetoed")]
+    for name in own:
+        if name[i] in out.columns:
+            out.loc[withheld, name[i]] = c
+    for col in pooled:  # the withheld unit's rank over the longer period
+        out.loc[withheld, col] = c
+    rank_col = ("名次", "rank")[i]
+    if (affected & ~withheld).any():
+        shown = ~withheld
+        order = pd.Series(data["rank"].to_numpy(dtype=float)[shown])
+        new = np.full(len(out), c, dtype=object)
+        new[shown] = order.rank(method="min").astype(int).to_numpy(dtype=object)
+        out[rank_col] = new
+        out = out.rename(columns={rank_col: ("名次（在公布得分的单位中）",
+                                             "rank among the units whose score is "
+                                             "published")[i]})
+    else:
+        out.loc[withheld, rank_col] = c
+    return out
 
 
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,
@@ -1587,7 +1761,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
     from what each records in ``attrs["disclosure"]``) and nothing is written when a
     suppressed cell could be narrowed below its protection: :class:`DisclosureError` names
     the cells. A public rule without a plan is refused (ValueError): the workbook could not
-    be audited.
+    be audited; so is a table showing a sensitive cell the plan has none for (a table of
+    another period or unit: "the report's disclosure plan has no cell for ...").
 
     With ``language``, a table keyed by a name of :data:`SHEETS` (``"counts"``) goes to the
     sheet of that language (``"人口变动"``); other names are kept.

@@ -256,8 +256,12 @@ def test_render_refuses_an_unknown_disclosure_mode(tmp_path):
     ({"mode": "secret"}, "disclosure must be 'public' or 'internal', got 'secret'"),
     ({"threshold": 0}, "the disclosure threshold must be a whole number of at least 1, got 0"),
     ({"threshold": 2.5}, "the disclosure threshold must be a whole number of at least 1, got 2.5"),
-    ({"sensitive": ["deaths"]}, "unknown sensitive count(s) 'deaths'; known: deaths_infant, "
-                                "births_outside"),
+    ({"sensitive": ["deaths"]}, "unknown sensitive count(s) 'deaths' (did you mean "
+                                "'deaths_infant'?); known: deaths_infant, births_outside"),
+    ({"sensitive": ["births_outsid"]}, "unknown sensitive count(s) 'births_outsid' (did you "
+                                       "mean 'births_outside'?); known: deaths_infant, "
+                                       "births_outside"),
+    ({"sensitive": []}, "the sensitive counts must name at least one count"),
     ({"mark": " "}, "the suppression marks must not be empty"),
 ])
 def test_disclosure_refuses_bad_rules(kwargs, message):

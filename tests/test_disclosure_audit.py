@@ -9,6 +9,8 @@ data/sample/counts.csv, never with fpanalysis. The property test draws random sm
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -475,3 +477,332 @@ def test_audit_bounds_match_brute_force(quarter):
         lo, hi = min(values), max(values)
         assert result.loc[unit, "lower"] == lo
         assert result.loc[unit, "upper"] == (np.inf if hi == top else hi)
+
+
+# --- the league table (F4): a score must not give a withheld target away ------------------------
+
+@pytest.fixture(scope="module")
+def league_2024q4(sample_counts, sample_units):
+    import fpanalysis as fp
+    values = fp.load_values(SAMPLE, units=sample_units)
+    scheme = fp.load_targets(SAMPLE, units=sample_units,
+                             indicators=list(values["indicator"].unique()))
+    current, scores = fp.targets.assess(sample_counts, scheme, periods=["2024Q4"],
+                                        values=values, units=sample_units)
+    unc = fp.targets.rank_uncertainty(sample_counts, scheme, period="2024Q4", values=values,
+                                      units=sample_units, draws=100)
+    rule = report.disclosure("public", counts=sample_counts, units=sample_units,
+                             periods=["2024Q4"])
+    return current, scores, unc, rule
+
+
+def test_league_table_withholds_a_score_that_tells_a_withheld_target(
+        league_2024q4, sample_counts, sample_units, raw):
+    current, scores, unc, rule = league_2024q4
+    # by hand from counts.csv (Oct-Dec 2024): births and compliant births per township
+    q = raw[raw["period"].isin(["2024-10", "2024-11", "2024-12"])].groupby("unit")[
+        ["births", "births_compliant"]].sum()
+    assert q.loc["990101118"].tolist() == [2, 2] and q.loc["990101117"].tolist() == [10, 10]
+    # compliance >= 86 %, all or nothing, 20 points. 西城镇: 2 births, band 0..2 outside:
+    # 0 -> 100 % met, 2 -> 0 % not met: informative. 柳和镇: 10 births, band 0..4: 0 -> 100 %
+    # met, 4 -> 60 % not met: informative. 东林镇 56 births, 4 -> 52/56 = 92.9 % met; 马田镇
+    # 40, 36/40 = 90 %; 古沙镇 53, 49/53 = 92.5 %: met across the band, uninformative.
+    internal = report.league_table(unc, scores, sample_units, language="en",
+                                   disclosure="internal")
+    t = report.league_table(unc, scores, sample_units, language="en", disclosure=rule,
+                            evaluated=current, counts=sample_counts)
+    assert t.index.tolist() == internal.index.tolist()  # no unit vanishes
+    hidden = t.index[t["score"] == "[c]"].tolist()
+    assert sorted(hidden) == sorted(["西城镇", "柳和镇"])
+    for u in hidden:
+        assert set(t.loc[u].drop("not reported")) == {"[c]"}
+    # 西城镇 scores 95 with the 20 points (75 without), 柳和镇 90 (70): units scoring 70..95
+    # could rank either side of them -> their tier, streak and rank sets are withheld
+    score = internal["score"]
+    inside = score[(score >= 70) & (score <= 95)].index.difference(hidden)
+    assert set(t.loc[inside, "tier"]) == {"[c]"}
+    assert set(t.loc[inside, "95% rank confidence set"]) == {"[c]"}
+    outside = ["双凰乡", "东林镇", "长岗乡", "杨乐镇", "青鞍镇"]  # 97.5, 67.5, 60, 55, 45
+    assert t.loc[outside, "tier"].tolist() == internal.loc[outside, "tier"].tolist()
+    assert t.loc[outside, "tier"].tolist() == ["top", "", "bottom", "bottom", "bottom"]
+    # ranks among the 16 published scores (97.5, 95, 92.5, 90 x3, 80 x3, 77.5, 75, 70, 67.5,
+    # 60, 55, 45; ties share the better rank)
+    col = "rank among the units whose score is published"
+    assert "rank" not in t.columns
+    shown = t[t[col] != "[c]"].sort_values("score", ascending=False, kind="stable")
+    assert shown[col].tolist() == [1, 2, 3, 4, 4, 4, 7, 7, 7, 10, 11, 12, 13, 14, 15, 16]
+    # scores and targets met of the others are their own
+    assert t.loc["双凰乡", "score"] == 97.5 and t.loc["双凰乡", "targets met"] == "9/10"
+    # the tester's subtraction (targets met minus the shown ticks) has nothing to work on
+    assert t.loc["西城镇", "targets met"] == "[c]"
+
+
+def test_league_table_unchanged_where_the_withheld_targets_tell_nothing(
+        league_2024q4, sample_counts, sample_units):
+    current, scores, unc, rule = league_2024q4
+    # drop 西城镇 and 柳和镇: the other withheld compliance cells (东林镇, 马田镇, 古沙镇) are
+    # met across their band (see above), so nothing changes
+    keep = ~current["unit"].isin(["990101118", "990101117"])
+    u2 = unc[~unc["unit"].isin(["990101118", "990101117"])]
+    public = report.league_table(u2, scores, sample_units, language="en", disclosure=rule,
+                                 evaluated=current[keep], counts=sample_counts)
+    internal = report.league_table(u2, scores, sample_units, language="en",
+                                   disclosure="internal")
+    pd.testing.assert_frame_equal(public, internal)
+
+
+def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_units):
+    # hand-made: a withheld unit b (1 birth outside of 2, compliance 50 % -> band 0..2:
+    # 100 % met, 0 % not met) scores 40 with 0 earned -> could score 40..60 (20 points);
+    # a (90) and c (10) are outside that range: their ranks 1 and 3 are the same whatever
+    # b's status, so the gap at 2 tells nothing: ranks kept, b's withheld
+    units = pd.DataFrame({"unit": ["r", "a", "b", "c"], "name": ["R", "A", "B", "C"],
+                          "parent": [None, "r", "r", "r"], "level": ["county"] + ["t"] * 3})
+    unc = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q1",
+                        "score": [90.0, 40.0, 10.0], "rank": [1, 2, 3],
+                        "draw_rank_lower": 1, "draw_rank_upper": 3, "rank_set_lower": 1,
+                        "rank_set_upper": 3, "joint_rank_set_lower": 1,
+                        "joint_rank_set_upper": 3, "p_top": 0.5, "p_bottom": 0.5})
+    ev = pd.DataFrame({"unit": ["a", "b", "c"], "period": "2024Q1", "target": 1,
+                       "indicator": "compliance_rate", "op": ">=", "threshold": 86.0,
+                       "met": pd.array([True, False, True], dtype="boolean"),
+                       "value": [100.0, 50.0, 100.0], "points": 20.0, "weight": 1.0,
+                       "earned": [20.0, 0.0, 20.0], "scoring": "all_or_nothing"})
+    counts = pd.DataFrame({"unit": np.repeat(["a", "b", "c"], 3),
+                           "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 3,
+                                                    freq="M"),
+                           "births": [20, 15, 15, 1, 1, 0, 20, 15, 15],  # 50, 2, 50
+                           "births_compliant": [20, 15, 15, 1, 0, 0, 20, 15, 15],
+                           "deaths_infant": 3})  # 9 each
+    rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
+    t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
+    assert t["rank"].tolist() == [1, "[c]", 3]
+    assert t.loc["B"].tolist() == ["[c]"] * 7
+    assert t.loc["A", "95% rank confidence set"] == "1–3"
+    # without the assessment a public league table cannot tell: refused
+    # a veto on compliance >= 80 % (0 points): a has 0 outside of 50 ("<5"), band 0..4:
+    # 100 % and 46/50 = 92 % both met -> tells nothing, the table is the same
+    veto = ev.iloc[[0]].assign(target=2, threshold=80.0, points=0.0, earned=0.0,
+                               scoring="veto")
+    t2 = report.league_table(unc, units=units, language="en", disclosure=rule,
+                             evaluated=pd.concat([ev, veto], ignore_index=True))
+    pd.testing.assert_frame_equal(t2, t)
+    with pytest.raises(ValueError, match="league_table in a public report needs evaluated="):
+        report.league_table(unc, units=units, disclosure=rule)
+    with pytest.raises(ValueError, match="league_table: evaluated has no row of 2024Q1; got "
+                                         "2024Q2"):
+        report.league_table(unc, units=units, disclosure=rule,
+                            evaluated=ev.assign(period="2024Q2"))
+
+
+def test_counts_table_withholds_a_cell_the_plan_has_as_missing(sample_counts, sample_units):
+    # F5: a plan made from counts that lack 西城镇's October (an earlier extract) has its
+    # 2024Q4 cells, and the county's, as missing; a table of the full counts must not show
+    # them exactly (publishable turns such a cell into "withheld: counts unknown" too)
+    part = sample_counts[~((sample_counts["unit"] == "990101118")
+                           & (sample_counts["period"].astype(str) == "2024-10"))]
+    rule = report.disclosure("public", counts=part, units=sample_units, periods=["2024Q4"])
+    t = report.counts_table(sample_counts, sample_units, "2024Q4", disclosure=rule)
+    cols = ["婴儿死亡", "政策内出生", "政策外出生"]
+    assert t.loc["西城镇", cols].tolist() == ["[c]"] * 3
+    assert t.loc["青禾县", cols].tolist() == ["[c]"] * 3
+    # the county's 1673 births stay: births are not sensitive (hand sum of counts.csv)
+    assert t.loc["青禾县", "出生"] == 1673
+    rec = dc.recorded(t)
+    assert not rec["unit"].isin(["990101118", "990101"]).any()  # nothing shown about them
+
+
+def test_a_rule_with_a_plan_of_another_rule_is_refused():
+    # F6: a plan made with threshold 2 (1 death is "<3" there) under a rule of threshold 4
+    # would mark "<5" cells by one band and audit them by the other
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    plan2 = dc.make_plan(counts, UNITS, ["2024Q1"], threshold=2)
+    with pytest.raises(ValueError, match=r"the disclosure plan was made with another rule: "
+                                         r"threshold 2 \(the rule's is 4\)\. Make the rule"):
+        dc.Disclosure(plan=plan2)
+    plan_p = dc.make_plan(counts, UNITS, ["2024Q1"], protection=1.0)
+    with pytest.raises(ValueError, match=r"protection 1.0 \(the rule's is 2.0\)"):
+        dc.Disclosure(plan=plan_p)
+    with pytest.raises(ValueError, match=r"sensitive count\(s\) births_outside the rule does "
+                                         r"not suppress \(the rule's: deaths_infant\)"):
+        dc.Disclosure(sensitive=("deaths_infant",), plan=dc.make_plan(counts, UNITS,
+                                                                      ["2024Q1"]))
+    with pytest.raises(TypeError, match="a disclosure rule's plan must be a Plan"):
+        dc.Disclosure(plan=counts)
+    # the same rule, made by hand or by disclosure(), is accepted
+    plan = dc.make_plan(counts, UNITS, ["2024Q1"], threshold=2)
+    assert dc.Disclosure(threshold=2, mark="<3", plan=plan).plan is plan
+    assert report.disclosure(threshold=2, counts=counts, units=UNITS,
+                             periods=["2024Q1"]).plan.threshold == 2
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    # F7/F10: the sentences of disclosure() (tests/test_disclosure.py) for make_plan
+    ({"threshold": 0}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got 0"),
+    ({"threshold": 2.5}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got 2.5"),
+    ({"threshold": "4"}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got '4'"),
+    ({"threshold": True}, ValueError,
+     "the disclosure threshold must be a whole number of at least 1, got True"),
+    ({"protection": -1}, ValueError, "the protection must be a positive number, got -1"),
+    ({"protection": float("nan")}, ValueError,
+     "the protection must be a positive number, got nan"),
+    ({"sensitive": ["births_outsid"]}, ValueError,
+     "unknown sensitive count(s) 'births_outsid' (did you mean 'births_outside'?); known: "
+     "deaths_infant, births_outside"),
+    ({"sensitive": 3}, ValueError, "the sensitive counts must be a list of names"),
+    ({"units": UNITS[["unit", "name"]]}, ValueError,
+     "a disclosure plan needs units with the columns unit and parent (the hierarchy); "
+     "missing parent"),
+    ({"counts": monthly({"a": [1, 0, 0]}).drop(columns="unit")}, ValueError,
+     "a disclosure plan needs counts with the column(s) unit, period; missing unit"),
+])
+def test_make_plan_refuses_bad_arguments(kwargs, error, message):
+    args = {"counts": monthly({"a": [1, 0, 0], "b": [2, 2, 1]}), "units": UNITS,
+            "periods": ["2024Q1"]}
+    args.update(kwargs)
+    with pytest.raises(error, match=re.escape(message)):
+        dc.make_plan(args.pop("counts"), args.pop("units"), args.pop("periods"), **args)
+
+
+def test_make_plan_takes_one_sensitive_name_as_one_count():
+    # F7: "deaths_infant" was iterated letter by letter (KeyError 'd'); as in disclosure()
+    # a single name is one count: the plan has deaths_infant cells only, 3 units x 1 period
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    plan = dc.make_plan(counts, UNITS, ["2024Q1"], sensitive="deaths_infant")
+    assert plan.cells["count"].unique().tolist() == ["deaths_infant"]
+    assert sorted(plan.cells["unit"]) == ["a", "b", "c"]
+    # a: 1 + 0 + 0 = 1, b: 2 + 2 + 1 = 5, c: 6
+    assert plan.cells.set_index("unit")["value"].to_dict() == {"a": 1.0, "b": 5.0, "c": 6.0}
+
+
+def test_check_refuses_what_is_not_an_audit_result():
+    # F8: a string "False" or a NaN read as protected with astype(bool): refused instead
+    ok = pd.DataFrame({"count": ["deaths_infant"], "unit": ["a"], "period": ["2024Q4"],
+                       "lower": [1.0], "upper": [4.0], "required": [4.0],
+                       "protected": [False], "shown_in": [""]})
+    with pytest.raises(dc.DisclosureError, match=re.escape("deaths_infant of a in 2024Q4 to "
+                                                           "1..4 (needs a range of 4)")):
+        dc.check(ok)
+    with pytest.raises(ValueError, match=re.escape(
+            "check needs the audit's protected column as True/False; row 1 has 'False' "
+            "(1 such row(s))")):
+        dc.check(ok.assign(protected="False"))
+    with pytest.raises(ValueError, match="check needs the audit's protected column as "
+                                         "True/False; row 1 has nan"):
+        dc.check(ok.assign(protected=np.nan))
+    with pytest.raises(ValueError, match="check needs an audit.. result or a Plan; the frame "
+                                         "has no column.s. count, unit, period, lower, upper, "
+                                         "required, protected"):
+        dc.check(pd.DataFrame())
+    with pytest.raises(TypeError, match="check needs an audit.. result or a Plan, got list"):
+        dc.check([])
+    dc.check(ok.iloc[:0])  # an audit with no suppressed cell: nothing to refuse
+    dc.check(ok.assign(protected=pd.array([True], dtype="boolean")))
+    dc.check(ok.assign(protected=np.array([True], dtype=object)))
+
+
+def test_tables_of_a_period_the_plan_does_not_cover_are_refused(tmp_path):
+    # F9: a 2024Q2 table audited with a plan of 2024Q1 only was audited as if unplanned and
+    # written; refused now, and nothing is written
+    counts = monthly({"a": [1, 0, 0, 3, 3, 3], "b": [2, 2, 1, 3, 3, 3]})
+    q1 = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
+    q2 = report.disclosure(counts=counts, units=UNITS, periods=["2024Q2"])
+    t = report.counts_table(counts, UNITS, "2024Q2", columns=("deaths_infant",),
+                            disclosure=q2)
+    message = re.escape("audit: the report's disclosure plan has no cell for deaths_infant "
+                        "of a in 2024Q2, deaths_infant of b in 2024Q2, deaths_infant of c in "
+                        "2024Q2 (3 cell(s)); make the rule with every unit and period")
+    with pytest.raises(ValueError, match=message):
+        dc.audit({"counts": t}, q1)
+    with pytest.raises(ValueError, match=message):
+        report.write_excel({"counts": t}, tmp_path / "x.xlsx", disclosure=q1)
+    assert not (tmp_path / "x.xlsx").exists()
+    # with the plan of its own period the same table passes (a: 9, b: 9, c: 18 shown)
+    assert report.write_excel({"counts": t}, tmp_path / "x.xlsx", disclosure=q2).exists()
+
+
+def test_attainment_of_another_period_than_the_plan_is_refused():
+    # F11: assess output (no numerator) of 2024Q2 under a plan of 2024Q1 showed every
+    # sensitive cell "[c]" in silence; refused as publishable refuses it
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    rule = report.disclosure(counts=counts, units=UNITS, periods=["2024Q1"])
+    ev = pd.DataFrame({"unit": ["a", "b"], "period": "2024Q2", "target": 1,
+                       "indicator": "infant_mortality_rate", "label": "",
+                       "value": [6.7, 33.3], "met": pd.array([True, False], dtype="boolean"),
+                       "verdict": ["clearly_met", "clearly_not_met"]})
+    with pytest.raises(ValueError, match=re.escape(
+            "attainment_table: the report's disclosure plan has no cell for a in 2024Q2, b in "
+            "2024Q2; make the rule")):
+        report.attainment_table(ev, UNITS, disclosure=rule)
+    # its own period: a 1 death ("<5", its rate withheld), b 5 shown with its mark (the plan
+    # protects a by withholding the county's 6 instead: a = c - 5 with c >= 5 gives 0..4)
+    t = report.attainment_table(ev.assign(period="2024Q1"), UNITS, disclosure=rule,
+                                language="en")
+    assert t.iloc[:, 0].tolist() == ["[c]", "33.3 ✗"]
+
+
+def test_counts_as_text_are_refused_clearly():
+    # F10: counts read as text gave "invalid literal for int() with base 10: '2.0'"
+    counts = monthly({"a": [1, 0, 0], "b": [2, 2, 1]})
+    text = counts.assign(deaths_infant=counts["deaths_infant"].astype(str))
+    message = ("needs numbers in the count column(s) deaths_infant; deaths_infant holds text "
+               "(row 1: '1'): load the counts with fpanalysis.load_counts")
+    with pytest.raises(ValueError, match=re.escape("counts_table " + message)):
+        report.counts_table(text, UNITS, "2024Q1", columns=("deaths_infant",),
+                            disclosure="internal")
+    with pytest.raises(ValueError, match=re.escape("a disclosure plan " + message)):
+        report.disclosure(counts=text, units=UNITS, periods=["2024Q1"])
+    # numbers in an object column are numbers: a 1 + 0 + 0 = 1 shown internally
+    mixed = counts.assign(deaths_infant=counts["deaths_infant"].astype(object))
+    t = report.counts_table(mixed, UNITS, "2024Q1", columns=("deaths_infant",),
+                            disclosure="internal", language="en")
+    assert t["Infant deaths"].tolist() == [1, 5, 6]
+
+
+def test_league_table_with_an_informative_veto(sample_units):
+    # a veto on compliance >= 80 % (0 points) for b: 1 outside of 2 births ("<5"), band
+    # 0..2: 100 % met, 0 % not met -> informative; b could be vetoed (ranked last) or not.
+    # Units scoring at most b's highest possible score (40 + 0 = 40: c at 10) and every
+    # vetoed unit (d) could change place; a (90) could not: a keeps its rank sets
+    units = pd.DataFrame({"unit": ["r", "a", "b", "c", "d"], "name": list("RABCD"),
+                          "parent": [None, "r", "r", "r", "r"],
+                          "level": ["county"] + ["t"] * 4})
+    unc = pd.DataFrame({"unit": ["a", "b", "c", "d"], "period": "2024Q1",
+                        "score": [90.0, 40.0, 10.0, 95.0], "rank": [1, 2, 3, 4],
+                        "vetoed": [False, False, False, True],
+                        "draw_rank_lower": 1, "draw_rank_upper": 4, "rank_set_lower": 1,
+                        "rank_set_upper": 4, "joint_rank_set_lower": 1,
+                        "joint_rank_set_upper": 4, "p_top": 0.5, "p_bottom": 0.5})
+    # d is vetoed on another, non-sensitive target (its compliance cell is a complement of
+    # the plan, which would make it a withheld unit itself)
+    ev = pd.DataFrame({"unit": ["a", "b", "c", "d"], "period": "2024Q1", "target": 1,
+                       "indicator": ["compliance_rate"] * 3 + ["healthcare_coverage"],
+                       "op": ">=", "threshold": 80.0,
+                       "met": pd.array([True, False, True, False], dtype="boolean"),
+                       "value": [100.0, 50.0, 100.0, 50.0], "points": 0.0, "weight": 1.0,
+                       "earned": 0.0, "scoring": "veto"})
+    counts = pd.DataFrame({"unit": np.repeat(["a", "b", "c", "d"], 3),
+                           "period": pd.PeriodIndex(["2024-01", "2024-02", "2024-03"] * 4,
+                                                    freq="M"),
+                           "births": [20, 15, 15, 1, 1, 0, 20, 15, 15, 20, 20, 20],
+                           "births_compliant": [20, 15, 15, 1, 0, 0, 20, 15, 15, 10, 10, 10],
+                           "deaths_infant": 3})  # d: 60 births, 30 outside: shown
+    rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
+    t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
+    col = "rank among the units whose score is published"
+    assert t[col].tolist() == [1, "[c]", 2, 3]  # a, c, d ranked among themselves
+    assert t["95% rank confidence set"].tolist() == ["1–4", "[c]", "[c]", "[c]"]
+    assert t.loc["B", "vetoed"] == "[c]" and t.loc["D", "vetoed"] == "yes"
+
+
+def test_make_plan_refuses_a_unit_outside_the_hierarchy():
+    # a stray space or an unknown code was planned as a unit without parent, its county
+    # then "missing" (api probe): refused, with the nearest code
+    counts = monthly({"a": [1, 0, 0], "b ": [2, 2, 1]})
+    with pytest.raises(ValueError, match=re.escape(
+            "a disclosure plan needs every unit of the counts in the units; unknown 'b ' "
+            "(did you mean 'b'?)")):
+        dc.make_plan(counts, UNITS, ["2024Q1"])

@@ -293,7 +293,8 @@ LEAGUE_EN = ["rank", "score", "95% rank confidence set", "95% joint rank set",
 
 
 def test_league_table_by_hand():
-    t = report.league_table(UNCERTAINTY, SCORES, UNITS, language="en")
+    t = report.league_table(UNCERTAINTY, SCORES, UNITS, language="en",
+                            disclosure="internal")
     assert list(t.columns) == LEAGUE_EN and t.index.tolist() == ["乙镇", "甲乡"]
     # 100 * 0.8123 = 81.23 -> 81.2; 100 * 0.1877 = 18.77 -> 18.8
     assert t.iloc[0].tolist() == [1, 90.0, "1–2", "1–2", "1–2", 81.2, 18.8, "9/10", "top", 0]
@@ -306,7 +307,7 @@ def test_league_table_tells_the_confidence_sets_from_the_redraw_range():
     u = UNCERTAINTY.assign(rank_set_lower=[1, 2], rank_set_upper=[1, 2],
                            joint_rank_set_lower=[1, 1], joint_rank_set_upper=[2, 2],
                            draw_rank_lower=[1, 2], draw_rank_upper=[1, 2])
-    t = report.league_table(u, language="zh")
+    t = report.league_table(u, language="zh", disclosure="internal")
     assert t[["95%名次置信集", "全表95%名次置信集", "重抽名次范围"]].to_numpy().tolist() == [
         ["1–1", "1–2", "1–1"], ["2–2", "1–2", "2–2"]]
     assert "重抽前列占比%" in t and "名次区间" not in t
@@ -315,11 +316,13 @@ def test_league_table_tells_the_confidence_sets_from_the_redraw_range():
 def test_league_table_puts_the_pooled_year_beside_the_quarter():
     year = UNCERTAINTY.assign(period="2024", rank=[2, 1], rank_set_lower=[2, 1],
                               rank_set_upper=[2, 1]).iloc[[1]]  # unit a only
-    t = report.league_table(UNCERTAINTY, SCORES, UNITS, pooled=year, language="en")
+    t = report.league_table(UNCERTAINTY, SCORES, UNITS, pooled=year, language="en",
+                            disclosure="internal")
     assert t["2024 rank"].tolist() == ["—", "1"]  # b has no pooled row
     assert t["2024 95% rank confidence set"].tolist() == ["—", "1–1"]
     # no target applies to the pooled period: its columns say so with —, not a blank label
-    none = report.league_table(UNCERTAINTY, pooled=year.iloc[:0], language="en")
+    none = report.league_table(UNCERTAINTY, pooled=year.iloc[:0], language="en",
+                               disclosure="internal")
     assert none["pooled rank"].tolist() == ["—", "—"]
 
 
@@ -336,7 +339,8 @@ def test_league_table_refuses_an_old_result_and_a_pooled_table_of_two_periods():
 
 def test_league_table_without_scores_for_the_period_says_so():
     # scores are quarterly; a year's uncertainty has no matching row -> "—", not "<NA>/<NA>"
-    t = report.league_table(UNCERTAINTY.assign(period="2024"), SCORES, language="en")
+    t = report.league_table(UNCERTAINTY.assign(period="2024"), SCORES, language="en",
+                            disclosure="internal")
     assert t["targets met"].tolist() == ["—", "—"]
 
 
@@ -401,7 +405,7 @@ def test_excel_has_no_stray_index_on_any_sheet(tmp_path, sample_counts, sample_u
         "tall": report.indicator_table(r, sample_units, intervals=False).T,
         "attainment": ev[ev["unit"] == "b"],  # a filtered frame: index 2, 3
         "attainment_table": report.attainment_table(ev, UNITS),
-        "league": report.league_table(UNCERTAINTY, SCORES, UNITS),
+        "league": report.league_table(UNCERTAINTY, SCORES, UNITS, disclosure="internal"),
         "raw_uncertainty": UNCERTAINTY,
         "flat": pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", "v"),
                                                                           ("y", "v")])),
