@@ -1432,7 +1432,12 @@ def _withhold_league(table: pd.DataFrame, data: pd.DataFrame, rule: Disclosure,
                                              "published")[i]})
     else:
         out.loc[withheld, rank_col] = c
-    return out
+    # the withheld units' rows go last, in code order: in rank order a row's place would
+    # tell its score (between the published scores above and below it)
+    pos = np.arange(len(out))
+    code = data["unit"].astype(str).to_numpy()
+    held = pos[withheld][np.argsort(code[withheld], kind="stable")]
+    return out.iloc[np.concatenate([pos[~withheld], held])]
 
 
 def tier_table(scores: pd.DataFrame, units: pd.DataFrame | None = None, *,

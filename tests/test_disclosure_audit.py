@@ -511,9 +511,12 @@ def test_league_table_withholds_a_score_that_tells_a_withheld_target(
                                    disclosure="internal")
     t = report.league_table(unc, scores, sample_units, language="en", disclosure=rule,
                             evaluated=current, counts=sample_counts)
-    assert t.index.tolist() == internal.index.tolist()  # no unit vanishes
+    assert sorted(t.index) == sorted(internal.index)  # no unit vanishes
     hidden = t.index[t["score"] == "[c]"].tolist()
-    assert sorted(hidden) == sorted(["西城镇", "柳和镇"])
+    # the withheld rows go last in code order (990101117, 990101118): in rank order 西城镇's
+    # row sat between the scores 95.0 and 92.5 and so told its own
+    assert hidden == ["柳和镇", "西城镇"] and t.index[-2:].tolist() == hidden
+    assert t.index[:-2].tolist() == [u for u in internal.index if u not in hidden]
     for u in hidden:
         assert set(t.loc[u].drop("not reported")) == {"[c]"}
     # 西城镇 scores 95 with the 20 points (75 without), 柳和镇 90 (70): units scoring 70..95
@@ -576,7 +579,7 @@ def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_un
                            "deaths_infant": 3})  # 9 each
     rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
     t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
-    assert t["rank"].tolist() == [1, "[c]", 3]
+    assert t["rank"].tolist() == [1, 3, "[c]"]  # B's row goes last (its place told its rank)
     assert t.loc["B"].tolist() == ["[c]"] * 7
     assert t.loc["A", "95% rank confidence set"] == "1–3"
     # without the assessment a public league table cannot tell: refused
@@ -793,7 +796,7 @@ def test_league_table_with_an_informative_veto(sample_units):
     rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
     t = report.league_table(unc, units=units, language="en", disclosure=rule, evaluated=ev)
     col = "rank among the units whose score is published"
-    assert t[col].tolist() == [1, "[c]", 2, 3]  # a, c, d ranked among themselves
+    assert t[col].tolist() == [1, 2, 3, "[c]"]  # a, c, d ranked among themselves, b last
     assert t["95% rank confidence set"].tolist() == ["1–4", "[c]", "[c]", "[c]"]
     assert t.loc["B", "vetoed"] == "[c]" and t.loc["D", "vetoed"] == "yes"
 
