@@ -425,7 +425,7 @@ def check_public_periods(periods: Sequence[object] | object) -> None:
     ...
     ValueError: a public edition covers quarters and years; 2024-07 is a month: use the ...
     """
-    items = [periods] if isinstance(periods, (str, pd.Period)) else list(periods)
+    items = _as_list(periods)
     bad = []
     for p in items:  # a few periods
         kind = pr.kind(p)
@@ -779,13 +779,20 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
     """
     sensitive = _check_plan_arguments(counts, units, threshold=threshold,
                                       protection=protection, sensitive=sensitive)
-    if isinstance(periods, (str, pd.Period)) or periods is None:
-        periods = [] if periods is None else [periods]
+    periods = [] if periods is None else _as_list(periods)
     labels = [_label(p) for p in periods]
     if not labels:
         raise ValueError("a disclosure plan needs at least one period the report publishes")
     if len(set(labels)) < len(labels):
         raise ValueError(f"a disclosure plan lists each period once; got {', '.join(labels)}")
+    _check_covered(counts, labels)
+    if published is not None:
+        published = _as_list(published)
+        outside = [q for q in dict.fromkeys(_label(x) for x in published)
+                   if not any(_within(q, lab) for lab in labels)]
+        if outside:
+            raise ValueError(f"published periods must lie inside the report's "
+                             f"({', '.join(labels)}); {', '.join(outside)} do(es) not")
     can = {"deaths_infant": {"deaths_infant"}, "births_outside": {"births", "births_compliant"}}
     if not any(can[c] <= set(counts.columns) for c in sensitive):
         raise ValueError("the counts have none of the sensitive counts "
@@ -823,6 +830,31 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
 PUBLIC_KINDS = ("quarter", "year")
 
 
+def _as_list(periods: object) -> list:
+    """A single period label (text, a pandas Period, a year as a number) as a list of one;
+    any other sequence as a list."""
+    if isinstance(periods, (str, pd.Period, int, np.integer, pr.Dekad, pr.Span)):
+        return [periods]
+    if isinstance(periods, bytes):
+        raise TypeError(f"a period label is text, got bytes {periods!r}")
+    return list(periods)
+
+
+def _within(short: str, long: str) -> bool:
+    """Whether period ``short`` lies inside period ``long`` (both labels)."""
+    a, b = pr.parse(short), pr.parse(long)
+    return pr.start(a) >= pr.start(b) and pr.end(a) <= pr.end(b)
+
+
+def _check_covered(counts: pd.DataFrame, labels: Sequence[str]) -> None:
+    """Refuse a period of which the counts have no month (a plan of it would be all
+    missing cells, and tables would show nothing a reader could trust)."""
+    have = set(counts["period"].astype(str).str[:7])  # months (a dekad's month)
+    bare = [lab for lab in labels if not have & {str(m) for m in pr.months(pr.parse(lab))}]
+    if bare:
+        raise ValueError(f"the counts have no rows in {', '.join(bare)}: nothing to plan")
+
+
 def published_inside(periods: Sequence[object]) -> list[str]:
     """Every period of a kind a public edition may have (:data:`PUBLIC_KINDS`) strictly
     inside one of ``periods`` and not one of them: what other public outputs of the same
@@ -837,7 +869,7 @@ def published_inside(periods: Sequence[object]) -> list[str]:
     >>> published_inside(["2024", "2024Q4"])  # 2024Q4 is the report's own
     ['2024Q1', '2024Q2', '2024Q3']
     """
-    labels = [_label(p) for p in periods]
+    labels = [_label(p) for p in _as_list(periods)]
     out: list[str] = []
     for lab in labels:  # a few periods
         p = pr.parse(lab)

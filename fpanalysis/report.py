@@ -1308,7 +1308,34 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
     rule = _rule(disclosure)
     if rule.public:
         table = _withhold_league(table, data, rule, evaluated, counts, units, pooled_cols, i)
+        table = _drop_redraws(table, evaluated, rule, pooled_cols, i)
     return _no_target(table, uncertainty.empty, language)
+
+
+#: League columns computed from redraws of every count (zh, en).
+_REDRAW_COLUMNS = (("95%名次置信集", "95% rank confidence set"),
+                   ("全表95%名次置信集", "95% joint rank set"),
+                   ("重抽名次范围", "redraw rank range"),
+                   ("重抽前列占比%", "top k in redraws %"),
+                   ("重抽后列占比%", "bottom k in redraws %"))
+
+
+def _drop_redraws(table: pd.DataFrame, evaluated: pd.DataFrame | None, rule: Disclosure,
+                  pooled: list[str], i: int) -> pd.DataFrame:
+    """A public league table without the figures made from redraws (rank sets, redraw
+    ranges and shares, the pooled period's rank and set) where the scheme has a target on a
+    sensitive count: the redraws start from the true counts, suppressed ones included, so
+    with the published seed a reader could re-run them for each value of a suppressed count
+    and see which reproduces the published shares (this session's second adversarial pass:
+    东林镇's bottom-tier share in 2024Q4 was 12.2, 13.5, 14.3, 17.7 or 21.6 % as its births
+    outside policy were 0-4; the published 17.7 gave 3). The internal edition keeps them."""
+    if evaluated is None or table.empty:
+        return table
+    sens = evaluated["indicator"].astype(str).isin(rule.indicators()).to_numpy(dtype=bool)
+    if not sens.any():
+        return table
+    gone = [c[i] for c in _REDRAW_COLUMNS] + list(pooled)
+    return table.drop(columns=[c for c in gone if c in table.columns])
 
 
 _LEAGUE_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
@@ -2029,6 +2056,12 @@ def render(
         raise ValueError(f"{nb_path.name} has no parameter disclosure; it cannot make "
                          f"{edition} report (only notebooks that apply the disclosure rule "
                          "render as reports)")
+    own = sorted({"period", "data_dir", "output_dir", "language", "disclosure"}
+                 & set(parameters or {}))
+    if own:  # each has its argument: through parameters it would bypass the checks here
+        raise ValueError(f"render: give {', '.join(own)} as argument(s), not in parameters "
+                         "(there it would replace what was checked: a public month under "
+                         "a quarter's name, an internal edition asked for as public)")
     if check_data:
         from . import io
 

@@ -822,3 +822,22 @@ def test_report_kernel_runs_with_one_blas_thread(tmp_path, monkeypatch):
     done = nbformat.read(html.with_suffix(".ipynb"), as_version=4)
     assert done.cells[-1].outputs[0]["text"] == "1 3\n"
     assert "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+@pytest.mark.parametrize("key", ["period", "disclosure", "data_dir"])
+def test_render_refuses_its_own_arguments_in_parameters(tmp_path, monkeypatch, key):
+    # second adversarial pass: parameters={"period": "2024-07"} rendered a public month into
+    # the 2024Q3 folder, and {"disclosure": "internal"} an internal edition asked for as
+    # public: the merged parameters replaced what render had checked
+    import papermill
+
+    def never(*args, **kwargs):
+        raise AssertionError("the kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", never)
+    nb = tiny_notebook(tmp_path / "nb")
+    value = {"period": "2024-07", "disclosure": "internal", "data_dir": "elsewhere"}[key]
+    with pytest.raises(ValueError, match=f"render: give {key} as argument"):
+        report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r",
+                      parameters={key: value})
+    assert not (tmp_path / "r").exists()
