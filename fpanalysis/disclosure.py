@@ -224,6 +224,17 @@ class Disclosure:
         return [k for c in self.sensitive for k in SENSITIVE[c]] if self.public else []
 
 
+def _check_frame(data: object, name: str, needed: Sequence[str], wanted: str) -> None:
+    """Refuse ``data`` that is not a DataFrame with the ``needed`` columns."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"a disclosure plan needs the {name} as a DataFrame, got "
+                        f"{type(data).__name__}")
+    gone = [c for c in needed if c not in data.columns]
+    if gone:
+        raise ValueError(f"a disclosure plan needs {name} with {wanted}; missing "
+                         f"{', '.join(gone)}")
+
+
 def _check_plan_arguments(counts: object = None, units: object = None, *,
                           threshold: object = 4, protection: object = 2.0,
                           sensitive: object = None) -> tuple[str, ...]:
@@ -265,23 +276,12 @@ known: deaths_infant, births_outside
         raise ValueError("the sensitive counts must name at least one count; known: "
                          f"{', '.join(SENSITIVE)}")
     if counts is not None:
-        if not isinstance(counts, pd.DataFrame):
-            raise TypeError(f"a disclosure plan needs the counts as a DataFrame, got "
-                            f"{type(counts).__name__}")
-        gone = [c for c in ("unit", "period") if c not in counts.columns]
-        if gone:
-            raise ValueError(f"a disclosure plan needs counts with the column(s) unit, period; "
-                             f"missing {', '.join(gone)}")
+        _check_frame(counts, "counts", ("unit", "period"), "the column(s) unit, period")
         _check_numeric_counts(counts, ("deaths_infant", "births", "births_compliant"),
                               "a disclosure plan")
     if units is not None:
-        if not isinstance(units, pd.DataFrame):
-            raise TypeError(f"a disclosure plan needs the units as a DataFrame, got "
-                            f"{type(units).__name__}")
-        gone = [c for c in ("unit", "parent") if c not in units.columns]
-        if gone:
-            raise ValueError(f"a disclosure plan needs units with the columns unit and parent "
-                             f"(the hierarchy); missing {', '.join(gone)}")
+        _check_frame(units, "units", ("unit", "parent"),
+                     "the columns unit and parent (the hierarchy)")
         if counts is not None:  # a unit outside the hierarchy would be planned alone
             known = set(units["unit"])
             stray = [u for u in pd.unique(counts["unit"]) if u not in known]
