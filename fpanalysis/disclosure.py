@@ -403,7 +403,8 @@ def disclosure(mode: str | Disclosure = "public", *, threshold: int = 4,
         if counts is None or periods is None or units is None:
             raise ValueError("a disclosure plan needs counts, units and the periods the "
                              "report publishes")
-        if mode == "public":
+        if mode == "public":  # a report of a period without counts has nothing to plan
+            _check_covered(counts, [_label(p) for p in _as_list(periods)])
             plan = make_plan(counts, units, periods, threshold=int(threshold),
                              protection=float(protection), sensitive=chosen)
     return Disclosure(mode, int(threshold), mark, str(withheld), chosen, plan,
@@ -785,7 +786,6 @@ def make_plan(counts: pd.DataFrame, units: pd.DataFrame, periods: Sequence[objec
         raise ValueError("a disclosure plan needs at least one period the report publishes")
     if len(set(labels)) < len(labels):
         raise ValueError(f"a disclosure plan lists each period once; got {', '.join(labels)}")
-    _check_covered(counts, labels)
     if published is not None:
         published = _as_list(published)
         outside = [q for q in dict.fromkeys(_label(x) for x in published)

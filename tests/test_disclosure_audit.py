@@ -817,3 +817,18 @@ def test_make_plan_refuses_a_unit_outside_the_hierarchy():
             "a disclosure plan needs every unit of the counts in the units; unknown 'b ' "
             "(did you mean 'b'?)")):
         dc.make_plan(counts, UNITS, ["2024Q1"])
+
+
+def test_a_public_rule_for_a_period_without_counts_is_refused(sample_counts, sample_units):
+    # second adversarial pass: periods=["2025"] planned all-missing cells in silence (the
+    # sample covers 2022-01 to 2024-12)
+    for period in ("2025", "2021Q4"):
+        with pytest.raises(ValueError, match=f"the counts have no rows in {period}: nothing"):
+            report.disclosure("public", counts=sample_counts, units=sample_units,
+                              periods=[period])
+    # a single label is one period; published periods must lie inside the report's
+    plan = make_plan(sample_counts, sample_units, "2024", published="2024Q1")
+    assert plan.published == ("2024Q1",)
+    with pytest.raises(ValueError, match="published periods must lie inside the report's "
+                                         r"\(2024Q3\); 2023Q1"):
+        make_plan(sample_counts, sample_units, ["2024Q3"], published=["2023Q1"])
