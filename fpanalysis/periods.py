@@ -655,8 +655,9 @@ def rollup(
         reported = sizes.to_numpy()
     stock_set = set(stock_cols)
     sums: dict[str, np.ndarray] = {}
+    kept = counts.loc[keep, cols]  # the rows once, not once per column
     for c in cols:  # a few dozen count columns
-        v = counts.loc[keep, c].to_numpy(dtype=float, na_value=np.nan)
+        v = kept[c].to_numpy(dtype=float, na_value=np.nan)
         if c in stock_set:
             v = v * days_row
         absent = np.isnan(v)
