@@ -159,8 +159,7 @@ class Plan:
         counts = np.full(n, count, dtype=object) if isinstance(count, str) \
             else np.asarray(count, dtype=object)
         keys = pd.MultiIndex.from_arrays([counts, pd.Series(unit, dtype=object).to_numpy(),
-                                          np.asarray([_label(p) for p in period],
-                                                     dtype=object)])
+                                          _labels(period)])
         if not len(self.cells) or n == 0:
             return np.full(n, "absent", dtype=object), np.full(n, np.nan)
         mine = pd.MultiIndex.from_frame(self.cells[["count", "unit", "period"]])
@@ -439,6 +438,15 @@ def check_public_periods(periods: Sequence[object] | object) -> None:
                          "would let a reader work out suppressed counts by subtraction)")
 
 
+def _labels(periods: Sequence[object]) -> np.ndarray:
+    """:func:`_label` of every item, parsing each distinct period once."""
+    values = pd.Series(np.asarray(periods, dtype=object), dtype=object)
+    if values.empty:
+        return np.zeros(0, dtype=object)
+    codes, uniq = pd.factorize(values.astype(str))
+    return np.asarray([_label(p) for p in uniq], dtype=object)[codes]
+
+
 def _label(period: object) -> str:
     """The canonical label of a period ("2024Q4"); a label that does not parse is kept."""
     if isinstance(period, str) and period == "":
@@ -565,8 +573,7 @@ def knowledge(count: Sequence[object], unit: Sequence[object], period: Sequence[
     keep = np.isin(status, [SHOWN, *_SUPPRESSED]) & ~np.isnan(lower)
     out = pd.DataFrame({"count": np.asarray(count, dtype=object)[keep] if not isinstance(
         count, str) else count, "unit": np.asarray(unit, dtype=object)[keep],
-        "period": np.asarray([_label(p) for p in np.asarray(period, dtype=object)[keep]],
-                             dtype=object),
+        "period": _labels(np.asarray(period, dtype=object)[keep]),
         "lower": lower[keep], "upper": upper[keep]})
     return out.reset_index(drop=True)
 
