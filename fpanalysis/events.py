@@ -26,6 +26,7 @@ first rows (as numbered in the file) are kept, and ``rows_in == rows_used + rows
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,11 @@ _EPOCH = pd.Timestamp("1970-01-01")
 
 # --------------------------------------------------------------------------- small helpers
 
+_WHOLE_TEXT = re.compile(r"[+-]?\d+\.0+")
+#: A date written in full: year, month and day (ISO 2024-01-05, 2024/1/5, or 20240105).
+_FULL_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(\D.*)?|\d{8}(T.*)?")
+
+
 def _label(x: object) -> str | None:
     """A cell as key text: NFKC-normalised and stripped; whole floats without '.0';
     ``None`` for a missing or blank cell."""
@@ -139,6 +145,8 @@ def _label(x: object) -> str | None:
         if float(x).is_integer():
             x = int(x)
     text = unicodedata.normalize("NFKC", str(x)).strip()
+    if _WHOLE_TEXT.fullmatch(text):  # "101.0": a whole float written out as text (dask
+        text = text.split(".")[0]    # turns an object column of numbers into text)
     return text or None
 
 
@@ -174,6 +182,18 @@ def _label_codes(col: object, labels: bool = True) -> tuple[np.ndarray, list]:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return col.cat.codes.to_numpy(), (list(col.cat.categories) if labels else [])
     codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    if any(isinstance(u, bool | np.bool_) for u in uniq):
+        # True == 1 and False == 0 hash alike: one label for both would read every 1 as
+        # True (or True as 1); keep a boolean apart from the number it equals
+        raw = col.to_numpy(dtype=object)
+        isb = np.fromiter((isinstance(x, bool | np.bool_) for x in raw), dtype=bool,
+                          count=len(raw))  # only for the rare column that mixes them
+        valid = codes >= 0
+        pair = codes.astype(np.int64) * 2 + isb
+        new = np.full(len(codes), -1, dtype=np.int64)
+        new[valid], _ = pd.factorize(pair[valid])
+        _, first = np.unique(new[valid], return_index=True)
+        return new, list(raw[valid][first])
     return codes, list(uniq)
 
 
@@ -331,7 +351,10 @@ def _days(col: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     stamps = pd.to_datetime(pd.Series([t if t is not None else "" for t in texts],
                                       dtype=object), format="ISO8601", errors="coerce")
     none = np.array([t is None for t in texts], dtype=bool)
-    bad = ~none & stamps.isna().to_numpy()
+    # "2024" or "2024-01" parse as the period's first day: not a date of an event
+    partial = np.array([t is not None and not _FULL_DATE.fullmatch(t) for t in texts],
+                       dtype=bool)
+    bad = ~none & (stamps.isna().to_numpy() | partial)
     days = np.zeros(len(texts), dtype=np.int64)
     good = ~none & ~bad
     if good.any():
@@ -1091,11 +1114,13 @@ def aggregate_events(
         case and full-width forms folded), ``birth_order`` (1, 2, 3 ...), ``mother_age``
         (whole years), ``compliant`` (true/false, 1/0, yes/no, 是/否) and, optionally,
         ``age_at_death`` (completed years; 0 is an infant death). A path is a Parquet file
-        or a directory of them, read in batches of ``batch_size`` rows with only the
-        needed columns. A dask DataFrame is counted partition by partition on the active
-        scheduler (threads, or a ``dask.distributed`` client) and the partial counts are
-        summed; dask is imported only for it. ``date`` is a date/datetime column or ISO
-        text (``2024-07-15``); the date of a timezone-aware time is its local date.
+        or a directory of them (every ``*.parquet`` below it, subfolders included, as in a
+        partitioned register: keep backups elsewhere), read in batches of ``batch_size``
+        rows with only the needed columns. A dask DataFrame is counted partition by
+        partition on the active scheduler (threads, or a ``dask.distributed`` client) and
+        the partial counts are summed; dask is imported only for it. ``date`` is a
+        date/datetime column or ISO text (``2024-07-15``; a year or a month alone is not a
+        date and is rejected); the date of a timezone-aware time is its local date.
     period : {'M', 'Q', 'Y', 'D', 'H'}, default 'M'
         Period type: month, quarter, year, dekad (``2024-07-D2``) or half-year; the names
         ``'month'``, ``'quarter'``, ``'year'``, ``'dekad'``, ``'half_year'`` also work.
@@ -1221,11 +1246,14 @@ def aggregate_events(
         schemas = {"events" if source == "pandas" else "dask DataFrame":
                    [str(c) for c in events.columns]}
     common = set.intersection(*(set(v) for v in schemas.values()))
-    by = _by_columns(by, sorted(common))
     problems = [Problem(f, None, c, "required column is missing")
                 for f, names in schemas.items() for c in EVENT_COLUMNS if c not in names]
+    problems += [Problem(f, None, c, "column appears more than once")
+                 for f, names in schemas.items()
+                 for c in sorted({n for n in names if names.count(n) > 1})]
     if problems:
         raise DataError(problems)
+    by = _by_columns(by, sorted(common))
     deaths_by_age = "age_at_death" in common
     columns = list(EVENT_COLUMNS) + (["age_at_death"] if deaths_by_age else []) + [
         c for c in by if c not in EVENT_COLUMNS]
