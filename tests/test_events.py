@@ -595,3 +595,36 @@ def test_births_to_young_and_old_mothers_load_back_and_count_in_the_age_check(tm
     assert counts["births_age_10_14"].tolist() == [1]
     assert pd.api.types.is_integer_dtype(counts["births_age_50_60"].dtype)
     assert io.load_report(counts).unknown_columns == []
+
+
+def _one(**cells):
+    """A register of the given rows (lists) with valid defaults, all births of unit 101."""
+    n = max(len(v) for v in cells.values() if isinstance(v, list))
+    base = {"unit": "101", "date": "2024-03-15", "event": "birth", "sex": "F",
+            "birth_order": 1, "mother_age": 30, "compliant": True}
+    base.update(cells)
+    return pd.DataFrame({k: v if isinstance(v, list) else [v] * n for k, v in base.items()})
+
+
+def test_careless_registers_of_this_session():
+    # a date of only a year or a month is not the date of an event: before, "2024" was
+    # counted on 1 January (2 births in January here; by hand 1 counted and 2 rejected)
+    c = aggregate_events(_one(date=["2024", "2024-01", "2024-01-20"]), "M",
+                         start="2024-01", end="2024-01")
+    assert c["births"].tolist() == [1]
+    assert c.attrs["events_report"]["rows_rejected"] == 2
+    # True and 1 hash alike: the boolean birth order is rejected, both 1s counted
+    c = aggregate_events(_one(birth_order=[True, 1, 1]), "M", start="2024-03", end="2024-03")
+    assert c["births_female_o1"].tolist() == [2]
+    assert rejected_events(c).set_index("reason").loc["birth_order_invalid", "rows"] == 1
+    # a unit code written as the text of a whole float ("101.0", as dask makes of an object
+    # column of numbers) is the unit 101, not a second one
+    c = aggregate_events(_one(unit=["101", "101.0", 101.0]), "M", start="2024-03",
+                         end="2024-03")
+    assert c["unit"].tolist() == ["101"] and c["births"].tolist() == [3]
+    # a missing unit column (a typo) and a column given twice are data problems
+    with pytest.raises(DataError, match="column 'unit': required column is missing"):
+        aggregate_events(_one(birth_order=[1]).rename(columns={"unit": "Unit"}))
+    twice = pd.concat([_one(birth_order=[1]), _one(birth_order=[1])[["sex"]]], axis=1)
+    with pytest.raises(DataError, match="column 'sex': column appears more than once"):
+        aggregate_events(twice)
