@@ -27,8 +27,9 @@ The rule
   Complements need no protection (they are above the threshold) but must not be pinned.
 * **Audit.** :func:`audit` takes every table of a report (each records, in
   ``DataFrame.attrs["disclosure"]``, the knowledge it gives about each sensitive cell it
-  touches, :func:`attach`) and the plan, and bounds every suppressed cell with
-  ``scipy.optimize.linprog`` (HiGHS). :func:`check` raises :class:`DisclosureError` naming
+  touches, :func:`attach`) and the plan, and bounds every suppressed cell: in closed form
+  where the cells are nested (one period: a unit tree), else with
+  ``scipy.optimize.linprog`` (HiGHS; a year with its quarters). :func:`check` raises :class:`DisclosureError` naming
   the unprotected cells. A table assembled by hand (``pd.concat`` of tables with different
   records drops them) shows what the audit cannot see: publish the report's own tables.
 
@@ -588,12 +589,26 @@ def _span(label: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     return pr.start(p).normalize(), pr.end(p).normalize()
 
 
+@dataclass(frozen=True)
+class _Atoms:
+    """A 0/1 matrix (cells x atoms) as the coordinates of its ones; the scipy CSR matrix
+    only where a linear programme needs it (importing scipy.optimize costs 0.4 s)."""
+
+    row: np.ndarray
+    col: np.ndarray
+    shape: tuple[int, int]
+
+    def sparse(self):
+        from scipy import sparse
+
+        return sparse.csr_matrix((np.ones(len(self.row)), (self.row, self.col)),
+                                 shape=self.shape)
+
+
 def _structure(cells: pd.DataFrame, parent: Mapping[object, object]):
-    """The 0/1 matrix (cells x atoms, scipy CSR) saying which atoms each cell sums: atoms
+    """Which atoms each cell sums (a 0/1 matrix, cells x atoms, as :class:`_Atoms`): atoms
     are (count, leaf unit, elementary period); a leaf unit is one without a child among the
     cells' units, an elementary period a run of days between the periods' boundaries."""
-    from scipy import sparse
-
     units = pd.unique(cells["unit"])
     labels = list(pd.unique(cells["period"]))
     counts = list(pd.unique(cells["count"]))
@@ -628,31 +643,45 @@ def _structure(cells: pd.DataFrame, parent: Mapping[object, object]):
     rows = (lm[ui][:, :, None] & pm[pi][:, None, :]).reshape(len(cells), nl * na)
     r, col = np.nonzero(rows)
     col = col + ci[r] * nl * na
-    return sparse.csr_matrix((np.ones(len(r)), (r, col)),
-                             shape=(len(cells), len(counts) * nl * na))
+    return _Atoms(r.astype(np.int64), col.astype(np.int64), (len(cells), len(counts) * nl * na))
 
 
-def _bounds(matrix, lower: np.ndarray, upper: np.ndarray, targets: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(matrix: _Atoms, lower: np.ndarray, upper: np.ndarray, targets: np.ndarray, *,
+            method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Smallest and largest value of each target cell (rows of ``matrix``) over the
     non-negative atoms that satisfy ``lower <= cell <= upper`` for every cell with a finite
-    bound (NaN lower: no knowledge). All targets' LPs are stacked block-diagonally into one
+    bound (NaN lower: no knowledge), rounded inwards to whole numbers (``inf``: unbounded).
+
+    Where the cells' atom sets are nested or disjoint (one period per count: a unit tree),
+    :func:`_nested_bounds` gives the exact bounds in closed form (``method="auto"`` or
+    ``"nested"``); otherwise (a year with its quarters: units crossed with periods), or with
+    ``method="lp"``, all targets' linear programmes are stacked block-diagonally into one
     minimisation and one maximisation (HiGHS); each block holds the constraints of the
     connected parts of the atoms its target touches."""
-    from scipy import sparse
-    from scipy.optimize import linprog
-    from scipy.sparse.csgraph import connected_components
-
+    if method not in ("auto", "nested", "lp"):
+        raise ValueError(f"method must be 'auto', 'nested' or 'lp', not {method!r}")
+    targets = np.asarray(targets, dtype=int)
     n_t = len(targets)
     if n_t == 0:
         return np.zeros(0), np.zeros(0)
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
     known = ~np.isnan(lower) & ((lower > 0) | np.isfinite(upper))
+    if method != "lp":
+        nested = _nested_bounds(matrix, np.where(known, lower, 0.0),
+                                np.where(known & ~np.isnan(upper), upper, np.inf), targets)
+        if nested is not None:
+            return nested
+        if method == "nested":
+            raise ValueError("the cells' atom sets are not nested: use method='lp'")
+    from scipy import sparse
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import connected_components
+
     exact = known & (lower == upper)
     above = known & ~exact & (lower > 0)
     below = known & ~exact & np.isfinite(upper)
-    m = matrix.tocsr()
+    m = matrix.sparse()
     finite = np.concatenate([lower[known], upper[known & np.isfinite(upper)]])
     cap = 10.0 * (float(np.nansum(np.abs(finite))) + m.shape[0] + 10.0)
     link = m[known]
@@ -691,9 +720,7 @@ def _bounds(matrix, lower: np.ndarray, upper: np.ndarray, targets: np.ndarray
                       b_eq=np.concatenate(b_eq) if a_eq.shape[0] else None,
                       bounds=(0, cap), method="highs")
         if res.status == 2:
-            raise DisclosureError("the published tables contradict each other (no counts "
-                                  "fit all of them): a table shows a figure the counts do "
-                                  "not give")
+            raise DisclosureError(_CONTRADICTION)
         if res.status != 0:
             raise RuntimeError(f"the disclosure audit's linear programme failed: {res.message}")
         x = res.x * c
@@ -702,8 +729,88 @@ def _bounds(matrix, lower: np.ndarray, upper: np.ndarray, targets: np.ndarray
     back[np.asarray(order, dtype=int)] = np.arange(n_t)
     lo, hi = out[0][back], out[1][back]
     hi = np.where(hi >= cap - 1e-6, np.inf, hi)
-    # whole numbers: the adversary rounds inwards
+    return _whole(lo, hi)
+
+
+def _whole(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole numbers: the adversary rounds inwards."""
     return np.ceil(lo - 1e-6), np.where(np.isfinite(hi), np.floor(hi + 1e-6), np.inf)
+
+
+_CONTRADICTION = ("the published tables contradict each other (no counts fit all of them): "
+                  "a table shows a figure the counts do not give")
+
+
+def _nested_bounds(matrix: _Atoms, own_lo: np.ndarray, own_hi: np.ndarray,
+                   targets: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact bounds of the target cells where every two cells' atom sets are nested or
+    disjoint (a laminar family: the cells form a forest, each cell the sum of its children
+    and of its atoms outside them); None where they are not.
+
+    Each cell is known to lie in ``[own_lo, own_hi]`` (0..inf: unknown). Bottom up, a cell
+    can take the values of its own interval that the sums of its children's can reach
+    (``sub``; any value up from there where it has atoms outside its children); top down,
+    those of ``sub`` that leave its siblings and free atoms room inside its parent's final
+    range. On a forest of sums of non-negative parts, interval propagation like this is
+    exact: it gives the linear programme's bounds without one.
+
+    The forest comes from the atoms: sorted by atom and, within an atom, by cell size
+    (largest first, then cell order), the cell before each cell is its candidate parent; the
+    family is laminar exactly when every cell has the same candidate at each of its atoms.
+    """
+    n = matrix.shape[0]
+    r, a = matrix.row, matrix.col
+    size = np.bincount(r, minlength=n)
+    if n == 0 or (size == 0).any():
+        return None
+    order = np.lexsort((r, -size[r], a))
+    rs, at = r[order], a[order]
+    first = np.r_[True, at[1:] != at[:-1]]
+    cand = np.where(first, -1, np.r_[-1, rs[:-1]])
+    low, high = np.full(n, n), np.full(n, -2)
+    np.minimum.at(low, rs, cand)
+    np.maximum.at(high, rs, cand)
+    if (low != high).any():
+        return None
+    parent = low  # -1: a root
+    has = parent >= 0
+    # depth of each cell (one step per level of the forest)
+    depth = np.zeros(n, dtype=int)
+    up = parent.copy()
+    while (up >= 0).any():
+        depth[up >= 0] += 1
+        up = np.where(up >= 0, parent[np.maximum(up, 0)], -1)
+    free = size - np.bincount(parent[has], weights=size[has], minlength=n).astype(int) > 0
+    sub_lo, sub_hi = own_lo.astype(float).copy(), own_hi.astype(float).copy()
+    kids_lo = np.zeros(n)
+    kids_hi_finite = np.zeros(n)
+    kids_hi_inf = np.zeros(n, dtype=int)
+    for d in range(depth.max(), -1, -1):  # bottom up, one level at a time
+        kids = depth == d + 1
+        kid_parent = parent[kids]
+        kids_lo += np.bincount(kid_parent, weights=sub_lo[kids], minlength=n)
+        finite = np.isfinite(sub_hi[kids])
+        kids_hi_finite += np.bincount(kid_parent[finite], weights=sub_hi[kids][finite],
+                                      minlength=n)
+        kids_hi_inf += np.bincount(kid_parent[~finite], minlength=n)
+        here = depth == d
+        reach_hi = np.where(free | (kids_hi_inf > 0), np.inf, kids_hi_finite)
+        sub_lo[here] = np.maximum(sub_lo[here], kids_lo[here])
+        sub_hi[here] = np.minimum(sub_hi[here], reach_hi[here])
+    if (sub_lo > sub_hi + 1e-9).any():
+        raise DisclosureError(_CONTRADICTION)
+    lo, hi = sub_lo.copy(), sub_hi.copy()
+    for d in range(1, depth.max() + 1):  # top down: the parents' ranges are final
+        here = np.flatnonzero(depth == d)
+        p = parent[here]
+        others_lo = kids_lo[p] - sub_lo[here]
+        mine_inf = ~np.isfinite(sub_hi[here])
+        others_inf = free[p] | (kids_hi_inf[p] - mine_inf > 0)
+        others_hi = np.where(others_inf, np.inf,
+                             kids_hi_finite[p] - np.where(mine_inf, 0.0, sub_hi[here]))
+        lo[here] = np.maximum(sub_lo[here], lo[p] - others_hi)
+        hi[here] = np.minimum(sub_hi[here], hi[p] - others_lo)
+    return _whole(lo[targets], hi[targets])
 
 
 def _required(threshold: int, protection: float) -> float:
