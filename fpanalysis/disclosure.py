@@ -29,9 +29,10 @@ The rule
   ``DataFrame.attrs["disclosure"]``, the knowledge it gives about each sensitive cell it
   touches, :func:`attach`) and the plan, and bounds every suppressed cell: in closed form
   where the cells are nested (one period: a unit tree), else with
-  ``scipy.optimize.linprog`` (HiGHS; a year with its quarters). :func:`check` raises :class:`DisclosureError` naming
-  the unprotected cells. A table assembled by hand (``pd.concat`` of tables with different
-  records drops them) shows what the audit cannot see: publish the report's own tables.
+  ``scipy.optimize.linprog`` (HiGHS; a year with its quarters). :func:`check` raises
+  :class:`DisclosureError` naming the unprotected cells. A table assembled by hand
+  (``pd.concat`` of tables with different records drops them) shows what the audit cannot
+  see: publish the report's own tables.
 
 A group in which every part is a primary and whose total exceeds the threshold cannot be
 protected with band marks (two children of 1 and 4 under a parent of 5: the parent, shown

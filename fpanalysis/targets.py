@@ -1982,6 +1982,10 @@ def rank_uncertainty(
     prefer : {'computed', 'supplied'}, optional
         As in :func:`evaluate`.
     draws : int, default 10000
+        At least 100; or 0 for the observed scores and ranks alone, without a redraw:
+        every column made from redraws (``p_vetoed``, ``median_rank``, the redraw ranges,
+        the rank sets, ``p_top``, ``p_bottom``) is then missing (NaN), for a table that
+        shows none of them (:func:`fpanalysis.report.league`, public edition).
     k : int, optional
         Size of the top and bottom tiers; default ``scheme.tier_size``.
     seed : int, default 20241
@@ -2024,9 +2028,11 @@ def rank_uncertainty(
 
     scheme = _check_scheme(scheme)
     k = scheme.tier_size if k is None else k
-    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or (
+            draws < 100 and draws != 0):
         raise ValueError(f"draws must be a whole number of at least 100 (rank sets and "
-                         f"tier shares rest on them), got {draws!r}")
+                         f"tier shares rest on them), or 0 for the observed ranks alone, "
+                         f"got {draws!r}")
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k (the tier size) must be a whole number of at least 1, got {k!r}")
     rng = np.random.default_rng(seed)
@@ -2049,6 +2055,20 @@ def rank_uncertainty(
                          "score would rest on missing counts)")
     unit_codes = pd.Series(sorted(observed.index.astype(str)))
     n_units = len(unit_codes)
+    if draws == 0:  # the observed scores and ranks alone: no redraw column
+        obs_units = observed.reindex(unit_codes)
+        out = pd.DataFrame({
+            "unit": unit_codes, "period": str(p),
+            "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
+            "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
+            "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
+            **{c: np.full(n_units, np.nan) for c in _UNCERTAINTY
+               if c not in ("unit", "period", "score", "rank", "not_reported", "vetoed",
+                            "draws", "seed")},
+            "draws": 0, "seed": seed})
+        out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
+        out.attrs.update(_RANK_SET_ATTRS)
+        return out
     total = np.zeros((draws, n_units))
     vetoed = np.zeros((draws, n_units), dtype=bool)
     sums_of: dict[str, tuple[pd.DataFrame, dict[str, ind.Indicator]]] = {}

@@ -562,6 +562,84 @@ def test_league_table_unchanged_where_the_withheld_targets_tell_nothing(
     pd.testing.assert_frame_equal(public, internal.drop(columns=redraws))
 
 
+def test_league_makes_no_redraw_where_the_public_table_shows_none(
+        league_2024q4, sample_counts, sample_units, monkeypatch):
+    import fpanalysis as fp
+    from fpanalysis import targets
+
+    current, scores, unc, rule = league_2024q4
+    values = fp.load_values(SAMPLE, units=sample_units)
+    scheme = fp.load_targets(SAMPLE, units=sample_units,
+                             indicators=list(values["indicator"].unique()))
+    real = targets.rank_uncertainty
+    asked: list[tuple[str, int]] = []
+
+    def spy(*args, **kwargs):
+        asked.append((str(kwargs["period"]), kwargs["draws"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(targets, "rank_uncertainty", spy)
+    # public, a scheme with a compliance target (births outside policy are sensitive): the
+    # table the report has always published (redraws made, then dropped) ...
+    made = report.league_table(unc, scores, sample_units, language="en", disclosure=rule,
+                               evaluated=current, counts=sample_counts)
+    # ... comes out the same without one redraw, and without ranking the pooled year
+    t = report.league(sample_counts, scheme, "2024Q4", values=values, units=sample_units,
+                      scores=scores, evaluated=current, pooled="2024", language="en",
+                      disclosure=rule)
+    assert asked == [("2024Q4", 0)]
+    pd.testing.assert_frame_equal(t, made, check_exact=True)
+    # internal: the redraws and the pooled year are made and shown, as league_table shows
+    # them from rank_uncertainty's own results
+    asked.clear()
+    t = report.league(sample_counts, scheme, "2024Q4", values=values, units=sample_units,
+                      scores=scores, pooled="2024", language="en", disclosure="internal",
+                      draws=100)
+    assert asked == [("2024Q4", 100), ("2024", 100)]
+    pooled = real(sample_counts, scheme, period="2024", values=values, units=sample_units,
+                  draws=100)
+    pd.testing.assert_frame_equal(t, report.league_table(
+        unc, scores, sample_units, pooled=pooled, language="en", disclosure="internal"),
+        check_exact=True)
+    assert "2024 95% rank confidence set" in t.columns
+    with pytest.raises(TypeError, match="pooled is a period label"):
+        report.league(sample_counts, scheme, "2024Q4", units=sample_units, pooled=pooled,
+                      disclosure="internal")
+
+
+def test_observed_ranks_without_redraws_and_where_they_are_refused(
+        league_2024q4, sample_counts, sample_units):
+    import fpanalysis as fp
+
+    current, scores, unc, rule = league_2024q4
+    values = fp.load_values(SAMPLE, units=sample_units)
+    scheme = fp.load_targets(SAMPLE, units=sample_units,
+                             indicators=list(values["indicator"].unique()))
+    bare = fp.targets.rank_uncertainty(sample_counts, scheme, period="2024Q4",
+                                       values=values, units=sample_units, draws=0)
+    # the observed scores and ranks are assess's for the quarter; every redraw column NaN
+    quarter = scores[scores["period"].astype(str) == "2024Q4"].set_index("unit")
+    mine = bare.set_index("unit")
+    assert sorted(mine.index) == sorted(quarter.index.astype(str))
+    np.testing.assert_array_equal(mine["score"].to_numpy(dtype=float),
+                                  quarter.loc[mine.index, "score"].to_numpy(dtype=float))
+    np.testing.assert_array_equal(mine["rank"].to_numpy(dtype=float),
+                                  quarter.loc[mine.index, "rank"].to_numpy(dtype=float))
+    redrawn = ["p_vetoed", "median_rank", "draw_rank_lower", "draw_rank_upper",
+               "rank_set_lower", "rank_set_upper", "joint_rank_set_lower",
+               "joint_rank_set_upper", "p_top", "p_bottom"]
+    assert bare[redrawn].isna().all().all() and (bare["draws"] == 0).all()
+    assert bare.columns.tolist() == unc.columns.tolist()
+    # a table that would show the redraw figures refuses such a result: never "nan–nan"
+    with pytest.raises(ValueError, match="uncertainty was made with draws=0"):
+        report.league_table(bare, scores, sample_units, disclosure="internal")
+    with pytest.raises(ValueError, match="pooled was made with draws=0"):
+        report.league_table(unc, scores, sample_units, pooled=bare, disclosure="internal")
+    with pytest.raises(ValueError, match="or 0 for the observed ranks alone, got 50"):
+        fp.targets.rank_uncertainty(sample_counts, scheme, period="2024Q4", values=values,
+                                    units=sample_units, draws=50)
+
+
 def test_league_table_keeps_the_ranks_where_no_unit_could_change_place(sample_units):
     # hand-made: a withheld unit b (1 birth outside of 2, compliance 50 % -> band 0..2:
     # 100 % met, 0 % not met) scores 40 with 0 earned -> could score 40..60 (20 points);
