@@ -470,7 +470,9 @@ SECTIONS: Mapping[str, tuple[str, str]] = {
                 "季度数（详见 target_attainment.ipynb）。\n\n"
                 "95%名次置信集：该乡镇真实名次以不低于95%的概率落在其中；全表：所有乡镇的真实名次"
                 "同时落在各自集合中。重抽名次范围及重抽占比描述计数重抽时名次的波动，并非置信集。"
-                "一个季度的计数下置信集常为1–18：仅凭偶然即可改变排序；旁列为年初至今的合并结果。",
+                "一个季度的计数下置信集常为1–18：仅凭偶然即可改变排序；旁列为年初至今的合并结果。"
+                "公开版中，若考核方案含以被抑制计数计算的目标，这些由重抽得出的列及年初至今的名次"
+                "不予公布（用公布的随机种子重算可反推被抑制的计数）。",
                 "## 4. Targets and league table\n\n✓ met, ✗ not met; in brackets where the "
                 "95 % interval reaches the other side of the target; — no data. Rank "
                 "intervals and the chances of being in the top or bottom three come from "
@@ -481,7 +483,9 @@ SECTIONS: Mapping[str, tuple[str, str]] = {
                 "redraw rank range and the redraw shares are the spread of ranks when every "
                 "count is redrawn, not confidence sets. At a quarter's counts the sets are "
                 "often 1–18: chance alone could reorder the table; the year so far is pooled "
-                "beside it."),
+                "beside it. In a public edition, where the scheme scores a suppressed count, "
+                "the columns made from redraws and the year-to-date rank are left out "
+                "(re-run with the published seed, they would give the count away)."),
     "quality": ("## 五、数据质量\n\n本季度数据是否可信？✓ 未发现问题；✗ 严重、! 一般问题，"
                 "附触发的数值；— 无法评估（该乡镇在检查窗口内未上报）。各项检查及其窗口见 "
                 "data_quality.ipynb（含图表）；下表列出全部严重问题。",
