@@ -143,7 +143,8 @@ def save(fig: Figure, path: str | Path) -> SavedFigure:
 
 def _png(fig: Figure) -> bytes:
     """Draw ``fig`` once at the house dpi and return it as PNG bytes, trimmed as
-    ``savefig(bbox_inches="tight")`` trims it.
+    ``savefig(bbox_inches="tight")`` trims it (if ``savefig.bbox`` is ``"tight"``, as in
+    :data:`STYLE`).
 
     ``savefig`` with a layout engine or a tight bounding box draws the figure twice (a first
     draw with rendering turned off places everything); here the one real draw places
@@ -161,7 +162,8 @@ def _png(fig: Figure) -> bytes:
         fig.dpi = dpi
         fig.set_facecolor(face)
         canvas.draw()
-        box = fig.get_tightbbox(canvas.get_renderer()).padded(pad)
+        box = (fig.get_tightbbox(canvas.get_renderer()).padded(pad)
+               if rc["savefig.bbox"] == "tight" else fig.bbox_inches)
         pixels = np.asarray(canvas.buffer_rgba())
     finally:
         fig.set_facecolor(old_face)
@@ -169,7 +171,8 @@ def _png(fig: Figure) -> bytes:
         fig.set_canvas(old_canvas)
     height, width = pixels.shape[:2]
     x0, top = round(box.x0 * dpi), round(height - box.y1 * dpi)
-    x1, bottom = x0 + int(box.width * dpi), top + int(box.height * dpi)  # as savefig sizes it
+    x1 = x0 + max(int(box.width * dpi), 1)  # as savefig sizes it
+    bottom = top + max(int(box.height * dpi), 1)
     inside = pixels[max(top, 0):min(bottom, height), max(x0, 0):min(x1, width)]
     opaque = face[3] == 1 and (inside[..., 3] == 255).all()  # as every house figure is
     out = np.empty((bottom - top, x1 - x0, 3 if opaque else 4), dtype=np.uint8)
