@@ -94,7 +94,7 @@ class SavedFigure:
     """A figure that :func:`save` wrote as a PNG file.
 
     In a notebook it shows as the PNG just written, so a figure is drawn once (a report's
-    heatmap takes 0.4 s to draw; showing the Figure itself would draw it again). The PNG is
+    heatmap takes 0.2 s to draw; showing the Figure itself would draw it again). The PNG is
     150 dpi and is shown at the size of a 100 dpi figure, sharp on high-density screens.
     Anything else is the figure's: ``saved.axes``, ``saved.savefig(...)``.
 
