@@ -18,7 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from . import indicators as ind
 
@@ -90,7 +94,7 @@ class SavedFigure:
     """A figure that :func:`save` wrote as a PNG file.
 
     In a notebook it shows as the PNG just written, so a figure is drawn once (a report's
-    heatmap takes 0.4 s to draw; showing the Figure itself would draw it again). The PNG is
+    heatmap takes 0.2 s to draw; showing the Figure itself would draw it again). The PNG is
     150 dpi and is shown at the size of a 100 dpi figure, sharp on high-density screens.
     Anything else is the figure's: ``saved.axes``, ``saved.savefig(...)``.
 
@@ -131,12 +135,57 @@ def save(fig: Figure, path: str | Path) -> SavedFigure:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"plots.save writes PNG files; {path.name} does not end in .png")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    png = buffer.getvalue()
+    png = _png(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
     return SavedFigure(fig, path, png)
+
+
+def _png(fig: Figure) -> bytes:
+    """Draw ``fig`` once at the house dpi and return it as PNG bytes, trimmed as
+    ``savefig(bbox_inches="tight")`` trims it (if ``savefig.bbox`` is ``"tight"``, as in
+    :data:`STYLE`).
+
+    ``savefig`` with a layout engine or a tight bounding box draws the figure twice (a first
+    draw with rendering turned off places everything); here the one real draw places
+    everything (the layout engine runs inside it), the tight bounding box is measured after
+    it and the pixels are cut out of the drawn canvas, padded with the face colour.
+    """
+    rc = mpl.rcParams
+    dpi = fig.dpi if rc["savefig.dpi"] == "figure" else float(rc["savefig.dpi"])
+    face = rc["savefig.facecolor"]
+    face = fig.get_facecolor() if str(face) == "auto" else to_rgba(face)
+    pad = float(rc["savefig.pad_inches"])
+    old_canvas, old_dpi, old_face = fig.canvas, fig.dpi, fig.get_facecolor()
+    canvas = FigureCanvasAgg(fig)
+    try:
+        fig.dpi = dpi
+        fig.set_facecolor(face)
+        canvas.draw()
+        box = (fig.get_tightbbox(canvas.get_renderer()).padded(pad)
+               if rc["savefig.bbox"] == "tight" else fig.bbox_inches)
+        pixels = np.asarray(canvas.buffer_rgba())
+    finally:
+        fig.set_facecolor(old_face)
+        fig.dpi = old_dpi
+        fig.set_canvas(old_canvas)
+    height, width = pixels.shape[:2]
+    x0, top = round(box.x0 * dpi), round(height - box.y1 * dpi)
+    x1 = x0 + max(int(box.width * dpi), 1)  # as savefig sizes it
+    bottom = top + max(int(box.height * dpi), 1)
+    inside = pixels[max(top, 0):min(bottom, height), max(x0, 0):min(x1, width)]
+    opaque = face[3] == 1 and (inside[..., 3] == 255).all()  # as every house figure is
+    out = np.empty((bottom - top, x1 - x0, 3 if opaque else 4), dtype=np.uint8)
+    out[...] = np.round(np.asarray(face[:out.shape[2]]) * 255)  # the padding beyond the canvas
+    out[max(-top, 0):max(-top, 0) + inside.shape[0],
+        max(-x0, 0):max(-x0, 0) + inside.shape[1]] = inside[..., :out.shape[2]]
+    buffer = io.BytesIO()
+    info = PngInfo()
+    info.add_text("Software", f"Matplotlib version{mpl.__version__}, https://matplotlib.org/")
+    # zlib level 3, not 6: a quarter less encoding time for a file 8 % larger
+    Image.fromarray(out).save(buffer, format="png", dpi=(dpi, dpi), pnginfo=info,
+                              compress_level=3)
+    return buffer.getvalue()
 
 
 def _names(results: pd.DataFrame, units: pd.DataFrame | None) -> pd.Series:
@@ -412,7 +461,8 @@ def attainment_heatmap(
     leaves it open (verdict ``indeterminate``). Each cell shows the value, or ``[c]`` where
     :func:`fpanalysis.report.withhold` took it out (note ``suppressed: ...``)."""
     from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch, PathPatch
+    from matplotlib.path import Path as MplPath
 
     data = evaluated.copy()
     data["name"] = _names(data, units)
@@ -423,32 +473,38 @@ def attainment_heatmap(
     order_rows = list(dict.fromkeys(data.sort_values("unit")["name"]))
     state = np.select([data["met"].isna(), data["met"].fillna(False).astype(bool)], [2, 0], 1)
     data["state"] = state
-    grid = data.pivot_table(index="name", columns="column", values="state", aggfunc="first")
-    grid = grid.reindex(index=order_rows, columns=order_cols)
-    vals = data.pivot_table(index="name", columns="column", values="value", aggfunc="first")
-    vals = vals.reindex(index=order_rows, columns=order_cols)
-    held = data.assign(h=data["note"].fillna("").astype(str).str.startswith("suppressed")
-                       if "note" in data.columns else False).pivot_table(
-        index="name", columns="column", values="h", aggfunc="first").reindex(
-        index=order_rows, columns=order_cols)
-    open_ = data.assign(o=data["verdict"] == "indeterminate").pivot_table(
-        index="name", columns="column", values="o", aggfunc="first").reindex(
-        index=order_rows, columns=order_cols)
+    data["held"] = (data["note"].fillna("").astype(str).str.startswith("suppressed")
+                    if "note" in data.columns else False)
+    data["open"] = data["verdict"] == "indeterminate"
+    wide = data.pivot_table(index="name", columns="column", aggfunc="first", dropna=False,
+                            values=["state", "value", "held", "open"])
+    grid, vals, held, open_ = (wide[k].reindex(index=order_rows, columns=order_cols)
+                               for k in ("state", "value", "held", "open"))
     fig = Figure(figsize=(1.0 * len(order_cols) + 2.5, 0.34 * len(order_rows) + 2.2),
                  layout="constrained")
     ax = fig.subplots()
     cmap = ListedColormap(["#a9d18e", "#f4b183", "#d9d9d9"])
-    ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=2, aspect="auto")
-    for i in range(len(order_rows)):
-        for j in range(len(order_cols)):
-            v = vals.iat[i, j]
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
-            elif held.iat[i, j] is True or held.iat[i, j] == 1:
-                ax.text(j, i, "[c]", ha="center", va="center", fontsize=7)
-            if open_.iat[i, j] is True or open_.iat[i, j] == 1:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
-                                       edgecolor="#7f7f7f", linewidth=0))
+    rows, cols = len(order_rows), len(order_cols)
+    # one mesh of cells, not an image resampled to the canvas; the axes as imshow sets them
+    ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5,
+                  np.ma.masked_invalid(grid.to_numpy(dtype=float)), cmap=cmap, vmin=0, vmax=2)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    value = vals.to_numpy(dtype=float)
+    shown = np.isfinite(value)
+    withheld = ~shown & held.eq(1).to_numpy()
+    for i, j in zip(*np.nonzero(shown | withheld), strict=True):
+        # inside its cell: left out of the layout and the trimming, which need not measure it
+        ax.text(j, i, f"{value[i, j]:.1f}" if shown[i, j] else "[c]", ha="center",
+                va="center", fontsize=7, in_layout=False)
+    i, j = np.nonzero(open_.eq(1).to_numpy())
+    if len(i):  # the open cells as one hatched path, drawn once
+        corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
+        vertices = (np.column_stack([j, i])[:, None, :] + corners).reshape(-1, 2)
+        codes = np.tile([MplPath.MOVETO] + [MplPath.LINETO] * 3 + [MplPath.CLOSEPOLY], len(i))
+        # add_artist, not add_patch: the limits are set above, not grown to the path
+        ax.add_artist(PathPatch(MplPath(vertices, codes), fill=False, hatch="///",
+                                edgecolor="#7f7f7f", linewidth=0, in_layout=False))
     ax.set_xticks(range(len(order_cols)), order_cols, rotation=35, ha="right")
     ax.set_yticks(range(len(order_rows)), order_rows)
     zh = language == "zh"
