@@ -609,12 +609,12 @@ def rollup(
                              "figures need dekad counts")
     if per.isna().any():
         raise ValueError("counts have rows without a period")
-    dup = counts.duplicated(by + [period]) if by else np.zeros(len(counts), dtype=bool)
-    if dup.any():  # with by=[] rows of all keys are summed together
+    sub_code, sub_uniq = pd.factorize(per)
+    if by and _any_duplicate(counts, by, sub_code):  # with by=[] rows of all keys are summed
+        dup = counts.duplicated(by + [period])
         first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
-    sub_code, sub_uniq = pd.factorize(per)
     sub_uniq = list(sub_uniq)
     sub_days = np.array([s.days if dekads else s.days_in_month for s in sub_uniq], dtype=float)
     if is_freq or isinstance(target, Dekad):
@@ -635,15 +635,22 @@ def rollup(
     # Sums by group in numpy (a bincount per column): the pandas groupby-sum, mask and
     # setitem this replaced took 20 ms a call on an 18-township panel, and a report makes
     # thirty calls. Integer counts sum exactly in float64 below 2**53 (loaders refuse more).
-    data = counts.loc[keep, by].copy()
-    data["_t"] = row_t[keep]
-    days_row = sub_days[sub_code[keep]]
     keys = by + ["_t"]
-    grouped = data.groupby(keys, sort=True, observed=True, dropna=False)
-    gid = grouped.ngroup().to_numpy()
-    sizes = grouped.size()
-    n_groups = len(sizes)
-    out = sizes.index.to_frame(index=False)
+    days_row = sub_days[sub_code[keep]]
+    grouping = _group_keys(counts, by, keep, row_t[keep], len(targets))
+    if grouping is None:  # keys numpy cannot sort as pandas does (or no row): pandas groups
+        data = counts.loc[keep, by].copy()
+        data["_t"] = row_t[keep]
+        grouped = data.groupby(keys, sort=True, observed=True, dropna=False)
+        gid = grouped.ngroup().to_numpy()
+        sizes = grouped.size()
+        n_groups = len(sizes)
+        key_columns = dict(sizes.index.to_frame(index=False).items())
+        sizes = sizes.to_numpy()
+    else:
+        gid, key_columns = grouping
+        sizes = np.bincount(gid)
+        n_groups = len(sizes)
     if not by:  # rows of every key sum together: the days of the distinct sub-periods
         distinct = pd.DataFrame({"_g": gid, "_s": sub_code[keep], "_d": days_row}
                                 ).drop_duplicates(["_g", "_s"])
@@ -652,12 +659,12 @@ def rollup(
         reported = np.bincount(distinct["_g"].to_numpy(), minlength=n_groups)
     else:
         total_days = np.bincount(gid, weights=days_row, minlength=n_groups)
-        reported = sizes.to_numpy()
+        reported = sizes
     stock_set = set(stock_cols)
     sums: dict[str, np.ndarray] = {}
-    kept = counts.loc[keep, cols]  # the rows once, not once per column
+    kept = np.flatnonzero(keep)  # the rows once, column by column (no sub-frame copy)
     for c in cols:  # a few dozen count columns
-        v = kept[c].to_numpy(dtype=float, na_value=np.nan)
+        v = counts[c].array.take(kept).to_numpy(dtype=float, na_value=np.nan)
         if c in stock_set:
             v = v * days_row
         absent = np.isnan(v)
@@ -667,20 +674,21 @@ def rollup(
         if c in stock_set:
             total = total / total_days
         sums[c] = np.where(col_gap, np.nan, total)
-    t_codes = out["_t"].to_numpy()
+    t_codes = key_columns["_t"].to_numpy() if isinstance(key_columns["_t"], pd.Series) \
+        else key_columns["_t"]
     n_expected = np.array([len(subperiods(t, dekads=dekads)) for t in targets], dtype=np.int64)
-    out["reported"] = reported
-    out["days_reported"] = total_days
-    out["expected"] = n_expected[t_codes] if len(out) else np.empty(0, dtype=np.int64)
-    is_complete = out["reported"].to_numpy() == out["expected"].to_numpy()
-    out["complete"] = is_complete
-    out["missing"] = ""
+    expected = n_expected[t_codes] if n_groups else np.empty(0, dtype=np.int64)
+    is_complete = reported == expected
+    missing = np.full(n_groups, "", dtype=object)
     incomplete = ~is_complete
     if incomplete.any():
-        out.loc[incomplete, "missing"] = _missing_text(
+        data = counts.loc[keep, by].copy()
+        data["_t"] = row_t[keep]
+        out = pd.DataFrame(key_columns)
+        missing[incomplete] = _missing_text(
             out.loc[incomplete, keys], data[keys], sub_code[keep], sub_uniq, targets,
             by=by, dekads=dekads).to_numpy()
-    rows = np.ones(len(out), dtype=bool)
+    rows = np.ones(n_groups, dtype=bool)
     if complete:
         if is_freq:  # a period is listed when some key has it complete
             done = np.zeros(len(targets), dtype=bool)
@@ -688,24 +696,90 @@ def rollup(
             rows = done[t_codes]
         for c in cols:
             sums[c] = np.where(is_complete, sums[c], np.nan)
-    columns: dict[str, object] = {}
+    index = pd.RangeIndex(int(rows.sum()))
+    dtypes = counts.dtypes
+    result: dict[str, object] = {}
+    for b in by:
+        result[b] = _take_rows(key_columns[b], rows)
+    result[period] = _period_array(t_codes[rows], targets, index)
     for c in cols:
         v = sums[c][rows]
         nan = np.isnan(v)
         if c in stock_set:
-            columns[c] = v
-        elif pd.api.types.is_integer_dtype(counts[c].dtype):
-            columns[c] = pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
-        elif isinstance(counts[c].dtype, pd.api.extensions.ExtensionDtype):
-            columns[c] = pd.array(np.where(nan, np.nan, v), dtype=counts[c].dtype)
+            result[c] = v
+        elif pd.api.types.is_integer_dtype(dtypes[c]):
+            result[c] = pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
+        elif isinstance(dtypes[c], pd.api.extensions.ExtensionDtype):
+            result[c] = pd.array(np.where(nan, np.nan, v), dtype=dtypes[c])
         else:
-            columns[c] = v
-    out = out[rows].reset_index(drop=True)
-    out = pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
-    out.insert(len(by), period, _period_array(out["_t"].to_numpy(), targets, out.index))
-    out = out[by + [period] + cols + ["reported", "expected", "days_reported", "complete",
-                                      "missing"]]
-    return out.reset_index(drop=True)
+            result[c] = v
+    result["reported"] = reported[rows]
+    result["expected"] = expected[rows]
+    result["days_reported"] = total_days[rows]
+    result["complete"] = is_complete[rows]
+    out = pd.DataFrame(result, index=index)
+    out["missing"] = ""  # the same text column as before (str)
+    if incomplete[rows].any():
+        out.loc[incomplete[rows], "missing"] = missing[rows][incomplete[rows]]
+    return out
+
+
+def _any_duplicate(counts: pd.DataFrame, by: list[str], sub_code: np.ndarray) -> bool:
+    """Whether two rows share their ``by`` keys and period (``sub_code``, the period's
+    factorized codes), as :meth:`pandas.DataFrame.duplicated` finds (missing keys equal)
+    without walking every column of ``counts`` as it does."""
+    combined = sub_code.astype(np.int64)
+    for b in by:
+        codes, uniq = pd.factorize(counts[b], use_na_sentinel=False)
+        combined = combined * (len(uniq) + 1) + codes
+    return len(pd.unique(combined)) < len(combined)
+
+
+def _group_keys(counts: pd.DataFrame, by: list[str], keep: np.ndarray, t: np.ndarray,
+                n_targets: int) -> tuple[np.ndarray, dict[str, object]] | None:
+    """Group numbers of the kept rows by ``by`` and target ``t``, in the sorted order of
+    ``groupby(by + ['_t'], sort=True)``, and the key columns of the groups; None where
+    pandas must group (no row, a missing key, a key that is not text or whole numbers)."""
+    if not by or not keep.any():
+        return None
+    combined = np.zeros(int(keep.sum()), dtype=np.int64)
+    uniques = []
+    for b in by:
+        column = counts[b]
+        dtype = column.dtype
+        if not (pd.api.types.is_string_dtype(dtype) or (
+                pd.api.types.is_integer_dtype(dtype)
+                and not isinstance(dtype, pd.api.extensions.ExtensionDtype))):
+            return None
+        values = column.array[keep] if isinstance(dtype, pd.api.extensions.ExtensionDtype) \
+            else column.to_numpy()[keep]
+        if pd.isna(values).any():
+            return None
+        mixed = isinstance(dtype, np.dtype) and dtype.kind == "O" and not all(
+            isinstance(v, str) for v in pd.unique(values))
+        if mixed:
+            return None  # objects other than text: pandas' own ordering
+        codes, uniq = pd.factorize(values, sort=True)
+        combined = combined * len(uniq) + codes
+        uniques.append(uniq)
+    combined = combined * n_targets + t
+    groups, gid = np.unique(combined, return_inverse=True)
+    key_columns: dict[str, object] = {"_t": groups % n_targets}
+    rest = groups // n_targets
+    codes_of: list[np.ndarray] = []
+    for uniq in reversed(uniques):
+        codes_of.append(rest % len(uniq))
+        rest = rest // len(uniq)
+    for b, uniq, codes in zip(by, uniques, reversed(codes_of), strict=True):
+        key_columns[b] = uniq.take(codes)
+    return gid.reshape(-1), {**{b: key_columns[b] for b in by}, "_t": key_columns["_t"]}
+
+
+def _take_rows(values: object, rows: np.ndarray) -> object:
+    """``values[rows]`` of a key column (a Series, an array or an extension array)."""
+    if isinstance(values, pd.Series):
+        return values.array[rows]
+    return values[rows]
 
 
 def _period_array(codes: np.ndarray, targets: list, index: pd.Index) -> object:
