@@ -568,20 +568,24 @@ def _period_values(periods: Sequence[object], n_repeat: int) -> object:
 
 def _check_numeric(data: pd.DataFrame, columns: Sequence[str], stocks: Sequence[str]) -> None:
     """Counts are numbers >= 0, and flows (events) whole numbers, whoever built the frame."""
+    dtypes = data.dtypes  # once: a column's dtype read one by one cost 40 lookups a call
     for c in columns:
-        dtype = data[c].dtype
+        dtype = dtypes[c]
         if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             raise ValueError(f"count column {c!r} is not numeric (dtype {dtype}): pass the "
                              "indicator to load_counts(indicators=[...]) so that it is "
                              "loaded and checked as a count column")
     if not len(columns) or not len(data):
         return
-    values = data[list(columns)].to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        negative = (values < 0).any(axis=0)
-        flow = np.array([c not in stocks for c in columns])
-        fraction = ((np.mod(values, 1) != 0) & ~np.isnan(values)).any(axis=0) & flow
     names = list(columns)
+    negative = np.zeros(len(names), dtype=bool)
+    fraction = np.zeros(len(names), dtype=bool)
+    for i, c in enumerate(names):  # the indicators' columns, no sub-frame copied
+        values = data[c].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            negative[i] = (values < 0).any()
+            if c not in stocks and not pd.api.types.is_integer_dtype(dtypes[c]):
+                fraction[i] = ((np.mod(values, 1) != 0) & ~np.isnan(values)).any()
     problems = [f"{names[i]!r} has negative values" for i in np.flatnonzero(negative)]
     problems += [f"{names[i]!r} has values that are not whole numbers"
                  for i in np.flatnonzero(fraction)]
@@ -594,7 +598,7 @@ def _check_numeric(data: pd.DataFrame, columns: Sequence[str], stocks: Sequence[
 def _check_keys(data: pd.DataFrame) -> None:
     """One row per unit and period: a duplicate would be summed twice."""
     keys = [k for k in ("unit", "period") if k in data.columns]
-    if len(keys) < 2:
+    if len(keys) < 2 or not pr.has_duplicate_keys(data, keys):
         return
     dup = data.duplicated(keys).to_numpy()
     if dup.any():
@@ -616,7 +620,8 @@ def _prepare(counts: pd.DataFrame, chosen: list[Indicator] | None, *, by: list[s
     if "births" not in data.columns and {"births_male", "births_female"} <= set(data):
         data = data.assign(births=data["births_male"] + data["births_female"])
     if chosen is None:
-        chosen = [i for i in INDICATORS if set(i.columns) <= set(data.columns)]
+        present = set(data.columns)
+        chosen = [i for i in INDICATORS if set(i.columns) <= present]
     needed = set().union(*(i.columns for i in chosen)) if chosen else set()
     cols = [c for c in count_columns(data.columns) if c in needed]
     cols += sorted(c for c in needed if c in data.columns and c not in cols)
@@ -729,7 +734,7 @@ def _fill_universe(data: pd.DataFrame, universe: list[str], targets: list[object
     keys = ["unit", "period"] if targets is not None else ["unit"]
     if targets is not None:
         n_t = len(targets)
-        if data.duplicated(keys).any():
+        if pr.has_duplicate_keys(data, keys):
             return data  # several rows per key (non-monthly input): nothing to fill
         # the units of ``data`` are all in the universe: equal counts mean a full grid
         if len(data) == len(universe) * n_t and data["unit"].nunique() == len(universe):

@@ -30,6 +30,7 @@ __all__ = [
     "days",
     "days_in_year",
     "end",
+    "has_duplicate_keys",
     "is_dekad",
     "kind",
     "label",
@@ -609,12 +610,12 @@ def rollup(
                              "figures need dekad counts")
     if per.isna().any():
         raise ValueError("counts have rows without a period")
-    sub_code, sub_uniq = pd.factorize(per)
-    if by and _any_duplicate(counts, by, sub_code):  # with by=[] rows of all keys are summed
+    if by and has_duplicate_keys(counts, by + [period]):  # by=[]: every key summed together
         dup = counts.duplicated(by + [period])
         first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
+    sub_code, sub_uniq = pd.factorize(per)
     sub_uniq = list(sub_uniq)
     sub_days = np.array([s.days if dekads else s.days_in_month for s in sub_uniq], dtype=float)
     if is_freq or isinstance(target, Dekad):
@@ -724,14 +725,20 @@ def rollup(
     return out
 
 
-def _any_duplicate(counts: pd.DataFrame, by: list[str], sub_code: np.ndarray) -> bool:
-    """Whether two rows share their ``by`` keys and period (``sub_code``, the period's
-    factorized codes), as :meth:`pandas.DataFrame.duplicated` finds (missing keys equal)
-    without walking every column of ``counts`` as it does."""
-    combined = sub_code.astype(np.int64)
-    for b in by:
-        codes, uniq = pd.factorize(counts[b], use_na_sentinel=False)
-        combined = combined * (len(uniq) + 1) + codes
+def has_duplicate_keys(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether two rows of ``frame`` share their ``keys``, as
+    ``frame.duplicated(keys).any()`` finds it (missing keys are equal), from the factorized
+    key columns only (``duplicated`` walks every column of the frame).
+
+    Examples
+    --------
+    >>> has_duplicate_keys(pd.DataFrame({"u": ["A", "A"], "p": [1, 2]}), ["u", "p"])
+    False
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        codes, uniq = pd.factorize(frame[k])  # missing: -1, one code for all of them
+        combined = combined * (len(uniq) + 1) + (codes + 1)
     return len(pd.unique(combined)) < len(combined)
 
 
