@@ -81,17 +81,31 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
 
 def _county(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator],
             year: int, pool: np.ndarray, universe: list[str],
-            values: dict[str, np.ndarray]) -> dict[str, float]:
-    """The county value of each series in ``year`` from the units of ``pool`` only."""
+            values: dict[str, np.ndarray], *, every: list[ind.Indicator] | None = None,
+            pooled: dict[tuple[int, bytes], pd.DataFrame] | None = None) -> dict[str, float]:
+    """The county value of each series in ``year`` from the units of ``pool`` only.
+
+    With ``every`` (all the indicators compared) and ``pooled`` (a dict kept by the caller
+    for one call), the pooled counts of a year and pool are computed once for every
+    indicator: a pooled indicator's value rests on its own columns' sums only, so it is the
+    same number whichever other indicators are computed beside it.
+    """
     out: dict[str, float] = {}
     for c in columns:
         v = values[c]
         out[c] = float(v[pool].sum()) if pool.any() else np.nan
     if chosen:
-        keep = set(np.asarray(universe, dtype=object)[pool])
-        part = counts[counts["unit"].isin(keep)]
-        if len(part):
-            r = ind.compute(part, chosen, period=str(year), by=("period",))
+        key = (year, np.asarray(pool, dtype=bool).tobytes())
+        if pooled is not None and key in pooled:
+            r = pooled[key]
+        else:
+            keep = set(np.asarray(universe, dtype=object)[pool])
+            part = counts[counts["unit"].isin(keep)]
+            r = ind.compute(part, every or chosen, period=str(year), by=("period",)) \
+                if len(part) else None
+            if pooled is not None:
+                pooled[key] = r
+        if r is not None:
             for spec in chosen:
                 row = r[r["indicator"].astype(str) == spec.key]
                 out[spec.key] = float(row["value"].iloc[0]) if len(row) else np.nan
@@ -198,6 +212,7 @@ def consistency_over_time(
     years = list(range(y - previous, y + 1))
     per_year = {yy: _yearly(counts, columns, chosen, yy, universe, units) for yy in years}
     names = columns + [s.key for s in chosen]
+    county_results: dict[tuple[int, bytes], pd.DataFrame] = {}  # this call only
     parts = []
     for name in names:  # a few series
         cur_v, cur_note = per_year[y][name]
@@ -230,10 +245,11 @@ def consistency_over_time(
         if pool.any() and len(used) >= min_previous:
             cur_c = _county(counts, [name] if name in columns else [],
                             [s for s in chosen if s.key == name], y, pool, universe,
-                            {name: cur_v})[name]
+                            {name: cur_v}, every=chosen, pooled=county_results)[name]
             prev_c = [_county(counts, [name] if name in columns else [],
                               [s for s in chosen if s.key == name], yy, pool, universe,
-                              {name: per_year[yy][name][0]})[name] for yy in used]
+                              {name: per_year[yy][name][0]}, every=chosen,
+                              pooled=county_results)[name] for yy in used]
             c_prev = float(np.mean(prev_c))
         else:
             cur_c, c_prev = np.nan, np.nan
