@@ -683,12 +683,8 @@ def rollup(
     missing = np.full(n_groups, "", dtype=object)
     incomplete = ~is_complete
     if incomplete.any():
-        data = counts.loc[keep, by].copy()
-        data["_t"] = row_t[keep]
-        out = pd.DataFrame(key_columns)
-        missing[incomplete] = _missing_text(
-            out.loc[incomplete, keys], data[keys], sub_code[keep], sub_uniq, targets,
-            by=by, dekads=dekads).to_numpy()
+        missing[incomplete] = _missing_text(np.flatnonzero(incomplete), t_codes, gid,
+                                            sub_code[keep], sub_uniq, targets, dekads=dekads)
     rows = np.ones(n_groups, dtype=bool)
     if complete:
         if is_freq:  # a period is listed when some key has it complete
@@ -799,22 +795,35 @@ def _period_array(codes: np.ndarray, targets: list, index: pd.Index) -> object:
     return pd.Series(table[codes], index=index, dtype=object)
 
 
-def _missing_text(incomplete: pd.DataFrame, rows: pd.DataFrame, sub_code: np.ndarray,
-                  sub_uniq: list, targets: list, *, by: list[str], dekads: bool) -> pd.Series:
-    """For each incomplete (key, target) row, the absent sub-periods as text."""
-    keys = by + ["_t"]
-    expected = pd.DataFrame(
-        [(i, str(s)) for i, t in enumerate(targets) for s in subperiods(t, dekads=dekads)],
-        columns=["_t", "_sub"])
-    grid = incomplete.reset_index(drop=True).reset_index(names="_row").merge(
-        expected, on="_t", how="left")
-    labels = np.array([str(s) for s in sub_uniq], dtype=object)
-    have = rows.assign(_sub=labels[sub_code]).merge(incomplete, on=keys, how="inner")
-    have["_have"] = True
-    grid = grid.merge(have, on=keys + ["_sub"], how="left")
-    absent = grid[grid["_have"].isna()]
-    text = absent.groupby("_row", sort=True)["_sub"].agg(", ".join)  # incomplete rows only
-    return text.reindex(range(len(incomplete)), fill_value="")
+def _missing_text(groups: np.ndarray, t_codes: np.ndarray, gid: np.ndarray,
+                  sub_code: np.ndarray, sub_uniq: list, targets: list, *,
+                  dekads: bool) -> np.ndarray:
+    """For each incomplete group of ``groups`` (numbers as in ``gid``, the group of each
+    kept row, whose sub-period is ``sub_code``), its absent sub-periods as text, in time
+    order, comma-separated."""
+    ids: dict[str, int] = {}
+    row_sub = np.array([ids.setdefault(str(s), len(ids)) for s in sub_uniq], dtype=np.int64)
+    wanted = [np.array([ids.setdefault(str(s), len(ids))
+                        for s in subperiods(t, dekads=dekads)], dtype=np.int64)
+              for t in targets]  # the few target periods
+    n_ids = len(ids)
+    present = np.unique(gid.astype(np.int64) * n_ids
+                        + (row_sub[sub_code] if len(sub_code) else 0))
+    row_parts, sub_parts = [], []
+    t_of = t_codes[groups]
+    for t, subs in enumerate(wanted):  # the grid of each target's incomplete groups
+        at = np.flatnonzero(t_of == t)
+        row_parts.append(np.repeat(at, len(subs)))
+        sub_parts.append(np.tile(subs, len(at)))
+    row = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
+    sub = np.concatenate(sub_parts) if sub_parts else np.empty(0, dtype=np.int64)
+    order = np.argsort(row, kind="stable")  # each group's sub-periods in time order
+    row, sub = row[order], sub[order]
+    absent = ~np.isin(groups[row].astype(np.int64) * n_ids + sub, present)
+    text = np.empty(n_ids, dtype=object)
+    text[list(ids.values())] = list(ids)
+    listed = pd.Series(text[sub[absent]]).groupby(row[absent], sort=True).agg(", ".join)
+    return listed.reindex(range(len(groups)), fill_value="").to_numpy(dtype=object)
 
 
 def is_dekad(values: pd.Series) -> bool:
