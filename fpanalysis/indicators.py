@@ -979,6 +979,14 @@ def compute(
         indicators = [indicators]
     sums, chosen, status = _group_sums(counts, indicators, by=by, period=period, freq=freq,
                                        level=level, ytd=ytd, units=units, partial=partial)
+    return _results(sums, chosen, status, by=by, confidence=c, methods=methods)
+
+
+def _results(sums: pd.DataFrame, chosen: list[Indicator], status: np.ndarray, *,
+             by: list[str], confidence: float, methods: Mapping[str, str]) -> pd.DataFrame:
+    """:func:`compute`'s rows from the group sums (``confidence`` checked, ``methods`` a
+    dict)."""
+    c = confidence
     n_groups, n_ind = len(sums), len(chosen)
     unknown = sorted(set(methods) - {sp.key for sp in chosen})
     if unknown:
@@ -1171,13 +1179,20 @@ def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | No
     chosen = [get(i) for i in indicators] if indicators is not None else None
     data, chosen, cols = _prepare(counts, chosen, by=by, period=period, ytd=ytd, freq=freq,
                                   level=level, units=units, partial=partial)
+    sums, status = _sum_groups(data, by, cols)
+    return sums, chosen, status
+
+
+def _sum_groups(data: pd.DataFrame, by: list[str], cols: list[str]
+                ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sums of the rows :func:`_prepare` made, by ``by``, and each group's note."""
     missing_by = [b for b in by if b not in data.columns]
     if missing_by:
         raise ValueError(f"counts have no column(s) {', '.join(missing_by)} to group by")
     keys = [data[b] for b in by]
     fast = _one_row_groups(data, by, keys, cols)
     if fast is not None:
-        return fast, chosen, data["_note"].to_numpy(dtype=object)
+        return fast, data["_note"].to_numpy(dtype=object)
     values = data[cols].astype(float)
     grouped = values.groupby(keys, sort=True, observed=True, dropna=False)
     sums = grouped.sum(min_count=1)
@@ -1192,7 +1207,7 @@ def _group_sums(counts: pd.DataFrame, indicators: Iterable[str | Indicator] | No
     if noted.any():
         first = data.loc[noted].groupby(by, sort=True, observed=True)["_note"].first()
         status = first.reindex(sums.index, fill_value="").to_numpy(dtype=object)
-    return sums, chosen, status
+    return sums, status
 
 
 def _one_row_groups(data: pd.DataFrame, by: list[str], keys: list[pd.Series],

@@ -36,11 +36,17 @@ def _year(year: object) -> int:
     return int(p.year)
 
 
+_BY_UNIT = ["unit", "period"]
+
+
 def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator],
-            year: int, universe: list[str], units: pd.DataFrame | None
-            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+            year: int, universe: list[str], units: pd.DataFrame | None,
+            prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]]
+            | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each series' value per unit of ``universe`` in ``year`` (NaN where the year is not
-    complete) and the note saying why."""
+    complete) and the note saying why. The indicators are computed as
+    :func:`fpanalysis.indicators.compute` does (``period=year``, ``units``); the rows it
+    rolled up are kept in ``prepared[year]`` for the county values (:func:`_county`)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     label = str(year)
     if columns:
@@ -67,7 +73,14 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
                       np.where(gap, f"{ind.NOT_REPORTED}: empty count cells in {label}",
                                note).astype(object))
     if chosen:
-        r = ind.compute(counts, chosen, period=label, units=units)
+        specs = [ind.get(i) for i in chosen]
+        data, specs, cols = ind._prepare(counts, specs, by=_BY_UNIT, period=label, ytd=False,
+                                         freq=None, level=None, units=units, partial=False)
+        sums, status = ind._sum_groups(data, _BY_UNIT, cols)
+        r = ind._results(sums, specs, status, by=_BY_UNIT,
+                         confidence=ind.iv.check_confidence(0.95), methods={})
+        if prepared is not None:
+            prepared[year] = (data, specs, cols)
         for spec in chosen:  # a few indicators
             one = r[r["indicator"].astype(str) == spec.key].set_index("unit")
             v = one["value"].reindex(universe).to_numpy(dtype=float, na_value=np.nan)
@@ -82,13 +95,18 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
 def _county(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator],
             year: int, pool: np.ndarray, universe: list[str],
             values: dict[str, np.ndarray], *, every: list[ind.Indicator] | None = None,
-            pooled: dict[tuple[int, bytes], pd.DataFrame] | None = None) -> dict[str, float]:
+            pooled: dict[tuple[int, bytes], pd.DataFrame] | None = None,
+            prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]]
+            | None = None) -> dict[str, float]:
     """The county value of each series in ``year`` from the units of ``pool`` only.
 
     With ``every`` (all the indicators compared) and ``pooled`` (a dict kept by the caller
     for one call), the pooled counts of a year and pool are computed once for every
     indicator: a pooled indicator's value rests on its own columns' sums only, so it is the
-    same number whichever other indicators are computed beside it.
+    same number whichever other indicators are computed beside it. With ``prepared`` (the
+    year's rolled-up rows of every unit, from :func:`_yearly` for ``every``), the pool's
+    rows are taken from them: they are the rows ``compute`` rolls up from the pool's counts
+    (a unit's rows never depend on another unit's), summed in the same order.
     """
     out: dict[str, float] = {}
     for c in columns:
@@ -100,9 +118,17 @@ def _county(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
             r = pooled[key]
         else:
             keep = set(np.asarray(universe, dtype=object)[pool])
-            part = counts[counts["unit"].isin(keep)]
-            r = ind.compute(part, every or chosen, period=str(year), by=("period",)) \
-                if len(part) else None
+            if prepared is not None and year in prepared and every:
+                data, specs, cols = prepared[year]
+                rows = data[data["unit"].isin(keep).to_numpy(dtype=bool)]
+                sums, status = ind._sum_groups(rows, ["period"], cols)
+                r = ind._results(sums, specs, status, by=["period"],
+                                 confidence=ind.iv.check_confidence(0.95), methods={}) \
+                    if len(rows) else None
+            else:
+                part = counts[counts["unit"].isin(keep)]
+                r = ind.compute(part, every or chosen, period=str(year), by=("period",)) \
+                    if len(part) else None
             if pooled is not None:
                 pooled[key] = r
         if r is not None:
@@ -210,7 +236,9 @@ def consistency_over_time(
     if not universe:
         raise ValueError("counts have no units")
     years = list(range(y - previous, y + 1))
-    per_year = {yy: _yearly(counts, columns, chosen, yy, universe, units) for yy in years}
+    prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]] = {}
+    per_year = {yy: _yearly(counts, columns, chosen, yy, universe, units, prepared)
+                for yy in years}
     names = columns + [s.key for s in chosen]
     county_results: dict[tuple[int, bytes], pd.DataFrame] = {}  # this call only
     parts = []
@@ -245,11 +273,13 @@ def consistency_over_time(
         if pool.any() and len(used) >= min_previous:
             cur_c = _county(counts, [name] if name in columns else [],
                             [s for s in chosen if s.key == name], y, pool, universe,
-                            {name: cur_v}, every=chosen, pooled=county_results)[name]
+                            {name: cur_v}, every=chosen, pooled=county_results,
+                            prepared=prepared)[name]
             prev_c = [_county(counts, [name] if name in columns else [],
                               [s for s in chosen if s.key == name], yy, pool, universe,
                               {name: per_year[yy][name][0]}, every=chosen,
-                              pooled=county_results)[name] for yy in used]
+                              pooled=county_results, prepared=prepared)[name]
+                      for yy in used]
             c_prev = float(np.mean(prev_c))
         else:
             cur_c, c_prev = np.nan, np.nan
