@@ -656,7 +656,11 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
                                                      "baseline", "change", "change_lower",
                                                      "change_upper")}
     extra["baseline_period"] = np.full(n, "", dtype=object)
-    threshold = t.thresholds(part["unit"])
+    if t.unit_thresholds or isinstance(t.threshold, bool) or not isinstance(
+            t.threshold, int | float | np.integer | np.floating):
+        threshold = t.thresholds(part["unit"])
+    else:  # the county-wide threshold for every unit, as thresholds() gives it
+        threshold = np.full(n, float(t.threshold))
     points = np.full(n, t.points)
     compared, lo, hi = value, lower, upper
     not_due = np.zeros(n, dtype=bool)
@@ -700,7 +704,7 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
     verdict = np.where(not_due, "not_due", verdict)
     earned = np.where(not_due | missing, 0.0, earned)
     source = part["source"].where(~np.isnan(value), "").fillna("").astype(str).to_numpy()
-    return pd.DataFrame({
+    columns = {
         "unit": part["unit"].to_numpy(), "period": part["period"].to_numpy(),
         "target": t.number, "indicator": t.indicator, "label": t.label, "value": compared
         if t.is_milestone else value, "lower": lower, "upper": upper, "op": t.op,
@@ -709,7 +713,8 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
         "verdict": verdict, "points": points, "weight": t.weight, "earned": earned,
         "weighted": earned * t.weight, "source": source, "note": note,
         "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra}
-    )[_EVALUATED]
+    # built in the order of the table: no second frame to reorder it
+    return pd.DataFrame({c: columns[c] for c in _EVALUATED})
 
 
 def _join(note: np.ndarray, text: object) -> np.ndarray:
