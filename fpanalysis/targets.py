@@ -431,9 +431,7 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         applies = list(pd.unique(assessed["period"]))
         rows = data[data["indicator"] == t.indicator]
         _check_target_data(t, applies, rows, indicators, codes, units is not None)
-        part = assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"],
-                              how="left")
-        pieces.append(_evaluate_target(t, part, base))
+        pieces.append(_evaluate_target(t, _with_observations(assessed, rows), base))
     columns = _EVALUATED
     if audits is not None:
         columns = _EVALUATED + _AUDIT_COLUMNS
@@ -638,6 +636,38 @@ def _evaluate_audit(a: Audit, n_targets: int, assessed: pd.DataFrame,
         "change_upper": nan, "audit_checked": n, "audit_false_found": x,
         "audit_deduction": deduction, "audit_veto": veto, "audit_corrected": False,
         "uncorrected_value": nan})
+
+
+def _with_observations(assessed: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``assessed`` (unit, period pairs) with the observation of each pair from ``rows`` (one
+    indicator's, at most one a pair) or missing values: the rows of
+    ``assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"], how="left")``,
+    found by position instead of a merge (twenty merges an assessment)."""
+    right = rows.drop(columns="indicator")
+    n_left = len(assessed)
+    key = np.zeros(n_left + len(right), dtype=np.int64)
+    for k in ("unit", "period"):  # both sides' keys numbered together
+        codes, uniq = pd.factorize(np.concatenate([assessed[k].to_numpy(dtype=object),
+                                                   right[k].to_numpy(dtype=object)]))
+        key = key * (len(uniq) + 1) + (codes + 1)
+    right_key = pd.Index(key[n_left:])
+    if not right_key.is_unique:  # a pair twice: the merge says what that means
+        return assessed.merge(right, on=["unit", "period"], how="left")
+    pos = right_key.get_indexer(key[:n_left])
+    hit = pos >= 0
+    out: dict[str, object] = {c: assessed[c].to_numpy() for c in assessed.columns}
+    for c in right.columns:
+        if c in ("unit", "period"):
+            continue
+        values = right[c].to_numpy()
+        if values.dtype.kind == "f":
+            out[c] = np.where(hit, values[np.where(hit, pos, 0)] if len(values) else np.nan,
+                              np.nan)
+        else:
+            taken = np.full(len(pos), np.nan, dtype=object)
+            taken[hit] = values[pos[hit]]
+            out[c] = taken
+    return pd.DataFrame(out)
 
 
 def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
