@@ -280,7 +280,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     year_window = w["outliers"]
     o = monthly_outliers(counts, columns=["births", "deaths"], period=year_window,
                          units=given, within="period")
-    none = o.groupby(["unit", "indicator"])["z"].transform(lambda z: z.isna().all())
+    none = o["z"].isna().groupby([o["unit"], o["indicator"]]).transform("all")
     unjudged.append(_unassessed(o, none, "monthly_outlier", year_window))
     seen("monthly_outlier", o.loc[~none.to_numpy(dtype=bool), "unit"])
     of = outlier_flags(o)
