@@ -12,6 +12,7 @@ import pandas as pd
 from .. import indicators as ind
 from .. import intervals as iv
 from .. import periods as pr
+from ..schema import STOCK_COLUMNS
 from .outliers import _asked, _check_monthly, _count_frame
 
 __all__ = [
@@ -49,20 +50,40 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
     rolled up are kept in ``prepared[year]`` for the county values (:func:`_county`)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     label = str(year)
+    rows = None
+    if chosen:
+        specs = [ind.get(i) for i in chosen]
+        data, specs, cols = ind._prepare(counts, specs, by=_BY_UNIT, period=label, ytd=False,
+                                         freq=None, level=None, units=units, partial=False)
+        if prepared is not None:
+            prepared[year] = (data, specs, cols)
+        stocks = {c for c in cols if c in STOCK_COLUMNS or any(i.exposure == c for i in specs)}
+        if all(c in cols and c not in stocks for c in columns):
+            rows = data  # else a column the indicators do not sum as a flow: rolled up below
     if columns:
-        data = counts[counts["period"].dt.year == year]
         idx = pd.Index(universe, name="unit")
-        if len(data):
-            rolled = pr.rollup(data[["unit", "period"] + columns], label, by=["unit"],
-                               complete=True, columns=columns).set_index("unit").reindex(idx)
+        if rows is not None:  # the same months summed for the indicators (flows, one row
+            # a unit, a unit without counts filled in), as a complete=True rollup gives them
+            rolled = rows.set_index("unit").reindex(idx)
             present = rolled["reported"].notna().to_numpy()
-            missing = rolled["missing"].fillna("").to_numpy(dtype=object)
-            done = rolled["complete"].fillna(False).to_numpy(dtype=bool)
+            missing = rolled["missing"].astype(object).where(
+                rolled["missing"].notna(), "").to_numpy(dtype=object)
+            done = rolled["complete"].astype(object).where(
+                rolled["complete"].notna(), False).to_numpy(dtype=bool)
         else:
-            rolled = pd.DataFrame(index=idx, columns=columns, dtype=float)
-            present = np.zeros(len(idx), dtype=bool)
-            missing = np.full(len(idx), "", dtype=object)
-            done = present
+            in_year = counts[counts["period"].dt.year == year]
+            if len(in_year):
+                rolled = pr.rollup(in_year[["unit", "period"] + columns], label, by=["unit"],
+                                   complete=True, columns=columns
+                                   ).set_index("unit").reindex(idx)
+                present = rolled["reported"].notna().to_numpy()
+                missing = rolled["missing"].fillna("").to_numpy(dtype=object)
+                done = rolled["complete"].fillna(False).to_numpy(dtype=bool)
+            else:
+                rolled = pd.DataFrame(index=idx, columns=columns, dtype=float)
+                present = np.zeros(len(idx), dtype=bool)
+                missing = np.full(len(idx), "", dtype=object)
+                done = present
         note = np.where(~present, f"{ind.NOT_REPORTED}: no counts for {label}",
                         np.where(~done, f"{ind.NOT_REPORTED}: {label} incomplete, "
                                  + missing.astype(str) + " missing", ""))
@@ -73,14 +94,9 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
                       np.where(gap, f"{ind.NOT_REPORTED}: empty count cells in {label}",
                                note).astype(object))
     if chosen:
-        specs = [ind.get(i) for i in chosen]
-        data, specs, cols = ind._prepare(counts, specs, by=_BY_UNIT, period=label, ytd=False,
-                                         freq=None, level=None, units=units, partial=False)
         sums, status = ind._sum_groups(data, _BY_UNIT, cols)
         r = ind._results(sums, specs, status, by=_BY_UNIT,
                          confidence=ind.iv.check_confidence(0.95), methods={})
-        if prepared is not None:
-            prepared[year] = (data, specs, cols)
         for spec in chosen:  # a few indicators
             one = r[r["indicator"].astype(str) == spec.key].set_index("unit")
             v = one["value"].reindex(universe).to_numpy(dtype=float, na_value=np.nan)
