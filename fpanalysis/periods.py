@@ -30,6 +30,7 @@ __all__ = [
     "days",
     "days_in_year",
     "end",
+    "has_duplicate_keys",
     "is_dekad",
     "kind",
     "label",
@@ -609,8 +610,8 @@ def rollup(
                              "figures need dekad counts")
     if per.isna().any():
         raise ValueError("counts have rows without a period")
-    dup = counts.duplicated(by + [period]) if by else np.zeros(len(counts), dtype=bool)
-    if dup.any():  # with by=[] rows of all keys are summed together
+    if by and has_duplicate_keys(counts, by + [period]):  # by=[]: every key summed together
+        dup = counts.duplicated(by + [period])
         first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
@@ -635,15 +636,22 @@ def rollup(
     # Sums by group in numpy (a bincount per column): the pandas groupby-sum, mask and
     # setitem this replaced took 20 ms a call on an 18-township panel, and a report makes
     # thirty calls. Integer counts sum exactly in float64 below 2**53 (loaders refuse more).
-    data = counts.loc[keep, by].copy()
-    data["_t"] = row_t[keep]
-    days_row = sub_days[sub_code[keep]]
     keys = by + ["_t"]
-    grouped = data.groupby(keys, sort=True, observed=True, dropna=False)
-    gid = grouped.ngroup().to_numpy()
-    sizes = grouped.size()
-    n_groups = len(sizes)
-    out = sizes.index.to_frame(index=False)
+    days_row = sub_days[sub_code[keep]]
+    grouping = _group_keys(counts, by, keep, row_t[keep], len(targets))
+    if grouping is None:  # keys numpy cannot sort as pandas does (or no row): pandas groups
+        data = counts.loc[keep, by].copy()
+        data["_t"] = row_t[keep]
+        grouped = data.groupby(keys, sort=True, observed=True, dropna=False)
+        gid = grouped.ngroup().to_numpy()
+        sizes = grouped.size()
+        n_groups = len(sizes)
+        key_columns = dict(sizes.index.to_frame(index=False).items())
+        sizes = sizes.to_numpy()
+    else:
+        gid, key_columns = grouping
+        sizes = np.bincount(gid)
+        n_groups = len(sizes)
     if not by:  # rows of every key sum together: the days of the distinct sub-periods
         distinct = pd.DataFrame({"_g": gid, "_s": sub_code[keep], "_d": days_row}
                                 ).drop_duplicates(["_g", "_s"])
@@ -652,12 +660,12 @@ def rollup(
         reported = np.bincount(distinct["_g"].to_numpy(), minlength=n_groups)
     else:
         total_days = np.bincount(gid, weights=days_row, minlength=n_groups)
-        reported = sizes.to_numpy()
+        reported = sizes
     stock_set = set(stock_cols)
     sums: dict[str, np.ndarray] = {}
-    kept = counts.loc[keep, cols]  # the rows once, not once per column
+    kept = np.flatnonzero(keep)  # the rows once, column by column (no sub-frame copy)
     for c in cols:  # a few dozen count columns
-        v = kept[c].to_numpy(dtype=float, na_value=np.nan)
+        v = counts[c].array.take(kept).to_numpy(dtype=float, na_value=np.nan)
         if c in stock_set:
             v = v * days_row
         absent = np.isnan(v)
@@ -667,20 +675,17 @@ def rollup(
         if c in stock_set:
             total = total / total_days
         sums[c] = np.where(col_gap, np.nan, total)
-    t_codes = out["_t"].to_numpy()
+    t_codes = key_columns["_t"].to_numpy() if isinstance(key_columns["_t"], pd.Series) \
+        else key_columns["_t"]
     n_expected = np.array([len(subperiods(t, dekads=dekads)) for t in targets], dtype=np.int64)
-    out["reported"] = reported
-    out["days_reported"] = total_days
-    out["expected"] = n_expected[t_codes] if len(out) else np.empty(0, dtype=np.int64)
-    is_complete = out["reported"].to_numpy() == out["expected"].to_numpy()
-    out["complete"] = is_complete
-    out["missing"] = ""
+    expected = n_expected[t_codes] if n_groups else np.empty(0, dtype=np.int64)
+    is_complete = reported == expected
+    missing = np.full(n_groups, "", dtype=object)
     incomplete = ~is_complete
     if incomplete.any():
-        out.loc[incomplete, "missing"] = _missing_text(
-            out.loc[incomplete, keys], data[keys], sub_code[keep], sub_uniq, targets,
-            by=by, dekads=dekads).to_numpy()
-    rows = np.ones(len(out), dtype=bool)
+        missing[incomplete] = _missing_text(np.flatnonzero(incomplete), t_codes, gid,
+                                            sub_code[keep], sub_uniq, targets, dekads=dekads)
+    rows = np.ones(n_groups, dtype=bool)
     if complete:
         if is_freq:  # a period is listed when some key has it complete
             done = np.zeros(len(targets), dtype=bool)
@@ -688,24 +693,96 @@ def rollup(
             rows = done[t_codes]
         for c in cols:
             sums[c] = np.where(is_complete, sums[c], np.nan)
-    columns: dict[str, object] = {}
+    index = pd.RangeIndex(int(rows.sum()))
+    dtypes = counts.dtypes
+    result: dict[str, object] = {}
+    for b in by:
+        result[b] = _take_rows(key_columns[b], rows)
+    result[period] = _period_array(t_codes[rows], targets, index)
     for c in cols:
         v = sums[c][rows]
         nan = np.isnan(v)
         if c in stock_set:
-            columns[c] = v
-        elif pd.api.types.is_integer_dtype(counts[c].dtype):
-            columns[c] = pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
-        elif isinstance(counts[c].dtype, pd.api.extensions.ExtensionDtype):
-            columns[c] = pd.array(np.where(nan, np.nan, v), dtype=counts[c].dtype)
+            result[c] = v
+        elif pd.api.types.is_integer_dtype(dtypes[c]):
+            result[c] = pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
+        elif isinstance(dtypes[c], pd.api.extensions.ExtensionDtype):
+            result[c] = pd.array(np.where(nan, np.nan, v), dtype=dtypes[c])
         else:
-            columns[c] = v
-    out = out[rows].reset_index(drop=True)
-    out = pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
-    out.insert(len(by), period, _period_array(out["_t"].to_numpy(), targets, out.index))
-    out = out[by + [period] + cols + ["reported", "expected", "days_reported", "complete",
-                                      "missing"]]
-    return out.reset_index(drop=True)
+            result[c] = v
+    result["reported"] = reported[rows]
+    result["expected"] = expected[rows]
+    result["days_reported"] = total_days[rows]
+    result["complete"] = is_complete[rows]
+    out = pd.DataFrame(result, index=index)
+    out["missing"] = ""  # the same text column as before (str)
+    if incomplete[rows].any():
+        out.loc[incomplete[rows], "missing"] = missing[rows][incomplete[rows]]
+    return out
+
+
+def has_duplicate_keys(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether two rows of ``frame`` share their ``keys``, as
+    ``frame.duplicated(keys).any()`` finds it (missing keys are equal), from the factorized
+    key columns only (``duplicated`` walks every column of the frame).
+
+    Examples
+    --------
+    >>> has_duplicate_keys(pd.DataFrame({"u": ["A", "A"], "p": [1, 2]}), ["u", "p"])
+    False
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        codes, uniq = pd.factorize(frame[k])  # missing: -1, one code for all of them
+        combined = combined * (len(uniq) + 1) + (codes + 1)
+    return len(pd.unique(combined)) < len(combined)
+
+
+def _group_keys(counts: pd.DataFrame, by: list[str], keep: np.ndarray, t: np.ndarray,
+                n_targets: int) -> tuple[np.ndarray, dict[str, object]] | None:
+    """Group numbers of the kept rows by ``by`` and target ``t``, in the sorted order of
+    ``groupby(by + ['_t'], sort=True)``, and the key columns of the groups; None where
+    pandas must group (no row, a missing key, a key that is not text or whole numbers)."""
+    if not by or not keep.any():
+        return None
+    combined = np.zeros(int(keep.sum()), dtype=np.int64)
+    uniques = []
+    for b in by:
+        column = counts[b]
+        dtype = column.dtype
+        if not (pd.api.types.is_string_dtype(dtype) or (
+                pd.api.types.is_integer_dtype(dtype)
+                and not isinstance(dtype, pd.api.extensions.ExtensionDtype))):
+            return None
+        values = column.array[keep] if isinstance(dtype, pd.api.extensions.ExtensionDtype) \
+            else column.to_numpy()[keep]
+        if pd.isna(values).any():
+            return None
+        mixed = isinstance(dtype, np.dtype) and dtype.kind == "O" and not all(
+            isinstance(v, str) for v in pd.unique(values))
+        if mixed:
+            return None  # objects other than text: pandas' own ordering
+        codes, uniq = pd.factorize(values, sort=True)
+        combined = combined * len(uniq) + codes
+        uniques.append(uniq)
+    combined = combined * n_targets + t
+    groups, gid = np.unique(combined, return_inverse=True)
+    key_columns: dict[str, object] = {"_t": groups % n_targets}
+    rest = groups // n_targets
+    codes_of: list[np.ndarray] = []
+    for uniq in reversed(uniques):
+        codes_of.append(rest % len(uniq))
+        rest = rest // len(uniq)
+    for b, uniq, codes in zip(by, uniques, reversed(codes_of), strict=True):
+        key_columns[b] = uniq.take(codes)
+    return gid.reshape(-1), {**{b: key_columns[b] for b in by}, "_t": key_columns["_t"]}
+
+
+def _take_rows(values: object, rows: np.ndarray) -> object:
+    """``values[rows]`` of a key column (a Series, an array or an extension array)."""
+    if isinstance(values, pd.Series):
+        return values.array[rows]
+    return values[rows]
 
 
 def _period_array(codes: np.ndarray, targets: list, index: pd.Index) -> object:
@@ -718,22 +795,35 @@ def _period_array(codes: np.ndarray, targets: list, index: pd.Index) -> object:
     return pd.Series(table[codes], index=index, dtype=object)
 
 
-def _missing_text(incomplete: pd.DataFrame, rows: pd.DataFrame, sub_code: np.ndarray,
-                  sub_uniq: list, targets: list, *, by: list[str], dekads: bool) -> pd.Series:
-    """For each incomplete (key, target) row, the absent sub-periods as text."""
-    keys = by + ["_t"]
-    expected = pd.DataFrame(
-        [(i, str(s)) for i, t in enumerate(targets) for s in subperiods(t, dekads=dekads)],
-        columns=["_t", "_sub"])
-    grid = incomplete.reset_index(drop=True).reset_index(names="_row").merge(
-        expected, on="_t", how="left")
-    labels = np.array([str(s) for s in sub_uniq], dtype=object)
-    have = rows.assign(_sub=labels[sub_code]).merge(incomplete, on=keys, how="inner")
-    have["_have"] = True
-    grid = grid.merge(have, on=keys + ["_sub"], how="left")
-    absent = grid[grid["_have"].isna()]
-    text = absent.groupby("_row", sort=True)["_sub"].agg(", ".join)  # incomplete rows only
-    return text.reindex(range(len(incomplete)), fill_value="")
+def _missing_text(groups: np.ndarray, t_codes: np.ndarray, gid: np.ndarray,
+                  sub_code: np.ndarray, sub_uniq: list, targets: list, *,
+                  dekads: bool) -> np.ndarray:
+    """For each incomplete group of ``groups`` (numbers as in ``gid``, the group of each
+    kept row, whose sub-period is ``sub_code``), its absent sub-periods as text, in time
+    order, comma-separated."""
+    ids: dict[str, int] = {}
+    row_sub = np.array([ids.setdefault(str(s), len(ids)) for s in sub_uniq], dtype=np.int64)
+    wanted = [np.array([ids.setdefault(str(s), len(ids))
+                        for s in subperiods(t, dekads=dekads)], dtype=np.int64)
+              for t in targets]  # the few target periods
+    n_ids = len(ids)
+    present = np.unique(gid.astype(np.int64) * n_ids
+                        + (row_sub[sub_code] if len(sub_code) else 0))
+    row_parts, sub_parts = [], []
+    t_of = t_codes[groups]
+    for t, subs in enumerate(wanted):  # the grid of each target's incomplete groups
+        at = np.flatnonzero(t_of == t)
+        row_parts.append(np.repeat(at, len(subs)))
+        sub_parts.append(np.tile(subs, len(at)))
+    row = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
+    sub = np.concatenate(sub_parts) if sub_parts else np.empty(0, dtype=np.int64)
+    order = np.argsort(row, kind="stable")  # each group's sub-periods in time order
+    row, sub = row[order], sub[order]
+    absent = ~np.isin(groups[row].astype(np.int64) * n_ids + sub, present)
+    text = np.empty(n_ids, dtype=object)
+    text[list(ids.values())] = list(ids)
+    listed = pd.Series(text[sub[absent]]).groupby(row[absent], sort=True).agg(", ".join)
+    return listed.reindex(range(len(groups)), fill_value="").to_numpy(dtype=object)
 
 
 def is_dekad(values: pd.Series) -> bool:

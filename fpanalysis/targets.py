@@ -431,9 +431,7 @@ def evaluate(results: pd.DataFrame, scheme: Scheme, *, values: pd.DataFrame | No
         applies = list(pd.unique(assessed["period"]))
         rows = data[data["indicator"] == t.indicator]
         _check_target_data(t, applies, rows, indicators, codes, units is not None)
-        part = assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"],
-                              how="left")
-        pieces.append(_evaluate_target(t, part, base))
+        pieces.append(_evaluate_target(t, _with_observations(assessed, rows), base))
     columns = _EVALUATED
     if audits is not None:
         columns = _EVALUATED + _AUDIT_COLUMNS
@@ -640,6 +638,38 @@ def _evaluate_audit(a: Audit, n_targets: int, assessed: pd.DataFrame,
         "uncorrected_value": nan})
 
 
+def _with_observations(assessed: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``assessed`` (unit, period pairs) with the observation of each pair from ``rows`` (one
+    indicator's, at most one a pair) or missing values: the rows of
+    ``assessed.merge(rows.drop(columns="indicator"), on=["unit", "period"], how="left")``,
+    found by position instead of a merge (twenty merges an assessment)."""
+    right = rows.drop(columns="indicator")
+    n_left = len(assessed)
+    key = np.zeros(n_left + len(right), dtype=np.int64)
+    for k in ("unit", "period"):  # both sides' keys numbered together
+        codes, uniq = pd.factorize(np.concatenate([assessed[k].to_numpy(dtype=object),
+                                                   right[k].to_numpy(dtype=object)]))
+        key = key * (len(uniq) + 1) + (codes + 1)
+    right_key = pd.Index(key[n_left:])
+    if not right_key.is_unique:  # a pair twice: the merge says what that means
+        return assessed.merge(right, on=["unit", "period"], how="left")
+    pos = right_key.get_indexer(key[:n_left])
+    hit = pos >= 0
+    out: dict[str, object] = {c: assessed[c].to_numpy() for c in assessed.columns}
+    for c in right.columns:
+        if c in ("unit", "period"):
+            continue
+        values = right[c].to_numpy()
+        if values.dtype.kind == "f":
+            out[c] = np.where(hit, values[np.where(hit, pos, 0)] if len(values) else np.nan,
+                              np.nan)
+        else:
+            taken = np.full(len(pos), np.nan, dtype=object)
+            taken[hit] = values[pos[hit]]
+            out[c] = taken
+    return pd.DataFrame(out)
+
+
 def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """The rows of one target: ``part`` holds its assessed (unit, period) pairs with their
     observations (value, lower, upper, numerator, denominator, note, source, _rows)."""
@@ -656,7 +686,11 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
                                                      "baseline", "change", "change_lower",
                                                      "change_upper")}
     extra["baseline_period"] = np.full(n, "", dtype=object)
-    threshold = t.thresholds(part["unit"])
+    if t.unit_thresholds or isinstance(t.threshold, bool) or not isinstance(
+            t.threshold, int | float | np.integer | np.floating):
+        threshold = t.thresholds(part["unit"])
+    else:  # the county-wide threshold for every unit, as thresholds() gives it
+        threshold = np.full(n, float(t.threshold))
     points = np.full(n, t.points)
     compared, lo, hi = value, lower, upper
     not_due = np.zeros(n, dtype=bool)
@@ -700,7 +734,7 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
     verdict = np.where(not_due, "not_due", verdict)
     earned = np.where(not_due | missing, 0.0, earned)
     source = part["source"].where(~np.isnan(value), "").fillna("").astype(str).to_numpy()
-    return pd.DataFrame({
+    columns = {
         "unit": part["unit"].to_numpy(), "period": part["period"].to_numpy(),
         "target": t.number, "indicator": t.indicator, "label": t.label, "value": compared
         if t.is_milestone else value, "lower": lower, "upper": upper, "op": t.op,
@@ -709,7 +743,8 @@ def _evaluate_target(t: Target, part: pd.DataFrame, base: pd.DataFrame) -> pd.Da
         "verdict": verdict, "points": points, "weight": t.weight, "earned": earned,
         "weighted": earned * t.weight, "source": source, "note": note,
         "not_reported": not_reported, "scoring": t.scoring, "empty": empty, **extra}
-    )[_EVALUATED]
+    # built in the order of the table: no second frame to reorder it
+    return pd.DataFrame({c: columns[c] for c in _EVALUATED})
 
 
 def _join(note: np.ndarray, text: object) -> np.ndarray:

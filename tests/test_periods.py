@@ -261,3 +261,36 @@ def test_a_span_across_years_is_annualized_year_by_year():
     assert int(c["births"].sum()) == 1000
     r = ind.compute(c, ["crude_birth_rate"], period="2023-01/2024-12")
     assert r["value"].iloc[0] == pytest.approx(10.0, rel=1e-12)
+
+
+def test_has_duplicate_keys_agrees_with_pandas_duplicated():
+    # reference: pandas DataFrame.duplicated(keys).any(), which counts missing keys as equal
+    frame = pd.DataFrame({"unit": ["A", "A", "B", None, None, "B"],
+                          "period": [1, 2, 1, 1, 1, 2], "x": [0, 0, 0, 0, 0, 0]})
+    assert pr.has_duplicate_keys(frame, ["unit", "period"])  # the two (None, 1) rows
+    assert frame.duplicated(["unit", "period"]).any()
+    distinct = frame.iloc[[0, 1, 2, 3, 5]]
+    assert not pr.has_duplicate_keys(distinct, ["unit", "period"])
+    assert not distinct.duplicated(["unit", "period"]).any()
+    assert pr.has_duplicate_keys(frame, ["unit"])  # A twice
+    assert not pr.has_duplicate_keys(frame.iloc[:0], ["unit", "period"])
+
+
+@pytest.mark.parametrize("kind", ["string", "object", "int64", "mixed", "category"])
+def test_rollup_groups_units_of_every_kind_as_a_pandas_groupby_does(kind):
+    # reference: a plain pandas groupby-sum of the same rows (sorted keys, one row a key);
+    # text and whole-number units are numbered in numpy, other kinds grouped by pandas
+    units = {"string": pd.array(["B", "A", "B", "A"], dtype="string"),
+             "object": np.array(["B", "A", "B", "A"], dtype=object),
+             "int64": np.array([12, 3, 12, 3]),
+             "mixed": np.array([12, "A", 12, "A"], dtype=object),
+             "category": pd.Categorical(["B", "A", "B", "A"], categories=["B", "A"])}[kind]
+    m = pd.DataFrame({"unit": units,
+                      "period": pd.PeriodIndex(["2024-01", "2024-01", "2024-02", "2024-02"],
+                                               freq="M"),
+                      "births": [1, 2, 3, 4]})
+    got = pr.rollup(m, "2024-01/2024-02")
+    ref = m.groupby("unit", sort=True, observed=True)["births"].sum()
+    assert list(got["unit"]) == list(ref.index)
+    assert list(got["births"]) == list(ref)  # A: 2 + 4 = 6, B: 1 + 3 = 4 (or 12: 1 + 3)
+    assert got["unit"].dtype == ref.index.dtype

@@ -447,3 +447,42 @@ def test_funnel_rate_overdispersion_on_square_root_scale():
                                1000 * rate0 * (1 + 1.959964 * sd) ** 2, rtol=1e-6)
     np.testing.assert_allclose(f["lower_0.998"],
                                1000 * rate0 * np.maximum(1 - 3.090232 * sd, 0) ** 2, rtol=1e-6)
+
+
+def _sample() -> tuple[pd.DataFrame, pd.DataFrame]:
+    from pathlib import Path
+
+    from fpanalysis.io import load_counts, load_units
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "sample"
+    units = load_units(folder)
+    return units, load_counts(folder, units=units)
+
+
+def test_funnel_results_of_several_indicators_are_each_indicators_own():
+    # reference: funnel_outliers computing its indicator alone (compute([indicator])); the
+    # rows from one compute of three indicators must give the very same table
+    from fpanalysis.quality.outliers import funnel_results
+
+    units, counts = _sample()
+    keys = ["sex_ratio_at_birth", "compliance_rate", "crude_birth_rate"]
+    results = funnel_results(counts, keys, period="2023", units=units)
+    assert list(results) == keys
+    for key in keys:
+        assert list(results[key]["indicator"].cat.categories) == [key]
+        alone = funnel_outliers(counts, key, period="2023", units=units, adjust=True)
+        shared = funnel_outliers(counts, key, period="2023", units=units, adjust=True,
+                                 results=results)
+        pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+
+
+def test_funnel_results_on_bad_counts_leave_each_funnel_its_own_error():
+    # a negative count: funnel_results gives nothing, funnel_outliers says what is wrong
+    from fpanalysis.quality.outliers import funnel_results
+
+    units, counts = _sample()
+    counts = counts.assign(births=-counts["births"])
+    assert funnel_results(counts, ["crude_birth_rate"], period="2023", units=units) == {}
+    with pytest.raises(ValueError, match="negative values"):
+        funnel_outliers(counts, "crude_birth_rate", period="2023", units=units,
+                        results={})

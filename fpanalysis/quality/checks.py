@@ -54,7 +54,13 @@ from .completeness import (
     timeliness,
     value_completeness,
 )
-from .outliers import funnel_flags, funnel_outliers, monthly_outliers, outlier_flags
+from .outliers import (
+    funnel_flags,
+    funnel_outliers,
+    funnel_results,
+    monthly_outliers,
+    outlier_flags,
+)
 from .sources import compare_sources, source_flags
 from .trends import consistency_flags, consistency_over_time
 
@@ -274,7 +280,7 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
     year_window = w["outliers"]
     o = monthly_outliers(counts, columns=["births", "deaths"], period=year_window,
                          units=given, within="period")
-    none = o.groupby(["unit", "indicator"])["z"].transform(lambda z: z.isna().all())
+    none = o["z"].isna().groupby([o["unit"], o["indicator"]]).transform("all")
     unjudged.append(_unassessed(o, none, "monthly_outlier", year_window))
     seen("monthly_outlier", o.loc[~none.to_numpy(dtype=bool), "unit"])
     of = outlier_flags(o)
@@ -293,8 +299,10 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
 
     # funnel against the county, over-dispersion adjusted, graded moderate at most
     valued: set[str] | None = None
+    computed = funnel_results(counts, FUNNEL_INDICATORS, period=ytd_label, units=given)
     for key in FUNNEL_INDICATORS:
-        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True, units=given)
+        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True, units=given,
+                             results=computed)
         unjudged.append(_unassessed(fo, fo["value"].isna(), "funnel", ytd_label))
         mine = set(fo.loc[fo["value"].notna(), "unit"].astype(str))
         valued = mine if valued is None else valued & mine

@@ -503,7 +503,10 @@ def sex_ratio_plausibility(counts: pd.DataFrame, *, period: object = None,
     data = counts[["unit", "period"] + cols].copy()
     data["unit"] = data["unit"].astype("string").str.strip()
     for c in cols:
-        if pd.api.types.is_bool_dtype(data[c]) or data[c].map(type).eq(bool).any():
+        column = data[c]
+        # only a column of objects can hold a True among numbers: no per-cell look otherwise
+        if pd.api.types.is_bool_dtype(column) or (
+                column.dtype == object and column.map(type).eq(bool).any()):
             raise ValueError(f"the counts' column {c!r} must be a count, not true/false")
         try:
             v = pd.to_numeric(data[c], errors="raise").astype("Float64")

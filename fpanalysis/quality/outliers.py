@@ -34,6 +34,7 @@ __all__ = [
     "funnel_curves",
     "funnel_flags",
     "funnel_outliers",
+    "funnel_results",
     "monthly_outliers",
     "monthly_values",
     "outlier_flags",
@@ -577,6 +578,7 @@ def funnel_outliers(
     confidence: tuple[float, float] = (0.95, 0.998),
     adjust: bool = False,
     trim: float = 0.1,
+    results: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Compare each unit with the county value on a funnel plot, flagging units outside.
 
@@ -613,6 +615,11 @@ def funnel_outliers(
         Widen the limits for over-dispersion.
     trim : float, default 0.1
         Share winsorised at each end before phi is computed.
+    results : dict, optional
+        The indicator's rows of :func:`fpanalysis.indicators.compute` for these counts,
+        ``period`` and ``units``, by indicator key, as :func:`funnel_results` gives them for
+        several indicators at once (:func:`fpanalysis.quality.check_all` runs three
+        funnels); an indicator not in it is computed here.
 
     Returns
     -------
@@ -657,8 +664,10 @@ def funnel_outliers(
         ind.iv.check_confidence(c)
     if not (0 <= trim < 0.5):
         raise ValueError(f"trim must be at least 0 and below 0.5, got {trim!r}")
-    r = ind.compute(counts, [spec], period=period, units=units)
-    r = r[r["indicator"].astype(str) == spec.key].reset_index(drop=True)
+    r = results.get(spec.key) if results is not None else None
+    if r is None:
+        r = ind.compute(counts, [spec], period=period, units=units)
+        r = r[r["indicator"].astype(str) == spec.key].reset_index(drop=True)
     out = r[["unit", "period", "indicator", "numerator", "denominator"]].copy()
     out["x"] = kind.funnel_x(r)
     value = r["value"].to_numpy(dtype=float)
@@ -736,6 +745,37 @@ def funnel_outliers(
         pooled = f"county value pooled over {n_pooled} of {n_units} units"
         note = np.where(note == "", pooled, note + "; " + pooled)
     out["note"] = note
+    return out
+
+
+def funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: object,
+                   units: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The rows :func:`funnel_outliers` computes for each of ``indicators``, from one
+    :func:`fpanalysis.indicators.compute` call: each indicator's rows, with its
+    ``indicator`` column as a compute of that indicator alone gives it (a categorical of
+    its key). An indicator's numbers rest on its own count columns only, so they are those
+    of its own compute. Bad counts: an empty dict (each funnel then computes its own
+    indicator and says what is wrong as it always did).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2024Q1"] * 2,
+    ...                   freq="Q"), "births_compliant": [40, 90], "births": [50, 100]})
+    >>> r = funnel_results(c, ["compliance_rate"], period="2024Q1")
+    >>> r["compliance_rate"]["value"].round(1).tolist()
+    [80.0, 90.0]
+    """
+    specs = [ind.get(k) for k in indicators]
+    try:
+        r = ind.compute(counts, specs, period=period, units=units)
+    except ValueError:
+        return {}
+    key = r["indicator"].astype(str).to_numpy(dtype=object)
+    out = {}
+    for spec in specs:  # the few funnel indicators
+        part = r[key == spec.key].reset_index(drop=True)
+        out[spec.key] = part.assign(indicator=pd.Categorical.from_codes(
+            np.zeros(len(part), dtype=np.int32), [spec.key]))
     return out
 
 

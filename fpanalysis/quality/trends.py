@@ -12,6 +12,7 @@ import pandas as pd
 from .. import indicators as ind
 from .. import intervals as iv
 from .. import periods as pr
+from ..schema import STOCK_COLUMNS
 from .outliers import _asked, _check_monthly, _count_frame
 
 __all__ = [
@@ -36,27 +37,53 @@ def _year(year: object) -> int:
     return int(p.year)
 
 
+_BY_UNIT = ["unit", "period"]
+
+
 def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator],
-            year: int, universe: list[str], units: pd.DataFrame | None
-            ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+            year: int, universe: list[str], units: pd.DataFrame | None,
+            prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]]
+            | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each series' value per unit of ``universe`` in ``year`` (NaN where the year is not
-    complete) and the note saying why."""
+    complete) and the note saying why. The indicators are computed as
+    :func:`fpanalysis.indicators.compute` does (``period=year``, ``units``); the rows it
+    rolled up are kept in ``prepared[year]`` for the county values (:func:`_county`)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     label = str(year)
+    rows = None
+    if chosen:
+        specs = [ind.get(i) for i in chosen]
+        data, specs, cols = ind._prepare(counts, specs, by=_BY_UNIT, period=label, ytd=False,
+                                         freq=None, level=None, units=units, partial=False)
+        if prepared is not None:
+            prepared[year] = (data, specs, cols)
+        stocks = {c for c in cols if c in STOCK_COLUMNS or any(i.exposure == c for i in specs)}
+        if all(c in cols and c not in stocks for c in columns):
+            rows = data  # else a column the indicators do not sum as a flow: rolled up below
     if columns:
-        data = counts[counts["period"].dt.year == year]
         idx = pd.Index(universe, name="unit")
-        if len(data):
-            rolled = pr.rollup(data[["unit", "period"] + columns], label, by=["unit"],
-                               complete=True, columns=columns).set_index("unit").reindex(idx)
+        if rows is not None:  # the same months summed for the indicators (flows, one row
+            # a unit, a unit without counts filled in), as a complete=True rollup gives them
+            rolled = rows.set_index("unit").reindex(idx)
             present = rolled["reported"].notna().to_numpy()
-            missing = rolled["missing"].fillna("").to_numpy(dtype=object)
-            done = rolled["complete"].fillna(False).to_numpy(dtype=bool)
+            missing = rolled["missing"].astype(object).where(
+                rolled["missing"].notna(), "").to_numpy(dtype=object)
+            done = rolled["complete"].astype(object).where(
+                rolled["complete"].notna(), False).to_numpy(dtype=bool)
         else:
-            rolled = pd.DataFrame(index=idx, columns=columns, dtype=float)
-            present = np.zeros(len(idx), dtype=bool)
-            missing = np.full(len(idx), "", dtype=object)
-            done = present
+            in_year = counts[counts["period"].dt.year == year]
+            if len(in_year):
+                rolled = pr.rollup(in_year[["unit", "period"] + columns], label, by=["unit"],
+                                   complete=True, columns=columns
+                                   ).set_index("unit").reindex(idx)
+                present = rolled["reported"].notna().to_numpy()
+                missing = rolled["missing"].fillna("").to_numpy(dtype=object)
+                done = rolled["complete"].fillna(False).to_numpy(dtype=bool)
+            else:
+                rolled = pd.DataFrame(index=idx, columns=columns, dtype=float)
+                present = np.zeros(len(idx), dtype=bool)
+                missing = np.full(len(idx), "", dtype=object)
+                done = present
         note = np.where(~present, f"{ind.NOT_REPORTED}: no counts for {label}",
                         np.where(~done, f"{ind.NOT_REPORTED}: {label} incomplete, "
                                  + missing.astype(str) + " missing", ""))
@@ -67,7 +94,9 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
                       np.where(gap, f"{ind.NOT_REPORTED}: empty count cells in {label}",
                                note).astype(object))
     if chosen:
-        r = ind.compute(counts, chosen, period=label, units=units)
+        sums, status = ind._sum_groups(data, _BY_UNIT, cols)
+        r = ind._results(sums, specs, status, by=_BY_UNIT,
+                         confidence=ind.iv.check_confidence(0.95), methods={})
         for spec in chosen:  # a few indicators
             one = r[r["indicator"].astype(str) == spec.key].set_index("unit")
             v = one["value"].reindex(universe).to_numpy(dtype=float, na_value=np.nan)
@@ -81,17 +110,44 @@ def _yearly(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator
 
 def _county(counts: pd.DataFrame, columns: list[str], chosen: list[ind.Indicator],
             year: int, pool: np.ndarray, universe: list[str],
-            values: dict[str, np.ndarray]) -> dict[str, float]:
-    """The county value of each series in ``year`` from the units of ``pool`` only."""
+            values: dict[str, np.ndarray], *, every: list[ind.Indicator] | None = None,
+            pooled: dict[tuple[int, bytes], pd.DataFrame] | None = None,
+            prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]]
+            | None = None) -> dict[str, float]:
+    """The county value of each series in ``year`` from the units of ``pool`` only.
+
+    With ``every`` (all the indicators compared) and ``pooled`` (a dict kept by the caller
+    for one call), the pooled counts of a year and pool are computed once for every
+    indicator: a pooled indicator's value rests on its own columns' sums only, so it is the
+    same number whichever other indicators are computed beside it. With ``prepared`` (the
+    year's rolled-up rows of every unit, from :func:`_yearly` for ``every``), the pool's
+    rows are taken from them: they are the rows ``compute`` rolls up from the pool's counts
+    (a unit's rows never depend on another unit's), summed in the same order.
+    """
     out: dict[str, float] = {}
     for c in columns:
         v = values[c]
         out[c] = float(v[pool].sum()) if pool.any() else np.nan
     if chosen:
-        keep = set(np.asarray(universe, dtype=object)[pool])
-        part = counts[counts["unit"].isin(keep)]
-        if len(part):
-            r = ind.compute(part, chosen, period=str(year), by=("period",))
+        key = (year, np.asarray(pool, dtype=bool).tobytes())
+        if pooled is not None and key in pooled:
+            r = pooled[key]
+        else:
+            keep = set(np.asarray(universe, dtype=object)[pool])
+            if prepared is not None and year in prepared and every:
+                data, specs, cols = prepared[year]
+                rows = data[data["unit"].isin(keep).to_numpy(dtype=bool)]
+                sums, status = ind._sum_groups(rows, ["period"], cols)
+                r = ind._results(sums, specs, status, by=["period"],
+                                 confidence=ind.iv.check_confidence(0.95), methods={}) \
+                    if len(rows) else None
+            else:
+                part = counts[counts["unit"].isin(keep)]
+                r = ind.compute(part, every or chosen, period=str(year), by=("period",)) \
+                    if len(part) else None
+            if pooled is not None:
+                pooled[key] = r
+        if r is not None:
             for spec in chosen:
                 row = r[r["indicator"].astype(str) == spec.key]
                 out[spec.key] = float(row["value"].iloc[0]) if len(row) else np.nan
@@ -196,8 +252,11 @@ def consistency_over_time(
     if not universe:
         raise ValueError("counts have no units")
     years = list(range(y - previous, y + 1))
-    per_year = {yy: _yearly(counts, columns, chosen, yy, universe, units) for yy in years}
+    prepared: dict[int, tuple[pd.DataFrame, list[ind.Indicator], list[str]]] = {}
+    per_year = {yy: _yearly(counts, columns, chosen, yy, universe, units, prepared)
+                for yy in years}
     names = columns + [s.key for s in chosen]
+    county_results: dict[tuple[int, bytes], pd.DataFrame] = {}  # this call only
     parts = []
     for name in names:  # a few series
         cur_v, cur_note = per_year[y][name]
@@ -230,10 +289,13 @@ def consistency_over_time(
         if pool.any() and len(used) >= min_previous:
             cur_c = _county(counts, [name] if name in columns else [],
                             [s for s in chosen if s.key == name], y, pool, universe,
-                            {name: cur_v})[name]
+                            {name: cur_v}, every=chosen, pooled=county_results,
+                            prepared=prepared)[name]
             prev_c = [_county(counts, [name] if name in columns else [],
                               [s for s in chosen if s.key == name], yy, pool, universe,
-                              {name: per_year[yy][name][0]})[name] for yy in used]
+                              {name: per_year[yy][name][0]}, every=chosen,
+                              pooled=county_results, prepared=prepared)[name]
+                      for yy in used]
             c_prev = float(np.mean(prev_c))
         else:
             cur_c, c_prev = np.nan, np.nan
