@@ -843,8 +843,33 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     if not intervals:  # one value per indicator: no second header row saying "value"
         wide.columns = wide.columns.get_level_values(0) if cols else pd.Index([], dtype=object)
     wide.index = _unit_index(pd.Series(wide.index, dtype=object), units, language)
+    wide = _readable_gaps(wide)
     attach(wide, records)
     return wide
+
+
+def _readable_gaps(wide: pd.DataFrame) -> pd.DataFrame:
+    """A column with a missing or infinite figure shows "—" (no data, or a rate without a
+    denominator: a third-child sex ratio where no third child was born) and "∞" (boys but
+    no girls), not pandas' "NaN" and "inf"; its other figures keep two decimals."""
+    out = wide.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object:
+            num = pd.to_numeric(col.where(col.map(lambda v: isinstance(v, float))),
+                                errors="coerce")
+            is_float = col.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool)
+        else:
+            num = col.astype(float)
+            is_float = np.ones(len(col), dtype=bool)
+        x = num.to_numpy(dtype=float)
+        gap = is_float & ~np.isfinite(x)
+        if not gap.any():
+            continue
+        text = np.where(np.isnan(x), "—", np.where(x > 0, "∞", "-∞")).astype(object)
+        shown = col.astype(object).map(lambda v: round(v, 2) if isinstance(v, float) else v)
+        out[c] = np.where(gap, text, shown.to_numpy(dtype=object))
+    return out
 
 
 _METHOD_TEXT = {

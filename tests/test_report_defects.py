@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from fpanalysis import cli
+from fpanalysis import cli, indicators, report
 from tests.conftest import SAMPLE
 
 
@@ -108,3 +109,27 @@ def test_forest_of_the_sample_for_a_month_with_no_female_births():
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     n = (results["indicator"] == "sex_ratio_at_birth").sum()
     assert len(labels) == n == 18 and labels[-1] == f"{name}（无穷大）"
+
+
+def test_indicator_table_shows_dashes_and_infinity_not_nan_and_inf(sample_counts, sample_units):
+    # by hand from data/sample/counts.csv (plain pandas), Oct-Dec 2024: 西城镇 (990101118) had
+    # second-order boys but no second-order girls (a sex ratio without a denominator: open,
+    # ∞) and no third-order births at all (nothing to compute: —); the county had both
+    raw = pd.read_csv(SAMPLE / "counts.csv", dtype={"unit": str})
+    q = raw[raw["period"].isin(["2024-10", "2024-11", "2024-12"])].groupby("unit").sum(
+        numeric_only=True)
+    west = q.loc["990101118"]
+    assert west["births_male_o2"] > 0 and west["births_female_o2"] == 0
+    assert west["births_male_o3p"] == 0 and west["births_female_o3p"] == 0
+    results = indicators.compute(sample_counts, period="2024Q4", units=sample_units,
+                                 indicators=["sex_ratio_at_birth_o2", "sex_ratio_at_birth_o3p"])
+    t = report.indicator_table(results, sample_units, language="en", intervals=False,
+                               disclosure="internal")
+    o2, o3 = t.columns  # the display names of the two ratios
+    assert t.loc["西城镇", o2] == "∞" and t.loc["西城镇", o3] == "—"
+    html = t.to_html()
+    assert "NaN" not in html and "inf" not in html
+    # the other units keep their figures, to two decimals: 东林镇 (990101101) by hand
+    east = q.loc["990101101"]
+    assert t.loc["东林镇", o2] == round(100 * east["births_male_o2"]
+                                      / east["births_female_o2"], 2)
