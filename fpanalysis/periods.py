@@ -734,7 +734,8 @@ def has_duplicate_keys(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
     combined = np.zeros(len(frame), dtype=np.int64)
     for k in keys:
         codes, uniq = pd.factorize(frame[k])  # missing: -1, one code for all of them
-        combined = combined * (len(uniq) + 1) + (codes + 1)
+        # numbered afresh after each key: below the row count, so never past int64
+        combined = pd.factorize(combined * (len(uniq) + 1) + (codes + 1))[0]
     return len(pd.unique(combined)) < len(combined)
 
 
@@ -746,7 +747,7 @@ def _group_keys(counts: pd.DataFrame, by: list[str], keep: np.ndarray, t: np.nda
     if not by or not keep.any():
         return None
     combined = np.zeros(int(keep.sum()), dtype=np.int64)
-    uniques = []
+    uniques, key_codes = [], []
     for b in by:
         column = counts[b]
         dtype = column.dtype
@@ -763,19 +764,15 @@ def _group_keys(counts: pd.DataFrame, by: list[str], keep: np.ndarray, t: np.nda
         if mixed:
             return None  # objects other than text: pandas' own ordering
         codes, uniq = pd.factorize(values, sort=True)
-        combined = combined * len(uniq) + codes
+        # numbered afresh (in order) after each key: below the row count, never past int64
+        combined = np.unique(combined * len(uniq) + codes, return_inverse=True)[1].reshape(-1)
         uniques.append(uniq)
-    combined = combined * n_targets + t
-    groups, gid = np.unique(combined, return_inverse=True)
-    key_columns: dict[str, object] = {"_t": groups % n_targets}
-    rest = groups // n_targets
-    codes_of: list[np.ndarray] = []
-    for uniq in reversed(uniques):
-        codes_of.append(rest % len(uniq))
-        rest = rest // len(uniq)
-    for b, uniq, codes in zip(by, uniques, reversed(codes_of), strict=True):
-        key_columns[b] = uniq.take(codes)
-    return gid.reshape(-1), {**{b: key_columns[b] for b in by}, "_t": key_columns["_t"]}
+        key_codes.append(codes)
+    groups, first, gid = np.unique(combined * n_targets + t, return_index=True,
+                                   return_inverse=True)
+    key_columns = {b: uniq.take(codes[first])
+                   for b, uniq, codes in zip(by, uniques, key_codes, strict=True)}
+    return gid.reshape(-1), {**key_columns, "_t": np.asarray(t)[first]}
 
 
 def _take_rows(values: object, rows: np.ndarray) -> object:

@@ -152,6 +152,8 @@ def _png(fig: Figure) -> bytes:
     it and the pixels are cut out of the drawn canvas, padded with the face colour.
     """
     rc = mpl.rcParams
+    if rc["savefig.transparent"]:  # savefig clears every face: leave it to savefig
+        return _savefig_png(fig)
     dpi = fig.dpi if rc["savefig.dpi"] == "figure" else float(rc["savefig.dpi"])
     face = rc["savefig.facecolor"]
     face = fig.get_facecolor() if str(face) == "auto" else to_rgba(face)
@@ -169,6 +171,12 @@ def _png(fig: Figure) -> bytes:
         fig.set_facecolor(old_face)
         fig.dpi = old_dpi
         fig.set_canvas(old_canvas)
+    whole = fig.bbox_inches
+    if (box.x0 < whole.x0 - 1e-9 or box.y0 < whole.y0 - 1e-9 or box.x1 > whole.x1 + 1e-9
+            or box.y1 > whole.y1 + 1e-9):
+        # something drawn beyond the figure's edge (a legend anchored outside the axes,
+        # text at x > 1): the canvas holds no pixels for it, savefig draws it in
+        return _savefig_png(fig)
     height, width = pixels.shape[:2]
     x0, top = round(box.x0 * dpi), round(height - box.y1 * dpi)
     x1 = x0 + max(int(box.width * dpi), 1)  # as savefig sizes it
@@ -185,6 +193,13 @@ def _png(fig: Figure) -> bytes:
     # zlib level 3, not 6: a quarter less encoding time for a file 8 % larger
     Image.fromarray(out).save(buffer, format="png", dpi=(dpi, dpi), pnginfo=info,
                               compress_level=3)
+    return buffer.getvalue()
+
+
+def _savefig_png(fig: Figure) -> bytes:
+    """PNG bytes by ``savefig`` (the house settings in ``rcParams``): a second draw."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -464,6 +479,14 @@ def attainment_heatmap(
     from matplotlib.patches import Patch, PathPatch
     from matplotlib.path import Path as MplPath
 
+    if len(evaluated) == 0:  # nothing assessed (no target applies): say so, draw no grid
+        fig = Figure(figsize=(6.0, 1.6), layout="constrained")
+        ax = fig.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "本期无适用的考核目标" if language == "zh"
+                else "no target of the scheme applies to this period",
+                ha="center", va="center", fontsize=12, transform=ax.transAxes)
+        return fig
     data = evaluated.copy()
     data["name"] = _names(data, units)
     data["column"] = data["label"].where(data["label"] != "", data["indicator"])

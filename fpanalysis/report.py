@@ -1337,6 +1337,12 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
         table[("梯队", "tier")[i]] = data["tier"].map(tier_names).to_numpy()
         table[("连续后列期数", "bottom streak")[i]] = data["streak"].astype("Int64").to_numpy()
     rule = _rule(disclosure)
+    if rule.public and len(data) and evaluated is not None and len(evaluated) == 0:
+        # the table ranks units on targets that evaluated does not show
+        raise ValueError(f"league_table in a public report: evaluated is empty, but the "
+                         f"table ranks {len(data)} unit(s) in {data['period'].iloc[0]}; pass "
+                         "the period's targets.assess output (a selection that matched "
+                         "nothing cannot tell which scores would give a withheld target away)")
     if not redraws_hidden(rule, evaluated):
         for name, frame in (("uncertainty", uncertainty), ("pooled", pooled)):
             if frame is not None and "draws" in frame and (frame["draws"] == 0).any():
@@ -1394,8 +1400,19 @@ def league(counts: pd.DataFrame, scheme, period: object, *,
         raise TypeError(f"league: pooled is a period label (e.g. '2024' or '2024Q1..2024Q3'), "
                         f"not {type(pooled).__name__}; for a rank_uncertainty result use "
                         "league_table")
-    hidden = redraws_hidden(disclosure, evaluated)
-    n = 0 if hidden else draws
+    # the same checks whether or not the redraws are made
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 100:
+        raise ValueError(f"league: draws must be a whole number of at least 100 (the redraws "
+                         f"made where the table shows them; none are made where it does "
+                         f"not), got {draws!r}")
+    p = pr.parse(period)
+    if pooled is not None:
+        check_period(counts, pr.parse(pooled), source="the counts (pooled)")
+    rule = _rule(disclosure)
+    sensitive = set(rule.indicators()) if rule.public else set()
+    hidden = redraws_hidden(rule, evaluated) or any(
+        str(t.indicator) in sensitive for t in scheme.applicable(p))
+    n = 0 if hidden else int(draws)
     uncertainty = tg.rank_uncertainty(counts, scheme, period=period, values=values,
                                       units=units, draws=n, seed=seed)
     ranked = None if pooled is None or hidden else tg.rank_uncertainty(

@@ -1,8 +1,7 @@
 """Adversarial tests of this session's changes (disclosure closed form, report.league, the
 speed refactors of rollup, funnel_outliers and plots.save).
 
-Tests marked ``xfail(strict=True)`` reproduce a defect found by the attack: each flips to a
-failure (XPASS) once the defect is fixed, so that the mark is then removed. Expected values
+Each defect the attack found has its test here, now passing with the fix. Expected values
 come from an independent reference named in each test (pandas groupby, matplotlib's own
 ``savefig(bbox_inches="tight")``, the linear programme ``_bounds(method="lp")``).
 """
@@ -90,8 +89,6 @@ def test_audit_bounds_equal_the_linear_programme(pairs, deaths, periods, monkeyp
 
 # --- 3a. rollup: group keys decoded after an int64 overflow --------------------------------
 
-@pytest.mark.xfail(strict=True, reason="rollup's numpy group numbering overflows int64 when "
-                   "the product of the key cardinalities is above 2**63: wrong keys, silently")
 def test_rollup_many_high_cardinality_keys_keep_their_keys():
     # 3000 rows, six integer keys each a permutation of 0..2999: every row its own group.
     # Reference: the rows themselves sorted by the keys (pandas groupby order).
@@ -120,18 +117,13 @@ def assessed():
     return current, scores, counts, units, values, scheme
 
 
-@pytest.mark.xfail(strict=True, reason="a public league with an empty evaluated shows the "
-                   "redraw columns although the scheme has a target on a sensitive count")
 def test_public_league_with_empty_evaluated_is_refused_or_hides_redraws():
     current, scores, counts, units, values, scheme = assessed()
     assert current["indicator"].astype(str).isin(["compliance_rate"]).any()  # sensitive
     rule = report.disclosure("public", counts=counts, units=units, periods=["2024Q4"])
-    try:
-        t = report.league(counts, scheme, "2024Q4", values=values, units=units, scores=scores,
-                          evaluated=current.iloc[:0], disclosure=rule, draws=200)
-    except ValueError:
-        return
-    assert "重抽后列占比%" not in t.columns
+    with pytest.raises(ValueError, match="evaluated is empty, but the table ranks 18"):
+        report.league(counts, scheme, "2024Q4", values=values, units=units, scores=scores,
+                      evaluated=current.iloc[:0], disclosure=rule, draws=200)
 
 
 # --- 3b. funnel_outliers(results=) trusts any frame ------------------------------------------
@@ -142,8 +134,6 @@ def sample():
     return load_counts(SAMPLE, units=units), units
 
 
-@pytest.mark.xfail(strict=True, reason="funnel_outliers(results=) uses results of another "
-                   "period without a word")
 def test_funnel_outliers_refuses_results_of_another_period(sample):
     counts, units = sample
     other = qo.funnel_results(counts, ["infant_mortality_rate"], period="2024Q3", units=units)
@@ -152,12 +142,10 @@ def test_funnel_outliers_refuses_results_of_another_period(sample):
                            results=other)
 
 
-@pytest.mark.xfail(strict=True, reason="funnel_outliers(results=) uses a frame lacking a unit "
-                   "without a word (the unit vanishes)")
 def test_funnel_outliers_refuses_results_lacking_a_unit(sample):
     counts, units = sample
     r = ind.compute(counts, "infant_mortality_rate", period="2024Q4", units=units).iloc[1:]
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="results must come from funnel_results"):
         qo.funnel_outliers(counts, "infant_mortality_rate", period="2024Q4", units=units,
                            results={"infant_mortality_rate": r})
 
@@ -169,9 +157,6 @@ def _dark_pixels(png: bytes) -> int:
     return int((rgb.sum(axis=2) < 300).sum())
 
 
-@pytest.mark.xfail(strict=True, reason="plots.save cuts the drawn canvas: an artist outside "
-                   "the figure (a legend placed beside the axes) is padded white, where "
-                   "savefig(bbox_inches='tight') draws it")
 def test_save_keeps_a_legend_outside_the_figure(tmp_path):
     def make() -> Figure:
         fig = Figure(figsize=(4, 3))
@@ -188,12 +173,9 @@ def test_save_keeps_a_legend_outside_the_figure(tmp_path):
     assert abs(got - want) <= 0.05 * want
 
 
-@pytest.mark.xfail(strict=True, reason="attainment_heatmap of an empty table: KeyError 'state' "
-                   "(before this session: an empty figure)")
 def test_attainment_heatmap_of_no_rows_is_not_a_key_error():
     current = assessed()[0]
     units = load_units(SAMPLE)
-    try:
-        plots.attainment_heatmap(current.iloc[:0], units=units)
-    except KeyError as e:  # a ValueError with a sentence would do
-        pytest.fail(f"KeyError {e}")
+    fig = plots.attainment_heatmap(current.iloc[:0], units=units)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["本期无适用的考核目标"]

@@ -607,6 +607,30 @@ def test_league_makes_no_redraw_where_the_public_table_shows_none(
                       disclosure="internal")
 
 
+@pytest.mark.parametrize("disclosure", ["public", "internal"])
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"draws": True}, ValueError, "league: draws must be a whole number of at least 100"),
+    ({"draws": 5}, ValueError, "league: draws must be a whole number of at least 100"),
+    ({"draws": 0}, ValueError, "league: draws must be a whole number of at least 100"),
+    ({"pooled": "2024Q9"}, ValueError, "2024Q9"),
+    ({"pooled": "2030"}, ValueError, "the counts .pooled. have no rows"),
+])
+def test_league_checks_its_arguments_whether_or_not_it_redraws(
+        league_2024q4, sample_counts, sample_units, disclosure, kwargs, error, message):
+    # the careless pass: with the redraws left out (public), draws=True or 5 and a pooled
+    # period without counts went through unchecked; the internal edition refused them
+    import fpanalysis as fp
+
+    current, scores, unc, rule = league_2024q4
+    values = fp.load_values(SAMPLE, units=sample_units)
+    scheme = fp.load_targets(SAMPLE, units=sample_units,
+                             indicators=list(values["indicator"].unique()))
+    with pytest.raises(error, match=message):
+        report.league(sample_counts, scheme, "2024Q4", values=values, units=sample_units,
+                      scores=scores, evaluated=current,
+                      disclosure=rule if disclosure == "public" else "internal", **kwargs)
+
+
 def test_observed_ranks_without_redraws_and_where_they_are_refused(
         league_2024q4, sample_counts, sample_units):
     import fpanalysis as fp

@@ -482,7 +482,36 @@ def test_funnel_results_on_bad_counts_leave_each_funnel_its_own_error():
 
     units, counts = _sample()
     counts = counts.assign(births=-counts["births"])
-    assert funnel_results(counts, ["crude_birth_rate"], period="2023", units=units) == {}
+    none = funnel_results(counts, ["crude_birth_rate"], period="2023", units=units)
+    assert none == {}
     with pytest.raises(ValueError, match="negative values"):
         funnel_outliers(counts, "crude_birth_rate", period="2023", units=units,
-                        results={})
+                        results=none)
+
+
+def test_funnel_results_of_other_counts_period_or_units_are_refused():
+    # the careless pass: 2024Q3's rows given for a 2024Q4 funnel were used, a unit missing
+    # from the rows vanished from the funnel
+    from fpanalysis.quality.outliers import funnel_results
+
+    units, counts = _sample()
+    q3 = funnel_results(counts, ["infant_mortality_rate"], period="2024Q3", units=units)
+    with pytest.raises(ValueError, match=r"for other period \(period 2024Q3\)"):
+        funnel_outliers(counts, "infant_mortality_rate", period="2024Q4", units=units,
+                        results=q3)
+    with pytest.raises(ValueError, match="for other counts"):
+        funnel_outliers(counts.iloc[5:], "infant_mortality_rate", period="2024Q3",
+                        units=units, results=q3)
+    with pytest.raises(ValueError, match="for other units"):
+        funnel_outliers(counts, "infant_mortality_rate", period="2024Q3", units=None,
+                        results=q3)
+    with pytest.raises(TypeError, match="results must come from funnel_results"):
+        funnel_outliers(counts, "infant_mortality_rate", period="2024Q3", units=units,
+                        results=dict(q3))
+    with pytest.raises(TypeError, match="read-only"):
+        q3["infant_mortality_rate"] = q3["infant_mortality_rate"].iloc[1:]
+    # the same period written another way is the same period
+    same = funnel_outliers(counts, "infant_mortality_rate", period="2024年第3季度",
+                           units=units, results=q3)
+    alone = funnel_outliers(counts, "infant_mortality_rate", period="2024Q3", units=units)
+    pd.testing.assert_frame_equal(same, alone, check_exact=True)

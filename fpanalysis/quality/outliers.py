@@ -28,6 +28,7 @@ from ..schema import STOCK_COLUMNS, suggestion
 
 __all__ = [
     "FLAG_COLUMNS",
+    "FunnelResults",
     "MEANAD_FACTOR",
     "MODIFIED_FACTOR",
     "SEVERITIES",
@@ -615,11 +616,12 @@ def funnel_outliers(
         Widen the limits for over-dispersion.
     trim : float, default 0.1
         Share winsorised at each end before phi is computed.
-    results : dict, optional
+    results : FunnelResults, optional
         The indicator's rows of :func:`fpanalysis.indicators.compute` for these counts,
         ``period`` and ``units``, by indicator key, as :func:`funnel_results` gives them for
         several indicators at once (:func:`fpanalysis.quality.check_all` runs three
-        funnels); an indicator not in it is computed here.
+        funnels); an indicator not in it is computed here. Results made for other counts,
+        units (other frames) or another period are refused, as is a plain dict.
 
     Returns
     -------
@@ -664,6 +666,11 @@ def funnel_outliers(
         ind.iv.check_confidence(c)
     if not (0 <= trim < 0.5):
         raise ValueError(f"trim must be at least 0 and below 0.5, got {trim!r}")
+    if results is not None and not isinstance(results, FunnelResults):
+        raise TypeError("results must come from funnel_results (made for these counts, "
+                        f"period and units), not a {type(results).__name__}")
+    if results is not None:
+        results.check(counts, period, units)
     r = results.get(spec.key) if results is not None else None
     if r is None:
         r = ind.compute(counts, [spec], period=period, units=units)
@@ -769,14 +776,42 @@ def funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: o
     try:
         r = ind.compute(counts, specs, period=period, units=units)
     except ValueError:
-        return {}
+        return FunnelResults({}, counts, period, units)
     key = r["indicator"].astype(str).to_numpy(dtype=object)
     out = {}
     for spec in specs:  # the few funnel indicators
         part = r[key == spec.key].reset_index(drop=True)
         out[spec.key] = part.assign(indicator=pd.Categorical.from_codes(
             np.zeros(len(part), dtype=np.int32), [spec.key]))
-    return out
+    return FunnelResults(out, counts, period, units)
+
+
+class FunnelResults(dict):
+    """What :func:`funnel_results` computed, by indicator key, read-only, remembering the
+    counts, period and units it was computed from: :func:`funnel_outliers` takes it only
+    for those very ones (the same frames, the same period), so that a funnel is never
+    drawn from another period's or another indicator's rows."""
+
+    def __init__(self, rows: dict[str, pd.DataFrame], counts: pd.DataFrame, period: object,
+                 units: pd.DataFrame | None) -> None:
+        super().__init__(rows)
+        self._counts, self._units, self._period = counts, units, str(pr.parse(period))
+
+    def check(self, counts: pd.DataFrame, period: object, units: pd.DataFrame | None) -> None:
+        """Refuse counts, units or a period other than those the rows were computed from."""
+        other = [what for what, same in (
+            ("counts", counts is self._counts), ("units", units is self._units),
+            ("period", str(pr.parse(period)) == self._period)) if not same]
+        if other:
+            raise ValueError(f"results were computed by funnel_results for other "
+                             f"{', '.join(other)} (period {self._period}); pass the same "
+                             "counts, period and units, or leave results out")
+
+    def _read_only(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("funnel_results' rows are read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only
+    __ior__ = _read_only
 
 
 def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
