@@ -1871,9 +1871,13 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     """Data-quality flags (:func:`fpanalysis.quality.check_all`) for display, worst first:
     the unit's name as the index, then the window, the check, what was checked, the figure
     and the threshold it crossed (as text, three significant digits), the severity and the
-    note. With ``disclosure="public"`` the figure of a flag on a sensitive count or
-    indicator (infant deaths and mortality, compliant births and compliance) shows the
-    withheld mark: a flag carries no counts to tell a small one from a large one."""
+    note. In Chinese the item is named as elsewhere in the report (the counts table's header,
+    the indicator's name) and each note a check wrote from a template
+    (:mod:`fpanalysis.quality.notes`) is written in Chinese around the very same numbers; a
+    note of any other origin is shown as written. With ``disclosure="public"`` the figure of
+    a flag on a sensitive count or indicator (infant deaths and mortality, compliant births
+    and compliance) shows the withheld mark: a flag carries no counts to tell a small one
+    from a large one."""
     from . import quality
 
     if language not in ("zh", "en"):
@@ -1897,7 +1901,9 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     return pd.DataFrame({
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
-        ("项目", "item")[i]: [_flag_item(k, language) for k in f["indicator"].astype(str)],
+        ("项目", "item")[i]: f["indicator"].astype(str).map(
+            {k: _flag_item(k, language) for k in pd.unique(f["indicator"].astype(str))}
+        ).to_numpy(dtype=object),
         ("数值", "figure")[i]: np.where(hidden, rule.withheld, np.array(
             [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)], dtype=object)),
         ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
