@@ -1851,15 +1851,75 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     return table
 
 
+#: Items of data-quality flags that are neither an indicator nor a count column.
+_FLAG_ITEMS_ZH = {"monthly_reports": "月报", "whipple_index": "Whipple指数"}
+
+#: The Chinese sentence of each note of :data:`fpanalysis.quality.notes.TEMPLATES`, around
+#: the very pieces (numbers and month labels) of the English note.
+_FLAG_NOTES_ZH = {
+    "missing": "缺报月份：{months}",
+    "late": "迟报月份：{months}",
+    "cells": "应填 {cells} 项，已填 {present} 项",
+    "outlier": "{value}，对照 {used} 个月均值 {mean}（标准差 {sd}，中位数 {median}）",
+    "funnel": "{value}，全县 {county}（99.8% 控制限 {lower}-{upper}，已按过度离散放宽）",
+    "sources": "登记 {register}，另一来源 {other}：比值 {ratio}（{confidence} 置信区间 "
+               "{lower}-{upper}），超出 1 ± {tolerance}",
+    "sex_ratio": "男婴 {boys}，女婴 {girls}：性别比 {ratio}（{lower}-{upper}），参考值 {reference}",
+    "heaping": "Whipple指数 {whipple}（{lower}-{upper}），年龄 {ages}",
+    "audit": "核查 {checked} 例，不实 {false} 例（不实比例 {share}，精确区间 {lower}-{upper}）",
+}
+
+
+def _flag_item(key: str, language: str) -> str:
+    """What a flag checked, as the report names it elsewhere: in Chinese the count's column
+    header (:func:`counts_table`), the indicator's name, or the Chinese header the loaders
+    read for a count column (:data:`fpanalysis.schema.ALIASES`); in English (and for a key
+    none of these knows) the key itself."""
+    if language != "zh":
+        return key
+    if key in _COUNT_LABELS:
+        return _COUNT_LABELS[key][0]
+    if key in _FLAG_ITEMS_ZH:
+        return _FLAG_ITEMS_ZH[key]
+    try:
+        return ind.label(key, "zh")
+    except (KeyError, ValueError):
+        pass
+    from .schema import ALIASES
+
+    return next((h for h, c in ALIASES.items() if c == key and not h.isascii()), key)
+
+
+def _flag_notes(notes: pd.Series, language: str) -> np.ndarray:
+    """The notes of flags: in English as written; in Chinese each note a check wrote from a
+    template (:func:`fpanalysis.quality.notes.parse`) rewritten around the same pieces, and
+    any other note left as written (never half translated)."""
+    from .quality.notes import parse
+
+    text = notes.fillna("").astype(str)
+    if language != "zh":
+        return text.to_numpy()
+    out = {}
+    for t in pd.unique(text):  # a few dozen distinct notes
+        read = parse(t)
+        out[t] = _FLAG_NOTES_ZH[read[0]].format(**read[1]) \
+            if read is not None and read[0] in _FLAG_NOTES_ZH else t
+    return text.map(out).to_numpy(dtype=object)
+
+
 def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
                severity: Sequence[str] = ("extreme", "moderate"),
                language: str = "zh", disclosure: str | Disclosure = "public") -> pd.DataFrame:
     """Data-quality flags (:func:`fpanalysis.quality.check_all`) for display, worst first:
     the unit's name as the index, then the window, the check, what was checked, the figure
     and the threshold it crossed (as text, three significant digits), the severity and the
-    note. With ``disclosure="public"`` the figure of a flag on a sensitive count or
-    indicator (infant deaths and mortality, compliant births and compliance) shows the
-    withheld mark: a flag carries no counts to tell a small one from a large one."""
+    note. In Chinese the item is named as elsewhere in the report (the counts table's header,
+    the indicator's name) and each note a check wrote from a template
+    (:mod:`fpanalysis.quality.notes`) is written in Chinese around the very same numbers; a
+    note of any other origin is shown as written. With ``disclosure="public"`` the figure of
+    a flag on a sensitive count or indicator (infant deaths and mortality, compliant births
+    and compliance) shows the withheld mark: a flag carries no counts to tell a small one
+    from a large one."""
     from . import quality
 
     if language not in ("zh", "en"):
@@ -1883,12 +1943,14 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     return pd.DataFrame({
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
-        ("项目", "item")[i]: f["indicator"].astype(str).to_numpy(),
+        ("项目", "item")[i]: f["indicator"].astype(str).map(
+            {k: _flag_item(k, language) for k in pd.unique(f["indicator"].astype(str))}
+        ).to_numpy(dtype=object),
         ("数值", "figure")[i]: np.where(hidden, rule.withheld, np.array(
             [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)], dtype=object)),
         ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
-        ("说明", "note")[i]: f["note"].fillna("").astype(str).to_numpy(),
+        ("说明", "note")[i]: _flag_notes(f["note"], language),
     }, index=_unit_index(unit, units, language))
 
 

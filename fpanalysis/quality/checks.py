@@ -54,6 +54,7 @@ from .completeness import (
     timeliness,
     value_completeness,
 )
+from .notes import note as _note
 from .outliers import (
     funnel_flags,
     funnel_outliers,
@@ -291,9 +292,10 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
         ctx = o_key.loc[pd.MultiIndex.from_arrays(
             [of["unit"], of["indicator"], of["period"].astype(str)])]
         of = of.assign(note=[
-            f"{v:g} against a mean of {m:.1f} (SD {sd:.1f}, median {md:g}) over {n} months"
-            for v, m, sd, md, n in zip(ctx["value"], ctx["mean"], ctx["sd"], ctx["median"],
-                                       ctx["months_used"], strict=True)])
+            _note("outlier", value=f"{v:g}", mean=f"{m:.1f}", sd=f"{sd:.1f}", median=f"{md:g}",
+                  used=f"{n}") for v, m, sd, md, n in
+            zip(ctx["value"], ctx["mean"], ctx["sd"], ctx["median"], ctx["months_used"],
+                strict=True)])
     parts.append(_flags(of))
     ran["monthly_outlier"] = f"{year_window} (flags from {ytd[0]})"
 
@@ -309,8 +311,8 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
         f = funnel_flags(fo)
         hit = fo[fo["severity"].notna()]
         f = f.assign(severity="moderate", note=[
-            f"{v:.4g} against the county's {c:.4g} (99.8 % limits {lo:.4g}-{hi:.4g}, "
-            f"widened for over-dispersion)" for v, c, lo, hi in
+            _note("funnel", value=f"{v:.4g}", county=f"{c:.4g}", lower=f"{lo:.4g}",
+                  upper=f"{hi:.4g}") for v, c, lo, hi in
             zip(hit["value"], hit["county_value"], hit["lower_0.998"], hit["upper_0.998"],
                 strict=True)])
         parts.append(_flags(f))
@@ -376,8 +378,8 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
                 "threshold": hit["tolerance"].to_numpy(dtype=float),
                 "severity": np.where(hit["lower"].to_numpy(dtype=float) > 2 * tolerance,
                                      "extreme", "moderate"),
-                "note": [f"{f:.0f} false of {c:.0f} re-checked (false share {r:.1%}, exact "
-                         f"interval {lo:.1%}-{hi:.1%})" for f, c, r, lo, hi in
+                "note": [_note("audit", false=f"{f:.0f}", checked=f"{c:.0f}", share=f"{r:.1%}",
+                               lower=f"{lo:.1%}", upper=f"{hi:.1%}") for f, c, r, lo, hi in
                          zip(hit["false_found"], hit["checked"], hit["false_rate"],
                              hit["lower"], hit["upper"], strict=True)],
             })))

@@ -23,6 +23,7 @@ import pandas as pd
 from .. import periods as pr
 from ..intervals import check_confidence, proportion_confint, sex_ratio_confint, sex_ratio_test
 from ..schema import BIRTH_ORDERS, count_columns
+from .notes import note as _note
 
 __all__ = [
     "completeness",
@@ -939,17 +940,19 @@ def completeness_flags(*, completeness: pd.DataFrame | None = None,
         parts.append(_flag_rows(
             completeness, (completeness["severity"] != "").to_numpy(), "reporting_completeness",
             "monthly_reports", "completeness",
-            lambda f: ("missing " + f["missing"].astype(str)).to_numpy(dtype=object)))
+            lambda f: np.array([_note("missing", months=m) for m in f["missing"].astype(str)],
+                               dtype=object)))
     if timeliness is not None:
         parts.append(_flag_rows(
             timeliness, timeliness["flag"].fillna(False).to_numpy(dtype=bool), "timeliness",
             "monthly_reports", "timeliness",
-            lambda f: ("late " + f["late_months"].astype(str)).to_numpy(dtype=object)))
+            lambda f: np.array([_note("late", months=m) for m in f["late_months"].astype(str)],
+                               dtype=object)))
     if values is not None:
         parts.append(_flag_rows(
             values, values["flag"].fillna(False).to_numpy(dtype=bool), "value_completeness",
             lambda f: f["column"].to_numpy(dtype=object), "share",
-            lambda f: np.array([f"{p} of {c} cells filled" for p, c in
+            lambda f: np.array([_note("cells", present=f"{p}", cells=f"{c}") for p, c in
                                 zip(f["present"], f["cells"], strict=True)], dtype=object)))
     if sex_ratio is not None:
         parts.append(_flag_rows(
@@ -957,15 +960,17 @@ def completeness_flags(*, completeness: pd.DataFrame | None = None,
             "sex_ratio_plausibility",
             lambda f: np.where(f["order"] == "all", "sex_ratio_at_birth",
                                "sex_ratio_at_birth_" + f["order"].astype(str)), "p_value",
-            lambda f: np.array([f"{m} boys, {g} girls: sex ratio {r:.1f} ({lo:.1f}-{hi:.1f}) "
-                                f"against {ref:g}" for m, g, r, lo, hi, ref in
+            lambda f: np.array([_note("sex_ratio", boys=f"{m}", girls=f"{g}", ratio=f"{r:.1f}",
+                                      lower=f"{lo:.1f}", upper=f"{hi:.1f}",
+                                      reference=f"{ref:g}") for m, g, r, lo, hi, ref in
                                 zip(f["male"], f["female"], f["sex_ratio"], f["lower"],
                                     f["upper"], f["reference"], strict=True)], dtype=object)))
     if heaping is not None:
         parts.append(_flag_rows(
             heaping, heaping["flag"].fillna(False).to_numpy(dtype=bool), "age_heaping",
             "whipple_index", "whipple",
-            lambda f: np.array([f"Whipple {w:.1f} ({lo:.1f}-{hi:.1f}) over ages {a}"
+            lambda f: np.array([_note("heaping", whipple=f"{w:.1f}", lower=f"{lo:.1f}",
+                                      upper=f"{hi:.1f}", ages=f"{a}")
                                 for w, lo, hi, a in zip(f["whipple"], f["lower"], f["upper"],
                                                         f["ages"], strict=True)],
                                dtype=object)))

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import periods as pr
 from ..intervals import check_confidence, proportion_confint, sex_ratio_test
+from .notes import note as _note
 
 __all__ = ["agreement_values", "compare_sources", "source_flags"]
 
@@ -342,8 +343,9 @@ def source_flags(compared: pd.DataFrame) -> pd.DataFrame:
     f = compared[compared["flag"].fillna(False).to_numpy(dtype=bool)]
     tol, ratio = f["threshold"].to_numpy(dtype=float), f["ratio"].to_numpy(dtype=float)
     bound = np.where(ratio < 1, 1 - tol, 1 + tol)  # the bound the ratio crossed
-    note = [f"register {r} vs other {o}: ratio {x:.3f} ({c:.0%} CI {lo:.3f}-{hi:.3f}) "
-            f"outside 1 ± {t:g}" for r, o, x, lo, hi, t, c in
+    note = [_note("sources", register=f"{r}", other=f"{o}", ratio=f"{x:.3f}",
+                  confidence=f"{c:.0%}", lower=f"{lo:.3f}", upper=f"{hi:.3f}",
+                  tolerance=f"{t:g}") for r, o, x, lo, hi, t, c in
             zip(f["register"], f["other"], f["ratio"], f["lower"], f["upper"],
                 f["threshold"], f["confidence"], strict=True)]
     return pd.DataFrame({"unit": f["unit"].astype("string").to_numpy(),
