@@ -1918,8 +1918,8 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     (:mod:`fpanalysis.quality.notes`) is written in Chinese around the very same numbers; a
     note of any other origin is shown as written. With ``disclosure="public"`` the figure of
     a flag on a sensitive count or indicator (infant deaths and mortality, compliant births
-    and compliance) shows the withheld mark: a flag carries no counts to tell a small one
-    from a large one."""
+    and compliance) and its note, which repeats the figure, show the withheld mark: a flag
+    carries no counts to tell a small one from a large one."""
     from . import quality
 
     if language not in ("zh", "en"):
@@ -1950,7 +1950,11 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
             [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)], dtype=object)),
         ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
-        ("说明", "note")[i]: _flag_notes(f["note"], language),
+        # a note repeats the figure (a compliance rate against the county's, an audit's
+        # false share): withheld with it
+        ("说明", "note")[i]: np.where(hidden, rule.withheld,
+                                     np.asarray(_flag_notes(f["note"], language),
+                                                dtype=object)),
     }, index=_unit_index(unit, units, language))
 
 

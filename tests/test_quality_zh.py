@@ -196,3 +196,25 @@ def test_sample_report_quality_section_in_chinese(crafted):
     card = report.quality_table(flags, units, language="zh")
     cells = [str(x) for x in card.to_numpy().ravel()] + list(card.columns) + list(card.index)
     assert not any(re.search(r"[A-Za-z]{2,}", x) for x in cells)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_public_flag_table_withholds_the_note_with_the_figure(language):
+    # a funnel flag on compliance: its note repeats the unit's rate against the county's
+    # (76.06 against 91.68), which the figure column withholds; an audit flag on compliant
+    # births gives the re-check's false share. Both notes are withheld with their figure;
+    # a flag on births keeps its note.
+    frame = pd.concat([
+        flag("compliance_rate", "76.06 against the county's 91.68 (95 % limits 82-99.5, "
+             "widened for over-dispersion)", check="funnel"),
+        flag("births_compliant", "7 false of 24 re-checked (false share 29.2%, exact "
+             "interval 12.6%-51.1%)"),
+        flag("births", "8 false of 22 re-checked (false share 36.4%, exact interval "
+             "17.2%-59.3%)", unit="B")], ignore_index=True)
+    t = report.flag_table(frame, None, language=language, disclosure="public")
+    note = t.columns[-1]
+    figure = t.columns[3]
+    assert t[figure].tolist()[:2] == ["[c]", "[c]"] and t[note].tolist()[:2] == ["[c]", "[c]"]
+    assert "36.4%" in t[note].iloc[2]
+    internal = report.flag_table(frame, None, language=language, disclosure="internal")
+    assert "76.06" in internal[note].iloc[0] and "29.2%" in internal[note].iloc[1]
