@@ -283,6 +283,16 @@ known: deaths_infant, births_outside
     if units is not None:
         _check_frame(units, "units", ("unit", "parent"),
                      "the columns unit and parent (the hierarchy)")
+        from .hierarchy import _cycles
+
+        codes = units["unit"].astype(object).map(str).reset_index(drop=True)
+        up = units["parent"].astype(object).where(units["parent"].notna(), "").map(str) \
+            .str.strip().reset_index(drop=True)
+        cycles = _cycles(codes, up, (~up.isin(set(codes)) & (up != "")).to_numpy())
+        if cycles:  # sums up a cycle never end: no plan could be made
+            chain = cycles[min(cycles)]
+            raise ValueError(f"a disclosure plan needs a tree of units; the parents go round "
+                             f"in a cycle: {chain}")
         if counts is not None:  # a unit outside the hierarchy would be planned alone
             known = set(units["unit"])
             stray = [u for u in pd.unique(counts["unit"]) if u not in known]

@@ -631,7 +631,7 @@ def _check_keys(data: pd.DataFrame) -> None:
         return
     dup = data.duplicated(keys).to_numpy()
     if dup.any():
-        first = data.loc[dup, keys].astype(str).iloc[0].tolist()
+        first = [str(v) for v in data.loc[dup, keys].iloc[0].tolist()]
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(keys)}), e.g. ({', '.join(first)})")
 

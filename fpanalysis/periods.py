@@ -612,7 +612,7 @@ def rollup(
         raise ValueError("counts have rows without a period")
     if by and has_duplicate_keys(counts, by + [period]):  # by=[]: every key summed together
         dup = counts.duplicated(by + [period])
-        first = counts.loc[dup, by + [period]].astype(str).iloc[0].tolist()
+        first = [str(v) for v in counts.loc[dup, by + [period]].iloc[0].tolist()]
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for "
                          f"({', '.join(by + [period])}), e.g. ({', '.join(first)})")
     sub_code, sub_uniq = pd.factorize(per)

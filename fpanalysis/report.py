@@ -648,7 +648,7 @@ def _one_period(data: pd.DataFrame, what: str) -> None:
 def _duplicates(data: pd.DataFrame, keys: list[str], what: str) -> None:
     dup = data.duplicated(keys, keep=False).to_numpy()
     if dup.any():
-        first = data.loc[dup, keys].astype(str).iloc[0].tolist()
+        first = [str(v) for v in data.loc[dup, keys].iloc[0].tolist()]
         raise ValueError(f"{what} needs one row per {' and '.join(keys)}; "
                          f"{'/'.join(first)} appears more than once")
 

@@ -179,3 +179,32 @@ def test_attainment_heatmap_of_no_rows_is_not_a_key_error():
     fig = plots.attainment_heatmap(current.iloc[:0], units=units)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["本期无适用的考核目标"]
+
+
+# --- 4. defects that were there before this session -------------------------------------------
+
+@pytest.mark.parametrize("parents, chain", [(["a", "c", "c"], "c -> a -> c"),
+                                            ([None, "a", "c"], "a -> a")])
+def test_a_hierarchy_that_goes_round_is_refused_by_name(parents, chain):
+    # before: a cycle gave "the published tables contradict each other" and a unit that was
+    # its own parent was planned alone (the county then showed no data)
+    units = pd.DataFrame({"unit": ["c", "a", "b"], "name": ["c", "a", "b"], "parent": parents,
+                          "level": ["county", "township", "township"]})
+    counts = pd.DataFrame({"unit": ["a", "b"], "period": pd.PeriodIndex(["2024-01"] * 2,
+                                                                        freq="M"),
+                           "births": [5, 5], "births_compliant": [5, 5],
+                           "deaths_infant": [1, 2]})
+    with pytest.raises(ValueError, match=f"the parents go round in a cycle: {chain}"):
+        report.disclosure("public", counts=counts, units=units, periods=["2024Q1"])
+
+
+def test_a_duplicate_row_without_a_unit_code_is_named_not_a_type_error():
+    # before (pandas 3): TypeError "sequence item 0: expected str instance, float found"
+    counts = pd.DataFrame({"unit": [None, None, "A"],
+                           "period": pd.PeriodIndex(["2024-01"] * 3, freq="M"),
+                           "births": [1, 2, 3], "population": [10, 10, 10]})
+    for call in (lambda: pr.rollup(counts, "Q"),
+                 lambda: ind.compute(counts, "crude_birth_rate", period="2024Q1")):
+        with pytest.raises(ValueError, match=r"1 duplicate row\(s\) for \(unit, period\), "
+                                             r"e\.g\. \(nan, 2024-01\)"):
+            call()

@@ -88,7 +88,7 @@ def _check_monthly(counts: pd.DataFrame) -> None:
                          + ", ".join(repr(c) for c in sorted(spaced)[:5]))
     dup = counts.duplicated(["unit", "period"]).to_numpy()
     if dup.any():
-        first = counts.loc[dup, ["unit", "period"]].astype(str).iloc[0].tolist()
+        first = [str(v) for v in counts.loc[dup, ["unit", "period"]].iloc[0].tolist()]
         raise ValueError(f"counts have {int(dup.sum())} duplicate row(s) for (unit, period), "
                          f"e.g. ({', '.join(first)})")
 
