@@ -164,16 +164,16 @@ def _png(fig: Figure) -> bytes:
         fig.dpi = dpi
         fig.set_facecolor(face)
         canvas.draw()
-        box = (fig.get_tightbbox(canvas.get_renderer()).padded(pad)
-               if rc["savefig.bbox"] == "tight" else fig.bbox_inches)
+        tight = fig.get_tightbbox(canvas.get_renderer())
+        box = tight.padded(pad) if rc["savefig.bbox"] == "tight" else fig.bbox_inches
         pixels = np.asarray(canvas.buffer_rgba())
     finally:
         fig.set_facecolor(old_face)
         fig.dpi = old_dpi
         fig.set_canvas(old_canvas)
     whole = fig.bbox_inches
-    if (box.x0 < whole.x0 - 1e-9 or box.y0 < whole.y0 - 1e-9 or box.x1 > whole.x1 + 1e-9
-            or box.y1 > whole.y1 + 1e-9):
+    if (tight.x0 < whole.x0 - 1e-9 or tight.y0 < whole.y0 - 1e-9
+            or tight.x1 > whole.x1 + 1e-9 or tight.y1 > whole.y1 + 1e-9):
         # something drawn beyond the figure's edge (a legend anchored outside the axes,
         # text at x > 1): the canvas holds no pixels for it, savefig draws it in
         return _savefig_png(fig)

@@ -199,9 +199,9 @@ def test_view_numbers_by_hand(data):
     assert r["unit"].tolist() == ["11", "12", "13"]
     np.testing.assert_allclose(r["value"], [15.0, np.nan, 20.0])
     assert r["note"].astype(str).tolist()[1] == "not reported: 5 of 6 months, 2024-05 missing"
-    # the table: the chosen units (named), in the order chosen, 西镇 with NA
+    # the table: the chosen units (named), in the order chosen, 西镇 without a figure (—)
     assert v.table.index.tolist() == ["西镇", "东镇"]
-    np.testing.assert_allclose(v.table.iloc[:, 0].astype(float), [np.nan, 15.0])
+    assert v.table.iloc[:, 0].tolist() == ["—", 15.0]
     # notes: the whole range, then each period; 西镇 in H1 and in Q2
     assert v.notes.index.tolist() == [("2024H1", "西镇"), ("2024Q2", "西镇")]
     # funnel over 11 and 13 pooled: (273 + 364) / (18200 + 18200) x 1000 = 17.5
