@@ -330,3 +330,23 @@ def test_four_quarters_with_one_broken_render_the_other_three(capsys, tmp_path):
     assert {q: r["status"] for q, r in rec.items()} == {
         "2024Q1": "skipped", "2024Q2": "skipped", "2024Q3": "skipped", "2024Q4": "failed"}
     assert err[-2] == f"failed 2024Q4: {why}"
+
+
+def test_the_executed_notebook_holds_every_cells_state_without_a_save_per_cell(tmp_path):
+    # the report's papermill engine writes the notebook when the run starts and ends (and
+    # every 30 s), not twice per cell: the notebook written at the end must still say, cell
+    # by cell, what papermill records (completed, a duration), and keep every output; a
+    # failed run's notebook is covered by test_a_failing_notebook_does_not_stop_the_others
+    from fpanalysis import report
+
+    nb = tiny_notebook(tmp_path / "nb")
+    html = report.render(nb, period="2024Q3", data_dir=SAMPLE, output_dir=tmp_path / "r")
+    done = nbformat.read(html.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in done.cells if c.cell_type == "code"]
+    assert code and all(c.metadata.papermill["status"] == "completed" for c in code)
+    assert all(c.metadata.papermill["duration"] is not None for c in code)
+    assert done.metadata.papermill["duration"] is not None
+    source = nbformat.read(nb, as_version=4)
+    assert len(done.cells) == len(source.cells) + 1  # papermill's injected parameters
+    printed = [o.get("text", "") for c in code for o in c.outputs]
+    assert "report for 2024Q3\n" in printed
