@@ -855,21 +855,15 @@ def _readable_gaps(wide: pd.DataFrame) -> pd.DataFrame:
     no girls), not pandas' "NaN" and "inf"; its other figures keep two decimals."""
     out = wide.copy()
     for c in out.columns:
-        col = out[c]
-        if col.dtype == object:
-            num = pd.to_numeric(col.where(col.map(lambda v: isinstance(v, float))),
-                                errors="coerce")
-            is_float = col.map(lambda v: isinstance(v, float)).to_numpy(dtype=bool)
-        else:
-            num = col.astype(float)
-            is_float = np.ones(len(col), dtype=bool)
-        x = num.to_numpy(dtype=float)
-        gap = is_float & ~np.isfinite(x)
+        values = out[c].to_numpy(dtype=object)
+        is_float = np.array([isinstance(v, float) for v in values], dtype=bool)
+        x = np.where(is_float, values, 0.0).astype(float)  # marks ("[c]") count as finite
+        gap = ~np.isfinite(x)
         if not gap.any():
             continue
         text = np.where(np.isnan(x), "—", np.where(x > 0, "∞", "-∞")).astype(object)
-        shown = col.astype(object).map(lambda v: round(v, 2) if isinstance(v, float) else v)
-        out[c] = np.where(gap, text, shown.to_numpy(dtype=object))
+        shown = [round(v, 2) if f else v for v, f in zip(values, is_float, strict=True)]
+        out[c] = np.where(gap, text, np.asarray(shown, dtype=object))
     return out
 
 
@@ -1439,10 +1433,7 @@ def _drop_redraws(table: pd.DataFrame, evaluated: pd.DataFrame | None, rule: Dis
     and see which reproduces the published shares (this session's second adversarial pass:
     东林镇's bottom-tier share in 2024Q4 was 12.2, 13.5, 14.3, 17.7 or 21.6 % as its births
     outside policy were 0-4; the published 17.7 gave 3). The internal edition keeps them."""
-    if evaluated is None or table.empty:
-        return table
-    sens = evaluated["indicator"].astype(str).isin(rule.indicators()).to_numpy(dtype=bool)
-    if not sens.any():
+    if table.empty or not redraws_hidden(rule, evaluated):
         return table
     gone = [c[i] for c in _REDRAW_COLUMNS] + list(pooled)
     return table.drop(columns=[c for c in gone if c in table.columns])

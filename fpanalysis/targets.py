@@ -2090,20 +2090,10 @@ def rank_uncertainty(
                          "score would rest on missing counts)")
     unit_codes = pd.Series(sorted(observed.index.astype(str)))
     n_units = len(unit_codes)
-    if draws == 0:  # the observed scores and ranks alone: no redraw column
-        obs_units = observed.reindex(unit_codes)
-        out = pd.DataFrame({
-            "unit": unit_codes, "period": str(p),
-            "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
-            "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
-            "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
-            **{c: np.full(n_units, np.nan) for c in _UNCERTAINTY
-               if c not in ("unit", "period", "score", "rank", "not_reported", "vetoed",
-                            "draws", "seed")},
-            "draws": 0, "seed": seed})
-        out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
-        out.attrs.update(_RANK_SET_ATTRS)
-        return out
+    if draws == 0:  # the observed scores and ranks alone: every redraw column missing
+        return _uncertainty_frame(observed.reindex(unit_codes), unit_codes, p, {
+            c: np.full(n_units, np.nan) for c in _UNCERTAINTY if c not in _OBSERVED},
+            draws, seed)
     total = np.zeros((draws, n_units))
     vetoed = np.zeros((draws, n_units), dtype=bool)
     sums_of: dict[str, tuple[pd.DataFrame, dict[str, ind.Indicator]]] = {}
@@ -2170,19 +2160,31 @@ def rank_uncertainty(
         sets = {c: np.ones(n_units, dtype=int) for c in _SET_COLUMNS}
     ranks = _rank_min(-total)
     from_bottom = _rank_min(total)
-    out = pd.DataFrame({
-        "unit": unit_codes, "period": str(p),
-        "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
-        "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
-        "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
+    return _uncertainty_frame(obs_units, unit_codes, p, {
         "p_vetoed": vetoed.mean(axis=0),
         "median_rank": np.median(ranks, axis=0),
         "draw_rank_lower": np.quantile(ranks, 0.025, axis=0, method="lower"),
         "draw_rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
         **{c: sets[c] for c in _SET_COLUMNS},
         "p_top": (ranks <= k).mean(axis=0), "p_bottom": (from_bottom <= k).mean(axis=0),
-        "draws": draws, "seed": seed,
-    })
+    }, draws, seed)
+
+
+#: Columns of :func:`rank_uncertainty` that come from the observed evaluation, not redraws.
+_OBSERVED = ("unit", "period", "score", "rank", "not_reported", "vetoed", "draws", "seed")
+
+
+def _uncertainty_frame(obs_units: pd.DataFrame, unit_codes: pd.Series, p: object,
+                       redrawn: Mapping[str, np.ndarray], draws: int, seed: int
+                       ) -> pd.DataFrame:
+    """The :func:`rank_uncertainty` table: the observed scores and ranks (``obs_units``, by
+    unit code), the columns made from redraws, sorted by rank."""
+    out = pd.DataFrame({
+        "unit": unit_codes, "period": str(p),
+        "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
+        "not_reported": obs_units["not_reported"].to_numpy(dtype=bool),
+        "vetoed": obs_units["vetoed"].to_numpy(dtype=bool),
+        **redrawn, "draws": draws, "seed": seed})
     out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
     out.attrs.update(_RANK_SET_ATTRS)
     return out
