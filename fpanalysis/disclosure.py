@@ -285,9 +285,15 @@ known: deaths_infant, births_outside
                      "the columns unit and parent (the hierarchy)")
         from .hierarchy import _cycles
 
+        twice = units["unit"][units["unit"].duplicated()]
+        if len(twice):
+            raise ValueError(f"a disclosure plan needs each unit once in the units; "
+                             f"{', '.join(map(repr, pd.unique(twice)[:5]))} appear(s) more "
+                             "than once")
+        # codes as the plan reads them (a parent "C " is not the unit "C": a top unit)
         codes = units["unit"].astype(object).map(str).reset_index(drop=True)
         up = units["parent"].astype(object).where(units["parent"].notna(), "").map(str) \
-            .str.strip().reset_index(drop=True)
+            .reset_index(drop=True)
         cycles = _cycles(codes, up, (~up.isin(set(codes)) & (up != "")).to_numpy())
         if cycles:  # sums up a cycle never end: no plan could be made
             chain = cycles[min(cycles)]

@@ -816,7 +816,7 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     records = recorded(data)
     for c in ["value", "lower", "upper"]:  # a column with marks is text: show 2 decimals
         if c in data.columns and data[c].dtype == object:
-            data[c] = data[c].map(lambda v: round(v, 2) if isinstance(v, float) else v)
+            data[c] = data[c].map(lambda v: _two_decimals(v) if isinstance(v, float) else v)
     if indicators is not None:
         absent = [k for k in indicators if k not in set(data["indicator"].astype(str))]
         if absent:
@@ -849,6 +849,14 @@ def indicator_table(results: pd.DataFrame, units: pd.DataFrame | None = None, *,
     return wide
 
 
+def _two_decimals(v: float) -> float:
+    """A figure of a text column (one holding marks) as shown: two decimals, or two
+    significant digits where two decimals would show a non-zero figure as 0 (a TFR lower
+    limit of 0.0024 is not a bound of zero)."""
+    r = round(v, 2)
+    return float(f"{v:.2g}") if r == 0 and v != 0 and np.isfinite(v) else r
+
+
 def _readable_gaps(wide: pd.DataFrame) -> pd.DataFrame:
     """A column with a missing or infinite figure shows "—" (no data, or a rate without a
     denominator: a third-child sex ratio where no third child was born) and "∞" (boys but
@@ -862,7 +870,7 @@ def _readable_gaps(wide: pd.DataFrame) -> pd.DataFrame:
         if not gap.any():
             continue
         text = np.where(np.isnan(x), "—", np.where(x > 0, "∞", "-∞")).astype(object)
-        shown = [round(v, 2) if f else v for v, f in zip(values, is_float, strict=True)]
+        shown = [_two_decimals(v) if f else v for v, f in zip(values, is_float, strict=True)]
         out[c] = np.where(gap, text, np.asarray(shown, dtype=object))
     return out
 
@@ -1338,7 +1346,12 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                          f"table ranks {len(data)} unit(s) in {data['period'].iloc[0]}; pass "
                          "the period's targets.assess output (a selection that matched "
                          "nothing cannot tell which scores would give a withheld target away)")
-    if not redraws_hidden(rule, evaluated):
+    # the indicators the scores rest on (rank_uncertainty records them), else evaluated's
+    scored = {k for f in (uncertainty, pooled) if f is not None
+              for k in f.attrs.get("indicators", ())}
+    hidden = redraws_hidden(rule, evaluated) or (
+        rule.public and bool(scored & set(rule.indicators())))
+    if not hidden:
         for name, frame in (("uncertainty", uncertainty), ("pooled", pooled)):
             if frame is not None and "draws" in frame and (frame["draws"] == 0).any():
                 raise ValueError(
@@ -1348,18 +1361,26 @@ def league_table(uncertainty: pd.DataFrame, scores: pd.DataFrame | None = None,
                     "are left out")
     if rule.public:
         table = _withhold_league(table, data, rule, evaluated, counts, units, pooled_cols, i)
-        table = _drop_redraws(table, evaluated, rule, pooled_cols, i)
+        table = _drop_redraws(table, hidden, pooled_cols, i)
     return _no_target(table, uncertainty.empty, language)
 
 
-def redraws_hidden(disclosure: str | Disclosure, evaluated: pd.DataFrame | None) -> bool:
+def redraws_hidden(disclosure: str | Disclosure, evaluated: pd.DataFrame | None,
+                   scheme=None, periods: Sequence[object] = ()) -> bool:
     """Whether :func:`league_table` leaves out every figure made from redraws: in a public
-    edition where the scheme has a target on a sensitive count (``evaluated``, the period's
-    :func:`targets.assess` output, holds one); see :func:`_drop_redraws`."""
+    edition where the scheme has a target on a sensitive count in the periods ranked
+    (``evaluated``, the period's :func:`targets.assess` output, holds one, or the
+    ``scheme`` has one applying to one of ``periods``); see :func:`_drop_redraws`."""
     rule = _rule(disclosure)
-    if not rule.public or evaluated is None or len(evaluated) == 0:
+    if not rule.public:
         return False
-    return bool(evaluated["indicator"].astype(str).isin(rule.indicators()).any())
+    sensitive = set(rule.indicators())
+    if scheme is not None and any(str(t.indicator) in sensitive for p in periods
+                                  for t in scheme.applicable(pr.parse(p))):
+        return True
+    if evaluated is None or len(evaluated) == 0:
+        return False
+    return bool(evaluated["indicator"].astype(str).isin(sensitive).any())
 
 
 def league(counts: pd.DataFrame, scheme, period: object, *,
@@ -1375,8 +1396,9 @@ def league(counts: pd.DataFrame, scheme, period: object, *,
     Where the table shows no figure made from redraws (:func:`redraws_hidden`: a public
     edition of a scheme with a target on a sensitive count), none is made: the period is
     ranked on its observed scores (``draws=0``) and the pooled period, whose columns the
-    table leaves out too, is not ranked. The table is the same as with the redraws made and
-    dropped; the report saves their cost (0.3 s a period at county scale).
+    table leaves out too, is not ranked; nor is a pooled period one of whose own targets
+    (a year-to-date target, say) is on a sensitive count. The table is the same as with the
+    redraws made and dropped; the report saves their cost (0.3 s a period at county scale).
 
     Parameters
     ----------
@@ -1392,7 +1414,7 @@ def league(counts: pd.DataFrame, scheme, period: object, *,
     from . import targets as tg
 
     if isinstance(pooled, pd.DataFrame):
-        raise TypeError(f"league: pooled is a period label (e.g. '2024' or '2024Q1..2024Q3'), "
+        raise TypeError(f"league: pooled is a period label (e.g. '2024' or '2024-01/2024-09'), "
                         f"not {type(pooled).__name__}; for a rank_uncertainty result use "
                         "league_table")
     # the same checks whether or not the redraws are made
@@ -1403,15 +1425,16 @@ def league(counts: pd.DataFrame, scheme, period: object, *,
     p = pr.parse(period)
     if pooled is not None:
         check_period(counts, pr.parse(pooled), source="the counts (pooled)")
-    rule = _rule(disclosure)
-    sensitive = set(rule.indicators()) if rule.public else set()
-    hidden = redraws_hidden(rule, evaluated) or any(
-        str(t.indicator) in sensitive for t in scheme.applicable(p))
-    n = 0 if hidden else int(draws)
+    hidden = redraws_hidden(disclosure, evaluated, scheme, [p])
     uncertainty = tg.rank_uncertainty(counts, scheme, period=period, values=values,
-                                      units=units, draws=n, seed=seed)
-    ranked = None if pooled is None or hidden else tg.rank_uncertainty(
-        counts, scheme, period=pooled, values=values, units=units, draws=n, seed=seed)
+                                      units=units, draws=0 if hidden else int(draws),
+                                      seed=seed)
+    # the pooled period is ranked only where its redraws can be shown: none of its targets
+    # (a year-to-date target too) on a sensitive count
+    ranked = None if pooled is None or hidden or redraws_hidden(
+        disclosure, None, scheme, [pooled]) else tg.rank_uncertainty(
+        counts, scheme, period=pooled, values=values, units=units, draws=int(draws),
+        seed=seed)
     return league_table(uncertainty, scores, units, pooled=ranked, language=language,
                         disclosure=disclosure, evaluated=evaluated, counts=counts)
 
@@ -1424,8 +1447,8 @@ _REDRAW_COLUMNS = (("95%名次置信集", "95% rank confidence set"),
                    ("重抽后列占比%", "bottom k in redraws %"))
 
 
-def _drop_redraws(table: pd.DataFrame, evaluated: pd.DataFrame | None, rule: Disclosure,
-                  pooled: list[str], i: int) -> pd.DataFrame:
+def _drop_redraws(table: pd.DataFrame, hidden: bool, pooled: list[str], i: int
+                  ) -> pd.DataFrame:
     """A public league table without the figures made from redraws (rank sets, redraw
     ranges and shares, the pooled period's rank and set) where the scheme has a target on a
     sensitive count: the redraws start from the true counts, suppressed ones included, so
@@ -1433,7 +1456,7 @@ def _drop_redraws(table: pd.DataFrame, evaluated: pd.DataFrame | None, rule: Dis
     and see which reproduces the published shares (this session's second adversarial pass:
     东林镇's bottom-tier share in 2024Q4 was 12.2, 13.5, 14.3, 17.7 or 21.6 % as its births
     outside policy were 0-4; the published 17.7 gave 3). The internal edition keeps them."""
-    if table.empty or not redraws_hidden(rule, evaluated):
+    if table.empty or not hidden:
         return table
     gone = [c[i] for c in _REDRAW_COLUMNS] + list(pooled)
     return table.drop(columns=[c for c in gone if c in table.columns])
@@ -1820,27 +1843,44 @@ def quality_table(flags: pd.DataFrame, units: pd.DataFrame, *, level: str = "tow
     """The data-quality scorecard (:func:`fpanalysis.quality.scorecard`) for display: one
     row per unit of ``level`` (its name the index), one column per check run; ✓ nothing
     found, — not assessable (the unit did not report for the check's window), ✗ an extreme
-    and ! a moderate flag with the figure that raised it. With ``disclosure="public"`` a
-    unit and check with a flag on a sensitive count or indicator shows the mark without
-    the figure (``"✗ [c]"``)."""
+    and ! a moderate flag with the figure that raised it. With ``disclosure="public"`` the
+    flags on a sensitive count or indicator are left out (:func:`_public_flags`) and the
+    header says so: a cell then judges the other items of its check."""
     from . import quality
 
     if language not in ("zh", "en"):
         raise ValueError(f"language must be 'zh' or 'en', got {language!r}")
     rule = _rule(disclosure)
-    card = quality.scorecard(flags, units, level=level, language=language)
+    card = quality.scorecard(_public_flags(flags, rule), units, level=level,
+                             language=language)
     table = card.drop(columns=card.columns[0])
-    hit = flags[flags["indicator"].astype(str).isin(_sensitive_items(rule))]
-    for name in pd.unique(hit["check"]):  # a few checks
-        if name in table.columns:
-            rows = table.index.isin(set(hit.loc[hit["check"] == name, "unit"]))
-            cell = table[name].astype(object)
-            first = cell.astype(str).str.split(" ").str[0]
-            table[name] = cell.where(~rows | ~first.isin(["✗", "!"]),
-                                     first + " " + rule.withheld)
     table.index = _unit_index(pd.Series(card.index), units, language)
-    table.columns = [_check_label(c, language) for c in table.columns]
+    table.columns = pd.Index([_check_label(c, language) for c in table.columns],
+                             name=_FLAGS_WITHHELD[0 if language == "zh" else 1]
+                             if rule.public else None)
     return table
+
+
+#: What a public data-quality table says, in its header, of the flags it leaves out (zh, en):
+#: whether such a check flagged a unit would tell a suppressed count (:func:`_public_flags`).
+_FLAGS_WITHHELD = ("公开版：不含婴儿死亡、政策外出生的检查",
+                   "public edition: checks of infant deaths and births outside policy left out")
+
+
+def _public_flags(flags: pd.DataFrame, rule: Disclosure) -> pd.DataFrame:
+    """The data-quality flags a public edition shows: none on a sensitive count or indicator
+    (:func:`_sensitive_items`, read without stray spaces or capitals). Withholding the
+    figure is not enough: a flag bounds its figure by its threshold, and even its presence
+    does (西城镇's compliance above the funnel's upper limit, 99.9 % with 17 births, says no
+    birth was outside policy). The flags keep the ``check_all`` record of what was run."""
+    if not rule.public:
+        return flags
+    key = flags["indicator"].astype(str).str.strip().str.lower()
+    keep = ~key.isin(_sensitive_items(rule)).to_numpy(dtype=bool)
+    out = flags[keep]
+    out.attrs = {**flags.attrs, "rows": int(keep.sum())} if "rows" in flags.attrs \
+        else dict(flags.attrs)
+    return out
 
 
 #: Items of data-quality flags that are neither an indicator nor a count column.
@@ -1888,7 +1928,7 @@ def _flag_notes(notes: pd.Series, language: str) -> np.ndarray:
     any other note left as written (never half translated)."""
     from .quality.notes import parse
 
-    text = notes.fillna("").astype(str)
+    text = notes.astype(object).where(notes.notna(), "").astype(str)
     if language != "zh":
         return text.to_numpy()
     out = {}
@@ -1908,10 +1948,10 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
     note. In Chinese the item is named as elsewhere in the report (the counts table's header,
     the indicator's name) and each note a check wrote from a template
     (:mod:`fpanalysis.quality.notes`) is written in Chinese around the very same numbers; a
-    note of any other origin is shown as written. With ``disclosure="public"`` the figure of
-    a flag on a sensitive count or indicator (infant deaths and mortality, compliant births
-    and compliance) and its note, which repeats the figure, show the withheld mark: a flag
-    carries no counts to tell a small one from a large one."""
+    note of any other origin is shown as written. With ``disclosure="public"`` the flags on
+    a sensitive count or indicator (infant deaths and mortality, compliant births and
+    compliance) are left out and the header says so (:func:`_public_flags`): a flag's
+    figure, threshold, note and very presence bound the count."""
     from . import quality
 
     if language not in ("zh", "en"):
@@ -1927,27 +1967,25 @@ def flag_table(flags: pd.DataFrame, units: pd.DataFrame | None = None, *,
                          f"{', '.join(missing)}")
     i = 0 if language == "zh" else 1
     rule = _rule(disclosure)
-    f = flags[flags["severity"].isin(list(severity))]
-    hidden = f["indicator"].astype(str).isin(_sensitive_items(rule)).to_numpy(dtype=bool)
+    f = _public_flags(flags, rule)
+    f = f[f["severity"].isin(list(severity))]
     pooled = f["unit"].astype(str) == quality.POOLED  # an audit's county-wide estimate
     unit = f["unit"].astype(object).where(~pooled.to_numpy(),
                                           ("全县（合并）", "county (pooled)")[i])
-    return pd.DataFrame({
+    table = pd.DataFrame({
         ("期间", "period")[i]: f["period"].astype(str).to_numpy(),
         ("检查", "check")[i]: [_check_label(c, language) for c in f["check"]],
         ("项目", "item")[i]: f["indicator"].astype(str).map(
             {k: _flag_item(k, language) for k in pd.unique(f["indicator"].astype(str))}
         ).to_numpy(dtype=object),
-        ("数值", "figure")[i]: np.where(hidden, rule.withheld, np.array(
-            [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)], dtype=object)),
+        ("数值", "figure")[i]: [f"{x:.3g}" for x in f["figure"].to_numpy(dtype=float)],
         ("阈值", "threshold")[i]: [f"{x:.3g}" for x in f["threshold"].to_numpy(dtype=float)],
         ("程度", "severity")[i]: [_SEVERITY_LABELS[x][i] for x in f["severity"]],
-        # a note repeats the figure (a compliance rate against the county's, an audit's
-        # false share): withheld with it
-        ("说明", "note")[i]: np.where(hidden, rule.withheld,
-                                     np.asarray(_flag_notes(f["note"], language),
-                                                dtype=object)),
+        ("说明", "note")[i]: _flag_notes(f["note"], language),
     }, index=_unit_index(unit, units, language))
+    if rule.public:
+        table.columns.name = _FLAGS_WITHHELD[i]
+    return table
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
@@ -1967,7 +2005,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
     sheet of that language (``"人口变动"``); other names are kept.
 
     A table's index is written only when it means something: a named index (the unit names
-    of the display tables) or a MultiIndex. A plain 0..n row number is never written; a
+    of the display tables), a MultiIndex, or labels (the indicator names of a transposed
+    table). A plain row number (an unnamed integer index) is never written; a
     table with MultiIndex columns and such an index gets flat "a / b" column names instead.
     Periods, dekads and spans are written as their labels ("2024Q3").
     """
@@ -2003,7 +2042,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | Path, *,
                     frame[c] = frame[c].map(
                         lambda v: str(v) if isinstance(v, (pd.Period, pr.Dekad, pr.Span)) else v)
             keep_index = isinstance(frame.index, pd.MultiIndex) \
-                or any(n is not None for n in frame.index.names)
+                or any(n is not None for n in frame.index.names) \
+                or not pd.api.types.is_integer_dtype(frame.index.dtype)
             if not keep_index and isinstance(frame.columns, pd.MultiIndex):
                 frame.columns = [" / ".join(str(x) for x in c) for c in frame.columns]
             frame.to_excel(writer, sheet_name=name[:31], index=keep_index)
@@ -2286,9 +2326,11 @@ def render(
 @functools.cache
 def _papermill_engine() -> str:
     """The name of papermill's nbclient engine, registered (once) with a manager that
-    writes the executed notebook when the run starts and ends (failed or not) and every 30
-    seconds between (papermill's autosave), not twice per cell: a report of 25 cells wrote
-    its growing notebook (up to 0.7 MB with the figures) 50 times, 0.2 s of a 4 s report."""
+    writes the executed notebook when the run starts and ends (failed or not), as each cell
+    starts (so that a run killed in a hung cell shows which one, with every output before
+    it) and every 30 seconds when output arrives (papermill's autosave), but not again as
+    each cell completes: the next cell's start or the end writes that. Papermill wrote the
+    growing notebook (up to 0.7 MB with the figures) twice per cell."""
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     name = "fpanalysis"
@@ -2307,9 +2349,6 @@ def _papermill_engine() -> str:
             finally:
                 self._quiet = False
             self.autosave_cell()  # still written when 30 s have passed
-
-        def cell_start(self, cell, cell_index=None, **kwargs):
-            self._without_saving(super().cell_start, cell, cell_index, **kwargs)
 
         def cell_complete(self, cell, cell_index=None, **kwargs):
             self._without_saving(super().cell_complete, cell, cell_index, **kwargs)

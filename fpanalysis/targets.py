@@ -2093,7 +2093,7 @@ def rank_uncertainty(
     if draws == 0:  # the observed scores and ranks alone: every redraw column missing
         return _uncertainty_frame(observed.reindex(unit_codes), unit_codes, p, {
             c: np.full(n_units, np.nan) for c in _UNCERTAINTY if c not in _OBSERVED},
-            draws, seed)
+            draws, seed, applicable)
     total = np.zeros((draws, n_units))
     vetoed = np.zeros((draws, n_units), dtype=bool)
     sums_of: dict[str, tuple[pd.DataFrame, dict[str, ind.Indicator]]] = {}
@@ -2167,7 +2167,7 @@ def rank_uncertainty(
         "draw_rank_upper": np.quantile(ranks, 0.975, axis=0, method="higher"),
         **{c: sets[c] for c in _SET_COLUMNS},
         "p_top": (ranks <= k).mean(axis=0), "p_bottom": (from_bottom <= k).mean(axis=0),
-    }, draws, seed)
+    }, draws, seed, applicable)
 
 
 #: Columns of :func:`rank_uncertainty` that come from the observed evaluation, not redraws.
@@ -2175,10 +2175,12 @@ _OBSERVED = ("unit", "period", "score", "rank", "not_reported", "vetoed", "draws
 
 
 def _uncertainty_frame(obs_units: pd.DataFrame, unit_codes: pd.Series, p: object,
-                       redrawn: Mapping[str, np.ndarray], draws: int, seed: int
-                       ) -> pd.DataFrame:
+                       redrawn: Mapping[str, np.ndarray], draws: int, seed: int,
+                       applicable: Sequence[Target]) -> pd.DataFrame:
     """The :func:`rank_uncertainty` table: the observed scores and ranks (``obs_units``, by
-    unit code), the columns made from redraws, sorted by rank."""
+    unit code), the columns made from redraws, sorted by rank; ``attrs["indicators"]``
+    names the indicators the scores rest on (a public league table withholds redraws of a
+    sensitive one)."""
     out = pd.DataFrame({
         "unit": unit_codes, "period": str(p),
         "score": obs_units["score"].to_numpy(), "rank": obs_units["rank"].to_numpy(),
@@ -2187,4 +2189,5 @@ def _uncertainty_frame(obs_units: pd.DataFrame, unit_codes: pd.Series, p: object
         **redrawn, "draws": draws, "seed": seed})
     out = out.sort_values(["rank", "unit"], kind="stable").reset_index(drop=True)
     out.attrs.update(_RANK_SET_ATTRS)
+    out.attrs["indicators"] = tuple(sorted({str(t.indicator) for t in applicable}))
     return out

@@ -209,9 +209,17 @@ def test_display_tables(sample, flags):
     card = report.quality_table(flags, sample["units"], language="en")
     assert card.index.name == "unit" and "东林镇" in card.index and len(card) == 18
     assert "Reports complete" in card.columns and "Audit false share" in card.columns
-    listed = report.flag_table(flags, sample["units"], severity="extreme")
+    listed = report.flag_table(flags, sample["units"], severity="extreme",
+                               disclosure="internal")
     assert set(listed["程度"]) == {"严重"}
     assert len(listed) == (flags["severity"] == "extreme").sum()
+    # the public edition (the default) leaves out the flags on infant deaths, births outside
+    # policy and the indicators on them (the disclosure rule's items)
+    public = report.flag_table(flags, sample["units"], severity="extreme")
+    sensitive = {"deaths_infant", "infant_mortality_rate", "births_outside",
+                 "births_compliant", "compliance_rate"}
+    assert len(public) == ((flags["severity"] == "extreme")
+                           & ~flags["indicator"].astype(str).isin(sensitive)).sum()
     with pytest.raises(ValueError, match="severity must be among extreme, moderate; got severe"):
         report.flag_table(flags, sample["units"], severity="severe")
     with pytest.raises(ValueError, match="flags must come from quality.check_all"):

@@ -199,22 +199,25 @@ def test_sample_report_quality_section_in_chinese(crafted):
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_a_public_flag_table_withholds_the_note_with_the_figure(language):
+def test_a_public_flag_table_leaves_out_the_flags_on_sensitive_items(language):
     # a funnel flag on compliance: its note repeats the unit's rate against the county's
-    # (76.06 against 91.68), which the figure column withholds; an audit flag on compliant
-    # births gives the re-check's false share. Both notes are withheld with their figure;
-    # a flag on births keeps its note.
+    # (76.06 against 91.68), its threshold and its very presence bound the rate; an audit
+    # flag on compliant births gives the re-check's false share. A public table leaves both
+    # out and says so in its header; a flag on births stays. (An earlier version withheld
+    # the figure and the note but kept the row: the careless pass read 0 births outside
+    # policy off 西城镇's threshold.)
     frame = pd.concat([
         flag("compliance_rate", "76.06 against the county's 91.68 (95 % limits 82-99.5, "
              "widened for over-dispersion)", check="funnel"),
-        flag("births_compliant", "7 false of 24 re-checked (false share 29.2%, exact "
+        flag(" Births_Compliant", "7 false of 24 re-checked (false share 29.2%, exact "
              "interval 12.6%-51.1%)"),
         flag("births", "8 false of 22 re-checked (false share 36.4%, exact interval "
              "17.2%-59.3%)", unit="B")], ignore_index=True)
     t = report.flag_table(frame, None, language=language, disclosure="public")
-    note = t.columns[-1]
-    figure = t.columns[3]
-    assert t[figure].tolist()[:2] == ["[c]", "[c]"] and t[note].tolist()[:2] == ["[c]", "[c]"]
-    assert "36.4%" in t[note].iloc[2]
+    assert t.index.tolist() == ["B"] and "36.4%" in t.iloc[0, -1]
+    assert t.columns.name == ("公开版：不含婴儿死亡、政策外出生的检查" if language == "zh" else
+                              "public edition: checks of infant deaths and births outside "
+                              "policy left out")
     internal = report.flag_table(frame, None, language=language, disclosure="internal")
-    assert "76.06" in internal[note].iloc[0] and "29.2%" in internal[note].iloc[1]
+    assert len(internal) == 3 and internal.columns.name is None
+    assert "76.06" in internal.iloc[0, -1] and "29.2%" in internal.iloc[1, -1]

@@ -56,9 +56,9 @@ from .completeness import (
 )
 from .notes import note as _note
 from .outliers import (
+    _funnel_outliers,
+    _funnel_results,
     funnel_flags,
-    funnel_outliers,
-    funnel_results,
     monthly_outliers,
     outlier_flags,
 )
@@ -301,10 +301,10 @@ def check_all(counts: pd.DataFrame, *, audits: pd.DataFrame | None = None,
 
     # funnel against the county, over-dispersion adjusted, graded moderate at most
     valued: set[str] | None = None
-    computed = funnel_results(counts, FUNNEL_INDICATORS, period=ytd_label, units=given)
+    computed = _funnel_results(counts, FUNNEL_INDICATORS, period=ytd_label, units=given)
     for key in FUNNEL_INDICATORS:
-        fo = funnel_outliers(counts, key, period=ytd_label, adjust=True, units=given,
-                             results=computed)
+        fo = _funnel_outliers(counts, key, period=ytd_label, adjust=True, units=given,
+                              confidence=(0.95, 0.998), trim=0.1, results=computed)
         unjudged.append(_unassessed(fo, fo["value"].isna(), "funnel", ytd_label))
         mine = set(fo.loc[fo["value"].notna(), "unit"].astype(str))
         valued = mine if valued is None else valued & mine

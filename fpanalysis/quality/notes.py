@@ -51,6 +51,9 @@ TEMPLATES: dict[str, str] = {
 #: as the checks format it (``12``, ``-2.14``, ``1.43e-06``, ``36.4%``, ``inf``).
 _TEXT_PIECES = ("months", "ages")
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|inf|nan)%?"
+#: A text piece: labels without spaces or brackets, joined by ", " ("2024-05, 2024-07",
+#: "23-62"), so that a note with more words after it is not read as this template's.
+_LABELS = r"[^\s,()]+(?:, [^\s,()]+)*"
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -60,7 +63,7 @@ def _pattern(template: str) -> re.Pattern[str]:
     for m in re.finditer(r"\{(\w+)\}", template):
         out.append(re.escape(template[at:m.start()]))
         name = m.group(1)
-        out.append(f"(?P<{name}>{'.+' if name in _TEXT_PIECES else _NUMBER})")
+        out.append(f"(?P<{name}>{_LABELS if name in _TEXT_PIECES else _NUMBER})")
         at = m.end()
     out.append(re.escape(template[at:]))
     return re.compile("".join(out))

@@ -17,7 +17,7 @@ the county on a funnel plot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,14 +28,12 @@ from ..schema import STOCK_COLUMNS, suggestion
 
 __all__ = [
     "FLAG_COLUMNS",
-    "FunnelResults",
     "MEANAD_FACTOR",
     "MODIFIED_FACTOR",
     "SEVERITIES",
     "funnel_curves",
     "funnel_flags",
     "funnel_outliers",
-    "funnel_results",
     "monthly_outliers",
     "monthly_values",
     "outlier_flags",
@@ -579,7 +577,6 @@ def funnel_outliers(
     confidence: tuple[float, float] = (0.95, 0.998),
     adjust: bool = False,
     trim: float = 0.1,
-    results: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Compare each unit with the county value on a funnel plot, flagging units outside.
 
@@ -616,12 +613,6 @@ def funnel_outliers(
         Widen the limits for over-dispersion.
     trim : float, default 0.1
         Share winsorised at each end before phi is computed.
-    results : FunnelResults, optional
-        The indicator's rows of :func:`fpanalysis.indicators.compute` for these counts,
-        ``period`` and ``units``, by indicator key, as :func:`funnel_results` gives them for
-        several indicators at once (:func:`fpanalysis.quality.check_all` runs three
-        funnels); an indicator not in it is computed here. Results made for other counts,
-        units (other frames) or another period are refused, as is a plain dict.
 
     Returns
     -------
@@ -652,7 +643,6 @@ def funnel_outliers(
     indicators. Qual Saf Health Care 14:347-351. FunnelPlotR (nhs-r-community),
     R/od_adjustment.R and R/calculate_limits.R.
     """
-    from scipy import special
 
     spec = ind.get(indicator)
     kind = spec.behaviour
@@ -666,11 +656,23 @@ def funnel_outliers(
         ind.iv.check_confidence(c)
     if not (0 <= trim < 0.5):
         raise ValueError(f"trim must be at least 0 and below 0.5, got {trim!r}")
-    if results is not None and not isinstance(results, FunnelResults):
-        raise TypeError("results must come from funnel_results (made for these counts, "
-                        f"period and units), not a {type(results).__name__}")
-    if results is not None:
-        results.check(counts, period, units)
+    return _funnel_outliers(counts, indicator, period=period, units=units,
+                            confidence=confidence, adjust=adjust, trim=trim)
+
+
+def _funnel_outliers(counts: pd.DataFrame, indicator: str | ind.Indicator, *, period: object,
+                     units: pd.DataFrame | None, confidence: tuple[float, float],
+                     adjust: bool, trim: float,
+                     results: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """:func:`funnel_outliers`, from ``results`` where they hold the indicator's rows:
+    :func:`_funnel_results` of these very counts, period and units, made by the caller
+    (:func:`fpanalysis.quality.check_all`, three funnels) just before. Private, so that no
+    rows of other counts or another period can be passed in."""
+    from scipy import special
+
+    spec = ind.get(indicator)
+    kind = spec.behaviour
+    inner, outer = sorted(float(c) for c in confidence)
     r = results.get(spec.key) if results is not None else None
     if r is None:
         r = ind.compute(counts, [spec], period=period, units=units)
@@ -755,8 +757,8 @@ def funnel_outliers(
     return out
 
 
-def funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: object,
-                   units: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def _funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: object,
+                    units: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The rows :func:`funnel_outliers` computes for each of ``indicators``, from one
     :func:`fpanalysis.indicators.compute` call: each indicator's rows, with its
     ``indicator`` column as a compute of that indicator alone gives it (a categorical of
@@ -768,7 +770,7 @@ def funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: o
     --------
     >>> c = pd.DataFrame({"unit": ["A", "B"], "period": pd.PeriodIndex(["2024Q1"] * 2,
     ...                   freq="Q"), "births_compliant": [40, 90], "births": [50, 100]})
-    >>> r = funnel_results(c, ["compliance_rate"], period="2024Q1")
+    >>> r = _funnel_results(c, ["compliance_rate"], period="2024Q1")
     >>> r["compliance_rate"]["value"].round(1).tolist()
     [80.0, 90.0]
     """
@@ -776,42 +778,14 @@ def funnel_results(counts: pd.DataFrame, indicators: Sequence[str], *, period: o
     try:
         r = ind.compute(counts, specs, period=period, units=units)
     except ValueError:
-        return FunnelResults({}, counts, period, units)
+        return {}
     key = r["indicator"].astype(str).to_numpy(dtype=object)
     out = {}
     for spec in specs:  # the few funnel indicators
         part = r[key == spec.key].reset_index(drop=True)
         out[spec.key] = part.assign(indicator=pd.Categorical.from_codes(
             np.zeros(len(part), dtype=np.int32), [spec.key]))
-    return FunnelResults(out, counts, period, units)
-
-
-class FunnelResults(dict):
-    """What :func:`funnel_results` computed, by indicator key, read-only, remembering the
-    counts, period and units it was computed from: :func:`funnel_outliers` takes it only
-    for those very ones (the same frames, the same period), so that a funnel is never
-    drawn from another period's or another indicator's rows."""
-
-    def __init__(self, rows: dict[str, pd.DataFrame], counts: pd.DataFrame, period: object,
-                 units: pd.DataFrame | None) -> None:
-        super().__init__(rows)
-        self._counts, self._units, self._period = counts, units, str(pr.parse(period))
-
-    def check(self, counts: pd.DataFrame, period: object, units: pd.DataFrame | None) -> None:
-        """Refuse counts, units or a period other than those the rows were computed from."""
-        other = [what for what, same in (
-            ("counts", counts is self._counts), ("units", units is self._units),
-            ("period", str(pr.parse(period)) == self._period)) if not same]
-        if other:
-            raise ValueError(f"results were computed by funnel_results for other "
-                             f"{', '.join(other)} (period {self._period}); pass the same "
-                             "counts, period and units, or leave results out")
-
-    def _read_only(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("funnel_results' rows are read-only")
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only
-    __ior__ = _read_only
+    return out
 
 
 def funnel_curves(funnel: pd.DataFrame, *, points: int = 200) -> pd.DataFrame:
